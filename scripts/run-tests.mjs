@@ -1,0 +1,19 @@
+// Runs node's test runner over the compiled tests. Optional args filter test files by substring:
+//   node scripts/run-tests.mjs proxy/latency
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = 'dist/test';
+const filters = process.argv.slice(2);
+const files = readdirSync(root, { recursive: true })
+  .map((file) => join(root, String(file)))
+  .filter((file) => file.endsWith('.test.js'))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files under ${root}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--test', '--test-timeout=120000', ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);

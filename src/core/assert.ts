@@ -1,0 +1,61 @@
+import { codes } from './codes.js';
+import { FaultlineError } from './errors.js';
+
+/** Validation helpers that throw FL_ERR_INVALID_ARGUMENT naming the field and what is valid. */
+
+export function invalid(field: string, message: string, expected?: string): FaultlineError {
+  const details = expected === undefined ? { field } : { field, expected };
+  return new FaultlineError(codes.invalidArgument, `${field}: ${message}`, { details });
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+export function requireNumber(
+  value: unknown,
+  field: string,
+  options: { min?: number; max?: number; integer?: boolean } = {},
+): number {
+  const { min, max, integer } = options;
+  const range = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` >= ${min}` : ''}${
+    max !== undefined ? `${min !== undefined ? ' and' : ''} <= ${max}` : ''
+  }`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalid(field, `expected ${range}, got ${describe(value)}`, range);
+  }
+  if ((integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
+    throw invalid(field, `expected ${range}, got ${value}`, range);
+  }
+  return value;
+}
+
+export function requireString(value: unknown, field: string, options: { nonEmpty?: boolean } = {}): string {
+  if (typeof value !== 'string') throw invalid(field, `expected a string, got ${describe(value)}`, 'a string');
+  if (options.nonEmpty && value.length === 0) throw invalid(field, 'must not be empty', 'a non-empty string');
+  return value;
+}
+
+export function requireBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(field, `expected true or false, got ${describe(value)}`, 'a boolean');
+  return value;
+}
+
+export function requireObject(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(field, `expected an object, got ${describe(value)}`, 'an object');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function requireOneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    const list = allowed.map((a) => JSON.stringify(a)).join(', ');
+    throw invalid(field, `expected one of ${list}, got ${describe(value)}`, `one of ${list}`);
+  }
+  return value as T;
+}

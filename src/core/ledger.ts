@@ -1,0 +1,178 @@
+import { codes } from './codes.js';
+import { FaultlineError, messageOf } from './errors.js';
+
+export type Heal = () => void | Promise<void>;
+
+/** One applied fault's undo. `heal()` is idempotent and removes the entry from its ledger. */
+export interface LedgerEntry {
+  readonly label: string;
+  readonly healed: boolean;
+  heal(): Promise<void>;
+}
+
+export interface LedgerOptions {
+  /** Drain when this signal aborts. */
+  signal?: AbortSignal;
+  /** Drain on SIGINT and SIGTERM, then let the signal end the process (default true). */
+  handleSignals?: boolean;
+  /** Told about every heal, for events and progress output. */
+  onHeal?: (label: string, error?: unknown) => void;
+}
+
+type TerminationSignal = 'SIGINT' | 'SIGTERM';
+const terminationSignals: readonly TerminationSignal[] = ['SIGINT', 'SIGTERM'];
+const signalLedgers = new Set<Ledger>();
+
+/**
+ * The run's stack of heals. Faults push their undo when applied; `drain()` heals the rest in reverse
+ * order of application — on normal end, on error, on abort, and on SIGINT/SIGTERM.
+ */
+export class Ledger {
+  private readonly stack: Entry[] = [];
+  private readonly onHeal: ((label: string, error?: unknown) => void) | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = (): void => void this.drain().catch(() => {});
+  private draining: Promise<void> | undefined;
+
+  constructor(options: LedgerOptions = {}) {
+    this.onHeal = options.onHeal;
+    this.signal = options.signal;
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (options.handleSignals ?? true) watchSignals(this);
+  }
+
+  get size(): number {
+    return this.stack.length;
+  }
+
+  /** Labels of the heals still owed, oldest first. */
+  labels(): string[] {
+    return this.stack.map((entry) => entry.label);
+  }
+
+  push(label: string, heal: Heal): LedgerEntry {
+    const entry = new Entry(label, heal, this);
+    if (this.signal?.aborted) {
+      void entry.heal().catch(() => {});
+      throw new FaultlineError(codes.aborted, `aborted before "${label}" could be recorded; it was healed at once`);
+    }
+    this.stack.push(entry);
+    return entry;
+  }
+
+  /** Heals everything still owed, newest first. Every heal runs even if some fail. */
+  drain(): Promise<void> {
+    this.draining ??= this.drainAll().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  /** Runs `body`, then drains whatever way it ends. */
+  async run<T>(body: (ledger: Ledger) => Promise<T> | T): Promise<T> {
+    try {
+      return await body(this);
+    } finally {
+      await this.drain();
+    }
+  }
+
+  /** Drains and stops listening for signals. */
+  async close(): Promise<void> {
+    try {
+      await this.drain();
+    } finally {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      unwatchSignals(this);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal */
+  forget(entry: Entry): void {
+    const index = this.stack.lastIndexOf(entry);
+    if (index >= 0) this.stack.splice(index, 1);
+  }
+
+  /** @internal */
+  report(label: string, error?: unknown): void {
+    this.onHeal?.(label, error);
+  }
+
+  private async drainAll(): Promise<void> {
+    const failures: { label: string; error: unknown }[] = [];
+    for (let entry = this.stack.at(-1); entry !== undefined; entry = this.stack.at(-1)) {
+      try {
+        await entry.heal();
+      } catch (error) {
+        failures.push({ label: entry.label, error });
+      }
+    }
+    if (failures.length > 0) {
+      const list = failures.map((f) => `${f.label}: ${messageOf(f.error)}`).join('; ');
+      throw new FaultlineError(codes.healFailed, `${failures.length} heal(s) failed: ${list}`, {
+        cause: new AggregateError(
+          failures.map((f) => f.error),
+          'heal failures',
+        ),
+        details: { failed: failures.map((f) => f.label) },
+      });
+    }
+  }
+}
+
+class Entry implements LedgerEntry {
+  private done: Promise<void> | undefined;
+  healed = false;
+
+  constructor(
+    readonly label: string,
+    private readonly undo: Heal,
+    private readonly ledger: Ledger,
+  ) {}
+
+  heal(): Promise<void> {
+    this.done ??= (async () => {
+      this.ledger.forget(this);
+      try {
+        await this.undo();
+        this.healed = true;
+        this.ledger.report(this.label);
+      } catch (error) {
+        this.ledger.report(this.label, error);
+        throw error;
+      }
+    })();
+    return this.done;
+  }
+}
+
+function watchSignals(ledger: Ledger): void {
+  if (signalLedgers.size === 0) for (const name of terminationSignals) process.on(name, onTerminationSignal);
+  signalLedgers.add(ledger);
+}
+
+function unwatchSignals(ledger: Ledger): void {
+  signalLedgers.delete(ledger);
+  if (signalLedgers.size === 0) for (const name of terminationSignals) process.off(name, onTerminationSignal);
+}
+
+let terminating = false;
+
+function onTerminationSignal(signal: TerminationSignal): void {
+  if (terminating) return;
+  terminating = true;
+  const ledgers = [...signalLedgers];
+  void Promise.allSettled(ledgers.map((ledger) => ledger.close())).then((results) => {
+    for (const result of results) {
+      if (result.status === 'rejected') process.stderr.write(`faultline: ${messageOf(result.reason)}\n`);
+    }
+    for (const name of terminationSignals) process.off(name, onTerminationSignal);
+    // With our handler gone and no one else listening, re-raising ends the process as the signal would have.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    terminating = false;
+  });
+}

@@ -1,0 +1,107 @@
+import type { TimerHandle } from '../core/clock.js';
+import type { StageContext } from './toxic.js';
+
+const END = Symbol('end');
+type Item = { data: Buffer | typeof END; releaseAt: number };
+
+/**
+ * A FIFO of chunks (and the half-close) each released at or after its time, in order. Items that are
+ * due when pushed onto an empty queue go out synchronously, so a zero delay costs no timer.
+ * Bounded by the pipe's byte budget: the pipe stops reading while its toxics hold too much.
+ */
+export class ReleaseQueue {
+  private readonly items: Item[] = [];
+  private head = 0;
+  private timer: TimerHandle | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private disposed = false;
+
+  constructor(private readonly context: StageContext) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Release time of the newest item still held, or -Infinity when empty. */
+  get lastReleaseAt(): number {
+    return this.length === 0 ? Number.NEGATIVE_INFINITY : (this.items.at(-1) as Item).releaseAt;
+  }
+
+  push(chunk: Buffer, releaseAt: number): void {
+    this.enqueue({ data: chunk, releaseAt });
+  }
+
+  /** Queues the half-close behind everything held; it goes out at `releaseAt` or when the data does. */
+  pushEnd(releaseAt = Number.NEGATIVE_INFINITY): void {
+    this.enqueue({ data: END, releaseAt });
+  }
+
+  /** Re-times every held item in order (the half-close counts as 0 bytes), e.g. after an update. */
+  retime(releaseAtOf: (previousReleaseAt: number, bytes: number) => number): void {
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as Item;
+      item.releaseAt = releaseAtOf(item.releaseAt, item.data === END ? 0 : item.data.length);
+    }
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.pump();
+  }
+
+  /** Emits everything held now, in order. */
+  flush(): void {
+    this.retime(() => Number.NEGATIVE_INFINITY);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.cancelTimer();
+    this.items.length = 0;
+    this.head = 0;
+  }
+
+  private enqueue(item: Item): void {
+    if (this.disposed) return;
+    this.items.push(item);
+    if (this.length === 1) this.pump();
+  }
+
+  private pump(): void {
+    const now = this.context.clock.now();
+    while (!this.disposed && this.head < this.items.length) {
+      const item = this.items[this.head] as Item;
+      if (item.releaseAt > now) break;
+      this.head++;
+      if (item.data === END) this.context.end();
+      else this.context.emit(item.data);
+    }
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.length === 0 ? Number.POSITIVE_INFINITY : (this.items[this.head] as Item).releaseAt;
+    if (next === this.timerAt) return;
+    this.cancelTimer();
+    if (next === Number.POSITIVE_INFINITY || this.disposed) return;
+    this.timerAt = next;
+    this.timer = this.context.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      next - this.context.clock.now(),
+    );
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}

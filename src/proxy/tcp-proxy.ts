@@ -1,0 +1,284 @@
+import { type Server, type Socket, createServer } from 'node:net';
+import { invalid, requireBoolean, requireString } from '../core/assert.js';
+import { type Clock, realClock } from '../core/clock.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import { Random } from '../core/random.js';
+import { formatHostPort, type HostPort, parseHostPort } from './address.js';
+import { type ActiveToxic, ProxiedConnection } from './connection.js';
+import type { DirectionCounters } from './pipe.js';
+import type { Direction, ToxicSpec } from './toxic.js';
+import { mergeToxicUpdate, normalizeToxic, toxicKind } from './toxic-registry.js';
+
+export interface ProxyOptions {
+  name: string;
+  /** `host:port` to listen on; port 0 picks a free port. */
+  listen: string;
+  /** `host:port` of the upstream service. */
+  upstream: string;
+  enabled?: boolean;
+  /** Stream the proxy draws from; default: a fresh seed (printed by the CLI). */
+  random?: Random;
+  clock?: Clock;
+  /** Bytes each direction of a connection may hold inside its toxics before reading pauses. Default 1 MiB. */
+  budgetBytes?: number;
+}
+
+/** A proxy in Toxiproxy's JSON shape. */
+export interface ProxyState {
+  readonly name: string;
+  readonly listen: string;
+  readonly upstream: string;
+  readonly enabled: boolean;
+  readonly toxics: ToxicSpec[];
+}
+
+export interface ProxyStats {
+  readonly connectionsTotal: number;
+  readonly connectionsActive: number;
+  readonly upstream: Readonly<DirectionCounters>;
+  readonly downstream: Readonly<DirectionCounters>;
+}
+
+const defaultBudgetBytes = 1024 * 1024;
+
+/**
+ * A TCP proxy from `listen` to `upstream` with toxics on each direction. Toxic changes act on live
+ * connections at once. A disabled proxy closes its connections and its listener, so new ones are refused.
+ */
+export class TcpProxy {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly budgetBytes: number;
+  readonly counters: Record<Direction, DirectionCounters> = {
+    upstream: { bytesIn: 0, bytesOut: 0, bytesDropped: 0 },
+    downstream: { bytesIn: 0, bytesOut: 0, bytesDropped: 0 },
+  };
+  private listenAddress: HostPort;
+  private upstreamAddress: HostPort;
+  private upstreamText: string;
+  private isEnabled: boolean;
+  private server: Server | undefined;
+  private readonly random: Random;
+  private readonly toxicMap = new Map<string, ActiveToxic>();
+  private readonly connections = new Set<ProxiedConnection>();
+  private connectionsTotal = 0;
+
+  constructor(options: ProxyOptions) {
+    this.name = requireString(options.name, 'name', { nonEmpty: true });
+    this.listenAddress = parseHostPort(options.listen, 'listen');
+    this.upstreamText = requireString(options.upstream, 'upstream', { nonEmpty: true });
+    this.upstreamAddress = parseHostPort(options.upstream, 'upstream');
+    this.isEnabled = options.enabled === undefined ? true : requireBoolean(options.enabled, 'enabled');
+    this.random = (options.random ?? new Random(Random.freshSeed())).fork(`proxy/${this.name}`);
+    this.clock = options.clock ?? realClock;
+    this.budgetBytes = options.budgetBytes ?? defaultBudgetBytes;
+  }
+
+  get enabled(): boolean {
+    return this.isEnabled;
+  }
+
+  /** The address it listens on, with the real port once listening. */
+  get listen(): string {
+    return formatHostPort(this.listenAddress.host, this.listenAddress.port);
+  }
+
+  get port(): number {
+    return this.listenAddress.port;
+  }
+
+  get upstream(): string {
+    return this.upstreamText;
+  }
+
+  get toxics(): ToxicSpec[] {
+    return [...this.toxicMap.values()].map((toxic) => toxic.spec);
+  }
+
+  get stats(): ProxyStats {
+    return {
+      connectionsTotal: this.connectionsTotal,
+      connectionsActive: this.connections.size,
+      upstream: { ...this.counters.upstream },
+      downstream: { ...this.counters.downstream },
+    };
+  }
+
+  toJSON(): ProxyState {
+    return { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, toxics: this.toxics };
+  }
+
+  /** Starts listening if enabled. Rejects with FL_ERR_ADDRESS_IN_USE when the port is taken. */
+  async start(): Promise<void> {
+    if (this.isEnabled && this.server === undefined) await this.openListener();
+  }
+
+  /** Stops listening and closes every connection. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const connection of this.connections) connection.destroy();
+    this.connections.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async setEnabled(enabled: boolean): Promise<void> {
+    requireBoolean(enabled, 'enabled');
+    if (enabled === this.isEnabled) return;
+    if (enabled) {
+      await this.openListener();
+      this.isEnabled = true;
+    } else {
+      this.isEnabled = false;
+      await this.stop();
+    }
+  }
+
+  /**
+   * Changes listen/upstream/enabled. As in Toxiproxy, a new listen or upstream drops live connections.
+   * A new listen address is opened before the old one is closed, so a failure leaves the proxy as it was.
+   */
+  async update(changes: { listen?: string; upstream?: string; enabled?: boolean }): Promise<void> {
+    const listen = changes.listen === undefined ? undefined : parseHostPort(changes.listen, 'listen');
+    const upstream = changes.upstream === undefined ? undefined : parseHostPort(changes.upstream, 'upstream');
+    const enabled = changes.enabled === undefined ? this.isEnabled : requireBoolean(changes.enabled, 'enabled');
+    const listenChanged =
+      listen !== undefined && (listen.host !== this.listenAddress.host || (listen.port !== this.listenAddress.port && listen.port !== 0));
+    if (listenChanged && enabled) {
+      const previous = this.listenAddress;
+      const oldServer = this.server;
+      this.server = undefined;
+      this.listenAddress = listen;
+      try {
+        await this.openListener();
+      } catch (error) {
+        this.server = oldServer;
+        this.listenAddress = previous;
+        throw error;
+      }
+      for (const connection of this.connections) connection.destroy();
+      this.connections.clear();
+      if (oldServer) await new Promise<void>((resolve) => oldServer.close(() => resolve()));
+    } else if (listenChanged) {
+      this.listenAddress = listen;
+    }
+    if (upstream !== undefined && changes.upstream !== undefined && changes.upstream !== this.upstreamText) {
+      this.upstreamAddress = upstream;
+      this.upstreamText = changes.upstream;
+      for (const connection of this.connections) connection.destroy();
+      this.connections.clear();
+    }
+    await this.setEnabled(enabled);
+  }
+
+  getToxic(name: string): ToxicSpec {
+    return this.toxicEntry(name).spec;
+  }
+
+  /** Validates and adds a toxic; it acts on live connections at once. */
+  addToxic(input: unknown): ToxicSpec {
+    const spec = normalizeToxic(input);
+    if (this.toxicMap.has(spec.name)) {
+      throw new FaultlineError(codes.alreadyExists, `toxic already exists: "${spec.name}" on proxy "${this.name}"`, {
+        details: { field: 'name' },
+      });
+    }
+    const toxic = { spec, kind: toxicKind(spec.type) };
+    this.toxicMap.set(spec.name, toxic);
+    for (const connection of this.connections) connection.apply(toxic);
+    return spec;
+  }
+
+  /** Merges new attributes and toxicity into a toxic; live connections see the change at once. */
+  updateToxic(name: string, input: unknown): ToxicSpec {
+    const entry = this.toxicEntry(name);
+    const toxic = { spec: mergeToxicUpdate(entry.spec, input), kind: entry.kind };
+    this.toxicMap.set(name, toxic);
+    for (const connection of this.connections) connection.apply(toxic);
+    return toxic.spec;
+  }
+
+  /** Removes a toxic; data it held is released at once. */
+  removeToxic(name: string): void {
+    this.toxicEntry(name);
+    this.toxicMap.delete(name);
+    for (const connection of this.connections) connection.forget(name);
+  }
+
+  removeAllToxics(): void {
+    for (const name of [...this.toxicMap.keys()]) this.removeToxic(name);
+  }
+
+  /** Replaces all toxics with already validated ones (used by populate). */
+  replaceToxics(toxics: readonly ToxicSpec[]): void {
+    this.removeAllToxics();
+    for (const toxic of toxics) this.addToxic(toxic);
+  }
+
+  private toxicEntry(name: string): ActiveToxic {
+    const entry = this.toxicMap.get(name);
+    if (entry === undefined) {
+      throw new FaultlineError(codes.notFound, `toxic not found: "${name}" on proxy "${this.name}"`, {
+        details: { field: 'toxic' },
+      });
+    }
+    return entry;
+  }
+
+  private async openListener(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => this.accept(socket));
+    const { host, port } = this.listenAddress;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: 4096 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((error: NodeJS.ErrnoException) => {
+      const where = formatHostPort(host, port);
+      if (error.code === 'EADDRINUSE') {
+        throw new FaultlineError(codes.addressInUse, `listen tcp ${where}: bind: address already in use`, {
+          cause: error,
+          details: { field: 'listen' },
+        });
+      }
+      throw new FaultlineError(codes.listenFailed, `listen tcp ${where}: ${messageOf(error)}`, {
+        cause: error,
+        details: { field: 'listen' },
+      });
+    });
+    server.on('error', () => {}); // accept errors (EMFILE) are per connection; the listener lives on
+    const address = server.address();
+    if (address && typeof address === 'object') this.listenAddress = { host: address.address, port: address.port };
+    this.server = server;
+  }
+
+  private accept(socket: Socket): void {
+    if (!this.isEnabled) {
+      socket.destroy();
+      return;
+    }
+    const id = this.connectionsTotal++;
+    const connection = new ProxiedConnection(
+      id,
+      socket,
+      this.upstreamAddress,
+      [...this.toxicMap.values()],
+      this.random.fork(`connection/${id}`),
+      this,
+    );
+    this.connections.add(connection);
+  }
+
+  /** @internal */
+  onClosed(connection: ProxiedConnection): void {
+    this.connections.delete(connection);
+  }
+}
+
+export function validateProxyName(name: unknown): string {
+  const text = requireString(name, 'name', { nonEmpty: true });
+  if (text.includes('/')) throw invalid('name', 'must not contain "/"', 'a name without "/"');
+  return text;
+}

@@ -1,0 +1,87 @@
+import type { Clock } from '../core/clock.js';
+import type { Random } from '../core/random.js';
+
+/** upstream = client → server; downstream = server → client (Toxiproxy's names). */
+export type Direction = 'upstream' | 'downstream';
+/** Where a toxic applies; `both` is faultline's addition to Toxiproxy's two streams. */
+export type ToxicStream = Direction | 'both';
+export const toxicStreams: readonly ToxicStream[] = ['upstream', 'downstream', 'both'];
+
+export type Attributes = Record<string, number>;
+
+export interface AttributeSpec {
+  readonly default: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  readonly unit: string;
+  readonly description: string;
+}
+
+/** What a stage may do to its connection. Everything a toxic does goes through here. */
+export interface StageContext {
+  readonly clock: Clock;
+  /** This toxic's own stream on this connection and direction. */
+  readonly random: Random;
+  readonly direction: Direction;
+  /** When the connection was accepted, on `clock`. */
+  readonly acceptedAt: number;
+  /** Passes a chunk to the next toxic (or the socket). */
+  emit(chunk: Buffer): void;
+  /** Passes the half-close on. Call it after the last held chunk. */
+  end(): void;
+  /** Accounts for bytes the stage discarded instead of emitting. */
+  drop(bytes: number): void;
+  /** Closes the whole connection with FIN on both sides, after what was emitted is flushed. */
+  close(): void;
+  /** Closes the whole connection with RST on both sides. */
+  reset(): void;
+}
+
+/** One toxic on one direction of one connection. */
+export interface ToxicStage {
+  write(chunk: Buffer): void;
+  /** The source half-closed. Stages that hold data must pass the end on after it. */
+  end(): void;
+  /** New attribute values, effective at once. */
+  update(attributes: Attributes): void;
+  /** The toxic was removed: emit everything held, in order, now. */
+  flush(): void;
+  /** Stop every timer; the stage is never called again. */
+  dispose(): void;
+}
+
+/** A kind of toxic: its type name, attributes and how to build a stage. One file each under toxics/. */
+export interface ToxicKind {
+  readonly type: string;
+  readonly summary: string;
+  readonly attributes: Readonly<Record<string, AttributeSpec>>;
+  /** Streams this toxic may be put on; default: all. */
+  readonly streams?: readonly ToxicStream[];
+  /** For toxics that delay opening the upstream connection (slow_open): how long, for new connections. */
+  openDelayMs?(attributes: Attributes): number;
+  create(context: StageContext, attributes: Attributes): ToxicStage;
+}
+
+/** A toxic as configured on a proxy, in Toxiproxy's JSON shape. */
+export interface ToxicSpec {
+  readonly attributes: Attributes;
+  readonly name: string;
+  readonly type: string;
+  readonly stream: ToxicStream;
+  readonly toxicity: number;
+}
+
+/** A stage that passes everything through; base for toxics that only watch or act on the side. */
+export class PassThroughStage implements ToxicStage {
+  constructor(protected readonly context: StageContext) {}
+  write(chunk: Buffer): void {
+    this.context.emit(chunk);
+  }
+  end(): void {
+    this.context.end();
+  }
+  update(_attributes: Attributes): void {}
+  flush(): void {}
+  dispose(): void {}
+}

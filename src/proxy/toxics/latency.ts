@@ -1,0 +1,49 @@
+import { ReleaseQueue } from '../release-queue.js';
+import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+
+/**
+ * Delays every chunk by `latency` ± `jitter` ms (uniform), counted from when the chunk arrived.
+ * Order is kept: a chunk never overtakes an earlier one, as on a TCP stream.
+ */
+class LatencyStage implements ToxicStage {
+  private readonly queue: ReleaseQueue;
+
+  constructor(
+    private readonly context: StageContext,
+    private attributes: Attributes,
+  ) {
+    this.queue = new ReleaseQueue(context);
+  }
+
+  write(chunk: Buffer): void {
+    const { latency = 0, jitter = 0 } = this.attributes;
+    const delay = jitter > 0 ? Math.max(0, latency + this.context.random.between(-jitter, jitter)) : latency;
+    this.queue.push(chunk, this.context.clock.now() + delay);
+  }
+
+  end(): void {
+    this.queue.pushEnd();
+  }
+
+  update(attributes: Attributes): void {
+    this.attributes = attributes;
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
+
+  dispose(): void {
+    this.queue.dispose();
+  }
+}
+
+export const latency: ToxicKind = {
+  type: 'latency',
+  summary: 'Adds a delay to all data going through the proxy, with optional jitter.',
+  attributes: {
+    latency: { default: 0, unit: 'ms', description: 'delay added to every chunk' },
+    jitter: { default: 0, unit: 'ms', description: 'each delay is latency plus a uniform draw in [-jitter, +jitter]' },
+  },
+  create: (context, attributes) => new LatencyStage(context, attributes),
+};

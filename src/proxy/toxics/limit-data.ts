@@ -1,0 +1,55 @@
+import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+
+/** Passes exactly `bytes` bytes in its direction, then closes the connection. */
+class LimitDataStage implements ToxicStage {
+  private transmitted = 0;
+  private closed = false;
+
+  constructor(
+    private readonly context: StageContext,
+    private attributes: Attributes,
+  ) {
+    this.closeIfSpent();
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed) {
+      this.context.drop(chunk.length);
+      return;
+    }
+    const remaining = (this.attributes.bytes ?? 0) - this.transmitted;
+    const passed = remaining < chunk.length ? chunk.subarray(0, remaining) : chunk;
+    if (passed.length < chunk.length) this.context.drop(chunk.length - passed.length);
+    this.transmitted += passed.length;
+    if (passed.length > 0) this.context.emit(passed);
+    this.closeIfSpent();
+  }
+
+  end(): void {
+    this.context.end();
+  }
+
+  update(attributes: Attributes): void {
+    this.attributes = attributes;
+    this.closeIfSpent();
+  }
+
+  flush(): void {}
+
+  dispose(): void {
+    this.closed = true;
+  }
+
+  private closeIfSpent(): void {
+    if (this.closed || this.transmitted < (this.attributes.bytes ?? 0)) return;
+    this.closed = true;
+    this.context.close();
+  }
+}
+
+export const limitData: ToxicKind = {
+  type: 'limit_data',
+  summary: 'Closes the connection once the given number of bytes has passed in its direction.',
+  attributes: { bytes: { default: 0, integer: true, unit: 'bytes', description: 'bytes let through before closing' } },
+  create: (context, attributes) => new LimitDataStage(context, attributes),
+};

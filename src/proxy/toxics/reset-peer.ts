@@ -1,0 +1,58 @@
+import type { TimerHandle } from '../../core/clock.js';
+import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+
+/**
+ * As Toxiproxy: waits for the first data (or the half-close) in its direction, discards it, and
+ * `timeout` ms later resets the connection — TCP RST on both sides, so peers see ECONNRESET.
+ */
+class ResetPeerStage implements ToxicStage {
+  private triggeredAt: number | undefined;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly context: StageContext,
+    private attributes: Attributes,
+  ) {}
+
+  write(chunk: Buffer): void {
+    this.context.drop(chunk.length);
+    this.trigger();
+  }
+
+  end(): void {
+    this.trigger();
+  }
+
+  update(attributes: Attributes): void {
+    this.attributes = attributes;
+    if (this.triggeredAt !== undefined) this.arm();
+  }
+
+  flush(): void {}
+
+  dispose(): void {
+    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private trigger(): void {
+    if (this.triggeredAt !== undefined) return;
+    this.triggeredAt = this.context.clock.now();
+    this.arm();
+  }
+
+  private arm(): void {
+    this.dispose();
+    const due = (this.triggeredAt as number) + (this.attributes.timeout ?? 0);
+    this.timer = this.context.clock.setTimeout(() => this.context.reset(), due - this.context.clock.now());
+  }
+}
+
+export const resetPeer: ToxicKind = {
+  type: 'reset_peer',
+  summary: 'Resets the connection (TCP RST, "connection reset by peer") once data arrives, after an optional timeout.',
+  attributes: {
+    timeout: { default: 0, unit: 'ms', description: 'time from the first data until the reset' },
+  },
+  create: (context, attributes) => new ResetPeerStage(context, attributes),
+};

@@ -1,0 +1,51 @@
+import { ReleaseQueue } from '../release-queue.js';
+import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+
+/**
+ * Makes a new connection slow to open: nothing passes in its direction until `delay` ms after the
+ * connection was accepted, and on the upstream stream the connection to the upstream itself is only
+ * opened then. Connections that are already open are not affected.
+ */
+class SlowOpenStage implements ToxicStage {
+  private readonly queue: ReleaseQueue;
+
+  constructor(
+    private readonly context: StageContext,
+    private attributes: Attributes,
+  ) {
+    this.queue = new ReleaseQueue(context);
+  }
+
+  private get openAt(): number {
+    return this.context.acceptedAt + (this.attributes.delay ?? 0);
+  }
+
+  write(chunk: Buffer): void {
+    this.queue.push(chunk, this.openAt);
+  }
+
+  end(): void {
+    this.queue.pushEnd(this.openAt);
+  }
+
+  update(attributes: Attributes): void {
+    this.attributes = attributes;
+    this.queue.retime(() => this.openAt);
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
+
+  dispose(): void {
+    this.queue.dispose();
+  }
+}
+
+export const slowOpen: ToxicKind = {
+  type: 'slow_open',
+  summary: 'Delays connection establishment: no data passes until delay after the connection is accepted.',
+  attributes: { delay: { default: 0, unit: 'ms', description: 'time from accept until data may pass' } },
+  openDelayMs: (attributes) => attributes.delay ?? 0,
+  create: (context, attributes) => new SlowOpenStage(context, attributes),
+};
