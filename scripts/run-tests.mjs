@@ -1,8 +1,9 @@
 // Runs node's test runner over the compiled tests. Optional args filter test files by substring:
 //   node scripts/run-tests.mjs proxy/latency
+
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 const root = 'dist/test';
 const filters = process.argv.slice(2);
@@ -15,5 +16,9 @@ if (files.length === 0) {
   console.error(`no test files under ${root}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-timeout=120000', ...files], { stdio: 'inherit' });
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-timeout=120000', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

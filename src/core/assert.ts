@@ -28,20 +28,26 @@ export function requireNumber(
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw invalid(field, `expected ${range}, got ${describe(value)}`, range);
   }
-  if ((integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
+  if (
+    (integer && !Number.isInteger(value)) ||
+    (min !== undefined && value < min) ||
+    (max !== undefined && value > max)
+  ) {
     throw invalid(field, `expected ${range}, got ${value}`, range);
   }
   return value;
 }
 
 export function requireString(value: unknown, field: string, options: { nonEmpty?: boolean } = {}): string {
-  if (typeof value !== 'string') throw invalid(field, `expected a string, got ${describe(value)}`, 'a string');
+  if (typeof value !== 'string')
+    throw invalid(field, `expected a string, got ${describe(value)}`, 'a string');
   if (options.nonEmpty && value.length === 0) throw invalid(field, 'must not be empty', 'a non-empty string');
   return value;
 }
 
 export function requireBoolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') throw invalid(field, `expected true or false, got ${describe(value)}`, 'a boolean');
+  if (typeof value !== 'boolean')
+    throw invalid(field, `expected true or false, got ${describe(value)}`, 'a boolean');
   return value;
 }
 

@@ -1,4 +1,6 @@
-import { describe, invalid } from './assert.js';
+import { describe } from './assert.js';
+import { codes } from './codes.js';
+import { FaultlineError } from './errors.js';
 
 const unitMs: Record<string, number> = {
   ns: 1e-6,
@@ -20,9 +22,9 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
   const expected = 'a duration such as "250ms", "5s", "1m30s" (units ns, us, ms, s, m, h) or milliseconds';
   if (typeof input === 'number') {
     if (Number.isFinite(input) && input >= 0) return input;
-    throw invalid(field, `expected ${expected}, got ${input}`, expected);
+    throw invalidDuration(field, String(input), expected);
   }
-  if (typeof input !== 'string') throw invalid(field, `expected ${expected}, got ${describe(input)}`, expected);
+  if (typeof input !== 'string') throw invalidDuration(field, describe(input), expected);
   const text = input.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   let total = 0;
@@ -32,12 +34,12 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
     part.lastIndex = position;
     const match = part.exec(text);
     if (match === null || match[1] === undefined || match[2] === undefined) {
-      throw invalid(field, `expected ${expected}, got ${JSON.stringify(input)}`, expected);
+      throw invalidDuration(field, JSON.stringify(input), expected);
     }
     total += Number(match[1]) * (unitMs[match[2]] as number);
     position = part.lastIndex;
   }
-  if (position === 0) throw invalid(field, `expected ${expected}, got ${JSON.stringify(input)}`, expected);
+  if (position === 0) throw invalidDuration(field, JSON.stringify(input), expected);
   return total;
 }
 
@@ -49,4 +51,10 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor((ms % 3_600_000) / 60_000);
   const seconds = Number(((ms % 60_000) / 1000).toFixed(3));
   return `${hours ? `${hours}h` : ''}${minutes ? `${minutes}m` : ''}${seconds ? `${seconds}s` : ''}` || '0s';
+}
+
+function invalidDuration(field: string, got: string, expected: string): FaultlineError {
+  return new FaultlineError(codes.invalidDuration, `${field}: expected ${expected}, got ${got}`, {
+    details: { field, expected },
+  });
 }

@@ -54,7 +54,10 @@ export class Ledger {
     const entry = new Entry(label, heal, this);
     if (this.signal?.aborted) {
       void entry.heal().catch(() => {});
-      throw new FaultlineError(codes.aborted, `aborted before "${label}" could be recorded; it was healed at once`);
+      throw new FaultlineError(
+        codes.aborted,
+        `aborted before "${label}" could be recorded; it was healed at once`,
+      );
     }
     this.stack.push(entry);
     return entry;

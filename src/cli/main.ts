@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { codes } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import { serverCommand } from './server-command.js';
+import { usageError } from './usage.js';
+
+const usage = `Usage: faultline <command> [options]
+
+Commands:
+  server      run the Toxiproxy-compatible fault proxy server (default 127.0.0.1:8474)
+  help        show this help
+  version     print faultline's version
+
+Run 'faultline <command> --help' for a command's options.
+`;
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  server: serverCommand,
+  help: async () => void process.stdout.write(usage),
+  version: async () => void process.stdout.write(`${packageVersion()}\n`),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(usage);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') return commands.version?.([]).then(() => 0) ?? 0;
+  const command = commands[name];
+  try {
+    if (command === undefined) throw usageError(`unknown command "${name}"`, usage);
+    await command(rest);
+    return 0;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+/** Prints an error for people and returns the exit code: 2 for a bad command line, 1 otherwise. */
+function report(error: unknown): number {
+  const isUsage =
+    (error instanceof FaultlineError && error.code === codes.usage) ||
+    (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+  process.stderr.write(`faultline: ${messageOf(error)}\n`);
+  if (isUsage) {
+    const commandUsage = error instanceof FaultlineError ? error.details.usage : undefined;
+    process.stderr.write(`\n${typeof commandUsage === 'string' ? commandUsage : usage}`);
+    return 2;
+  }
+  return 1;
+}
+
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,96 @@
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { startApiServer } from '../api/server.js';
+import { requireNumber } from '../core/assert.js';
+import { ProxyHub } from '../proxy/hub.js';
+import { locateConfigError, readProxyConfig } from './config-file.js';
+import { usageError } from './usage.js';
+
+export const serverUsage = `Usage: faultline server [options]
+
+Runs a Toxiproxy-compatible HTTP API (Toxiproxy 2.x clients work unmodified).
+
+Options:
+  --host <addr>     address of the API (default 127.0.0.1; anything else exposes the API beyond this machine)
+  --port <port>     port of the API (default 8474)
+  --config <file>   create proxies (and toxics) at start-up from a JSON file, Toxiproxy's --config format
+  --seed <n>        seed of every random draw (toxicity, jitter, …); default: a fresh one, printed at start
+  --quiet           do not log each request
+  -h, --help        show this help
+`;
+
+export async function serverCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8474' },
+      config: { type: 'string' },
+      seed: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(serverUsage);
+    return;
+  }
+  const port = usageNumber(values.port, '--port', { min: 0, max: 65535, integer: true });
+  const seed =
+    values.seed === undefined ? undefined : usageNumber(values.seed, '--seed', { min: 0, integer: true });
+  const config = values.config === undefined ? undefined : await readProxyConfig(values.config);
+
+  const hub = new ProxyHub(seed === undefined ? {} : { seed });
+  process.stdout.write(`faultline: seed ${hub.seed} (replay with --seed ${hub.seed})\n`);
+  if (config) {
+    try {
+      const proxies = await hub.populate(config.proxies);
+      for (const proxy of proxies) {
+        process.stdout.write(`faultline: proxy ${proxy.name} ${proxy.listen} -> ${proxy.upstream}\n`);
+      }
+    } catch (error) {
+      await hub.close();
+      throw locateConfigError(config, error);
+    }
+  }
+  const log = values.quiet ? undefined : (line: string) => process.stdout.write(`${line}\n`);
+  const api = await startApiServer({ hub, host: values.host, port, ...(log ? { log } : {}) }).catch(
+    async (error) => {
+      await hub.close();
+      throw error;
+    },
+  );
+  if (!isLoopback(values.host)) {
+    process.stderr.write(`faultline: warning: the API on ${values.host} is reachable from other machines\n`);
+  }
+  process.stdout.write(`faultline: Toxiproxy-compatible API listening on ${api.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.write(`faultline: ${signal}: closing proxies\n`);
+      void Promise.allSettled([api.close(), hub.close()]).then(() => resolve());
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function usageNumber(
+  text: string,
+  flag: string,
+  options: { min?: number; max?: number; integer?: boolean },
+): number {
+  try {
+    return requireNumber(text.trim() === '' ? Number.NaN : Number(text), flag, options);
+  } catch (error) {
+    throw usageError(`${error instanceof Error ? error.message : String(error)}`, serverUsage);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
