@@ -1,0 +1,9 @@
+/** faultline — chaos engineering for TypeScript and Node.js. */
+export { type Clock, RealClock, realClock, type TimerHandle } from '../core/clock.js';
+export { codes, type ErrorCode } from '../core/codes.js';
+export { formatDuration, parseDuration } from '../core/duration.js';
+export { type ErrorDetails, FaultlineError, isFaultlineError } from '../core/errors.js';
+export { type Heal, Ledger, type LedgerEntry, type LedgerOptions } from '../core/ledger.js';
+export { Random } from '../core/random.js';
+export * from './api.js';
+export * from './proxy.js';
