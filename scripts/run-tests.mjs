@@ -2,18 +2,19 @@
 //   node scripts/run-tests.mjs proxy/latency
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const root = 'dist/test';
+const roots = ['dist/test', 'dist/examples'];
 const filters = process.argv.slice(2);
-const files = readdirSync(root, { recursive: true })
-  .map((file) => join(root, String(file)))
+const files = roots
+  .filter((root) => existsSync(root))
+  .flatMap((root) => readdirSync(root, { recursive: true }).map((file) => join(root, String(file))))
   .filter((file) => file.endsWith('.test.js'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();
 if (files.length === 0) {
-  console.error(`no test files under ${root}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  console.error(`no test files under ${roots.join(', ')}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
   process.exit(1);
 }
 const result = spawnSync(

@@ -1,0 +1,170 @@
+/** The load clients of the proxy benchmark; they run in the benchmark process itself. */
+import { connect, type Socket } from 'node:net';
+
+const host = '127.0.0.1';
+/** Sockets still open, so an interrupted run can close them. */
+const open = new Set<Socket>();
+
+function opened(socket: Socket): Socket {
+  open.add(socket);
+  socket.once('close', () => open.delete(socket));
+  return socket;
+}
+
+export function destroyAllSockets(): void {
+  for (const socket of open) socket.destroy();
+  open.clear();
+}
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+export interface BulkResult {
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+/**
+ * Sends `bytes` to the bulk sink at `port` in 64 KiB writes (respecting backpressure), half-closes, and
+ * waits for the sink's byte count. Time runs from the established connection to that answer.
+ */
+export function bulkTransfer(port: number, bytes: number, timeoutMs: number): Promise<BulkResult> {
+  const chunk = Buffer.alloc(64 * 1024, 0x5a);
+  return new Promise((resolve, reject) => {
+    const socket = opened(connect({ host, port }));
+    let sent = 0;
+    let answer = '';
+    let start = 0n;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`bulk transfer to port ${port} timed out after ${timeoutMs} ms (${sent} bytes sent)`));
+    }, timeoutMs);
+    const pump = (): void => {
+      while (sent < bytes) {
+        const size = Math.min(chunk.length, bytes - sent);
+        sent += size;
+        if (!socket.write(size === chunk.length ? chunk : chunk.subarray(0, size))) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      socket.end();
+    };
+    socket.once('connect', () => {
+      start = nowNs();
+      pump();
+    });
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('latin1');
+    });
+    socket.once('end', () => {
+      const seconds = Number(nowNs() - start) / 1e9;
+      clearTimeout(timer);
+      socket.destroy();
+      const received = Number(answer.trim());
+      if (received !== bytes) reject(new Error(`sink received ${answer.trim() || 'nothing'} of ${bytes} bytes`));
+      else resolve({ bytes, seconds });
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/**
+ * Round trips of `size`-byte messages to the echo server at `port`, one at a time: each is sent once
+ * the previous one's echo has fully arrived. Returns the last `count` round-trip times in µs (the first
+ * `warmup` are dropped).
+ */
+export function echoRoundTrips(
+  port: number,
+  count: number,
+  warmup: number,
+  size: number,
+  timeoutMs: number,
+): Promise<number[]> {
+  const message = Buffer.alloc(size, 0x61);
+  const samples: number[] = [];
+  return new Promise((resolve, reject) => {
+    const socket = opened(connect({ host, port }));
+    socket.setNoDelay(true);
+    let done = 0;
+    let received = 0;
+    let sentAt = 0n;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`echo to port ${port} timed out after ${timeoutMs} ms (${done} round trips)`));
+    }, timeoutMs);
+    const send = (): void => {
+      received = 0;
+      sentAt = nowNs();
+      socket.write(message);
+    };
+    socket.once('connect', send);
+    socket.on('data', (data: Buffer) => {
+      received += data.length;
+      if (received < size) return;
+      const rttUs = Number(nowNs() - sentAt) / 1000;
+      if (received > size) {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new Error(`echo returned ${received} bytes for a ${size}-byte message`));
+        return;
+      }
+      if (done >= warmup) samples.push(rttUs);
+      done++;
+      if (done < warmup + count) send();
+      else {
+        clearTimeout(timer);
+        socket.end();
+        socket.destroy();
+        resolve(samples);
+      }
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/**
+ * Opens `count` idle connections to `port` in batches of `batchSize`, spreading source addresses over
+ * `sources`. After each batch's connections are established, `settled(total)` must confirm the far end
+ * (through the proxy) holds them all before the next batch starts. The caller closes them with
+ * `destroyAllSockets`.
+ */
+export async function openIdleConnections(
+  port: number,
+  count: number,
+  batchSize: number,
+  sources: readonly string[],
+  settled: (total: number) => Promise<void>,
+  progress: (total: number) => void,
+): Promise<void> {
+  let total = 0;
+  while (total < count) {
+    const size = Math.min(batchSize, count - total);
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < size; i++) {
+      const localAddress = sources[(total + i) % sources.length] as string;
+      batch.push(
+        new Promise((resolve, reject) => {
+          const socket = opened(connect({ host, port, localAddress }));
+          socket.once('connect', () => {
+            socket.off('error', reject);
+            socket.on('error', () => {});
+            resolve();
+          });
+          socket.once('error', reject);
+        }),
+      );
+    }
+    await Promise.all(batch);
+    total += size;
+    await settled(total);
+    progress(total);
+  }
+}
