@@ -14,7 +14,9 @@ const files = roots
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();
 if (files.length === 0) {
-  console.error(`no test files under ${roots.join(', ')}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  console.error(
+    `no test files under ${roots.join(', ')}${filters.length ? ` matching ${filters.join(', ')}` : ''}`,
+  );
   process.exit(1);
 }
 const result = spawnSync(

@@ -16,7 +16,11 @@ before(async () => {
   await once(service, 'listening');
   const { port } = service.address() as AddressInfo;
   // Point the client at the proxy instead of the service.
-  const proxy = await hub.createProxy({ name: 'service', listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}` });
+  const proxy = await hub.createProxy({
+    name: 'service',
+    listen: '127.0.0.1:0',
+    upstream: `127.0.0.1:${port}`,
+  });
   url = `http://${proxy.listen}/`;
 });
 

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { startApiServer } from '../api/server.js';
 import { requireNumber } from '../core/assert.js';
+import { FaultlineError } from '../core/errors.js';
 import { ProxyHub } from '../proxy/hub.js';
 import { locateConfigError, readProxyConfig } from './config-file.js';
 import { usageError } from './usage.js';
@@ -87,7 +88,8 @@ function usageNumber(
   try {
     return requireNumber(text.trim() === '' ? Number.NaN : Number(text), flag, options);
   } catch (error) {
-    throw usageError(`${error instanceof Error ? error.message : String(error)}`, serverUsage);
+    const expected = error instanceof FaultlineError ? error.details.expected : undefined;
+    throw usageError(`${flag}: expected ${expected ?? 'a number'}, got ${JSON.stringify(text)}`, serverUsage);
   }
 }
 

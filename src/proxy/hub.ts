@@ -114,11 +114,13 @@ export class ProxyHub implements ToxiproxyApi {
 
   populate(inputs: ProxyInput[]): Promise<ProxyState[]> {
     return this.exclusive(async () => {
-      if (!Array.isArray(inputs)) throw invalid('proxies', `expected an array of proxies, got ${describe(inputs)}`);
-      const built = inputs.map((input, i) => this.build(input, `proxies[${i}]`));
+      if (!Array.isArray(inputs))
+        throw invalid('proxies', `expected an array of proxies, got ${describe(inputs)}`);
+      const built = inputs.map((input, i) => this.build(input, `proxies[${i}]`, ` at proxy ${i + 1}`));
       const names = new Set<string>();
       for (const [i, proxy] of built.entries()) {
-        if (names.has(proxy.name)) throw invalid(`proxies[${i}].name`, `duplicate proxy name "${proxy.name}"`);
+        if (names.has(proxy.name))
+          throw invalid(`proxies[${i}].name`, `duplicate proxy name "${proxy.name}"`);
         names.add(proxy.name);
       }
       // Replaced proxies give up their listeners first, since the new ones often reuse the address.
@@ -146,7 +148,8 @@ export class ProxyHub implements ToxiproxyApi {
       // An unchanged proxy keeps its connections; toxics given with it become its toxics.
       for (const [i, proxy] of built.entries()) {
         const live = this.proxyMap.get(proxy.name) as TcpProxy;
-        if (live !== proxy && (inputs[i] as ProxyInput).toxics !== undefined) live.replaceToxics(proxy.toxics);
+        if (live !== proxy && (inputs[i] as ProxyInput).toxics !== undefined)
+          live.replaceToxics(proxy.toxics);
       }
       return built.map((proxy) => (this.proxyMap.get(proxy.name) as TcpProxy).toJSON());
     });
@@ -164,7 +167,18 @@ export class ProxyHub implements ToxiproxyApi {
       if (body.listen !== undefined) update.listen = body.listen as string;
       if (body.upstream !== undefined) update.upstream = body.upstream as string;
       if (body.enabled !== undefined) update.enabled = body.enabled as boolean;
-      await proxy.update(update);
+      if (!proxy.enabled && update.enabled === true && update.listen !== undefined) {
+        // TcpProxy.update would bind the new address twice when enabling a disabled proxy, so move it
+        // while disabled, then enable; a failed bind moves it back.
+        const previous = { listen: proxy.listen, upstream: proxy.upstream };
+        await proxy.update({ ...update, enabled: false });
+        await proxy.setEnabled(true).catch(async (error: unknown) => {
+          await proxy.update(previous);
+          throw error;
+        });
+      } else {
+        await proxy.update(update);
+      }
       return proxy.toJSON();
     });
   }
@@ -199,10 +213,19 @@ export class ProxyHub implements ToxiproxyApi {
 
   reset(): Promise<void> {
     return this.exclusive(async () => {
-      for (const proxy of this.proxyMap.values()) {
-        proxy.removeAllToxics();
-        await proxy.setEnabled(true);
+      // Enable first, so a failed bind can be undone before any toxic is gone.
+      const enabled: TcpProxy[] = [];
+      try {
+        for (const proxy of this.proxyMap.values()) {
+          if (proxy.enabled) continue;
+          await proxy.setEnabled(true);
+          enabled.push(proxy);
+        }
+      } catch (error) {
+        for (const proxy of enabled) await proxy.setEnabled(false);
+        throw error;
       }
+      for (const proxy of this.proxyMap.values()) proxy.removeAllToxics();
     });
   }
 
@@ -220,11 +243,16 @@ export class ProxyHub implements ToxiproxyApi {
   }
 
   /** Validates a proxy and its toxics without starting it. */
-  private build(input: unknown, field: string): TcpProxy {
+  private build(input: unknown, field: string, where = ''): TcpProxy {
     const body = prefixed(field, () => requireObject(input, field));
     return prefixed(field, () => {
       for (const key of ['name', 'listen', 'upstream'] as const) {
-        if (body[key] === undefined || body[key] === '') throw invalid(key, 'missing required field', `a ${key}`);
+        if (body[key] === undefined || body[key] === '') {
+          // Toxiproxy's wording (`missing required field: name at proxy 2`), which its clients match on.
+          throw new FaultlineError(codes.invalidArgument, `missing required field: ${key}${where}`, {
+            details: { field: key, expected: `a ${key}` },
+          });
+        }
       }
       const options: ConstructorParameters<typeof TcpProxy>[0] = {
         name: validateProxyName(body.name),
@@ -237,7 +265,8 @@ export class ProxyHub implements ToxiproxyApi {
       if (this.budgetBytes !== undefined) options.budgetBytes = this.budgetBytes;
       const proxy = new TcpProxy(options);
       if (body.toxics !== undefined) {
-        if (!Array.isArray(body.toxics)) throw invalid('toxics', `expected an array, got ${describe(body.toxics)}`);
+        if (!Array.isArray(body.toxics))
+          throw invalid('toxics', `expected an array, got ${describe(body.toxics)}`);
         for (const [i, toxic] of body.toxics.entries()) prefixed(`toxics[${i}]`, () => proxy.addToxic(toxic));
       }
       return proxy;

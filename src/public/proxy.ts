@@ -1,10 +1,16 @@
 /** faultline/proxy — the TCP fault proxy: proxies, toxics and the in-process Toxiproxy-shaped API. */
-export { type ProxyHubOptions, type ProxyInput, ProxyHub, type ToxicInput, type ToxiproxyApi } from '../proxy/hub.js';
+export {
+  ProxyHub,
+  type ProxyHubOptions,
+  type ProxyInput,
+  type ToxicInput,
+  type ToxiproxyApi,
+} from '../proxy/hub.js';
 export { ReleaseQueue } from '../proxy/release-queue.js';
 export { type ProxyOptions, type ProxyState, type ProxyStats, TcpProxy } from '../proxy/tcp-proxy.js';
 export {
-  type Attributes,
   type AttributeSpec,
+  type Attributes,
   type Direction,
   PassThroughStage,
   type StageContext,

@@ -1,0 +1,178 @@
+import { codes, type ErrorCode } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import type { ProxyInput, ToxicInput, ToxiproxyApi } from '../proxy/hub.js';
+import type { ProxyState } from '../proxy/tcp-proxy.js';
+import type { ToxicSpec } from '../proxy/toxic.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * The Toxiproxy HTTP API as a typed client, for faultline's server or Toxiproxy itself. It implements
+ * `ToxiproxyApi` like `ProxyHub`, so a test can move between in-process and remote without changes.
+ * Failures are FaultlineErrors carrying the server's own message and a code mapped back from the status.
+ */
+export class ToxiproxyClient implements ToxiproxyApi {
+  readonly baseUrl: string;
+
+  constructor(baseUrl = 'http://127.0.0.1:8474') {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  async version(): Promise<string> {
+    const text = await this.request<string>('GET', '/version', undefined, 'text');
+    // Toxiproxy ≥ 2.7 answers {"version": "…"}; older ones the bare version.
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        'version' in parsed &&
+        typeof parsed.version === 'string'
+      ) {
+        return parsed.version;
+      }
+    } catch {
+      // not JSON: an old server
+    }
+    return text.trim();
+  }
+
+  proxies(): Promise<Record<string, ProxyState>> {
+    return this.request('GET', '/proxies');
+  }
+
+  createProxy(input: ProxyInput): Promise<ProxyState> {
+    return this.request('POST', '/proxies', input);
+  }
+
+  async populate(inputs: ProxyInput[]): Promise<ProxyState[]> {
+    const body = await this.request<{ proxies: ProxyState[] | null }>('POST', '/populate', inputs);
+    return body.proxies ?? []; // Toxiproxy answers null for an empty populate
+  }
+
+  getProxy(name: string): Promise<ProxyState> {
+    return this.request('GET', proxyPath(name));
+  }
+
+  updateProxy(name: string, changes: Partial<Omit<ProxyInput, 'name' | 'toxics'>>): Promise<ProxyState> {
+    return this.request('PATCH', proxyPath(name), changes);
+  }
+
+  async deleteProxy(name: string): Promise<void> {
+    await this.request('DELETE', proxyPath(name), undefined, 'none');
+  }
+
+  toxics(proxy: string): Promise<ToxicSpec[]> {
+    return this.request('GET', `${proxyPath(proxy)}/toxics`);
+  }
+
+  addToxic(proxy: string, toxic: ToxicInput): Promise<ToxicSpec> {
+    return this.request('POST', `${proxyPath(proxy)}/toxics`, toxic);
+  }
+
+  getToxic(proxy: string, toxic: string): Promise<ToxicSpec> {
+    return this.request('GET', toxicPath(proxy, toxic));
+  }
+
+  updateToxic(proxy: string, toxic: string, changes: Partial<ToxicInput>): Promise<ToxicSpec> {
+    return this.request('PATCH', toxicPath(proxy, toxic), changes);
+  }
+
+  async removeToxic(proxy: string, toxic: string): Promise<void> {
+    await this.request('DELETE', toxicPath(proxy, toxic), undefined, 'none');
+  }
+
+  async reset(): Promise<void> {
+    await this.request('POST', '/reset', undefined, 'none');
+  }
+
+  private async request<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    expect: 'json' | 'text' | 'none' = 'json',
+  ): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, init);
+      text = await response.text();
+    } catch (error) {
+      const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+      throw new FaultlineError(codes.http, `${method} ${url}: ${messageOf(cause)}`, {
+        cause: error,
+        details: { method, url },
+      });
+    }
+    if (!response.ok) throw responseError(method, url, response.status, text);
+    if (expect === 'none') return undefined as T;
+    if (expect === 'text') return text as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new FaultlineError(
+        codes.http,
+        `${method} ${url}: the response is not JSON: ${messageOf(error)}`,
+        {
+          cause: error,
+          details: { method, url, status: response.status },
+        },
+      );
+    }
+  }
+}
+
+function proxyPath(name: string): string {
+  return `/proxies/${encodeURIComponent(name)}`;
+}
+
+function toxicPath(proxy: string, toxic: string): string {
+  return `${proxyPath(proxy)}/toxics/${encodeURIComponent(toxic)}`;
+}
+
+/** Turns an error reply back into the FaultlineError the server started from, as far as the status tells. */
+function responseError(method: Method, url: string, status: number, text: string): FaultlineError {
+  let message = text.trim() || `HTTP ${status}`;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'error' in parsed &&
+      typeof parsed.error === 'string'
+    ) {
+      message = parsed.error;
+    }
+  } catch {
+    // a plain-text error (Toxiproxy's 403, 404 and 405)
+  }
+  const details: Record<string, unknown> = { method, url, status };
+  // The server's messages start with the offending field (`attributes.latency: …`).
+  const field = /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1];
+  if (field !== undefined) details.field = field;
+  return new FaultlineError(codeOf(status, message), message, { details });
+}
+
+function codeOf(status: number, message: string): ErrorCode {
+  switch (status) {
+    case 400:
+      return /unknown toxic type|invalid toxic type/.test(message)
+        ? codes.unknownToxic
+        : codes.invalidArgument;
+    case 404:
+      return codes.notFound;
+    case 409:
+      return codes.alreadyExists;
+    case 500:
+      if (/address already in use/.test(message)) return codes.addressInUse;
+      return /\blisten\b/.test(message) ? codes.listenFailed : codes.http;
+    default:
+      return codes.http;
+  }
+}

@@ -1,0 +1,76 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `faultline …` to completion (bounded by `timeoutMs`). */
+export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
+  const child = startCli(args);
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
+  try {
+    const [code, signal] = (await once(child.process, 'exit')) as [number | null, NodeJS.Signals | null];
+    return { code, signal, stdout: child.stdout(), stderr: child.stderr() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RunningCli {
+  readonly process: ChildProcessByStdio<null, Readable, Readable>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout match of `pattern`; rejects if the process exits first or time runs out. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Kills it (SIGKILL) if still running. */
+  kill(): void;
+}
+
+export function startCli(args: string[]): RunningCli {
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    out += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    err += text;
+  });
+  return {
+    process: child,
+    stdout: () => out,
+    stderr: () => err,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    waitFor: (pattern, timeoutMs = 15_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(out);
+          if (match) finish(() => resolve(match));
+        };
+        const onExit = (): void => finish(() => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`timed out waiting for ${pattern}: ${out}${err}`))),
+          timeoutMs,
+        );
+        const finish = (settle: () => void): void => {
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          child.off('exit', onExit);
+          settle();
+        };
+        child.stdout.on('data', check);
+        child.once('exit', onExit);
+        check();
+      }),
+  };
+}
