@@ -11,7 +11,8 @@ export function parseHostPort(text: unknown, field: string): HostPort {
   if (typeof text !== 'string') throw invalid(field, `expected ${expected}`, expected);
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || port > 65535) throw invalid(field, `expected ${expected}, got ${JSON.stringify(text)}`, expected);
+  if (!match || port > 65535)
+    throw invalid(field, `expected ${expected}, got ${JSON.stringify(text)}`, expected);
   const host = match[1] ?? match[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };
 }

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import type { Clock } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Random } from '../core/random.js';
 import type { HostPort } from './address.js';
 import { type DirectionCounters, Pipe, type PipeOwner } from './pipe.js';
@@ -21,6 +21,12 @@ export interface ActiveToxic {
 const directions: readonly Direction[] = ['upstream', 'downstream'];
 
 /**
+ * A graceful close waits for the sockets to flush what was written to them; a peer that never reads
+ * would hold the connection open for ever. After this long the sockets are destroyed instead.
+ */
+const closeGraceMs = 5000;
+
+/**
  * One client connection and its connection to the upstream, joined by two pipes. Toxicity is drawn once
  * per toxic per connection from the connection's own random stream, so the same seed and connection
  * order always give the same draws, whatever the timing.
@@ -34,6 +40,10 @@ export class ProxiedConnection implements PipeOwner {
   private readonly draws = new Map<string, number>();
   private readonly applied = new Set<string>();
   private closed = false;
+  private openTimer: TimerHandle | undefined;
+  private opened = false;
+  private readonly target: HostPort;
+  private closeTimer: TimerHandle | undefined;
 
   constructor(
     readonly id: number,
@@ -50,7 +60,14 @@ export class ProxiedConnection implements PipeOwner {
     this.upstream.setNoDelay(true);
     this.pipes = {
       upstream: new Pipe('upstream', client, this.upstream, this, host.counters.upstream, host.budgetBytes),
-      downstream: new Pipe('downstream', this.upstream, client, this, host.counters.downstream, host.budgetBytes),
+      downstream: new Pipe(
+        'downstream',
+        this.upstream,
+        client,
+        this,
+        host.counters.downstream,
+        host.budgetBytes,
+      ),
     };
     for (const socket of [client, this.upstream]) {
       socket.on('error', (error: NodeJS.ErrnoException) => this.onSocketError(socket, error));
@@ -63,15 +80,29 @@ export class ProxiedConnection implements PipeOwner {
         openDelayMs = Math.max(openDelayMs, toxic.kind.openDelayMs(toxic.spec.attributes));
       }
     }
-    const open = (): void => {
-      if (!this.closed) this.upstream.connect(target.port, target.host);
-    };
-    if (openDelayMs > 0) this.clock.setTimeout(open, openDelayMs);
-    else open();
+    this.target = target;
+    if (openDelayMs > 0) {
+      this.openTimer = this.clock.setTimeout(() => this.openUpstream(), openDelayMs);
+      // Data may reach the upstream socket before the open timer fires: slow_open's own release timer
+      // can fire first (same due time), and removing or shortening the toxic releases data early. The
+      // first write then opens the connection, since a socket that was never told to connect fails it.
+      this.pipes.upstream.beforeFirstWrite = () => this.openUpstream();
+    } else this.openUpstream();
+  }
+
+  /** Connects to the upstream now (once), cancelling a delayed open. */
+  private openUpstream(): void {
+    if (this.openTimer !== undefined) this.clock.clearTimeout(this.openTimer);
+    this.openTimer = undefined;
+    this.pipes.upstream.beforeFirstWrite = undefined;
+    if (this.closed || this.opened) return;
+    this.opened = true;
+    this.upstream.connect(this.target.port, this.target.host);
   }
 
   /** Puts a toxic on this connection if its toxicity draw says so, or takes it off if no longer. */
   apply(toxic: ActiveToxic): void {
+    if (this.closed) return;
     const { spec, kind } = toxic;
     let draw = this.draws.get(spec.name);
     if (draw === undefined) {
@@ -98,6 +129,9 @@ export class ProxiedConnection implements PipeOwner {
   remove(name: string): void {
     if (!this.applied.delete(name)) return;
     for (const direction of directions) this.pipes[direction].remove(name);
+    // Without the toxic that delayed the open (slow_open), new data would go straight to a socket that
+    // was never told to connect.
+    if (this.openTimer !== undefined) this.openUpstream();
   }
 
   forget(name: string): void {
@@ -105,12 +139,26 @@ export class ProxiedConnection implements PipeOwner {
     this.draws.delete(name);
   }
 
-  /** Closes both sides with FIN once what was already sent is flushed. */
+  /** Bytes held in this connection's toxics and userland write buffers, for one direction. */
+  bufferedBytes(direction: Direction): number {
+    return this.pipes[direction].bufferedBytes;
+  }
+
+  /** Closes both sides with FIN once what was already sent is flushed (bounded by `closeGraceMs`). */
   close(): void {
     if (this.closed) return;
     this.shutdown();
-    this.client.destroySoon();
-    this.upstream.destroySoon();
+    for (const socket of [this.client, this.upstream]) {
+      // An upstream never told to connect (slow_open) has nothing to flush; one still connecting
+      // flushes what was written to it once connected, like an open one.
+      if (socket.pending && !socket.connecting) socket.destroy();
+      else socket.destroySoon();
+    }
+    this.closeTimer = this.clock.setTimeout(() => {
+      this.closeTimer = undefined;
+      this.client.destroy();
+      this.upstream.destroy();
+    }, closeGraceMs);
   }
 
   /** Closes both sides with RST. */
@@ -130,6 +178,8 @@ export class ProxiedConnection implements PipeOwner {
 
   private shutdown(): void {
     this.closed = true;
+    if (this.openTimer !== undefined) this.clock.clearTimeout(this.openTimer);
+    this.openTimer = undefined;
     this.pipes.upstream.dispose();
     this.pipes.downstream.dispose();
   }
@@ -151,6 +201,8 @@ export class ProxiedConnection implements PipeOwner {
       return;
     }
     if (!this.closed) this.shutdown();
+    if (this.closeTimer !== undefined) this.clock.clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
     this.host.onClosed(this);
   }
 }

@@ -167,18 +167,7 @@ export class ProxyHub implements ToxiproxyApi {
       if (body.listen !== undefined) update.listen = body.listen as string;
       if (body.upstream !== undefined) update.upstream = body.upstream as string;
       if (body.enabled !== undefined) update.enabled = body.enabled as boolean;
-      if (!proxy.enabled && update.enabled === true && update.listen !== undefined) {
-        // TcpProxy.update would bind the new address twice when enabling a disabled proxy, so move it
-        // while disabled, then enable; a failed bind moves it back.
-        const previous = { listen: proxy.listen, upstream: proxy.upstream };
-        await proxy.update({ ...update, enabled: false });
-        await proxy.setEnabled(true).catch(async (error: unknown) => {
-          await proxy.update(previous);
-          throw error;
-        });
-      } else {
-        await proxy.update(update);
-      }
+      await proxy.update(update);
       return proxy.toJSON();
     });
   }
@@ -280,8 +269,9 @@ export class ProxyHub implements ToxiproxyApi {
   }
 }
 
-function sameConfig(a: TcpProxy, b: TcpProxy): boolean {
-  return a.listen === b.listen && a.upstream === b.upstream && a.enabled === b.enabled;
+/** Toxiproxy's rule: a proxy with the same listen and upstream is kept as it is. */
+function sameConfig(live: TcpProxy, wanted: TcpProxy): boolean {
+  return live.listensAt(wanted.listen) && live.upstream === wanted.upstream;
 }
 
 /** Runs `body`, prefixing the field of any validation error with `prefix` (`proxies[1].listen`). */

@@ -23,6 +23,8 @@ interface Node {
   readonly stage: ToxicStage;
   next: Node | undefined;
   removed: boolean;
+  /** The stage passed the half-close on; anything it emits after that is dropped. */
+  endSent: boolean;
 }
 
 /**
@@ -37,6 +39,10 @@ export class Pipe {
   private paused = false;
   private ended = false;
   private closed = false;
+  /** Called (once) before the first write to the sink: the connection opens a delayed upstream. */
+  beforeFirstWrite: (() => void) | undefined;
+  /** A stage asked to close the connection; it closes when the end reaches the sink. */
+  private closeRequested = false;
 
   constructor(
     readonly direction: Direction,
@@ -54,6 +60,11 @@ export class Pipe {
     });
   }
 
+  /** Bytes this direction holds in its toxics and in the sink's userland write buffer. */
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.heldBytes + this.sink.writableLength;
+  }
+
   get toxicNames(): string[] {
     const names: string[] = [];
     for (let node = this.head; node; node = node.next) names.push(node.name);
@@ -62,7 +73,15 @@ export class Pipe {
 
   /** Appends a toxic at the end of the chain (Toxiproxy's order: oldest first). */
   add(name: string, kind: ToxicKind, attributes: Attributes, random: Random): void {
-    const node: Node = { name, stage: undefined as unknown as ToxicStage, next: undefined, removed: false };
+    // A closed pipe gets no new stages: their timers would outlive the connection.
+    if (this.closed) return;
+    const node: Node = {
+      name,
+      stage: undefined as unknown as ToxicStage,
+      next: undefined,
+      removed: false,
+      endSent: false,
+    };
     (node as { stage: ToxicStage }).stage = kind.create(this.stageContext(node, random), attributes);
     if (this.head === undefined) this.head = node;
     else {
@@ -118,6 +137,10 @@ export class Pipe {
   }
 
   private deliver(from: Node, chunk: Buffer): void {
+    if (from.endSent) {
+      this.drop(chunk.length);
+      return;
+    }
     let next = from.next;
     while (next?.removed) next = next.next;
     if (next === undefined) {
@@ -128,14 +151,37 @@ export class Pipe {
   }
 
   private deliverEnd(from: Node): void {
+    if (from.endSent) return;
+    from.endSent = true;
     let next = from.next;
     while (next?.removed) next = next.next;
     if (next === undefined) this.endSink();
     else next.stage.end();
   }
 
+  /**
+   * A stage closes the connection the way Toxiproxy does: as an end of stream that goes down the rest of
+   * the chain, so what the stage already emitted still reaches the peer through later toxics (a latency
+   * after limit_data delays the last bytes, it does not lose them), and the connection closes when that
+   * end reaches the sink.
+   */
+  private requestClose(from: Node): void {
+    if (this.closed || this.closeRequested) return;
+    this.closeRequested = true;
+    if (this.ended) this.owner.close();
+    else if (!from.endSent) this.deliverEnd(from);
+    // Otherwise the end is already on its way down the chain and closes the connection on arrival.
+  }
+
+  private drop(bytes: number): void {
+    this.heldBytes -= bytes;
+    this.counters.bytesDropped += bytes;
+    this.updateFlow();
+  }
+
   private toSink(chunk: Buffer): void {
     if (this.closed || this.ended) return;
+    if (this.beforeFirstWrite !== undefined) this.beforeFirstWrite();
     this.counters.bytesOut += chunk.length;
     if (!this.sink.write(chunk)) {
       this.waitingForDrain = true;
@@ -145,8 +191,10 @@ export class Pipe {
 
   private endSink(): void {
     if (this.ended || this.closed) return;
+    if (this.beforeFirstWrite !== undefined) this.beforeFirstWrite();
     this.ended = true;
-    this.sink.end();
+    if (this.closeRequested) this.owner.close();
+    else this.sink.end();
   }
 
   /** Pauses the source above the budget or while the sink drains; resumes below half the budget. */
@@ -171,12 +219,8 @@ export class Pipe {
       acceptedAt: owner.acceptedAt,
       emit: (chunk) => this.deliver(node, chunk),
       end: () => this.deliverEnd(node),
-      drop: (bytes) => {
-        this.heldBytes -= bytes;
-        this.counters.bytesDropped += bytes;
-        this.updateFlow();
-      },
-      close: () => owner.close(),
+      drop: (bytes) => this.drop(bytes),
+      close: () => this.requestClose(node),
       reset: () => owner.reset(),
     };
   }

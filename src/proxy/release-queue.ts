@@ -5,8 +5,19 @@ const END = Symbol('end');
 type Item = { data: Buffer | typeof END; releaseAt: number };
 
 /**
- * A FIFO of chunks (and the half-close) each released at or after its time, in order. Items that are
- * due when pushed onto an empty queue go out synchronously, so a zero delay costs no timer.
+ * Node timers count in whole milliseconds from the event loop's cached time, so a timer can fire up to
+ * ~1 ms before its due time by `clock.now()`. Re-arming for the remainder would cost a further 1–2 ms
+ * (Node's minimum timeout is 1 ms), making every delay ~1 ms long on average. Instead, when a timer
+ * fires, items due within this slack go out at once, so delays are centred on the setting instead of
+ * biased late. Measured with a 20 ms latency toxic on loopback (mean of 150 echoes): 20.9 ms with no
+ * slack, 19.6 ms with 1 ms, 19.9–20.3 ms with 0.75 ms.
+ */
+const timerSlackMs = 0.75;
+
+/**
+ * A FIFO of chunks (and the half-close) each released at its time, in order. Items that are due when
+ * pushed onto an empty queue go out synchronously, so a zero delay costs no timer; items released by a
+ * timer may go out up to `timerSlackMs` early (see above). A queue never reorders.
  * Bounded by the pipe's byte budget: the pipe stops reading while its toxics hold too much.
  */
 export class ReleaseQueue {
@@ -42,7 +53,8 @@ export class ReleaseQueue {
       const item = this.items[i] as Item;
       item.releaseAt = releaseAtOf(item.releaseAt, item.data === END ? 0 : item.data.length);
     }
-    this.timerAt = Number.POSITIVE_INFINITY;
+    // The armed timer was for the old times: cancel it, or it would outlive the schedule it was for.
+    this.cancelTimer();
     this.pump();
   }
 
@@ -64,11 +76,11 @@ export class ReleaseQueue {
     if (this.length === 1) this.pump();
   }
 
-  private pump(): void {
-    const now = this.context.clock.now();
+  private pump(slackMs = 0): void {
+    const dueBy = this.context.clock.now() + slackMs;
     while (!this.disposed && this.head < this.items.length) {
       const item = this.items[this.head] as Item;
-      if (item.releaseAt > now) break;
+      if (item.releaseAt > dueBy) break;
       this.head++;
       if (item.data === END) this.context.end();
       else this.context.emit(item.data);
@@ -89,14 +101,11 @@ export class ReleaseQueue {
     this.cancelTimer();
     if (next === Number.POSITIVE_INFINITY || this.disposed) return;
     this.timerAt = next;
-    this.timer = this.context.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        this.pump();
-      },
-      next - this.context.clock.now(),
-    );
+    this.timer = this.context.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump(timerSlackMs);
+    }, next - this.context.clock.now());
   }
 
   private cancelTimer(): void {

@@ -1,4 +1,4 @@
-import { type Server, type Socket, createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { invalid, requireBoolean, requireString } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
@@ -105,8 +105,29 @@ export class TcpProxy {
     };
   }
 
+  /**
+   * Bytes held inside the proxy per direction, summed over live connections: data inside toxics plus
+   * data written to a socket that the kernel has not taken yet. Bounded per connection by about
+   * `budgetBytes` + one socket read + the socket's high-water mark, whatever the peers do. Computed on
+   * demand (it walks the connections), so it costs the data path nothing.
+   */
+  bufferedBytes(): Record<Direction, number> {
+    const result: Record<Direction, number> = { upstream: 0, downstream: 0 };
+    for (const connection of this.connections) {
+      result.upstream += connection.bufferedBytes('upstream');
+      result.downstream += connection.bufferedBytes('downstream');
+    }
+    return result;
+  }
+
   toJSON(): ProxyState {
-    return { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, toxics: this.toxics };
+    return {
+      name: this.name,
+      listen: this.listen,
+      upstream: this.upstream,
+      enabled: this.enabled,
+      toxics: this.toxics,
+    };
   }
 
   /** Starts listening if enabled. Rejects with FL_ERR_ADDRESS_IN_USE when the port is taken. */
@@ -118,16 +139,24 @@ export class TcpProxy {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.dropConnections();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Whether this proxy already listens where `listen` asks (port 0 = any port). */
+  listensAt(listen: string): boolean {
+    return listenMatches(this.listenAddress, parseHostPort(listen, 'listen'));
+  }
+
+  private dropConnections(): void {
     for (const connection of this.connections) connection.destroy();
     this.connections.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async setEnabled(enabled: boolean): Promise<void> {
     requireBoolean(enabled, 'enabled');
-    if (enabled === this.isEnabled) return;
     if (enabled) {
-      await this.openListener();
+      if (this.server === undefined) await this.openListener();
       this.isEnabled = true;
     } else {
       this.isEnabled = false;
@@ -136,38 +165,39 @@ export class TcpProxy {
   }
 
   /**
-   * Changes listen/upstream/enabled. As in Toxiproxy, a new listen or upstream drops live connections.
-   * A new listen address is opened before the old one is closed, so a failure leaves the proxy as it was.
+   * Changes listen/upstream/enabled. As in Toxiproxy, a new listen address or upstream drops live
+   * connections. The new address is bound before the old one is let go, so a failure (e.g. a taken
+   * port) leaves the proxy as it was, connections included.
    */
   async update(changes: { listen?: string; upstream?: string; enabled?: boolean }): Promise<void> {
     const listen = changes.listen === undefined ? undefined : parseHostPort(changes.listen, 'listen');
     const upstream = changes.upstream === undefined ? undefined : parseHostPort(changes.upstream, 'upstream');
-    const enabled = changes.enabled === undefined ? this.isEnabled : requireBoolean(changes.enabled, 'enabled');
-    const listenChanged =
-      listen !== undefined && (listen.host !== this.listenAddress.host || (listen.port !== this.listenAddress.port && listen.port !== 0));
-    if (listenChanged && enabled) {
-      const previous = this.listenAddress;
-      const oldServer = this.server;
+    const enabled =
+      changes.enabled === undefined ? this.isEnabled : requireBoolean(changes.enabled, 'enabled');
+    const moveListener = listen !== undefined && !listenMatches(this.listenAddress, listen);
+    const newUpstream = upstream !== undefined && changes.upstream !== this.upstreamText;
+    if (moveListener && enabled) {
+      const previous = { address: this.listenAddress, server: this.server };
       this.server = undefined;
       this.listenAddress = listen;
       try {
         await this.openListener();
       } catch (error) {
-        this.server = oldServer;
-        this.listenAddress = previous;
+        this.listenAddress = previous.address;
+        this.server = previous.server;
         throw error;
       }
-      for (const connection of this.connections) connection.destroy();
-      this.connections.clear();
-      if (oldServer) await new Promise<void>((resolve) => oldServer.close(() => resolve()));
-    } else if (listenChanged) {
+      this.dropConnections();
+      const old = previous.server;
+      if (old) await new Promise<void>((resolve) => old.close(() => resolve()));
+    } else if (moveListener) {
+      await this.stop();
       this.listenAddress = listen;
     }
-    if (upstream !== undefined && changes.upstream !== undefined && changes.upstream !== this.upstreamText) {
+    if (newUpstream) {
       this.upstreamAddress = upstream;
-      this.upstreamText = changes.upstream;
-      for (const connection of this.connections) connection.destroy();
-      this.connections.clear();
+      this.upstreamText = changes.upstream as string;
+      this.dropConnections();
     }
     await this.setEnabled(enabled);
   }
@@ -180,9 +210,13 @@ export class TcpProxy {
   addToxic(input: unknown): ToxicSpec {
     const spec = normalizeToxic(input);
     if (this.toxicMap.has(spec.name)) {
-      throw new FaultlineError(codes.alreadyExists, `toxic already exists: "${spec.name}" on proxy "${this.name}"`, {
-        details: { field: 'name' },
-      });
+      throw new FaultlineError(
+        codes.alreadyExists,
+        `toxic already exists: "${spec.name}" on proxy "${this.name}"`,
+        {
+          details: { field: 'name' },
+        },
+      );
     }
     const toxic = { spec, kind: toxicKind(spec.type) };
     this.toxicMap.set(spec.name, toxic);
@@ -227,7 +261,9 @@ export class TcpProxy {
   }
 
   private async openListener(): Promise<void> {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => this.accept(socket));
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) =>
+      this.accept(socket),
+    );
     const { host, port } = this.listenAddress;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -250,7 +286,8 @@ export class TcpProxy {
     });
     server.on('error', () => {}); // accept errors (EMFILE) are per connection; the listener lives on
     const address = server.address();
-    if (address && typeof address === 'object') this.listenAddress = { host: address.address, port: address.port };
+    if (address && typeof address === 'object')
+      this.listenAddress = { host: address.address, port: address.port };
     this.server = server;
   }
 
@@ -281,4 +318,12 @@ export function validateProxyName(name: unknown): string {
   const text = requireString(name, 'name', { nonEmpty: true });
   if (text.includes('/')) throw invalid('name', 'must not contain "/"', 'a name without "/"');
   return text;
+}
+
+const anyHost = new Set(['0.0.0.0', '::', '']);
+
+/** Same address, counting `localhost` as 127.0.0.1, the wildcards alike, and port 0 as any port. */
+function listenMatches(live: HostPort, wanted: HostPort): boolean {
+  const host = (h: string): string => (h === 'localhost' ? '127.0.0.1' : anyHost.has(h) ? '*' : h);
+  return host(live.host) === host(wanted.host) && (wanted.port === 0 || wanted.port === live.port);
 }

@@ -1,4 +1,11 @@
-import { describe, invalid, requireNumber, requireObject, requireOneOf, requireString } from '../core/assert.js';
+import {
+  describe,
+  invalid,
+  requireNumber,
+  requireObject,
+  requireOneOf,
+  requireString,
+} from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import type { Attributes, ToxicKind, ToxicSpec } from './toxic.js';
@@ -8,11 +15,11 @@ import { corrupt } from './toxics/corrupt.js';
 import { latency } from './toxics/latency.js';
 import { limitData } from './toxics/limit-data.js';
 import { limitTime } from './toxics/limit-time.js';
+import { noop } from './toxics/noop.js';
 import { resetPeer } from './toxics/reset-peer.js';
 import { slicer } from './toxics/slicer.js';
 import { slowClose } from './toxics/slow-close.js';
 import { slowOpen } from './toxics/slow-open.js';
-import { noop } from './toxics/noop.js';
 import { timeout } from './toxics/timeout.js';
 
 const kinds = new Map<string, ToxicKind>();
@@ -26,7 +33,19 @@ export function registerToxic(kind: ToxicKind): void {
   kinds.set(kind.type, kind);
 }
 
-for (const kind of [latency, bandwidth, slowClose, timeout, resetPeer, slicer, limitData, noop, slowOpen, limitTime, corrupt]) {
+for (const kind of [
+  latency,
+  bandwidth,
+  slowClose,
+  timeout,
+  resetPeer,
+  slicer,
+  limitData,
+  noop,
+  slowOpen,
+  limitTime,
+  corrupt,
+]) {
   registerToxic(kind);
 }
 
@@ -38,9 +57,13 @@ export function toxicKind(type: string): ToxicKind {
   const kind = kinds.get(type);
   if (kind === undefined) {
     const list = [...kinds.keys()].join(', ');
-    throw new FaultlineError(codes.unknownToxic, `type: unknown toxic type ${JSON.stringify(type)}; valid: ${list}`, {
-      details: { field: 'type', expected: list },
-    });
+    throw new FaultlineError(
+      codes.unknownToxic,
+      `type: unknown toxic type ${JSON.stringify(type)}; valid: ${list}`,
+      {
+        details: { field: 'type', expected: list },
+      },
+    );
   }
   return kind;
 }
@@ -65,7 +88,8 @@ export function normalizeToxic(input: unknown): ToxicSpec {
   }
   const name =
     body.name === undefined || body.name === '' ? `${kind.type}_${stream}` : requireString(body.name, 'name');
-  const toxicity = body.toxicity === undefined ? 1 : requireNumber(body.toxicity, 'toxicity', { min: 0, max: 1 });
+  const toxicity =
+    body.toxicity === undefined ? 1 : requireNumber(body.toxicity, 'toxicity', { min: 0, max: 1 });
   const attributes = normalizeAttributes(kind, body.attributes, defaultsOf(kind));
   return { attributes, name, type: kind.type, stream, toxicity };
 }
@@ -75,7 +99,11 @@ export function mergeToxicUpdate(existing: ToxicSpec, input: unknown): ToxicSpec
   const body = requireObject(input, 'toxic') as ToxicInput;
   const kind = toxicKind(existing.type);
   if (body.type !== undefined && body.type !== existing.type) {
-    throw invalid('type', `cannot change the type of toxic "${existing.name}"; remove it and add a new one`, existing.type);
+    throw invalid(
+      'type',
+      `cannot change the type of toxic "${existing.name}"; remove it and add a new one`,
+      existing.type,
+    );
   }
   if (body.stream !== undefined && body.stream !== existing.stream) {
     throw invalid('stream', `cannot change the stream of toxic "${existing.name}"`, existing.stream);
@@ -84,7 +112,9 @@ export function mergeToxicUpdate(existing: ToxicSpec, input: unknown): ToxicSpec
     throw invalid('name', `cannot rename toxic "${existing.name}"`, existing.name);
   }
   const toxicity =
-    body.toxicity === undefined ? existing.toxicity : requireNumber(body.toxicity, 'toxicity', { min: 0, max: 1 });
+    body.toxicity === undefined
+      ? existing.toxicity
+      : requireNumber(body.toxicity, 'toxicity', { min: 0, max: 1 });
   const attributes = normalizeAttributes(kind, body.attributes, existing.attributes);
   return { ...existing, toxicity, attributes };
 }

@@ -32,7 +32,11 @@ export interface StageContext {
   end(): void;
   /** Accounts for bytes the stage discarded instead of emitting. */
   drop(bytes: number): void;
-  /** Closes the whole connection with FIN on both sides, after what was emitted is flushed. */
+  /**
+   * Closes the whole connection with FIN on both sides. Like Toxiproxy, this is an end of stream that
+   * travels down the rest of the chain: what this stage already emitted still reaches the peer through
+   * later toxics, then the connection closes. Anything the stage emits afterwards is dropped.
+   */
   close(): void;
   /** Closes the whole connection with RST on both sides. */
   reset(): void;

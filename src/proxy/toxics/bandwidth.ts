@@ -42,18 +42,24 @@ class BandwidthStage implements ToxicStage {
   }
 
   update(attributes: Attributes): void {
-    const stalled = (this.attributes.rate ?? 0) <= 0;
+    const previousRate = this.attributes.rate ?? 0;
     this.attributes = attributes;
     const rate = attributes.rate ?? 0;
-    // Data stalled at rate 0 is scheduled at the new rate from now; data already timed keeps its time.
-    if (stalled && rate > 0) {
-      this.nextFreeAt = this.context.clock.now();
-      this.queue.retime((previous, bytes) => {
-        if (previous !== Number.POSITIVE_INFINITY) return previous;
-        this.nextFreeAt += bytes / rate;
-        return this.nextFreeAt;
-      });
+    if (rate === previousRate) return;
+    // A new rate acts at once: everything still held is rescheduled at the new rate from now (at rate 0
+    // it stalls), rather than draining the backlog at the old rate first.
+    if (rate <= 0) {
+      this.queue.retime((previous, bytes) => (bytes === 0 ? previous : Number.POSITIVE_INFINITY));
+      this.nextFreeAt = Number.NEGATIVE_INFINITY;
+      return;
     }
+    let at = this.context.clock.now();
+    this.queue.retime((previous, bytes) => {
+      if (bytes === 0) return previous; // the half-close: FIFO keeps it behind the data anyway
+      at += bytes / rate;
+      return at;
+    });
+    this.nextFreeAt = at;
   }
 
   flush(): void {
@@ -69,7 +75,11 @@ export const bandwidth: ToxicKind = {
   type: 'bandwidth',
   summary: 'Limits a connection to a maximum number of kilobytes per second.',
   attributes: {
-    rate: { default: 0, unit: 'KB/s', description: 'rate in kilobytes (1000 bytes) per second; 0 = nothing passes' },
+    rate: {
+      default: 0,
+      unit: 'KB/s',
+      description: 'rate in kilobytes (1000 bytes) per second; 0 = nothing passes',
+    },
   },
   create: (context, attributes) => new BandwidthStage(context, attributes),
 };

@@ -1,4 +1,4 @@
-import { PassThroughStage, type Attributes, type StageContext, type ToxicKind } from '../toxic.js';
+import { type Attributes, PassThroughStage, type StageContext, type ToxicKind } from '../toxic.js';
 
 /**
  * Flips each bit independently with `probability`. Positions are drawn as geometric gaps between

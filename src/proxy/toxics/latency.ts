@@ -26,7 +26,11 @@ class LatencyStage implements ToxicStage {
   }
 
   update(attributes: Attributes): void {
+    const shift = (attributes.latency ?? 0) - (this.attributes.latency ?? 0);
     this.attributes = attributes;
+    // Chunks already held take the new latency too (each keeps its own jitter), so lowering it takes
+    // effect at once; the queue stays in order, so no chunk overtakes an earlier one.
+    if (shift !== 0) this.queue.retime((releaseAt) => releaseAt + shift);
   }
 
   flush(): void {
@@ -43,7 +47,11 @@ export const latency: ToxicKind = {
   summary: 'Adds a delay to all data going through the proxy, with optional jitter.',
   attributes: {
     latency: { default: 0, unit: 'ms', description: 'delay added to every chunk' },
-    jitter: { default: 0, unit: 'ms', description: 'each delay is latency plus a uniform draw in [-jitter, +jitter]' },
+    jitter: {
+      default: 0,
+      unit: 'ms',
+      description: 'each delay is latency plus a uniform draw in [-jitter, +jitter]',
+    },
   },
   create: (context, attributes) => new LatencyStage(context, attributes),
 };

@@ -1,6 +1,10 @@
 import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
 
-/** Passes exactly `bytes` bytes in its direction, then closes the connection. */
+/**
+ * Passes exactly `bytes` bytes in its direction, then closes the connection: right after the chunk that
+ * reaches the limit, as Toxiproxy. With `bytes` 0 the connection closes on the first data, not at once.
+ * Lowering the limit below what already passed closes the connection at once.
+ */
 class LimitDataStage implements ToxicStage {
   private transmitted = 0;
   private closed = false;
@@ -8,9 +12,7 @@ class LimitDataStage implements ToxicStage {
   constructor(
     private readonly context: StageContext,
     private attributes: Attributes,
-  ) {
-    this.closeIfSpent();
-  }
+  ) {}
 
   write(chunk: Buffer): void {
     if (this.closed) {
@@ -31,7 +33,8 @@ class LimitDataStage implements ToxicStage {
 
   update(attributes: Attributes): void {
     this.attributes = attributes;
-    this.closeIfSpent();
+    // Only a limit that data has already reached closes here; an untouched connection waits for data.
+    if (this.transmitted > 0) this.closeIfSpent();
   }
 
   flush(): void {}
@@ -50,6 +53,8 @@ class LimitDataStage implements ToxicStage {
 export const limitData: ToxicKind = {
   type: 'limit_data',
   summary: 'Closes the connection once the given number of bytes has passed in its direction.',
-  attributes: { bytes: { default: 0, integer: true, unit: 'bytes', description: 'bytes let through before closing' } },
+  attributes: {
+    bytes: { default: 0, integer: true, unit: 'bytes', description: 'bytes let through before closing' },
+  },
   create: (context, attributes) => new LimitDataStage(context, attributes),
 };

@@ -5,7 +5,17 @@ export const limitTime: ToxicKind = {
   type: 'limit_time',
   summary: 'Passes data normally, then closes the connection after a fixed time ("cable unplugged").',
   attributes: {
-    time: { default: 0, unit: 'ms', description: 'time after the toxic takes effect before the connection is closed' },
+    time: {
+      default: 0,
+      unit: 'ms',
+      description: 'time after the toxic takes effect before the connection is closed',
+    },
   },
-  create: (context, attributes) => new TimedActionStage(context, (a) => a.time ?? 0, () => context.close(), attributes),
+  create: (context, attributes) =>
+    new TimedActionStage(
+      context,
+      (a) => a.time ?? 0,
+      () => context.close(),
+      attributes,
+    ),
 };

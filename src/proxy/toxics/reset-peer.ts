@@ -50,7 +50,8 @@ class ResetPeerStage implements ToxicStage {
 
 export const resetPeer: ToxicKind = {
   type: 'reset_peer',
-  summary: 'Resets the connection (TCP RST, "connection reset by peer") once data arrives, after an optional timeout.',
+  summary:
+    'Resets the connection (TCP RST, "connection reset by peer") once data arrives, after an optional timeout.',
   attributes: {
     timeout: { default: 0, unit: 'ms', description: 'time from the first data until the reset' },
   },

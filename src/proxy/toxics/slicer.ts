@@ -25,7 +25,10 @@ class SlicerStage implements ToxicStage {
       const size =
         average <= 0
           ? chunk.length
-          : Math.max(1, Math.round(average + (variation > 0 ? this.context.random.between(-variation, variation) : 0)));
+          : Math.max(
+              1,
+              Math.round(average + (variation > 0 ? this.context.random.between(-variation, variation) : 0)),
+            );
       this.queue.push(chunk.subarray(offset, offset + size), at);
       offset += size;
       at += gapMs;
@@ -54,8 +57,18 @@ export const slicer: ToxicKind = {
   type: 'slicer',
   summary: 'Slices data into smaller bits, optionally adding a delay between each sliced packet.',
   attributes: {
-    average_size: { default: 0, integer: true, unit: 'bytes', description: 'average slice size; 0 = no slicing' },
-    size_variation: { default: 0, integer: true, unit: 'bytes', description: 'slice sizes vary uniformly by ± this' },
+    average_size: {
+      default: 0,
+      integer: true,
+      unit: 'bytes',
+      description: 'average slice size; 0 = no slicing',
+    },
+    size_variation: {
+      default: 0,
+      integer: true,
+      unit: 'bytes',
+      description: 'slice sizes vary uniformly by ± this',
+    },
     delay: { default: 0, unit: 'µs', description: 'time between slices' },
   },
   create: (context, attributes) => new SlicerStage(context, attributes),

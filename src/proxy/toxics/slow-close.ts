@@ -4,6 +4,7 @@ import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.j
 /** Passes data at once but holds the half-close (FIN) for `delay` ms. */
 class SlowCloseStage implements ToxicStage {
   private timer: TimerHandle | undefined;
+  private endedAt: number | undefined;
 
   constructor(
     private readonly context: StageContext,
@@ -15,14 +16,23 @@ class SlowCloseStage implements ToxicStage {
   }
 
   end(): void {
-    this.timer = this.context.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.context.end();
-    }, this.attributes.delay ?? 0);
+    this.endedAt = this.context.clock.now();
+    this.arm();
   }
 
   update(attributes: Attributes): void {
     this.attributes = attributes;
+    // A held FIN is re-timed from when it arrived, with the new delay.
+    if (this.timer !== undefined) this.arm();
+  }
+
+  private arm(): void {
+    this.dispose();
+    const due = (this.endedAt ?? 0) + (this.attributes.delay ?? 0);
+    this.timer = this.context.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.context.end();
+    }, due - this.context.clock.now());
   }
 
   flush(): void {

@@ -4,7 +4,8 @@ import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.j
 /**
  * Makes a new connection slow to open: nothing passes in its direction until `delay` ms after the
  * connection was accepted, and on the upstream stream the connection to the upstream itself is only
- * opened then. Connections that are already open are not affected.
+ * opened then. The delay counts from accept, so a connection open for longer than `delay` when the
+ * toxic is added is not affected (one opened more recently waits out the rest).
  */
 class SlowOpenStage implements ToxicStage {
   private readonly queue: ReleaseQueue;

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect, pattern, Received, startHub, startProxy, startServer } from './helpers.js';
+
+test('slicer: the reader sees slices of average ± variation, with every byte intact and in order', async (t) => {
+  const data = pattern(20_000);
+  const server = await startServer(t, (socket) => socket.write(data));
+  const hub = startHub(t);
+  const proxy = await startProxy(hub, server.port);
+  // 2 ms between slices keeps each one a separate read on the client.
+  await hub.addToxic('test', {
+    type: 'slicer',
+    attributes: { average_size: 200, size_variation: 50, delay: 2000 },
+  });
+  const received = new Received(await connect(t, proxy.port));
+  await received.waitForBytes(data.length);
+  assert.ok(received.data.equals(data), 'all bytes, in order');
+  const sizes = received.chunks.map((chunk) => chunk.length);
+  const inRange = sizes.filter((size) => size >= 150 && size <= 250).length;
+  // ~100 slices; a loaded machine may coalesce a few reads, and each write's tail slice is a remainder.
+  assert.ok(sizes.length >= 70, `only ${sizes.length} reads for ${data.length} bytes`);
+  assert.ok(inRange >= 0.8 * sizes.length, `${inRange} of ${sizes.length} reads are 150..250 bytes`);
+  assert.ok(new Set(sizes).size >= 10, `slice sizes vary: ${[...new Set(sizes)].slice(0, 20).join(', ')}`);
+  const elapsed = (received.readTimes.at(-1) as number) - (received.readTimes[0] as number);
+  assert.ok(elapsed >= 0.9 * (sizes.length - 1) * 2, `slices came ${elapsed.toFixed(0)} ms apart in total`);
+});
