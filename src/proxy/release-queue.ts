@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../core/clock.js';
-import type { StageContext } from './toxic.js';
+import type { Attributes, StageContext, ToxicStage } from './toxic.js';
 
 const END = Symbol('end');
 type Item = { data: Buffer | typeof END; releaseAt: number };
@@ -112,5 +112,38 @@ export class ReleaseQueue {
     if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * Base of toxics that hold data in a ReleaseQueue: the half-close follows the data out, removal
+ * releases everything at once, and disposal stops the queue's timer.
+ */
+export abstract class QueuedStage implements ToxicStage {
+  protected readonly queue: ReleaseQueue;
+
+  constructor(
+    protected readonly context: StageContext,
+    protected attributes: Attributes,
+  ) {
+    this.queue = new ReleaseQueue(context);
+  }
+
+  abstract write(chunk: Buffer): void;
+
+  end(): void {
+    this.queue.pushEnd();
+  }
+
+  update(attributes: Attributes): void {
+    this.attributes = attributes;
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
+
+  dispose(): void {
+    this.queue.dispose();
   }
 }

@@ -1,5 +1,5 @@
-import { ReleaseQueue } from '../release-queue.js';
-import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import { QueuedStage } from '../release-queue.js';
+import type { Attributes, ToxicKind } from '../toxic.js';
 
 /** Slices of at most this much transfer time, so the stream flows smoothly rather than in bursts. */
 const sliceMs = 10;
@@ -9,18 +9,10 @@ const sliceMs = 10;
  * on a schedule of rate-spaced slots that never runs ahead of real time, so idle time earns no burst.
  * A rate of 0 lets nothing through until the rate is raised or the toxic removed (as in Toxiproxy).
  */
-class BandwidthStage implements ToxicStage {
-  private readonly queue: ReleaseQueue;
+class BandwidthStage extends QueuedStage {
   private nextFreeAt = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    private readonly context: StageContext,
-    private attributes: Attributes,
-  ) {
-    this.queue = new ReleaseQueue(context);
-  }
-
-  write(chunk: Buffer): void {
+  override write(chunk: Buffer): void {
     const rate = this.attributes.rate ?? 0;
     if (rate <= 0) {
       this.queue.push(chunk, Number.POSITIVE_INFINITY);
@@ -37,11 +29,7 @@ class BandwidthStage implements ToxicStage {
     this.nextFreeAt = at;
   }
 
-  end(): void {
-    this.queue.pushEnd();
-  }
-
-  update(attributes: Attributes): void {
+  override update(attributes: Attributes): void {
     const previousRate = this.attributes.rate ?? 0;
     this.attributes = attributes;
     const rate = attributes.rate ?? 0;
@@ -60,14 +48,6 @@ class BandwidthStage implements ToxicStage {
       return at;
     });
     this.nextFreeAt = at;
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  dispose(): void {
-    this.queue.dispose();
   }
 }
 

@@ -1,22 +1,14 @@
-import { ReleaseQueue } from '../release-queue.js';
-import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import { QueuedStage } from '../release-queue.js';
+import type { ToxicKind } from '../toxic.js';
 
 /**
  * Cuts every chunk into slices of `average_size` ± `size_variation` bytes (uniform, at least 1),
  * sent `delay` microseconds apart. An average size of 0 leaves chunks whole.
  */
-class SlicerStage implements ToxicStage {
-  private readonly queue: ReleaseQueue;
+class SlicerStage extends QueuedStage {
   private nextAt = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    private readonly context: StageContext,
-    private attributes: Attributes,
-  ) {
-    this.queue = new ReleaseQueue(context);
-  }
-
-  write(chunk: Buffer): void {
+  override write(chunk: Buffer): void {
     const { average_size: average = 0, size_variation: variation = 0, delay = 0 } = this.attributes;
     const gapMs = delay / 1000;
     let at = Math.max(this.context.clock.now(), this.nextAt);
@@ -34,22 +26,6 @@ class SlicerStage implements ToxicStage {
       at += gapMs;
     }
     this.nextAt = at;
-  }
-
-  end(): void {
-    this.queue.pushEnd();
-  }
-
-  update(attributes: Attributes): void {
-    this.attributes = attributes;
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  dispose(): void {
-    this.queue.dispose();
   }
 }
 

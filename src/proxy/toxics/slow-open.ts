@@ -1,5 +1,5 @@
-import { ReleaseQueue } from '../release-queue.js';
-import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import { QueuedStage } from '../release-queue.js';
+import type { Attributes, ToxicKind } from '../toxic.js';
 
 /**
  * Makes a new connection slow to open: nothing passes in its direction until `delay` ms after the
@@ -7,39 +7,22 @@ import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.j
  * opened then. The delay counts from accept, so a connection open for longer than `delay` when the
  * toxic is added is not affected (one opened more recently waits out the rest).
  */
-class SlowOpenStage implements ToxicStage {
-  private readonly queue: ReleaseQueue;
-
-  constructor(
-    private readonly context: StageContext,
-    private attributes: Attributes,
-  ) {
-    this.queue = new ReleaseQueue(context);
-  }
-
+class SlowOpenStage extends QueuedStage {
   private get openAt(): number {
     return this.context.acceptedAt + (this.attributes.delay ?? 0);
   }
 
-  write(chunk: Buffer): void {
+  override write(chunk: Buffer): void {
     this.queue.push(chunk, this.openAt);
   }
 
-  end(): void {
+  override end(): void {
     this.queue.pushEnd(this.openAt);
   }
 
-  update(attributes: Attributes): void {
+  override update(attributes: Attributes): void {
     this.attributes = attributes;
     this.queue.retime(() => this.openAt);
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  dispose(): void {
-    this.queue.dispose();
   }
 }
 
