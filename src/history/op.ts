@@ -65,7 +65,10 @@ export function historyError(op: Op, message: string, expected?: string): Faultl
  * invocation. Calls still open at the end become `info`. Ops of non-numeric processes that are not
  * invoke/complete pairs (e.g. nemesis `info` notes) are ignored only when `ignoreProcesses` names them.
  */
-export function pairOperations(history: History, options: { ignoreProcesses?: readonly ProcessId[] } = {}): Operation[] {
+export function pairOperations(
+  history: History,
+  options: { ignoreProcesses?: readonly ProcessId[] } = {},
+): Operation[] {
   const ignored = new Set(options.ignoreProcesses ?? ['nemesis']);
   const open = new Map<ProcessId, Op>();
   const pairs: { invoke: Op; complete: Op | undefined }[] = [];
@@ -88,10 +91,17 @@ export function pairOperations(history: History, options: { ignoreProcesses?: re
     }
     const invoke = open.get(op.process);
     if (invoke === undefined) {
-      throw historyError(op, `${op.type} for process ${String(op.process)}, which has no open call`, 'an invoke first');
+      throw historyError(
+        op,
+        `${op.type} for process ${String(op.process)}, which has no open call`,
+        'an invoke first',
+      );
     }
     if (invoke.f !== op.f) {
-      throw historyError(op, `completion f ${JSON.stringify(op.f)} does not match its invocation's ${JSON.stringify(invoke.f)}`);
+      throw historyError(
+        op,
+        `completion f ${JSON.stringify(op.f)} does not match its invocation's ${JSON.stringify(invoke.f)}`,
+      );
     }
     open.delete(op.process);
     (pairs[slotOf.get(op.process) as number] as { complete: Op | undefined }).complete = op;

@@ -1,0 +1,467 @@
+import { describe } from '../core/assert.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError, isFaultlineError, messageOf } from '../core/errors.js';
+import { EdnReader, type EdnValue, isKeywordName, keyword, readEdn, setProperty, writeEdn } from './edn.js';
+import {
+  type History,
+  historyError,
+  type Op,
+  type Operation,
+  type OpType,
+  opTypes,
+  type ProcessId,
+  pairOperations,
+} from './op.js';
+
+/** The history file formats faultline reads. `jsonl` and `edn` are also written. */
+export type HistoryFormat = 'jsonl' | 'edn' | 'jepsen-log';
+export const historyFormats: readonly HistoryFormat[] = ['jsonl', 'edn', 'jepsen-log'];
+
+export interface ParseHistoryOptions {
+  /** Default: `detectFormat(text)`. */
+  readonly format?: HistoryFormat;
+  /** Named in error messages and error details. */
+  readonly file?: string;
+}
+
+export interface ParsedHistory {
+  readonly ops: Op[];
+  readonly format: HistoryFormat;
+  /** Lines of a Jepsen log that were not op lines (other log output); always 0 for jsonl and edn. */
+  readonly skippedLines: number;
+}
+
+/** An op as written by hand or read from a file: `value` defaults to null, `time` and `index` are filled in. */
+export interface OpInput {
+  readonly process: ProcessId;
+  readonly type: OpType;
+  readonly f: string;
+  readonly value?: unknown;
+  readonly time?: number;
+  readonly index?: number;
+  readonly [extra: string]: unknown;
+}
+
+const CORE_ORDER = ['process', 'type', 'f', 'value', 'time', 'index'];
+const CORE_KEYS = new Set([...CORE_ORDER, 'line']);
+
+/**
+ * Guesses the format from the first non-blank line: `{"…` is JSON lines, `{:…`, `[`, `#` or `;` is EDN,
+ * anything else is a Jepsen log. An empty text is `jsonl` (with no ops).
+ */
+export function detectFormat(text: string): HistoryFormat {
+  const match = /\S/.exec(text);
+  if (match === null) return 'jsonl';
+  const first = match[0];
+  if (first === '{') {
+    const next = /\S/.exec(text.slice(match.index + 1));
+    return next === null || next[0] === '"' || next[0] === '}' ? 'jsonl' : 'edn';
+  }
+  if (first === '[' || first === '(' || first === '#' || first === ';') return 'edn';
+  return 'jepsen-log';
+}
+
+/** Reads a history. Every op carries the 1-based `line` it starts on. Throws FL_ERR_INVALID_ARGUMENT. */
+export function parseHistory(text: string, options: ParseHistoryOptions = {}): ParsedHistory {
+  const format = options.format ?? detectFormat(text);
+  switch (format) {
+    case 'jsonl':
+      return { ops: buildOps(readJsonLines(text, options.file), options.file), format, skippedLines: 0 };
+    case 'edn':
+      return { ops: buildOps(readEdnOps(text, options.file), options.file), format, skippedLines: 0 };
+    case 'jepsen-log': {
+      const { records, skippedLines } = readLogLines(text, options.file);
+      return { ops: buildOps(records, options.file), format, skippedLines };
+    }
+    default:
+      throw new FaultlineError(
+        codes.invalidArgument,
+        `format: expected one of ${historyFormats.join(', ')}, got ${describe(format)}`,
+        {
+          details: { field: 'format', expected: historyFormats.join(', ') },
+        },
+      );
+  }
+}
+
+/**
+ * Builds a history from op literals (for tests and workloads): `index` is the position when absent,
+ * `value` null when absent, and `time` as in files (see `parseHistory`). Shapes are checked.
+ */
+export function buildHistory(inputs: readonly OpInput[]): Op[] {
+  return buildOps(
+    inputs.map((record) => ({ record, line: undefined })),
+    undefined,
+  );
+}
+
+interface RawOp {
+  readonly record: Readonly<Record<string, unknown>>;
+  readonly line: number | undefined;
+}
+
+function lineError(
+  file: string | undefined,
+  line: number | undefined,
+  message: string,
+  details: Record<string, unknown> = {},
+): FaultlineError {
+  const where = `${file === undefined ? '' : `${file}: `}${line === undefined ? '' : `line ${line}: `}`;
+  return new FaultlineError(codes.invalidArgument, `${where}${message}`, {
+    details: { ...(file === undefined ? {} : { file }), ...(line === undefined ? {} : { line }), ...details },
+  });
+}
+
+function fieldError(
+  file: string | undefined,
+  line: number | undefined,
+  field: string,
+  got: unknown,
+  expected: string,
+): FaultlineError {
+  const what = got === undefined ? 'nothing' : describe(got);
+  return lineError(file, line, `${field}: expected ${expected}, got ${what}`, { field, expected });
+}
+
+/**
+ * Time: a file whose ops carry no `time` gets `time = index` (ns), so history order is real-time order.
+ * When only some ops carry it, a missing time repeats the previous op's (0 for the first).
+ */
+function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
+  const anyTime = raws.some((raw) => raw.record.time !== undefined);
+  let previousTime = 0;
+  return raws.map(({ record, line }, position) => {
+    const { process, type, f, value, time, index } = record;
+    if (
+      !(
+        (typeof process === 'number' && Number.isSafeInteger(process)) ||
+        (typeof process === 'string' && process !== '')
+      )
+    ) {
+      throw fieldError(file, line, 'process', process, 'an integer or a name such as "nemesis"');
+    }
+    if (typeof type !== 'string' || !opTypes.includes(type as OpType)) {
+      throw fieldError(file, line, 'type', type, 'one of invoke, ok, fail, info');
+    }
+    if (typeof f !== 'string' || f === '')
+      throw fieldError(file, line, 'f', f, 'a non-empty string such as "read"');
+    if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0)) {
+      throw fieldError(file, line, 'time', time, 'a finite number of nanoseconds >= 0');
+    }
+    if (index !== undefined && (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)) {
+      throw fieldError(file, line, 'index', index, 'an integer >= 0');
+    }
+    const opTime = time ?? (anyTime ? previousTime : position);
+    previousTime = opTime;
+    const op: Record<string, unknown> = {
+      process,
+      type,
+      f,
+      value: value === undefined ? null : value,
+      time: opTime,
+      index: index ?? position,
+    };
+    for (const [key, extra] of Object.entries(record)) {
+      if (!CORE_KEYS.has(key) && extra !== undefined) setProperty(op, key, extra);
+    }
+    if (line !== undefined) op.line = line;
+    return op as unknown as Op;
+  });
+}
+
+function splitLines(text: string): string[] {
+  return text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
+}
+
+function readJsonLines(text: string, file: string | undefined): RawOp[] {
+  const raws: RawOp[] = [];
+  splitLines(text).forEach((content, i) => {
+    const line = i + 1;
+    if (content.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(content);
+    } catch (error) {
+      throw lineError(file, line, `not valid JSON (${messageOf(error)})`, {
+        expected: 'one JSON op object per line',
+      });
+    }
+    if (!isPlainObject(parsed)) {
+      throw lineError(
+        file,
+        line,
+        `expected an op object {"process": …, "type": …, "f": …}, got ${describe(parsed)}`,
+        {
+          expected: 'an op object',
+        },
+      );
+    }
+    raws.push({ record: parsed, line });
+  });
+  return raws;
+}
+
+function readEdnOps(text: string, file: string | undefined): RawOp[] {
+  const reader = new EdnReader(text, file === undefined ? {} : { file });
+  const raws: RawOp[] = [];
+  const take = (value: EdnValue, line: number): void => {
+    if (!isPlainObject(value)) {
+      throw lineError(file, line, `expected an op map {:process …, :type …, :f …}, got ${describe(value)}`, {
+        expected: 'an op map',
+      });
+    }
+    raws.push({ record: value, line });
+  };
+  while (!reader.atEnd()) {
+    if (reader.peek() === '[') {
+      // A whole history as one vector of op maps: read element by element to keep each op's line.
+      const open = reader.where();
+      reader.expect('[', '[');
+      for (;;) {
+        const next = reader.peek();
+        if (next === ']') break;
+        if (next === undefined) {
+          throw reader.error(
+            reader.offset,
+            `expected "]" to close the vector opened at line ${open.line}, column ${open.column}, got end of input`,
+            '"]"',
+          );
+        }
+        const form = reader.readForm();
+        take(form.value, form.line);
+      }
+      reader.expect(']', '"]"');
+      continue;
+    }
+    const form = reader.readForm();
+    take(form.value, form.line);
+  }
+  return raws;
+}
+
+// A process (integer or :keyword) followed by a type keyword marks an op line in a Jepsen log.
+const LOG_OP = /(?:^|\s)(-?\d+|:[^\s:][^\s]*)[ \t]+:(invoke|ok|fail|info)(?=\s|$)/;
+
+function readLogLines(text: string, file: string | undefined): { records: RawOp[]; skippedLines: number } {
+  const records: RawOp[] = [];
+  let skippedLines = 0;
+  splitLines(text).forEach((content, i) => {
+    const line = i + 1;
+    if (content.trim() === '') return;
+    const match = LOG_OP.exec(content);
+    if (match === null) {
+      skippedLines++;
+      return;
+    }
+    const processToken = match[1] as string;
+    const process = processToken.startsWith(':') ? processToken.slice(1) : Number(processToken);
+    const reader = new EdnReader(content, {
+      start: match.index + match[0].length,
+      firstLine: line,
+      ...(file === undefined ? {} : { file }),
+    });
+    if (reader.atEnd()) {
+      throw reader.error(
+        reader.offset,
+        `op line has no f after :${match[2]}`,
+        'f, then the value, e.g. :read nil',
+      );
+    }
+    const fAt = reader.offset;
+    const f = reader.readForm().value;
+    if (typeof f !== 'string' || f === '') {
+      throw reader.error(fAt, `expected f as a keyword such as :read, got ${describe(f)}`, 'a keyword');
+    }
+    if (reader.atEnd()) {
+      throw reader.error(
+        reader.offset,
+        `op line has no value after :${f}`,
+        'a value (nil when there is none)',
+      );
+    }
+    const value = reader.readForm().value;
+    const record: Record<string, unknown> = { process, type: match[2], f, value };
+    if (!reader.atEnd()) record.error = parseLogError(reader.rest().trim());
+    records.push({ record, line });
+  });
+  return { records, skippedLines };
+}
+
+/** The text after the value: one EDN form (`:timed-out` → "timed-out") or else the raw text. */
+function parseLogError(text: string): unknown {
+  try {
+    return readEdn(text);
+  } catch (error) {
+    if (isFaultlineError(error, codes.invalidArgument)) return text;
+    throw error;
+  }
+}
+
+/**
+ * Writes a history, one op per line, in a fixed key order (process, type, f, value, time, index, then
+ * extra keys). `line` is not written. Throws (naming the op) on values the format cannot hold rather
+ * than writing something that would read back differently.
+ */
+export function serializeHistory(ops: History, format: 'jsonl' | 'edn'): string {
+  let out = '';
+  for (const op of ops) {
+    const record = recordOf(op);
+    if (format === 'jsonl') {
+      checkJson(record, op, 'op');
+      out += `${JSON.stringify(record)}\n`;
+    } else if (format === 'edn') {
+      out += `${ednOp(op, record)}\n`;
+    } else {
+      throw new FaultlineError(
+        codes.invalidArgument,
+        `format: expected jsonl or edn, got ${describe(format)}`,
+        {
+          details: { field: 'format', expected: 'jsonl or edn' },
+        },
+      );
+    }
+  }
+  return out;
+}
+
+/** Written pair by pair so the core keys come first whatever the extra keys (JS puts "0" first). */
+function ednOp(op: Op, record: Record<string, unknown>): string {
+  const pairs: string[] = [];
+  try {
+    for (const [key, item] of Object.entries(record)) {
+      const name = isKeywordName(key) ? `:${key}` : writeEdn(key);
+      let value: unknown = item;
+      if (key === 'type' || (key === 'f' && isKeywordName(op.f))) value = keyword(String(item));
+      if (key === 'process' && typeof item === 'string' && isKeywordName(item)) value = keyword(item);
+      const pair = `${name} ${writeEdn(value)}`;
+      if (CORE_KEYS.has(key)) pairs.splice(CORE_ORDER.indexOf(key), 0, pair);
+      else pairs.push(pair);
+    }
+  } catch (error) {
+    throw historyError(op, `cannot be written as EDN: ${messageOf(error)}`);
+  }
+  return `{${pairs.join(', ')}}`;
+}
+
+function recordOf(op: Op): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    process: op.process,
+    type: op.type,
+    f: op.f,
+    value: op.value === undefined ? null : op.value,
+    time: op.time,
+    index: op.index,
+  };
+  for (const [key, extra] of Object.entries(op)) {
+    if (!CORE_KEYS.has(key) && extra !== undefined) setProperty(record, key, extra);
+  }
+  return record;
+}
+
+function checkJson(value: unknown, op: Op, path: string): void {
+  const refuse = (what: string): never => {
+    throw historyError(op, `${path} is ${what}, which JSON cannot hold; write this history as edn`);
+  };
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) refuse(String(value));
+    if (Object.is(value, -0)) refuse('-0');
+    return;
+  }
+  if (typeof value !== 'object') {
+    refuse(`a ${typeof value}`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (item === undefined) refuse(`undefined at [${i}]`);
+      checkJson(item, op, `${path}[${i}]`);
+    });
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null)
+    refuse(`a ${value.constructor?.name ?? 'non-plain object'}`);
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== undefined) checkJson(item, op, `${path}.${key}`);
+  }
+}
+
+export interface ValidateHistoryOptions {
+  /** Named in error messages. */
+  readonly file?: string;
+  /** Processes whose ops are not invoke/complete pairs (default `['nemesis']`), as in `pairOperations`. */
+  readonly ignoreProcesses?: readonly ProcessId[];
+}
+
+/**
+ * Checks that a history is well formed: each op's shape, dense indexes, times that never decrease, and
+ * the invoke/complete discipline. Returns the paired operations. Throws FL_ERR_INVALID_ARGUMENT naming
+ * the op's line (or index) and what was expected.
+ */
+export function validateHistory(ops: History, options: ValidateHistoryOptions = {}): Operation[] {
+  try {
+    let previous: Op | undefined;
+    ops.forEach((op, position) => {
+      const { process, type, f, time, index } = op;
+      if (index !== position) {
+        throw historyError(
+          op,
+          `index ${describe(index)} at position ${position}`,
+          `index ${position} (indexes are 0-based and dense)`,
+        );
+      }
+      if (
+        !(
+          (typeof process === 'number' && Number.isSafeInteger(process)) ||
+          (typeof process === 'string' && process !== '')
+        )
+      ) {
+        throw historyError(
+          op,
+          `process: expected an integer or a name, got ${describe(process)}`,
+          'an integer or a name',
+        );
+      }
+      if (!opTypes.includes(type)) {
+        throw historyError(
+          op,
+          `type: expected one of invoke, ok, fail, info, got ${describe(type)}`,
+          'invoke, ok, fail or info',
+        );
+      }
+      if (typeof f !== 'string' || f === '') {
+        throw historyError(op, `f: expected a non-empty string, got ${describe(f)}`, 'a non-empty string');
+      }
+      if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
+        throw historyError(
+          op,
+          `time: expected a finite number of nanoseconds >= 0, got ${describe(time)}`,
+          'a finite number >= 0',
+        );
+      }
+      if (previous !== undefined && time < previous.time) {
+        const where = previous.line === undefined ? `op ${previous.index}` : `line ${previous.line}`;
+        throw historyError(
+          op,
+          `time ${time} is earlier than the previous op's ${previous.time} (${where})`,
+          'times that never decrease',
+        );
+      }
+      previous = op;
+    });
+    return pairOperations(
+      ops,
+      options.ignoreProcesses === undefined ? {} : { ignoreProcesses: options.ignoreProcesses },
+    );
+  } catch (error) {
+    if (options.file === undefined || !isFaultlineError(error)) throw error;
+    throw new FaultlineError(error.code, `${options.file}: ${error.message}`, {
+      details: { ...error.details, file: options.file },
+    });
+  }
+}
