@@ -3,10 +3,11 @@
  * plus what the benchmark reads about them (/proc) and the two Toxiproxy API calls it makes.
  * Every child is registered so `killAll` can end it on success, error or SIGINT.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import type { RelayMessage, RelayRequest } from './reference-relay.js';
 import type { SinkMessage, SinkPorts, SinkRequest } from './sink-server.js';
 
 const live = new Set<ChildProcess>();
@@ -23,7 +24,11 @@ export function killAll(): void {
 }
 
 /** Asks a child to stop with `signal`, then SIGKILL after `graceMs`. Resolves once it has exited. */
-export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
+export function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 3000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -89,6 +94,50 @@ export async function startSink(script: string): Promise<Sink> {
   };
 }
 
+export interface ReferenceRelay {
+  readonly pid: number;
+  /** Opens a bare relay to `upstreamPort`; returns its listening port. */
+  relay(upstreamPort: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startReferenceRelay(script: string): Promise<ReferenceRelay> {
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  register(child);
+  const pending: ((port: number) => void)[] = [];
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`reference relay exited early (code ${code})`)));
+      child.on('message', (message: RelayMessage) => {
+        if (message.type === 'ready') resolve();
+        else pending.shift()?.(message.port);
+      });
+    }),
+    10_000,
+    'reference relay start',
+  );
+  const ask = (message: RelayRequest): void => {
+    child.send(message);
+  };
+  return {
+    pid: child.pid as number,
+    relay: (upstreamPort) =>
+      withTimeout(
+        new Promise<number>((resolve) => {
+          pending.push(resolve);
+          ask({ type: 'relay', upstreamPort });
+        }),
+        5000,
+        'reference relay listen',
+      ),
+    stop: async () => {
+      if (child.connected) ask({ type: 'stop' });
+      await stopChild(child, 'SIGTERM', 2000);
+    },
+  };
+}
+
 /** A free loopback TCP port (released before returning; the server binds it right after). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -116,9 +165,23 @@ export interface ProxyServer {
  * Spawns `node [nodeArgs] <script> server --host 127.0.0.1 --port <free> --seed <seed>` and waits for
  * its `listening on http://127.0.0.1:<port>` line.
  */
-export async function startServer(script: string, nodeArgs: readonly string[], seed: number): Promise<ProxyServer> {
+export async function startServer(
+  script: string,
+  nodeArgs: readonly string[],
+  seed: number,
+): Promise<ProxyServer> {
   const port = await freePort();
-  const args = [...nodeArgs, script, 'server', '--host', '127.0.0.1', '--port', String(port), '--seed', String(seed)];
+  const args = [
+    ...nodeArgs,
+    script,
+    'server',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--seed',
+    String(seed),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   register(child);
   let output = '';
@@ -160,7 +223,8 @@ export async function startServer(script: string, nodeArgs: readonly string[], s
       });
       const listen = (state as { listen?: unknown }).listen;
       const match = typeof listen === 'string' ? /:(\d+)$/.exec(listen) : null;
-      if (!match || Number(match[1]) === 0) throw new Error(`POST /proxies gave no listen port: ${JSON.stringify(state)}`);
+      if (!match || Number(match[1]) === 0)
+        throw new Error(`POST /proxies gave no listen port: ${JSON.stringify(state)}`);
       return Number(match[1]);
     },
     addZeroLatency: async (proxy, stream) => {
@@ -187,7 +251,11 @@ function post(port: number, path: string, payload: unknown): Promise<{ status: n
           path,
           method: 'POST',
           agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+          },
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -237,4 +305,58 @@ export function openFileLimits(): { soft: number; hard: number } {
   const parse = (text: string | undefined): number =>
     text === undefined || text === 'unlimited' ? Number.POSITIVE_INFINITY : Number(text);
   return { soft: parse(match?.[1]), hard: parse(match?.[2]) };
+}
+
+interface CpuSample {
+  /** Busy and total CPU time of the whole machine, ms (all CPUs together). */
+  readonly busyMs: number;
+  readonly totalMs: number;
+  /** CPU time of the processes we count as ours, ms. */
+  readonly ownMs: number;
+}
+
+function sampleCpu(ownPids: readonly number[]): CpuSample {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const own = process.cpuUsage();
+  let ownMs = (own.user + own.system) / 1000;
+  for (const pid of ownPids) {
+    try {
+      ownMs += cpuTimeMs(pid);
+    } catch {
+      // the process is gone; its time no longer counts either way
+    }
+  }
+  return { busyMs: (total - idle) * 10, totalMs: total * 10, ownMs };
+}
+
+/**
+ * Measures how busy the machine is with work other than this process and `ownPids` (other users'
+ * tests, say): `start()` then `stop()` gives the fraction (0..1) of all CPUs' time used by others.
+ */
+export function backgroundLoad(ownPids: () => readonly number[]): { stop(): number } {
+  const pids = ownPids();
+  const before = sampleCpu(pids);
+  return {
+    stop: () => {
+      const after = sampleCpu(pids);
+      const total = after.totalMs - before.totalMs;
+      const others = after.busyMs - before.busyMs - (after.ownMs - before.ownMs);
+      return total > 0 ? Math.min(1, Math.max(0, others / total)) : 0;
+    },
+  };
+}
+
+/** Fraction (0..1) of all CPUs' time used by other processes over the next `ms`. */
+export async function cpuBusyFraction(ms: number): Promise<number> {
+  const load = backgroundLoad(() => []);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return load.stop();
+}
+
+/** Restricts every thread of process `pid` to the CPUs in `cpus` (taskset syntax, e.g. "0" or "0,1"). */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }

@@ -63,7 +63,8 @@ export function bulkTransfer(port: number, bytes: number, timeoutMs: number): Pr
       clearTimeout(timer);
       socket.destroy();
       const received = Number(answer.trim());
-      if (received !== bytes) reject(new Error(`sink received ${answer.trim() || 'nothing'} of ${bytes} bytes`));
+      if (received !== bytes)
+        reject(new Error(`sink received ${answer.trim() || 'nothing'} of ${bytes} bytes`));
       else resolve({ bytes, seconds });
     });
     socket.once('error', (error) => {
@@ -74,60 +75,95 @@ export function bulkTransfer(port: number, bytes: number, timeoutMs: number): Pr
 }
 
 /**
- * Round trips of `size`-byte messages to the echo server at `port`, one at a time: each is sent once
- * the previous one's echo has fully arrived. Returns the last `count` round-trip times in µs (the first
- * `warmup` are dropped).
+ * One connection to the echo server at `port` for round trips of `size`-byte messages, one at a time:
+ * each message is sent once the previous one's echo has fully arrived.
  */
-export function echoRoundTrips(
-  port: number,
-  count: number,
-  warmup: number,
-  size: number,
-  timeoutMs: number,
-): Promise<number[]> {
-  const message = Buffer.alloc(size, 0x61);
-  const samples: number[] = [];
-  return new Promise((resolve, reject) => {
-    const socket = opened(connect({ host, port }));
-    socket.setNoDelay(true);
-    let done = 0;
-    let received = 0;
-    let sentAt = 0n;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`echo to port ${port} timed out after ${timeoutMs} ms (${done} round trips)`));
-    }, timeoutMs);
-    const send = (): void => {
-      received = 0;
-      sentAt = nowNs();
-      socket.write(message);
-    };
-    socket.once('connect', send);
-    socket.on('data', (data: Buffer) => {
-      received += data.length;
-      if (received < size) return;
-      const rttUs = Number(nowNs() - sentAt) / 1000;
-      if (received > size) {
+export class EchoClient {
+  private readonly message: Buffer;
+  private socket: Socket | undefined;
+  private received = 0;
+  private sentAt = 0n;
+  private onEcho: ((rttUs: number) => void) | undefined;
+  private failure: ((error: Error) => void) | undefined;
+
+  constructor(
+    private readonly port: number,
+    private readonly size: number,
+  ) {
+    this.message = Buffer.alloc(size, 0x61);
+  }
+
+  connect(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = opened(connect({ host, port: this.port }));
+      this.socket = socket;
+      socket.setNoDelay(true);
+      const timer = setTimeout(
+        () => reject(new Error(`echo connect to port ${this.port} timed out`)),
+        timeoutMs,
+      );
+      socket.once('connect', () => {
         clearTimeout(timer);
-        socket.destroy();
-        reject(new Error(`echo returned ${received} bytes for a ${size}-byte message`));
-        return;
-      }
-      if (done >= warmup) samples.push(rttUs);
-      done++;
-      if (done < warmup + count) send();
-      else {
+        resolve();
+      });
+      socket.on('data', (data: Buffer) => this.onData(data));
+      socket.on('error', (error) => {
         clearTimeout(timer);
-        socket.end();
-        socket.destroy();
-        resolve(samples);
-      }
+        reject(error);
+        this.failure?.(error);
+      });
+      socket.on('close', () => this.failure?.(new Error(`echo connection to port ${this.port} closed`)));
     });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
+  }
+
+  /** `count` round trips; their times in µs. */
+  run(count: number, timeoutMs: number): Promise<number[]> {
+    const socket = this.socket;
+    if (socket === undefined) return Promise.reject(new Error('EchoClient.run before connect'));
+    const samples: number[] = [];
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => finish(new Error(`echo to port ${this.port} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const finish = (error?: Error): void => {
+        clearTimeout(timer);
+        this.onEcho = undefined;
+        this.failure = undefined;
+        if (error) reject(error);
+        else resolve(samples);
+      };
+      this.failure = finish;
+      this.onEcho = (rttUs) => {
+        samples.push(rttUs);
+        if (samples.length < count) this.send(socket);
+        else finish();
+      };
+      this.send(socket);
     });
-  });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private send(socket: Socket): void {
+    this.received = 0;
+    this.sentAt = nowNs();
+    socket.write(this.message);
+  }
+
+  private onData(data: Buffer): void {
+    this.received += data.length;
+    if (this.received < this.size) return;
+    const rttUs = Number(nowNs() - this.sentAt) / 1000;
+    if (this.received > this.size) {
+      this.failure?.(new Error(`echo returned ${this.received} bytes for a ${this.size}-byte message`));
+      return;
+    }
+    this.onEcho?.(rttUs);
+  }
 }
 
 /**

@@ -96,7 +96,10 @@ async function main(): Promise<void> {
   process.on('disconnect', stop);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  send({ type: 'ready', ports: { bulk: portOf(bulkServer), echo: portOf(echoServer), hold: portOf(holdServer) } });
+  send({
+    type: 'ready',
+    ports: { bulk: portOf(bulkServer), echo: portOf(echoServer), hold: portOf(holdServer) },
+  });
 }
 
 main().catch((error: unknown) => {
