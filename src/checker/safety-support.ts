@@ -1,0 +1,242 @@
+/**
+ * Shared helpers of the safety checkers (set, counter, queue, acked-writes, duplicates, convergence,
+ * monotonic-reads): pairing with shape checks, stable value keys, deep equality and message formatting.
+ * Pure: no I/O, no ambient time or randomness.
+ */
+import { invalid } from '../core/assert.js';
+import { formatDuration } from '../core/duration.js';
+import type { FaultlineError } from '../core/errors.js';
+import {
+  type History,
+  historyError,
+  type Op,
+  type Operation,
+  opTypes,
+  type ProcessId,
+  pairOperations,
+} from '../history/op.js';
+
+/** Options every safety checker accepts. */
+export interface BaseCheckOptions {
+  /** Processes whose ops are not client calls (default `['nemesis']`). */
+  readonly ignoreProcesses?: readonly ProcessId[];
+}
+
+/**
+ * Pairs the client calls of `history` and rejects any whose `f` is not one the checker knows, or whose
+ * op fields are malformed. `skipF` names functions to drop silently (e.g. `heal` from a non-nemesis process).
+ */
+export function clientOperations(
+  history: History,
+  checker: string,
+  knownF: readonly string[],
+  options: BaseCheckOptions & { skipF?: readonly string[] } = {},
+): Operation[] {
+  if (!Array.isArray(history)) {
+    throw invalid(
+      'history',
+      `${checker}: expected an array of ops, got ${typeof history}`,
+      'an array of ops',
+    );
+  }
+  const ignored = options.ignoreProcesses ?? ['nemesis'];
+  for (const op of history) checkOpShape(op, checker);
+  const skip = new Set(options.skipF ?? []);
+  const kept = history.filter((op) => !skip.has(op.f) || ignored.includes(op.process));
+  const known = new Set(knownF);
+  const pairs = pairOperations(kept, { ignoreProcesses: ignored });
+  for (const pair of pairs) {
+    if (!known.has(pair.f)) {
+      throw historyError(
+        pair.invoke,
+        `${checker} checker: unknown f ${JSON.stringify(pair.f)}`,
+        `f one of ${knownF.map((f) => JSON.stringify(f)).join(', ')}`,
+      );
+    }
+  }
+  return pairs;
+}
+
+function checkOpShape(op: Op, checker: string): void {
+  if (typeof op !== 'object' || op === null) {
+    throw invalid('history', `${checker}: expected an op object, got ${String(op)}`, 'an op object');
+  }
+  if (!opTypes.includes(op.type)) {
+    throw historyError(
+      op,
+      `${checker} checker: unknown op type ${JSON.stringify(op.type)}`,
+      'invoke, ok, fail or info',
+    );
+  }
+  if (typeof op.f !== 'string') {
+    throw historyError(op, `${checker} checker: f is ${typeof op.f}`, 'f a string');
+  }
+  if (typeof op.time !== 'number' || !Number.isFinite(op.time)) {
+    throw historyError(
+      op,
+      `${checker} checker: time is ${String(op.time)}`,
+      'time a finite number of nanoseconds',
+    );
+  }
+}
+
+/** The wrong-shape error for a value, naming what the checker expected. */
+export function valueError(op: Op, checker: string, what: string, expected: string): FaultlineError {
+  return historyError(op, `${checker} checker: ${what} is ${formatValue(op.value)}`, expected);
+}
+
+/** The completion op when there is one, else the invocation (for evidence lists). */
+export function opsOf(operation: Operation): Op[] {
+  return operation.complete === undefined ? [operation.invoke] : [operation.invoke, operation.complete];
+}
+
+/** The op that best shows an operation's outcome: its completion, or its invocation if it never completed. */
+export function lastOp(operation: Operation): Op {
+  return operation.complete ?? operation.invoke;
+}
+
+/**
+ * A canonical string for a value: equal structures (object keys in any order) give equal keys, and values
+ * of different types never collide (`1` vs `"1"`). Used to identify set elements, messages and states.
+ */
+export function stableKey(value: unknown): string {
+  return keyOf(value, new Set<object>());
+}
+
+function keyOf(value: unknown, seen: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      // -0 and 0 are the same element; NaN is itself.
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'undefined';
+    case 'symbol':
+    case 'function':
+      return `<${typeof value}>`;
+    default:
+      break;
+  }
+  if (value === null) return 'null';
+  const object = value as object;
+  if (seen.has(object)) return '<cycle>';
+  seen.add(object);
+  try {
+    if (Array.isArray(object)) return `[${object.map((item) => keyOf(item, seen)).join(',')}]`;
+    if (object instanceof Date) return `Date(${object.getTime()})`;
+    if (object instanceof Map) {
+      const entries = [...object].map(([k, v]) => `${keyOf(k, seen)}=>${keyOf(v, seen)}`).sort();
+      return `Map{${entries.join(',')}}`;
+    }
+    if (object instanceof Set)
+      return `Set{${[...object]
+        .map((item) => keyOf(item, seen))
+        .sort()
+        .join(',')}}`;
+    const record = object as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${keyOf(record[k], seen)}`).join(',')}}`;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+/**
+ * Structural equality: arrays element-wise, objects by own enumerable keys in any order (a key set to
+ * `undefined` equals a missing key, as in JSON), Maps and Sets by content, Dates by time, numbers with
+ * NaN equal to NaN and -0 equal to 0.
+ */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  }
+  if (
+    a instanceof Date ||
+    b instanceof Date ||
+    a instanceof Map ||
+    b instanceof Map ||
+    a instanceof Set ||
+    b instanceof Set
+  ) {
+    return stableKey(a) === stableKey(b);
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keysA = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  const keysB = Object.keys(rb).filter((k) => rb[k] !== undefined);
+  if (keysA.length !== keysB.length) return false;
+  return keysA.every((k) => Object.hasOwn(rb, k) && deepEqual(ra[k], rb[k]));
+}
+
+/** A short rendering of a value for messages (JSON-like, truncated). */
+export function formatValue(value: unknown, maxChars = 80): string {
+  let text: string;
+  if (value === undefined) text = 'undefined';
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = stableKey(value);
+    }
+  }
+  return text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
+}
+
+/** A list of values for messages, shortened after `max` items. */
+export function formatList(values: readonly unknown[], max = 10): string {
+  const shown = values.slice(0, max).map((v) => formatValue(v, 40));
+  return values.length > max ? `${shown.join(', ')}, … (${values.length} in all)` : shown.join(', ');
+}
+
+/** Where an op is, for messages: `line 12` when it came from a file, else `op 11`. */
+export function whereOf(op: Op): string {
+  return op.line === undefined ? `op ${op.index}` : `line ${op.line}`;
+}
+
+/** History time (ns) as a person reads it. */
+export function formatTime(ns: number): string {
+  if (!Number.isFinite(ns)) return String(ns);
+  return ns < 0 ? `-${formatDuration(-ns / 1e6)}` : formatDuration(ns / 1e6);
+}
+
+/** `process 0 read ok at 5ms (line 40)`: who did what, when and where, without the value. */
+export function describeAt(op: Op): string {
+  return `process ${String(op.process)} ${op.f}${op.type === 'invoke' ? '' : ` ${op.type}`} at ${formatTime(op.time)} (${whereOf(op)})`;
+}
+
+/** `process 3 add 7 at 1.2ms (line 14)`: who did what, with which value, when and where. */
+export function describeOp(op: Op, value: unknown = op.value): string {
+  return `process ${String(op.process)} ${op.f}${op.type === 'invoke' ? '' : ` ${op.type}`} ${formatValue(value, 40)} at ${formatTime(op.time)} (${whereOf(op)})`;
+}
+
+/** Counts a key in a map of counts. */
+export function increment<K>(counts: Map<K, number>, key: K, by = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
+}
+
+/** Pushes onto the list under `key`, creating it. */
+export function pushTo<K, V>(lists: Map<K, V[]>, key: K, value: V): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
+}
+
+/** Accepts one f or several (option parsing). */
+export function fList(value: string | readonly string[]): readonly string[] {
+  return typeof value === 'string' ? [value] : value;
+}
+
+/** Evidence lists stay readable: at most this many ops per anomaly. */
+export const maxEvidenceOps = 50;
