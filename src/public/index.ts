@@ -6,4 +6,6 @@ export { type ErrorDetails, FaultlineError, isFaultlineError } from '../core/err
 export { type Heal, Ledger, type LedgerEntry, type LedgerOptions } from '../core/ledger.js';
 export { Random } from '../core/random.js';
 export * from './api.js';
+export * from './check.js';
+export * from './history.js';
 export * from './proxy.js';
