@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { checkCommand } from './check-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
 
@@ -9,16 +10,27 @@ const usage = `Usage: faultline <command> [options]
 
 Commands:
   server      run the Toxiproxy-compatible fault proxy server (default 127.0.0.1:8474)
+  check       check a history: linearizability against a model, or a safety checker
   help        show this help
   version     print faultline's version
 
 Run 'faultline <command> --help' for a command's options.
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = {
-  server: serverCommand,
-  help: async () => void process.stdout.write(usage),
-  version: async () => void process.stdout.write(`${packageVersion()}\n`),
+const commands: Record<string, (argv: string[]) => Promise<number | undefined>> = {
+  server: async (argv) => {
+    await serverCommand(argv);
+    return 0;
+  },
+  check: checkCommand,
+  help: async () => {
+    process.stdout.write(usage);
+    return 0;
+  },
+  version: async () => {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -31,8 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   try {
     if (command === undefined) throw usageError(`unknown command "${name}"`, usage);
-    await command(rest);
-    return 0;
+    return (await command(rest)) ?? 0;
   } catch (error) {
     return report(error);
   }

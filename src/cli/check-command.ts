@@ -1,0 +1,197 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { checkLinearizability, type LinearizabilityCounterexample } from '../checker/linearizability.js';
+import { builtInModel, modelNames } from '../checker/models/index.js';
+import type { CheckResult } from '../checker/result.js';
+import {
+  checkAckedWrites,
+  checkConvergence,
+  checkCounter,
+  checkMonotonicReads,
+  checkNoDuplicates,
+  checkQueue,
+  checkSet,
+  checkTotalQueue,
+} from '../checker/safety.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import { parseHistory, validateHistory } from '../history/formats.js';
+import type { Op } from '../history/op.js';
+import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
+import { usageError } from './usage.js';
+
+/** Exit codes of `faultline check`. */
+export const checkExit = { valid: 0, invalid: 1, unknown: 2, badInput: 3 } as const;
+
+type SafetyChecker = (history: Op[], deadlineMs: number | undefined) => CheckResult;
+
+const safetyCheckers: Record<string, SafetyChecker> = {
+  set: (h) => checkSet(h),
+  counter: (h) => checkCounter(h),
+  queue: (h) => checkQueue(h),
+  'total-queue': (h) => checkTotalQueue(h),
+  'acked-writes': (h) => checkAckedWrites(h),
+  duplicates: (h) => checkNoDuplicates(h),
+  'monotonic-reads': (h) => checkMonotonicReads(h),
+  convergence: (h, deadlineMs) => {
+    if (deadlineMs === undefined)
+      throw usageError('--checker convergence needs --deadline (e.g. 10s)', checkUsage);
+    return checkConvergence(h, { deadlineNs: deadlineMs * 1e6 });
+  },
+};
+
+export const checkUsage = `Usage: faultline check <history> (--model <name> | --checker <name>) [options]
+
+Checks a history (JSON lines, Jepsen EDN or Jepsen log lines; detected from the content).
+Exit code: 0 valid, 1 invalid, 2 unknown (budget ran out), 3 bad input.
+
+  --model <name>     linearizability against a model: ${modelNames.join(', ')}
+  --checker <name>   a safety checker instead: ${Object.keys(safetyCheckers).join(', ')}
+  --timeout <dur>    time budget of the linearizability search (default 30s); past it the verdict is unknown
+  --html <file>      write a self-contained HTML timeline explaining a non-linearizable verdict
+  --format <f>       jsonl, edn or jepsen-log, when detection is not wanted
+  --deadline <dur>   for --checker convergence: how long after healing replicas may take to agree
+  --no-partition     check the whole history at once instead of per key (P-compositionality off)
+  --json             print the full result as JSON
+  -h, --help         show this help
+`;
+
+export async function checkCommand(argv: string[]): Promise<number> {
+  try {
+    return await runCheck(argv);
+  } catch (error) {
+    process.stderr.write(`faultline check: ${messageOf(error)}\n`);
+    if (error instanceof FaultlineError && typeof error.details.usage === 'string') {
+      process.stderr.write(`\n${error.details.usage}`);
+    }
+    return checkExit.badInput;
+  }
+}
+
+async function runCheck(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCheckArgs>;
+  try {
+    parsed = parseCheckArgs(argv);
+  } catch (error) {
+    throw error instanceof FaultlineError ? error : usageError(messageOf(error), checkUsage);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(checkUsage);
+    return checkExit.valid;
+  }
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw usageError('give exactly one history file', checkUsage);
+  if ((values.model === undefined) === (values.checker === undefined)) {
+    throw usageError('give either --model (linearizability) or --checker', checkUsage);
+  }
+  const format = values.format;
+  if (format !== undefined && !['jsonl', 'edn', 'jepsen-log'].includes(format)) {
+    throw usageError(
+      `--format: expected jsonl, edn or jepsen-log, got ${JSON.stringify(format)}`,
+      checkUsage,
+    );
+  }
+  const model = values.model === undefined ? undefined : builtInModel(values.model);
+  if (values.model !== undefined && model === undefined) {
+    throw usageError(
+      `--model: unknown model ${JSON.stringify(values.model)}; valid: ${modelNames.join(', ')}`,
+      checkUsage,
+    );
+  }
+  const checker = values.checker === undefined ? undefined : safetyCheckers[values.checker];
+  if (values.checker !== undefined && checker === undefined) {
+    const valid = Object.keys(safetyCheckers).join(', ');
+    throw usageError(
+      `--checker: unknown checker ${JSON.stringify(values.checker)}; valid: ${valid}`,
+      checkUsage,
+    );
+  }
+  const timeoutMs = parseDuration(values.timeout ?? '30s', '--timeout');
+  const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline, '--deadline');
+
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new FaultlineError('FL_ERR_INVALID_ARGUMENT', `${file}: cannot read: ${messageOf(error)}`, {
+      cause: error,
+    });
+  });
+  const parsedHistory = parseHistory(text, {
+    file,
+    ...(format ? { format: format as 'jsonl' | 'edn' | 'jepsen-log' } : {}),
+  });
+  const ops = parsedHistory.ops;
+  validateHistory(ops, { file });
+  const skipped = parsedHistory.skippedLines ? `, ${parsedHistory.skippedLines} non-op lines skipped` : '';
+  process.stdout.write(`faultline check: ${file} (${parsedHistory.format}, ${ops.length} ops${skipped})\n`);
+
+  const check = (history: Op[]): Promise<CheckResult> | CheckResult =>
+    model === undefined
+      ? (checker as SafetyChecker)(history, deadlineMs)
+      : checkLinearizability(history, model, { timeoutMs, partition: !values['no-partition'] });
+  const started = performance.now();
+  const result = await check(ops);
+  const elapsed = formatDuration(performance.now() - started);
+
+  if (values.json) process.stdout.write(`${JSON.stringify(result, jsonSafe, 2)}\n`);
+  process.stdout.write(
+    `${describeVerdict(result, values.model ?? (values.checker as string))} (${elapsed})\n`,
+  );
+  for (const anomaly of result.anomalies.slice(0, 10)) process.stdout.write(`  - ${anomaly.message}\n`);
+  if (result.anomalies.length > 10)
+    process.stdout.write(`  … and ${result.anomalies.length - 10} more (--json shows all)\n`);
+
+  if (values.html !== undefined) {
+    if (
+      result.valid === false &&
+      result.checker === 'linearizability' &&
+      result.counterexample !== undefined
+    ) {
+      const html = renderLinearizabilityHtml(result.counterexample as LinearizabilityCounterexample, {
+        source: file,
+      });
+      await writeFile(values.html, html);
+      process.stdout.write(`timeline: ${values.html}\n`);
+    } else {
+      process.stdout.write(
+        `timeline: not written (${result.valid === false ? 'only for linearizability' : 'nothing to explain'})\n`,
+      );
+    }
+  }
+  return result.valid === true
+    ? checkExit.valid
+    : result.valid === false
+      ? checkExit.invalid
+      : checkExit.unknown;
+}
+
+function parseCheckArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      checker: { type: 'string' },
+      timeout: { type: 'string' },
+      html: { type: 'string' },
+      format: { type: 'string' },
+      deadline: { type: 'string' },
+      'no-partition': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
+function describeVerdict(result: CheckResult, against: string): string {
+  if (result.valid === true) return `valid: ${result.checker} holds (${against})`;
+  if (result.valid === 'unknown')
+    return `unknown: ${result.reason ?? 'the checker could not decide'} (${against})`;
+  return `INVALID: ${result.checker} violated (${against}), ${result.anomalies.length} anomal${result.anomalies.length === 1 ? 'y' : 'ies'}`;
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === Number.POSITIVE_INFINITY) return 'Infinity';
+  return value;
+}
