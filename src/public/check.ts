@@ -1,4 +1,22 @@
 /** faultline/check — checkers over operation histories: what a chaos test must prove. */
+
+export { bruteForceMaxOps, checkBruteForce } from '../checker/brute-force.js';
+export {
+  type CounterexampleOp,
+  checkLinearizability,
+  type LinearizabilityCounterexample,
+  type LinearizabilityOptions,
+} from '../checker/linearizability.js';
+export {
+  describeOperation,
+  keyedTuple,
+  type Model,
+  requireF,
+  shapeError,
+  showValue,
+  valueKey,
+} from '../checker/model.js';
+export { builtInModel, isModelName, type ModelName, modelNames, models } from '../checker/models/index.js';
 export {
   type Anomaly,
   type Checker,
@@ -7,3 +25,4 @@ export {
   type Validity,
 } from '../checker/result.js';
 export * from '../checker/safety.js';
+export { renderLinearizabilityHtml, type TimelineOptions } from '../report/linearizability-html.js';

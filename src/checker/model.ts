@@ -1,0 +1,142 @@
+import { historyError, type Operation } from '../history/op.js';
+
+/**
+ * A sequential specification for the linearizability checker: the object as it would behave if every
+ * operation took effect atomically, one at a time.
+ *
+ * States must be immutable: `step` returns a new state (or the same one when nothing changes) and never
+ * mutates its argument, because the search keeps earlier states to backtrack to.
+ *
+ * How operations reach `step`:
+ * - `ok` ops: `op.input` is the invocation's value, `op.output` the completion's value (what was read).
+ * - `info` ops (outcome unknown): `op.output` is `undefined`. The search may apply the op at any point
+ *   after its invocation, or never; `step` only says what happens *if* it takes effect. So a read `info`
+ *   constrains nothing (declare it `readOnly` and it is dropped) and a write `info` returns the written
+ *   state. An op that would have had no effect if it ran (a `cas` whose old value does not match) may
+ *   return `undefined`: "it never took effect" is always an option for `info` ops.
+ * - `fail` ops did not take effect and never reach the model (they are validated, then dropped).
+ */
+export interface Model<S> {
+  /** The name the registry and reports use (`register`, `kv`, …). */
+  readonly name: string;
+  /** The initial state. */
+  init(): S;
+  /** The state after `op` takes effect in `state`, or `undefined` if `op` cannot happen there. */
+  step(state: S, op: Operation): S | undefined;
+  /**
+   * The memo key of a state: equal states must give equal keys and different states different keys
+   * (a collision would let the search skip a state it never explored).
+   */
+  key(state: S): string | number;
+  /**
+   * P-compositionality: the independent object this op touches (e.g. the key of a key-value op). Ops of
+   * different partitions are checked separately. If any op returns `undefined` the history is checked
+   * as one partition.
+   */
+  partition?(op: Operation): string | undefined;
+  /**
+   * True if the op never changes the state (a read): `step` returns the state itself or `undefined`.
+   * Its `info` instances constrain nothing and are dropped, and an `ok` one that fits is placed at once.
+   */
+  readOnly?(op: Operation): boolean;
+  /**
+   * Optional pruning: true if the `ok` op fits no state reachable from `state` (e.g. an append-only
+   * list already longer than, or diverged from, what a read returned). Must never say true wrongly.
+   */
+  doomed?(state: S, op: Operation): boolean;
+  /** Throws `historyError` naming the op's line and the expected shape if `f` or a value is malformed. */
+  validate?(op: Operation): void;
+  /** A short text for the op in explanations, e.g. `write 3`, `read → 3`, `cas 1→2`. */
+  describe?(op: Operation): string;
+  /** A short text for a state in explanations; defaults to `String(key(state))`. */
+  show?(state: S): string;
+}
+
+/**
+ * A canonical, injective text for a JSON-like value: two values give the same key iff they are deeply
+ * equal (`undefined` counts as `null`; object key order does not matter; `1` and `"1"` differ).
+ */
+export function valueKey(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return `${value}n`;
+    case 'undefined':
+      return 'null';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return `[${value.map(valueKey).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${valueKey(record[k])}`).join(',')}}`;
+    }
+    default:
+      return JSON.stringify(String(value));
+  }
+}
+
+/** A readable form of a value for explanations. */
+export function showValue(value: unknown): string {
+  return valueKey(value);
+}
+
+/** `write 3`, `read → 3`, `read (unknown)`: the default description of an op. */
+export function describeOperation(op: Operation): string {
+  const input = op.input === null || op.input === undefined ? '' : ` ${showValue(op.input)}`;
+  if (op.type === 'info') return `${op.f}${input} (outcome unknown)`;
+  if (op.type === 'fail') return `${op.f}${input} (failed)`;
+  const echoed = op.output === undefined || op.output === null || valueKey(op.output) === valueKey(op.input);
+  const output = echoed ? '' : ` → ${showValue(op.output)}`;
+  return `${op.f}${input}${output}`;
+}
+
+/** Throws unless `op.f` is one of `fs`. */
+export function requireF(op: Operation, model: string, fs: readonly string[]): void {
+  if (!fs.includes(op.f)) {
+    throw historyError(
+      op.invoke,
+      `the ${model} model has no operation ${JSON.stringify(op.f)}`,
+      `f one of ${fs.map((f) => JSON.stringify(f)).join(', ')}`,
+    );
+  }
+}
+
+/** Throws a history error for a malformed value, naming the op (completion for outputs) and the expected shape. */
+export function shapeError(op: Operation, which: 'input' | 'output', model: string, expected: string): never {
+  const at = which === 'output' && op.complete !== undefined ? op.complete : op.invoke;
+  const value = which === 'input' ? op.input : op.output;
+  throw historyError(
+    at,
+    `${model} ${op.f} ${which === 'input' ? 'invoke' : 'ok'} value ${showValue(value)} is not ${expected}`,
+    expected,
+  );
+}
+
+/** A Jepsen independent tuple `[key, value]`, or throws naming the expected shape. */
+export function keyedTuple(
+  op: Operation,
+  which: 'input' | 'output',
+  model: string,
+  inner: string,
+): readonly [unknown, unknown] {
+  const value = which === 'input' ? op.input : op.output;
+  if (!Array.isArray(value) || value.length !== 2) shapeError(op, which, model, `[key, ${inner}]`);
+  return value as unknown as readonly [unknown, unknown];
+}
+
+/** Per-op memo of a derived value (e.g. a parsed key), so `step` does not redo it on every visit. */
+export function cached<T>(compute: (op: Operation) => T): (op: Operation) => T {
+  const cache = new WeakMap<Operation, { value: T }>();
+  return (op) => {
+    const hit = cache.get(op);
+    if (hit !== undefined) return hit.value;
+    const value = compute(op);
+    cache.set(op, { value });
+    return value;
+  };
+}

@@ -1,0 +1,69 @@
+import type { Operation } from '../../history/op.js';
+import {
+  cached,
+  describeOperation,
+  keyedTuple,
+  type Model,
+  requireF,
+  shapeError,
+  showValue,
+  valueKey,
+} from '../model.js';
+import { emptyKeyedState, type KeyedState, keyedStateKey, withEntry } from './keyed-state.js';
+
+const keyOf = cached((op: Operation) => valueKey((op.input as readonly unknown[])[0]));
+const argKey = cached((op: Operation) => valueKey((op.input as readonly unknown[])[1]));
+const readKey = cached((op: Operation) => valueKey((op.output as readonly unknown[])[1]));
+const casKeys = cached((op: Operation): readonly [string, string] => {
+  const [from, to] = (op.input as readonly unknown[])[1] as readonly [unknown, unknown];
+  return [valueKey(from), valueKey(to)];
+});
+
+/**
+ * A map of independent cas registers, in Jepsen's independent-tuple shape: `read` `[k, null]` → ok
+ * `[k, v]`, `write` `[k, v]`, `cas` `[k, [old, new]]`. Every key starts at `null`. Partitioned by key.
+ */
+export function kvModel(): Model<KeyedState> {
+  return {
+    name: 'kv',
+    init: () => emptyKeyedState,
+    step(state, op) {
+      const key = keyOf(op);
+      const current = state.get(key) ?? 'null';
+      switch (op.f) {
+        case 'read':
+          if (op.type === 'info') return state;
+          return readKey(op) === current ? state : undefined;
+        case 'write': {
+          const value = argKey(op);
+          return value === current ? state : withEntry(state, key, value);
+        }
+        default: {
+          const [from, to] = casKeys(op);
+          if (from !== current) return undefined;
+          return to === current ? state : withEntry(state, key, to);
+        }
+      }
+    },
+    key: keyedStateKey,
+    partition: keyOf,
+    readOnly: (op) => op.f === 'read',
+    validate(op) {
+      requireF(op, 'kv', ['read', 'write', 'cas']);
+      const [, arg] = keyedTuple(op, 'input', 'kv', op.f === 'cas' ? '[old, new]' : 'value');
+      if (op.f === 'cas' && (!Array.isArray(arg) || arg.length !== 2)) {
+        shapeError(op, 'input', 'kv', '[key, [old, new]]');
+      }
+      if (op.f === 'read' && op.type === 'ok') keyedTuple(op, 'output', 'kv', 'value read');
+    },
+    describe(op) {
+      if (op.f !== 'cas') return describeOperation(op);
+      const [key, [from, to]] = op.input as readonly [unknown, readonly [unknown, unknown]];
+      const suffix = op.type === 'info' ? ' (outcome unknown)' : op.type === 'fail' ? ' (failed)' : '';
+      return `cas ${showValue(key)} ${showValue(from)}→${showValue(to)}${suffix}`;
+    },
+    show: (state) => (state.size === 0 ? '{}' : `{${keyedStateKey(state)}}`),
+  };
+}
+
+export const kv: Model<KeyedState> = kvModel();

@@ -1,0 +1,35 @@
+import type { Operation } from '../../history/op.js';
+import { cached, describeOperation, type Model, requireF, valueKey } from '../model.js';
+
+/** The register's state is the canonical key of its value (see `valueKey`): cheap to compare and hash. */
+export type RegisterState = string;
+
+const inputKey = cached((op: Operation) => valueKey(op.input));
+const outputKey = cached((op: Operation) => valueKey(op.output));
+
+/** Shared by register and cas-register: `read` and `write`. */
+export function stepReadWrite(state: RegisterState, op: Operation): RegisterState | undefined {
+  if (op.f === 'write') return inputKey(op);
+  if (op.type === 'info') return state; // a read of unknown outcome constrains nothing
+  return outputKey(op) === state ? state : undefined;
+}
+
+/**
+ * A read/write register. Ops: `read` (invoke `null`, ok value = what was read, `null` before any write)
+ * and `write` (value = the value written). Values are compared deeply (`valueKey`).
+ */
+export function registerModel(options: { initial?: unknown } = {}): Model<RegisterState> {
+  const initial = valueKey(options.initial ?? null);
+  return {
+    name: 'register',
+    init: () => initial,
+    step: stepReadWrite,
+    key: (state) => state,
+    readOnly: (op) => op.f === 'read',
+    validate: (op) => requireF(op, 'register', ['read', 'write']),
+    describe: describeOperation,
+    show: (state) => state,
+  };
+}
+
+export const register: Model<RegisterState> = registerModel();

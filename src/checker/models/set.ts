@@ -1,0 +1,55 @@
+import type { Operation } from '../../history/op.js';
+import { cached, describeOperation, type Model, requireF, shapeError, valueKey } from '../model.js';
+
+/** Sorted, distinct canonical keys of the elements. */
+export type SetState = readonly string[];
+
+const elementKey = cached((op: Operation) => valueKey(op.input));
+const readKey = cached((op: Operation) => {
+  const elements = op.output === null || op.output === undefined ? [] : (op.output as readonly unknown[]);
+  return [...new Set(elements.map(valueKey))].sort().join(',');
+});
+
+const readSet = cached((op: Operation) => new Set(readKey(op) === '' ? [] : readKey(op).split(',')));
+
+/** A grow-only set: `add` v and `read` (invoke `null`) → ok `[elements…]` in any order. */
+export function setModel(): Model<SetState> {
+  return {
+    name: 'set',
+    init: () => [],
+    step(state, op) {
+      if (op.f === 'add') {
+        const element = elementKey(op);
+        let low = 0;
+        let high = state.length;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if ((state[middle] as string) < element) low = middle + 1;
+          else high = middle;
+        }
+        if (state[low] === element) return state;
+        return [...state.slice(0, low), element, ...state.slice(low)];
+      }
+      if (op.type === 'info') return state;
+      return readKey(op) === state.join(',') ? state : undefined;
+    },
+    key: (state) => state.join(','),
+    // Sets only grow: a read missing an element already added cannot fit later either.
+    doomed(state, op) {
+      if (op.f !== 'read' || state.length === 0) return false;
+      const read = readSet(op);
+      return state.some((element) => !read.has(element));
+    },
+    readOnly: (op) => op.f === 'read',
+    validate(op) {
+      requireF(op, 'set', ['add', 'read']);
+      if (op.f === 'read' && op.type === 'ok' && op.output !== null && !Array.isArray(op.output)) {
+        shapeError(op, 'output', 'set', 'an array of the elements read');
+      }
+    },
+    describe: describeOperation,
+    show: (state) => `#{${state.join(',')}}`,
+  };
+}
+
+export const set: Model<SetState> = setModel();

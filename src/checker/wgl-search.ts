@@ -1,0 +1,354 @@
+import type { Operation } from '../history/op.js';
+import { MemoTable, mix32, zobrist } from './memo-table.js';
+import type { Model } from './model.js';
+
+/** Pending ops checked with `model.doomed` past the first pending return. */
+const doomedLookahead = 16;
+
+export type SearchStatus = 'linearizable' | 'not-linearizable' | 'memory' | 'paused';
+
+export interface SearchOptions {
+  /** Lowe's memo (default true); false only to measure what it buys. */
+  readonly memoise: boolean;
+  readonly maxCacheEntries: number;
+  readonly maxMemoryBytes: number;
+}
+
+/** The deepest configuration the search reached: the explanation of a failure. */
+export interface SearchFrontier<S> {
+  /** Op ids (positions in the search's op list) in linearization order. */
+  readonly linearized: readonly number[];
+  /** The model state after each op of `linearized`. */
+  readonly states: readonly S[];
+  /** Ops that were next in line (invoked before the first pending return), none of which fits. */
+  readonly unplaced: readonly number[];
+  /** The op whose return came first among the unplaced: it must have taken effect by then. */
+  readonly blocking: number | undefined;
+}
+
+/**
+ * The Wing & Gong search with Lowe's memoisation, over `ok` and `info` operations (no `fail`s).
+ *
+ * The history is a doubly linked list of call and return entries in time order; `info` ops have no
+ * return entry (they never return, so nothing has to wait for them and they may also never happen) and
+ * sit in a second list of their own. A call before the first pending return is a candidate to
+ * linearize next; linearizing it "lifts" its call and return out of the list and restarts the scan.
+ * Reaching a return entry means that op had to take effect by now but no candidate order worked:
+ * backtrack (unlift the last op and try the next candidate after it). Lowe's memo skips a configuration
+ * (set of linearized ops, model state) already explored, which is what makes the search practical. Iterative, with an explicit stack; resumable in
+ * slices so the caller can check budgets and yield.
+ */
+export class WglSearch<S> {
+  private readonly model: Model<S>;
+  private readonly ops: readonly Operation[];
+  private readonly options: SearchOptions;
+  // Entry lists (see the constructor); -1 is "none".
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly entryOp: Int32Array;
+  private readonly isCall: Uint8Array;
+  private readonly returnEntry: Int32Array;
+  private readonly isOk: Uint8Array;
+  /** ok ops the model declares read-only: placed greedily when they fit (see `run`). */
+  private readonly isPure: Uint8Array;
+  /** Per stack frame: 1 if its op was placed greedily, so there are no alternatives to try there. */
+  private readonly stackForced: Uint8Array;
+  /** Sorted events as (op << 1 | isReturn), for explaining failures. */
+  private readonly events: Int32Array;
+  private readonly bits: Uint32Array;
+  private readonly zobrist: Uint32Array;
+  private readonly memo: MemoTable | undefined;
+  private readonly stateIds = new Map<string | number, number>();
+  private stateBytes = 0;
+  private readonly stackEntry: Int32Array;
+  /** For info ops on the stack: the blocking return entry when they were chosen. */
+  private readonly stackLimit: Int32Array;
+  /** Scanning the info list (after the main list's candidates), up to the return entry `limit`. */
+  private infoMode = false;
+  private limit = 0;
+  private readonly stackState: S[] = [];
+  private depth = 0;
+  private state: S;
+  private bitsHash = 0;
+  private okLeft = 0;
+  private cursor: number;
+  private bestDepth = 0;
+  private bestDirty = false;
+  private bestOps: Int32Array = new Int32Array(0);
+  private bestStates: S[] = [];
+  private finished: SearchStatus | undefined;
+  /** Configurations visited (candidate steps the model accepted). */
+  steps = 0;
+
+  constructor(ops: readonly Operation[], model: Model<S>, options: SearchOptions) {
+    this.ops = ops;
+    this.model = model;
+    this.options = options;
+    const n = ops.length;
+    let returns = 0;
+    this.isOk = new Uint8Array(n);
+    this.isPure = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as Operation;
+      if (op.type === 'ok') {
+        this.isOk[i] = 1;
+        returns++;
+        if (model.readOnly?.(op) === true) this.isPure[i] = 1;
+      }
+    }
+    this.okLeft = returns;
+    const eventCount = n + returns;
+    const times = new Float64Array(eventCount);
+    const order = new Float64Array(eventCount);
+    const events = new Int32Array(eventCount);
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as Operation;
+      events[e] = i << 1;
+      times[e] = op.callTime;
+      order[e++] = op.invoke.index;
+      if (this.isOk[i] === 1) {
+        events[e] = (i << 1) | 1;
+        times[e] = op.returnTime;
+        order[e++] = (op.complete as { index: number }).index;
+      }
+    }
+    // Time order; the history's own order breaks ties (it is the order events were recorded).
+    const sorted = Array.from({ length: eventCount }, (_, k) => k).sort(
+      (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
+    );
+    this.events = Int32Array.from(sorted, (k) => events[k] as number);
+    // Entries: 0 heads the main list (ok calls and returns), 1 the info list (info calls); event k is
+    // entry k + 2. Entry numbers follow event order, so they double as ranks in time.
+    const size = eventCount + 2;
+    this.next = new Int32Array(size).fill(-1);
+    this.prev = new Int32Array(size).fill(-1);
+    this.entryOp = new Int32Array(size).fill(-1);
+    this.isCall = new Uint8Array(size);
+    this.returnEntry = new Int32Array(n).fill(-1);
+    const tails = [0, 1];
+    for (let k = 0; k < eventCount; k++) {
+      const entry = k + 2;
+      const event = this.events[k] as number;
+      const op = event >> 1;
+      this.entryOp[entry] = op;
+      if ((event & 1) === 0) this.isCall[entry] = 1;
+      else this.returnEntry[op] = entry;
+      const list = this.isOk[op] === 1 ? 0 : 1;
+      const tail = tails[list] as number;
+      this.next[tail] = entry;
+      this.prev[entry] = tail;
+      tails[list] = entry;
+    }
+    const words = Math.max(1, Math.ceil(n / 32));
+    this.bits = new Uint32Array(words);
+    this.zobrist = zobrist(n);
+    this.memo = options.memoise ? new MemoTable(words) : undefined;
+    this.stackEntry = new Int32Array(n);
+    this.stackLimit = new Int32Array(n);
+    this.stackForced = new Uint8Array(n);
+    this.state = model.init();
+    this.cursor = this.next[0] as number;
+  }
+
+  /** Explored configurations held by the memo. */
+  get cacheEntries(): number {
+    return this.memo?.size ?? 0;
+  }
+
+  /** Approximate bytes of the memo and the state keys it holds. */
+  get memoryBytes(): number {
+    return (this.memo?.bytes ?? 0) + this.stateBytes;
+  }
+
+  /** Over budget, counting the doubling the memo's next insertion may need (stop before, not after). */
+  private overBudget(memo: MemoTable): boolean {
+    return (
+      memo.size >= this.options.maxCacheEntries ||
+      memo.bytesAfterNextAdd + this.stateBytes > this.options.maxMemoryBytes
+    );
+  }
+
+  /**
+   * Runs up to `maxSteps` loop iterations; 'paused' means call again.
+   *
+   * Candidates at a configuration are the ok calls before the first return entry of the main list,
+   * then the info calls invoked before that return. Trying ok ops first keeps unknown-outcome ops out of
+   * the way until something needs them; an info op that never took effect would otherwise be tried
+   * at every step, multiplying the configurations explored.
+   *
+   * A read-only ok op that fits the current state is placed at once with no alternatives (a partial-
+   * order reduction): if any completion places it later, moving it to now is also a completion — it
+   * changes no state, and every op that had to precede it is already placed. So if placing it now
+   * fails, or was explored before, this whole configuration fails.
+   */
+  run(maxSteps: number): SearchStatus {
+    if (this.finished !== undefined) return this.finished;
+    const { next, prev, entryOp, isCall, returnEntry, isOk, isPure, bits, ops, model, memo } = this;
+    const zob = this.zobrist;
+    let cursor = this.cursor;
+    for (let iteration = 0; iteration < maxSteps; iteration++) {
+      if (this.okLeft === 0) return this.finish('linearizable', cursor);
+      if (!this.infoMode && cursor >= 0 && isCall[cursor] === 0) {
+        // The first pending return: only ops invoked before it may go next. Now the info candidates.
+        this.infoMode = true;
+        this.limit = cursor;
+        cursor = next[1] as number;
+        continue;
+      }
+      if (cursor >= 0 && !(this.infoMode && cursor > this.limit)) {
+        const opId = entryOp[cursor] as number;
+        const nextState = model.step(this.state, ops[opId] as Operation);
+        if (nextState !== undefined) {
+          const word = opId >>> 5;
+          const mask = 1 << (opId & 31);
+          bits[word] = (bits[word] as number) | mask;
+          const bitsHash = (this.bitsHash ^ (zob[opId] as number)) >>> 0;
+          let fresh = true;
+          if (memo !== undefined) {
+            const stateId = this.internState(nextState);
+            fresh = memo.add(mix32(bitsHash ^ Math.imul(stateId + 1, 0x27d4eb2f)), stateId, bits);
+          }
+          const forced = isPure[opId] === 1;
+          if (fresh) {
+            this.steps++;
+            this.stackForced[this.depth] = forced ? 1 : 0;
+            this.stackEntry[this.depth] = cursor;
+            this.stackLimit[this.depth] = this.limit;
+            this.stackState[this.depth] = this.state;
+            this.depth++;
+            this.state = nextState;
+            this.bitsHash = bitsHash;
+            this.okLeft -= isOk[opId] as number;
+            // Lift: unlink the call entry, then its return entry (unlift relinks in reverse order).
+            next[prev[cursor] as number] = next[cursor] as number;
+            if ((next[cursor] as number) !== -1) prev[next[cursor] as number] = prev[cursor] as number;
+            const ret = returnEntry[opId] as number;
+            if (ret !== -1) {
+              next[prev[ret] as number] = next[ret] as number;
+              if ((next[ret] as number) !== -1) prev[next[ret] as number] = prev[ret] as number;
+            }
+            if (this.depth > this.bestDepth) {
+              this.bestDepth = this.depth;
+              this.bestDirty = true; // recorded when the search first backs out of it: O(n) once, not per step
+            }
+            if (model.doomed !== undefined && this.frontierDoomed()) {
+              cursor = -2; // some op that must still happen never can: this configuration fails
+              continue;
+            }
+            if (memo !== undefined && this.overBudget(memo)) {
+              return this.finish('memory', cursor);
+            }
+            this.infoMode = false;
+            cursor = next[0] as number;
+            continue;
+          }
+          bits[word] = (bits[word] as number) & ~mask;
+          if (forced)
+            cursor = -2; // explored before with this read placed now: this configuration fails
+          else cursor = next[cursor] as number;
+        } else cursor = next[cursor] as number;
+        if (cursor !== -2) continue;
+      }
+      // No candidate left here: the first pending return's op cannot take effect in time. Backtrack.
+      if (this.bestDirty) this.recordBest();
+      if (this.depth === 0) return this.finish('not-linearizable', cursor);
+      this.depth--;
+      const entry = this.stackEntry[this.depth] as number;
+      const undoOp = entryOp[entry] as number;
+      this.state = this.stackState[this.depth] as S;
+      this.stackState[this.depth] = undefined as S; // let the state be collected
+      bits[undoOp >>> 5] = (bits[undoOp >>> 5] as number) & ~(1 << (undoOp & 31));
+      this.bitsHash = (this.bitsHash ^ (zob[undoOp] as number)) >>> 0;
+      this.okLeft += isOk[undoOp] as number;
+      const ret = returnEntry[undoOp] as number;
+      if (ret !== -1) {
+        next[prev[ret] as number] = ret;
+        if ((next[ret] as number) !== -1) prev[next[ret] as number] = ret;
+      }
+      next[prev[entry] as number] = entry;
+      if ((next[entry] as number) !== -1) prev[next[entry] as number] = entry;
+      // Resume after it, in the list it came from; after a greedily placed read there is nothing to try.
+      this.infoMode = isOk[undoOp] === 0;
+      this.limit = this.stackLimit[this.depth] as number;
+      cursor = this.stackForced[this.depth] === 1 ? -2 : (next[entry] as number);
+    }
+    this.cursor = cursor;
+    return 'paused';
+  }
+
+  /** The deepest configuration reached (meaningful once the search is over). */
+  frontier(): SearchFrontier<S> {
+    const linearized = Array.from(this.bestOps);
+    const placed = new Uint8Array(this.ops.length);
+    for (const op of linearized) placed[op] = 1;
+    const unplaced: number[] = [];
+    let blocking: number | undefined;
+    for (const event of this.events) {
+      const op = event >> 1;
+      if (placed[op] === 1) continue;
+      if ((event & 1) === 1) {
+        blocking = op;
+        break;
+      }
+      unplaced.push(op);
+    }
+    return { linearized, states: this.bestStates, unplaced, blocking };
+  }
+
+  /**
+   * True if the model says some pending ok op can never fit: it must still take effect, and states
+   * only move forward, so the configuration fails. Checks the candidates, the first pending return,
+   * and a bounded look-ahead past it (ops invoked later, e.g. the read that will expose an `info` op
+   * placed too early).
+   */
+  private frontierDoomed(): boolean {
+    const { next, isCall, entryOp, ops } = this;
+    const doomed = this.model.doomed as NonNullable<Model<S>['doomed']>;
+    let beyond = -1; // calls checked past the first pending return; -1 while still among the candidates
+    for (
+      let entry = next[0] as number;
+      entry !== -1 && beyond < doomedLookahead;
+      entry = next[entry] as number
+    ) {
+      if (isCall[entry] === 0) {
+        if (beyond === -1) {
+          beyond = 0;
+          if (doomed(this.state, ops[entryOp[entry] as number] as Operation)) return true;
+        }
+        continue;
+      }
+      if (beyond >= 0) beyond++;
+      if (doomed(this.state, ops[entryOp[entry] as number] as Operation)) return true;
+    }
+    return false;
+  }
+
+  private finish(status: SearchStatus, cursor: number): SearchStatus {
+    this.cursor = cursor;
+    this.finished = status;
+    return status;
+  }
+
+  private internState(state: S): number {
+    const key = this.model.key(state);
+    let id = this.stateIds.get(key);
+    if (id === undefined) {
+      id = this.stateIds.size;
+      this.stateIds.set(key, id);
+      this.stateBytes += 64 + (typeof key === 'string' ? key.length : 8);
+    }
+    return id;
+  }
+
+  private recordBest(): void {
+    this.bestDirty = false;
+    this.bestOps = Int32Array.from(
+      this.stackEntry.subarray(0, this.depth),
+      (entry) => this.entryOp[entry] as number,
+    );
+    const states = this.stackState.slice(1, this.depth);
+    states.push(this.state);
+    this.bestStates = states;
+  }
+}
