@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { listenTcp } from '../core/listen.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
 import { jsonErrorOffset } from './json-error.js';
 import { renderMetrics } from './metrics.js';
@@ -88,25 +89,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((error: NodeJS.ErrnoException) => {
-    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    if (error.code === 'EADDRINUSE') {
-      throw new FaultlineError(codes.addressInUse, `listen tcp ${where}: bind: address already in use`, {
-        cause: error,
-        details: { field: 'port' },
-      });
-    }
-    throw new FaultlineError(codes.listenFailed, `listen tcp ${where}: ${messageOf(error)}`, {
-      cause: error,
-      details: { field: 'host' },
-    });
-  });
+  await listenTcp(server, host, port, 'port');
 
   const address = server.address();
   const actual = address !== null && typeof address === 'object' ? address : { address: host, port };

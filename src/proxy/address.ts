@@ -17,6 +17,5 @@ export function parseHostPort(text: unknown, field: string): HostPort {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+/** `host:port`, bracketing IPv6 hosts. */
+export { hostPort as formatHostPort } from '../core/listen.js';

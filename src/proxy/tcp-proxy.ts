@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { invalid, requireBoolean, requireString } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
-import { FaultlineError, messageOf } from '../core/errors.js';
+import { FaultlineError } from '../core/errors.js';
+import { listenTcp } from '../core/listen.js';
 import { Random } from '../core/random.js';
 import { formatHostPort, type HostPort, parseHostPort } from './address.js';
 import { type ActiveToxic, ProxiedConnection } from './connection.js';
@@ -265,25 +266,7 @@ export class TcpProxy {
       this.accept(socket),
     );
     const { host, port } = this.listenAddress;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((error: NodeJS.ErrnoException) => {
-      const where = formatHostPort(host, port);
-      if (error.code === 'EADDRINUSE') {
-        throw new FaultlineError(codes.addressInUse, `listen tcp ${where}: bind: address already in use`, {
-          cause: error,
-          details: { field: 'listen' },
-        });
-      }
-      throw new FaultlineError(codes.listenFailed, `listen tcp ${where}: ${messageOf(error)}`, {
-        cause: error,
-        details: { field: 'listen' },
-      });
-    });
+    await listenTcp(server, host, port, 'listen', 4096);
     server.on('error', () => {}); // accept errors (EMFILE) are per connection; the listener lives on
     const address = server.address();
     if (address && typeof address === 'object')
