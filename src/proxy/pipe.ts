@@ -65,12 +65,6 @@ export class Pipe {
     return this.closed ? 0 : this.heldBytes + this.sink.writableLength;
   }
 
-  get toxicNames(): string[] {
-    const names: string[] = [];
-    for (let node = this.head; node; node = node.next) names.push(node.name);
-    return names;
-  }
-
   /** Appends a toxic at the end of the chain (Toxiproxy's order: oldest first). */
   add(name: string, kind: ToxicKind, attributes: Attributes, random: Random): void {
     // A closed pipe gets no new stages: their timers would outlive the connection.
