@@ -129,7 +129,12 @@ async function runCheck(argv: string[]): Promise<number> {
       ? (checker as SafetyChecker)(history, deadlineMs)
       : checkLinearizability(history, model, { timeoutMs, partition: !values['no-partition'] });
   const started = performance.now();
-  const result = await check(ops);
+  let result: CheckResult;
+  try {
+    result = await check(ops);
+  } catch (error) {
+    throw inFile(file, error);
+  }
   const elapsed = formatDuration(performance.now() - started);
 
   if (values.json) process.stdout.write(`${JSON.stringify(result, jsonSafe, 2)}\n`);
@@ -194,4 +199,13 @@ function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value === Number.POSITIVE_INFINITY) return 'Infinity';
   return value;
+}
+
+/** Names the history file in an error about one of its lines (`history.edn: line 8: …`). */
+function inFile(file: string, error: unknown): unknown {
+  if (!(error instanceof FaultlineError) || error.message.startsWith(file)) return error;
+  return new FaultlineError(error.code, `${file}: ${error.message}`, {
+    cause: error,
+    details: { ...error.details, file },
+  });
 }
