@@ -20,3 +20,4 @@ export {
   type ToxicStream,
 } from '../proxy/toxic.js';
 export { registerToxic, toxicKind, toxicKinds } from '../proxy/toxic-registry.js';
+export * from '../proxy/udp/udp-proxy.js';

@@ -1,0 +1,386 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { invalid, requireNumber, requireObject, requireOneOf, requireString } from '../../core/assert.js';
+import { type Clock, realClock, type TimerHandle } from '../../core/clock.js';
+import { codes } from '../../core/codes.js';
+import { FaultlineError } from '../../core/errors.js';
+import { Random } from '../../core/random.js';
+import { formatHostPort, type HostPort, parseHostPort } from '../address.js';
+import { type UdpImpairments, validateImpairments } from './impairments.js';
+import { DirectionPipeline, type UdpCounters } from './pipeline.js';
+import { bindSocket, type Endpoint, openUpstreamSocket, UdpSession, type UdpSessionInfo } from './session.js';
+
+export type { UdpImpairments, UdpLoss } from './impairments.js';
+export { validateImpairments } from './impairments.js';
+export type { UdpCounters } from './pipeline.js';
+export type { UdpSessionInfo } from './session.js';
+
+/** `upstream` is client → server, `downstream` server → client. */
+export type UdpDirection = 'upstream' | 'downstream';
+
+export interface UdpProxyOptions {
+  name: string;
+  /** `host:port` to receive client datagrams on; port 0 picks a free port. */
+  listen: string;
+  /** `host:port` of the server. */
+  upstream: string;
+  /** Stream the impairments draw from; default: a fresh seed. */
+  random?: Random;
+  clock?: Clock;
+  /** A session with no datagram either way for this long is closed. Default 60 s. */
+  sessionIdleMs?: number;
+  /** At most this many sessions; a new client beyond it evicts the least recently active. Default 10,000. */
+  maxSessions?: number;
+}
+
+const directions: readonly UdpDirection[] = ['upstream', 'downstream'];
+const defaultSessionIdleMs = 60_000;
+const defaultMaxSessions = 10_000;
+/** Socket buffers asked of the kernel (it caps them at net.core.rmem_max / wmem_max). */
+const socketBufferBytes = 4 * 1024 * 1024;
+/** Recency order is refreshed at most this often per session, so the hot path rarely touches the map. */
+const reorderEveryMs = 1000;
+
+/** 127/8 and ::1: an upstream there is reached from a loopback socket, anything else from the wildcard. */
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
+}
+
+async function resolve(address: HostPort): Promise<Endpoint> {
+  const host = isIP(address.host) === 0 ? (await lookup(address.host)).address : address.host;
+  return { host, port: address.port, type: isIP(host) === 6 ? 'udp6' : 'udp4' };
+}
+
+/**
+ * A UDP proxy from `listen` to `upstream` with impairments per direction (see docs/udp.md). Each client
+ * address gets a session with its own upstream-facing socket, so the server tells clients apart and
+ * replies reach the right one; `roam` moves that socket to make the client's address change mid-session.
+ */
+export class UdpProxy {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly sessionIdleMs: number;
+  readonly maxSessions: number;
+  private listenAddress: HostPort;
+  private readonly upstreamAddress: HostPort;
+  private readonly upstreamText: string;
+  private upstreamEndpoint: Endpoint | undefined;
+  private socket: Socket | undefined;
+  private readonly sessionMap = new Map<string, UdpSession>();
+  private readonly pipelines: Record<UdpDirection, DirectionPipeline<UdpSession>>;
+  private sweepTimer: TimerHandle | undefined;
+  private readonly roamers = new Set<{ stop(): void }>();
+  private lastSession: UdpSession | undefined;
+
+  constructor(options: UdpProxyOptions) {
+    requireObject(options, 'options');
+    this.name = requireString(options.name, 'name', { nonEmpty: true });
+    this.listenAddress = parseHostPort(options.listen, 'listen');
+    this.upstreamText = requireString(options.upstream, 'upstream', { nonEmpty: true });
+    this.upstreamAddress = parseHostPort(options.upstream, 'upstream');
+    this.clock = options.clock ?? realClock;
+    this.sessionIdleMs =
+      options.sessionIdleMs === undefined
+        ? defaultSessionIdleMs
+        : requireNumber(options.sessionIdleMs, 'sessionIdleMs', { min: 1 });
+    this.maxSessions =
+      options.maxSessions === undefined
+        ? defaultMaxSessions
+        : requireNumber(options.maxSessions, 'maxSessions', { min: 1, integer: true });
+    const random = (options.random ?? new Random(Random.freshSeed())).fork(`udp/${this.name}`);
+    this.pipelines = {
+      upstream: new DirectionPipeline(random.fork('upstream'), this.clock, (data, session) =>
+        session.send(data),
+      ),
+      downstream: new DirectionPipeline(random.fork('downstream'), this.clock, (data, session) => {
+        if (session.closed || this.socket === undefined) return false;
+        this.socket.send(data, session.clientPort, session.clientHost);
+        return true;
+      }),
+    };
+  }
+
+  /** The address it listens on, with the real port once started. */
+  get listen(): string {
+    return formatHostPort(this.listenAddress.host, this.listenAddress.port);
+  }
+
+  get port(): number {
+    return this.listenAddress.port;
+  }
+
+  get upstream(): string {
+    return this.upstreamText;
+  }
+
+  /** Binds the listen address. Rejects with FL_ERR_ADDRESS_IN_USE when the port is taken. */
+  async start(): Promise<void> {
+    if (this.socket !== undefined) return;
+    const listen = await resolve(this.listenAddress);
+    const upstream = await resolve(this.upstreamAddress);
+    const socket = await bindSocket(listen.type, listen.host, listen.port, 'listen', {
+      recvBufferSize: socketBufferBytes,
+      sendBufferSize: socketBufferBytes,
+    });
+    socket.on('error', () => {}); // a send to a vanished client fails for that datagram only
+    socket.on('message', (data, info) => this.fromClient(data, info));
+    this.upstreamEndpoint = upstream;
+    this.socket = socket;
+    this.listenAddress = { host: socket.address().address, port: socket.address().port };
+  }
+
+  /** Closes every socket and timer; held datagrams are dropped. Counters and impairments stay. */
+  async stop(): Promise<void> {
+    for (const roamer of [...this.roamers]) roamer.stop();
+    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const direction of directions) this.pipelines[direction].reset();
+    for (const session of this.sessionMap.values()) session.close();
+    this.sessionMap.clear();
+    this.lastSession = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket !== undefined) await new Promise<void>((done) => socket.close(() => done()));
+  }
+
+  /**
+   * Replaces the impairments of a direction (or both). Validated first: on error nothing changes. Acts
+   * at once, on live sessions too; a removed stage releases what it holds.
+   */
+  impair(direction: UdpDirection | 'both', impairments: UdpImpairments): void {
+    const which = requireOneOf(direction, 'direction', ['upstream', 'downstream', 'both'] as const);
+    const valid = validateImpairments(impairments, which);
+    for (const d of which === 'both' ? directions : [which]) {
+      this.pipelines[d].configure(which === 'both' ? structuredClone(valid) : valid);
+    }
+  }
+
+  /** Clears the impairments of a direction (default both). */
+  heal(direction: UdpDirection | 'both' = 'both'): void {
+    const which = requireOneOf(direction, 'direction', ['upstream', 'downstream', 'both'] as const);
+    for (const d of which === 'both' ? directions : [which]) this.pipelines[d].configure({});
+  }
+
+  impairments(): Record<UdpDirection, UdpImpairments> {
+    return {
+      upstream: structuredClone(this.pipelines.upstream.impairments),
+      downstream: structuredClone(this.pipelines.downstream.impairments),
+    };
+  }
+
+  counters(): Record<UdpDirection, UdpCounters> {
+    return {
+      upstream: { ...this.pipelines.upstream.counters },
+      downstream: { ...this.pipelines.downstream.counters },
+    };
+  }
+
+  /** Datagrams held inside the impairments now, per direction. */
+  queued(): Record<UdpDirection, number> {
+    return { upstream: this.pipelines.upstream.queued, downstream: this.pipelines.downstream.queued };
+  }
+
+  sessions(): UdpSessionInfo[] {
+    return [...this.sessionMap.values()].map((session) => session.info());
+  }
+
+  /**
+   * Moves the upstream-facing socket of one session (`client`, its `host:port`) or of all: to `port`
+   * (default a fresh ephemeral one) on `address` (default where it is now). Every new socket is bound
+   * before any old one is let go, so a failure (a taken port) changes nothing. Datagrams the server
+   * sends to the old address afterwards are lost, as they would be for a client that really moved.
+   */
+  async roam(options: { client?: string; address?: string; port?: number } = {}): Promise<UdpSessionInfo[]> {
+    const input = requireObject(options, 'options');
+    for (const key of Object.keys(input)) {
+      if (!['client', 'address', 'port'].includes(key))
+        throw invalid(key, 'unknown field; expected one of client, address, port', 'client, address or port');
+    }
+    const upstream = this.upstreamEndpoint;
+    const address = options.address === undefined ? undefined : this.roamAddress(options.address, 'address');
+    const port =
+      options.port === undefined
+        ? 0
+        : requireNumber(options.port, 'port', { min: 0, max: 65535, integer: true });
+    let targets: UdpSession[];
+    if (options.client !== undefined) {
+      const wanted = parseHostPort(options.client, 'client');
+      const key = formatHostPort(wanted.host, wanted.port);
+      const session = this.sessionMap.get(key);
+      if (session === undefined) {
+        throw new FaultlineError(codes.notFound, `udp session not found: "${key}" on proxy "${this.name}"`, {
+          details: { field: 'client' },
+        });
+      }
+      targets = [session];
+    } else {
+      targets = [...this.sessionMap.values()];
+    }
+    if (upstream === undefined || targets.length === 0) return [];
+    const opened = await Promise.allSettled(
+      targets.map((session) =>
+        openUpstreamSocket(address ?? session.bindHost, port, upstream, port === 0 ? 'address' : 'port'),
+      ),
+    );
+    const failure = opened.find((result) => result.status === 'rejected');
+    if (failure !== undefined) {
+      for (const result of opened) if (result.status === 'fulfilled') result.value.close();
+      throw failure.reason;
+    }
+    const moved: UdpSessionInfo[] = [];
+    targets.forEach((session, i) => {
+      const socket = (opened[i] as PromiseFulfilledResult<Socket>).value;
+      if (session.closed || this.socket === undefined) {
+        socket.close(); // expired or stopped while the new socket was being bound
+        return;
+      }
+      const old = session.attach(socket, address ?? session.bindHost, (data) =>
+        this.fromUpstream(session, data),
+      );
+      old?.close();
+      moved.push(session.info());
+    });
+    return moved;
+  }
+
+  /**
+   * Roams every session each `intervalMs`: through `addresses` in turn if given (e.g. 127.0.0.2 to
+   * 127.0.0.5), else to a fresh port on the same address. A failed move is skipped; the next tick tries
+   * again. `stop()` (or stopping the proxy) ends it.
+   */
+  roamEvery(intervalMs: number, options: { addresses?: string[] } = {}): { stop(): void } {
+    requireNumber(intervalMs, 'intervalMs', { min: 1 });
+    requireObject(options, 'options');
+    let addresses: string[] = [];
+    if (options.addresses !== undefined) {
+      if (!Array.isArray(options.addresses) || options.addresses.length === 0)
+        throw invalid('addresses', 'expected a non-empty array of IP addresses', 'an array of IP addresses');
+      addresses = options.addresses.map((address, i) => this.roamAddress(address, `addresses[${i}]`));
+    }
+    let timer: TimerHandle | undefined;
+    let stopped = false;
+    let tick = 0;
+    const roamer = {
+      stop: (): void => {
+        stopped = true;
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        timer = undefined;
+        this.roamers.delete(roamer);
+      },
+    };
+    const schedule = (): void => {
+      timer = this.clock.setTimeout(() => {
+        timer = undefined;
+        const address = addresses.length === 0 ? undefined : addresses[tick++ % addresses.length];
+        this.roam(address === undefined ? {} : { address })
+          .catch(() => {}) // e.g. every port taken: this tick is skipped
+          .finally(() => {
+            if (!stopped) schedule();
+          });
+      }, intervalMs);
+    };
+    this.roamers.add(roamer);
+    schedule();
+    return roamer;
+  }
+
+  private roamAddress(value: unknown, field: string): string {
+    const address = requireString(value, field, { nonEmpty: true });
+    const family = isIP(address);
+    const wanted = this.upstreamEndpoint?.type === 'udp6' ? 6 : isIP(this.upstreamAddress.host) === 6 ? 6 : 4;
+    if (family !== wanted) {
+      const expected = wanted === 4 ? 'an IPv4 address such as "127.0.0.2"' : 'an IPv6 address';
+      throw invalid(field, `expected ${expected}, got ${JSON.stringify(address)}`, expected);
+    }
+    return address;
+  }
+
+  private fromClient(data: Buffer, info: RemoteInfo): void {
+    const now = this.clock.now();
+    // Most datagrams come from the same client as the one before: skip building its key then.
+    let session = this.lastSession;
+    if (
+      session === undefined ||
+      session.closed ||
+      session.clientPort !== info.port ||
+      session.clientHost !== info.address
+    ) {
+      const key = formatHostPort(info.address, info.port);
+      session = this.sessionMap.get(key);
+      if (session === undefined) session = this.openSession(key, info, now);
+      this.lastSession = session;
+    }
+    this.touch(session.client, session, now);
+    session.datagramsUp++;
+    this.pipelines.upstream.push(data, session);
+  }
+
+  private fromUpstream(session: UdpSession, data: Buffer): void {
+    if (session.closed) return;
+    this.touch(session.client, session, this.clock.now());
+    session.datagramsDown++;
+    this.pipelines.downstream.push(data, session);
+  }
+
+  private touch(key: string, session: UdpSession, now: number): void {
+    session.lastSeenMs = now;
+    if (now - session.orderedAtMs >= reorderEveryMs) {
+      // Keep the map roughly in recency order, so eviction takes its first entry in O(1).
+      session.orderedAtMs = now;
+      this.sessionMap.delete(key);
+      this.sessionMap.set(key, session);
+    }
+  }
+
+  private openSession(key: string, info: RemoteInfo, now: number): UdpSession {
+    const upstream = this.upstreamEndpoint as Endpoint;
+    if (this.sessionMap.size >= this.maxSessions) {
+      const [oldestKey, oldest] = this.sessionMap.entries().next().value as [string, UdpSession];
+      this.sessionMap.delete(oldestKey);
+      oldest.close();
+    }
+    const bindHost = isLoopback(upstream.host)
+      ? upstream.type === 'udp6'
+        ? '::1'
+        : '127.0.0.1'
+      : upstream.type === 'udp6'
+        ? '::'
+        : '0.0.0.0';
+    const session = new UdpSession(info.address, info.port, bindHost, now);
+    this.sessionMap.set(key, session);
+    openUpstreamSocket(bindHost, 0, upstream, 'upstream').then(
+      (socket) => {
+        if (session.closed) socket.close();
+        else session.attach(socket, bindHost, (data) => this.fromUpstream(session, data));
+      },
+      () => this.closeSession(session),
+    );
+    if (this.sweepTimer === undefined) this.armSweep(now + this.sessionIdleMs);
+    return session;
+  }
+
+  private closeSession(session: UdpSession): void {
+    session.close();
+    if (this.sessionMap.get(session.client) === session) this.sessionMap.delete(session.client);
+  }
+
+  private armSweep(at: number): void {
+    // Sweeps walk every session, so they come no closer together than a tenth of the idle time (≤ 1 s).
+    const spacing = Math.min(1000, this.sessionIdleMs / 10);
+    const now = this.clock.now();
+    this.sweepTimer = this.clock.setTimeout(this.sweep, Math.max(at - now, spacing));
+  }
+
+  private sweep = (): void => {
+    this.sweepTimer = undefined;
+    const now = this.clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const session of [...this.sessionMap.values()]) {
+      const expiresAt = session.lastSeenMs + this.sessionIdleMs;
+      if (expiresAt <= now) this.closeSession(session);
+      else next = Math.min(next, expiresAt);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armSweep(next);
+  };
+}
