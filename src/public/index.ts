@@ -8,4 +8,5 @@ export { Random } from '../core/random.js';
 export * from './api.js';
 export * from './check.js';
 export * from './history.js';
+export * from './net.js';
 export * from './proxy.js';
