@@ -1,0 +1,25 @@
+import type { Clock } from './clock.js';
+import type { Ledger, LedgerEntry } from './ledger.js';
+import type { Random } from './random.js';
+
+/** What a fault may use while it is applied. Time and randomness only from here. */
+export interface FaultContext {
+  /** Every injection records its heal here, so the run heals it whatever way it ends. */
+  readonly ledger: Ledger;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly signal?: AbortSignal;
+  /** Progress lines for people ("kill -KILL nats (pid 4242)"). */
+  readonly log?: (line: string) => void;
+}
+
+/** An applied fault. `heal()` is idempotent; the ledger holds the same heal. */
+export type Injection = LedgerEntry;
+
+/** A named kind of fault with validated parameters. */
+export interface Fault<P = unknown> {
+  readonly kind: string;
+  readonly params: P;
+  /** Applies the fault and records its heal in `context.ledger` before returning. */
+  inject(context: FaultContext): Promise<Injection>;
+}
