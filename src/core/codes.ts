@@ -12,6 +12,11 @@ export const codes = {
   healFailed: 'FL_ERR_HEAL_FAILED',
   aborted: 'FL_ERR_ABORTED',
   http: 'FL_ERR_HTTP',
+  processFailed: 'FL_ERR_PROCESS',
+  probeFailed: 'FL_ERR_PROBE',
+  sloViolated: 'FL_ERR_SLO',
+  permission: 'FL_ERR_PERMISSION',
+  unavailable: 'FL_ERR_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

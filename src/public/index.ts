@@ -9,4 +9,6 @@ export * from './api.js';
 export * from './check.js';
 export * from './history.js';
 export * from './net.js';
+export * from './process.js';
 export * from './proxy.js';
+export * from './resource.js';

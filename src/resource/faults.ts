@@ -1,0 +1,353 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { invalid, requireNumber } from '../core/assert.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import type { Fault, FaultContext, Injection } from '../core/fault.js';
+import {
+  type CgroupController,
+  type CgroupFs,
+  type CgroupSupport,
+  cgroupSupport,
+  FaultCgroup,
+  nodeCgroupFs,
+  processGroupPids,
+  statFields,
+} from './cgroups.js';
+
+const MiB = 1024 * 1024;
+
+/** A fault whose injection tells more than a plain ledger entry. */
+export interface ResourceFault<P, I extends Injection> extends Fault<P> {
+  inject(context: FaultContext): Promise<I>;
+}
+
+/** Whom a cgroup fault limits: one pid (with its whole process group when it leads one) or a list of pids. */
+export interface ResourceTarget {
+  /** A process; if it leads a process group, every member of the group is limited too. */
+  readonly pid?: number;
+  /** Exactly these processes (and the children they fork while limited). */
+  readonly pids?: readonly number[];
+}
+
+/** Advanced: where cgroups are found; tests lay out a fake hierarchy. */
+export interface CgroupEnvironment {
+  readonly support?: CgroupSupport;
+  readonly fs?: CgroupFs;
+  readonly procRoot?: string;
+}
+
+export interface MemoryLimitParams extends ResourceTarget, CgroupEnvironment {
+  readonly limitMiB: number;
+}
+
+export interface CpuQuotaParams extends ResourceTarget, CgroupEnvironment {
+  /** 10 = a tenth of one core; 200 = two full cores. */
+  readonly percentOfOneCore: number;
+}
+
+export interface PidsLimitParams extends ResourceTarget, CgroupEnvironment {
+  /** Most tasks (processes and threads) the group may hold; forks beyond it fail with EAGAIN. */
+  readonly max: number;
+}
+
+export interface FdLimitParams {
+  readonly pid: number;
+  readonly maxOpenFiles: number;
+}
+
+/** An applied cgroup fault. */
+export interface CgroupInjection extends Injection {
+  /** The faultline-owned group's name (`faultline-<runpid>-<n>`). */
+  readonly cgroup: string;
+  readonly pids: readonly number[];
+}
+
+export interface MemoryLimitInjection extends CgroupInjection {
+  /** OOM kills in the group so far; after heal, the count read just before the group was removed. */
+  oomKills(): Promise<number>;
+}
+
+export interface FdLimitInjection extends Injection {
+  /** The limit before the fault, restored on heal. */
+  readonly previous: { readonly soft: string; readonly hard: string };
+  /** False when faultline lacks CAP_SYS_RESOURCE: then only the soft limit was lowered, so heal can restore it. */
+  readonly lowersHard: boolean;
+}
+
+function validateTarget(params: ResourceTarget): void {
+  if ((params.pid === undefined) === (params.pids === undefined)) {
+    throw invalid('pid', 'give exactly one of pid or pids', 'pid: a process id, or pids: a non-empty list');
+  }
+  if (params.pid !== undefined) requireNumber(params.pid, 'pid', { integer: true, min: 1 });
+  if (params.pids !== undefined) {
+    if (!Array.isArray(params.pids) || params.pids.length === 0) {
+      throw invalid('pids', 'expected a non-empty list of process ids', 'a non-empty array of integers >= 1');
+    }
+    for (const [index, pid] of params.pids.entries())
+      requireNumber(pid, `pids[${index}]`, { integer: true, min: 1 });
+  }
+  const own = params.pid ?? params.pids?.find((pid) => pid === process.pid);
+  if (own === process.pid) {
+    throw invalid('pids', `${process.pid} is faultline's own process; limit a target, not the runner`);
+  }
+}
+
+/** The pids to move: the list as given, or the pid's whole process group when it leads one. */
+async function resolveTarget(params: ResourceTarget, procRoot: string | undefined): Promise<number[]> {
+  if (params.pids !== undefined) return [...params.pids];
+  const pid = params.pid as number;
+  const stat = await statFields(pid, procRoot);
+  if (stat === undefined) {
+    throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
+      details: { field: 'pid' },
+    });
+  }
+  if (stat.pgrp !== pid) return [pid];
+  const group = await processGroupPids(pid, procRoot);
+  return group.filter((member) => member !== process.pid);
+}
+
+async function applyCgroup(
+  context: FaultContext,
+  label: string,
+  params: ResourceTarget & CgroupEnvironment,
+  controllers: readonly CgroupController[],
+  limits: (
+    version: 1 | 2,
+    group: { exists(file: string): Promise<boolean> },
+  ) => Promise<Partial<Record<CgroupController, readonly (readonly [string, string])[]>>>,
+): Promise<{ group: FaultCgroup; pids: number[] }> {
+  const pids = await resolveTarget(params, params.procRoot);
+  const resolved = params.support ?? (await cgroupSupport());
+  const status = resolved.controllers[controllers[0] as CgroupController];
+  const fs = params.fs;
+  const existsIn = {
+    exists: (file: string): Promise<boolean> =>
+      status.mountPoint === undefined
+        ? Promise.resolve(false)
+        : (fs ?? nodeCgroupFs).exists(join(status.mountPoint, file)),
+  };
+  const group = await FaultCgroup.create({
+    controllers,
+    pids,
+    limits: await limits(status.version ?? 1, existsIn),
+    clock: context.clock,
+    support: resolved,
+    ...(fs === undefined ? {} : { fs }),
+    ...(params.procRoot === undefined ? {} : { procRoot: params.procRoot }),
+  });
+  context.log?.(`${label}: ${group.name} holds pids ${pids.join(', ')}`);
+  return { group, pids };
+}
+
+function pushHeal(context: FaultContext, label: string, heal: () => Promise<void>): Injection {
+  return context.ledger.push(label, heal);
+}
+
+/** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
+export function memoryLimitFault(
+  params: MemoryLimitParams,
+): ResourceFault<MemoryLimitParams, MemoryLimitInjection> {
+  validateTarget(params);
+  requireNumber(params.limitMiB, 'limitMiB', { min: 1 });
+  const bytes = String(Math.floor(params.limitMiB * MiB));
+  return {
+    kind: 'memory-limit',
+    params,
+    async inject(context) {
+      const label = `memory-limit ${params.limitMiB} MiB`;
+      const { group, pids } = await applyCgroup(context, label, params, ['memory'], async (version, root) => {
+        if (version === 2) return { memory: [['memory.max', bytes]] };
+        // Without a swap limit the kernel would swap the target instead of killing it.
+        const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
+          ? [['memory.memsw.limit_in_bytes', bytes] as const]
+          : [];
+        return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
+      });
+      let finalCount: number | undefined;
+      const count = async (): Promise<number> => {
+        if (finalCount !== undefined) return finalCount;
+        if (group.versionOf('memory') === 2) {
+          const events = (await group.read('memory', 'memory.events')) ?? '';
+          return Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? 0);
+        }
+        const control = (await group.read('memory', 'memory.oom_control')) ?? '';
+        const kills = /^oom_kill (\d+)/m.exec(control);
+        // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
+        if (kills !== null) return Number(kills[1]);
+        return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
+      };
+      const entry = pushHeal(context, `${label} (${group.name})`, async () => {
+        finalCount = await count();
+        await group.remove();
+      });
+      return wrap(entry, { cgroup: group.name, pids, oomKills: count });
+    },
+  };
+}
+
+/** Caps a target's CPU time at a share of one core with the CFS bandwidth controller. */
+export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaParams, CgroupInjection> {
+  validateTarget(params);
+  const percent = requireNumber(params.percentOfOneCore, 'percentOfOneCore', {
+    min: 1,
+    max: 100 * availableParallelism(),
+  });
+  const periodUs = 100_000;
+  const quotaUs = Math.round((percent / 100) * periodUs);
+  return {
+    kind: 'cpu-quota',
+    params,
+    async inject(context) {
+      const label = `cpu-quota ${percent}% of one core`;
+      const { group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
+        version === 2
+          ? { cpu: [['cpu.max', `${quotaUs} ${periodUs}`]] }
+          : {
+              cpu: [
+                ['cpu.cfs_period_us', String(periodUs)],
+                ['cpu.cfs_quota_us', String(quotaUs)],
+              ],
+            },
+      );
+      const entry = pushHeal(context, `${label} (${group.name})`, () => group.remove());
+      return wrap(entry, { cgroup: group.name, pids });
+    },
+  };
+}
+
+/** Caps how many tasks a target may hold; further fork/clone calls fail with EAGAIN. */
+export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimitParams, CgroupInjection> {
+  validateTarget(params);
+  const max = requireNumber(params.max, 'max', { integer: true, min: 1 });
+  return {
+    kind: 'pids-limit',
+    params,
+    async inject(context) {
+      const label = `pids-limit ${max}`;
+      const { group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
+        pids: [['pids.max', String(max)]],
+      }));
+      const entry = pushHeal(context, `${label} (${group.name})`, () => group.remove());
+      return wrap(entry, { cgroup: group.name, pids });
+    },
+  };
+}
+
+/** A ledger entry with extra read-only facts; heal and `healed` stay the entry's own. */
+function wrap<T extends object>(entry: Injection, extra: T): Injection & T {
+  return Object.assign(
+    {
+      label: entry.label,
+      get healed() {
+        return entry.healed;
+      },
+      heal: () => entry.heal(),
+    },
+    extra,
+  );
+}
+
+const prlimitPath = '/usr/bin/prlimit';
+const capSysResource = 24n;
+
+async function hasSysResource(): Promise<boolean> {
+  try {
+    const status = await readFile('/proc/self/status', 'utf8');
+    const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1];
+    return hex !== undefined && ((BigInt(`0x${hex}`) >> capSysResource) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+function runPrlimit(args: readonly string[], pid: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(prlimitPath, [...args], { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (error === null) return resolve(stdout);
+      const text = `${stderr}`.trim() || messageOf(error);
+      const errno = (error as NodeJS.ErrnoException).code;
+      if (errno === 'ENOENT') {
+        return reject(
+          new FaultlineError(codes.unavailable, `prlimit not found at ${prlimitPath} (install util-linux)`, {
+            cause: error,
+          }),
+        );
+      }
+      if (/not permitted|permission denied/i.test(text)) {
+        return reject(
+          new FaultlineError(
+            codes.permission,
+            `not permitted: prlimit --pid ${pid}: ${text}; run as root or as the target's user`,
+            {
+              cause: error,
+              details: { pid },
+            },
+          ),
+        );
+      }
+      if (/no such process/i.test(text)) {
+        return reject(
+          new FaultlineError(codes.notFound, `pid: process ${pid} does not exist (${text})`, {
+            cause: error,
+            details: { field: 'pid' },
+          }),
+        );
+      }
+      reject(
+        new FaultlineError(codes.unavailable, `prlimit ${args.join(' ')} failed: ${text}`, { cause: error }),
+      );
+    });
+  });
+}
+
+/** Lowers RLIMIT_NOFILE of a live process; its further opens fail with EMFILE. Heal restores the old limit. */
+export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams, FdLimitInjection> {
+  const pid = requireNumber(params.pid, 'pid', { integer: true, min: 1 });
+  const max = requireNumber(params.maxOpenFiles, 'maxOpenFiles', { integer: true, min: 0 });
+  return {
+    kind: 'fd-limit',
+    params,
+    async inject(context) {
+      const out = await runPrlimit(
+        ['--pid', String(pid), '--nofile', '--raw', '--noheadings', '--output', 'SOFT,HARD'],
+        pid,
+      );
+      const [soft, hard] = out.trim().split(/\s+/);
+      if (soft === undefined || hard === undefined) {
+        throw new FaultlineError(
+          codes.unavailable,
+          `prlimit printed no limit for pid ${pid}: ${JSON.stringify(out)}`,
+        );
+      }
+      // Raising a hard limit back needs CAP_SYS_RESOURCE; without it lowering the hard limit could never be
+      // healed, so only the soft limit (which is what opens are checked against) is lowered.
+      const lowersHard = await hasSysResource();
+      if (!lowersHard && hard !== 'unlimited' && Number(hard) < max) {
+        throw invalid(
+          'maxOpenFiles',
+          `${max} is above pid ${pid}'s hard limit ${hard}`,
+          `an integer <= ${hard}`,
+        );
+      }
+      await runPrlimit(['--pid', String(pid), `--nofile=${max}:${lowersHard ? max : hard}`], pid);
+      const label = `fd-limit ${max} on pid ${pid}`;
+      context.log?.(
+        `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
+      );
+      const entry = pushHeal(context, label, async () => {
+        try {
+          await runPrlimit(['--pid', String(pid), `--nofile=${soft}:${hard}`], pid);
+        } catch (error) {
+          // A target that exited holds no limit to restore.
+          if (error instanceof FaultlineError && error.code === codes.notFound) return;
+          throw error;
+        }
+      });
+      return wrap(entry, { previous: { soft, hard }, lowersHard });
+    },
+  };
+}

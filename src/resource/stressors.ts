@@ -1,0 +1,249 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm, statfs } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { invalid, requireBoolean, requireNumber, requireString } from '../core/assert.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import type { FaultContext, Injection } from '../core/fault.js';
+import type { ResourceFault } from './faults.js';
+import type { StressorSpec } from './stressor-main.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const stressorScript = fileURLToPath(new URL('./stressor-main.js', import.meta.url));
+/** How long a stressor may take to report ready before the injection is refused. */
+const readyTimeoutMs = 30_000;
+/** How long a stressor gets to exit on SIGTERM before SIGKILL. */
+const termGraceMs = 2_000;
+/** Longest a stressor may run: a day. */
+const maxDurationMs = 24 * 60 * 60 * 1000;
+
+export interface CpuBurnParams {
+  readonly cores: number;
+  /** The stressor exits by itself after this long, even if faultline has died. */
+  readonly durationMs: number;
+}
+
+export interface MemoryHogParams {
+  readonly mib: number;
+  readonly durationMs: number;
+  /** Allow more than half of the machine's memory. */
+  readonly force?: boolean;
+}
+
+export interface DiskFillParams {
+  readonly dir: string;
+  readonly mib: number;
+  readonly durationMs: number;
+}
+
+export interface StressorExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface StressorInjection extends Injection {
+  readonly pid: number;
+  /** Settles when the stressor process has exited and been reaped. */
+  readonly exited: Promise<StressorExit>;
+}
+
+export interface DiskFillInjection extends StressorInjection {
+  /** The faultline-owned fill file, removed on heal. */
+  readonly path: string;
+}
+
+let sequence = 0;
+
+function requireDuration(value: unknown): number {
+  return requireNumber(value, 'durationMs', { integer: true, min: 1, max: maxDurationMs });
+}
+
+async function startStressor(
+  context: FaultContext,
+  label: string,
+  spec: StressorSpec,
+  afterExit: () => Promise<void> = async () => {},
+): Promise<StressorInjection> {
+  const child: ChildProcess = spawn(process.execPath, [stressorScript, JSON.stringify(spec)], {
+    // Its own process group, so heal can signal the stressor and anything it runs at once.
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<StressorExit>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    child.once('error', () => resolveExit({ code: null, signal: null }));
+  });
+  let stderr = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    if (stderr.length < 4096) stderr += data.toString();
+  });
+  const pid = child.pid;
+  const entry = context.ledger.push(`${label}${pid === undefined ? '' : ` (pid ${pid})`}`, async () => {
+    await stopStressor(context, child, exited);
+    await afterExit();
+  });
+  try {
+    if (pid === undefined) {
+      const error = await new Promise<unknown>((r) => child.once('error', r));
+      throw new FaultlineError(codes.unavailable, `${label}: cannot start stressor: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    await waitReady(context, child, exited, label, () => stderr);
+  } catch (error) {
+    await entry.heal().catch(() => {});
+    throw error;
+  }
+  context.log?.(`${label} (pid ${pid})`);
+  return {
+    label: entry.label,
+    get healed() {
+      return entry.healed;
+    },
+    heal: () => entry.heal(),
+    pid,
+    exited,
+  };
+}
+
+function waitReady(
+  context: FaultContext,
+  child: ChildProcess,
+  exited: Promise<StressorExit>,
+  label: string,
+  stderr: () => string,
+): Promise<void> {
+  return new Promise((resolveReady, reject) => {
+    let buffered = '';
+    const timer = context.clock.setTimeout(() => {
+      reject(
+        new FaultlineError(codes.unavailable, `${label}: stressor not ready after ${readyTimeoutMs} ms`),
+      );
+    }, readyTimeoutMs);
+    child.stdout?.on('data', (data: Buffer) => {
+      buffered += data.toString();
+      if (buffered.includes('"ready":true')) {
+        context.clock.clearTimeout(timer);
+        resolveReady();
+      }
+    });
+    void exited.then((exit) => {
+      context.clock.clearTimeout(timer);
+      reject(
+        new FaultlineError(
+          codes.unavailable,
+          `${label}: stressor exited before it was ready (code ${exit.code}, signal ${exit.signal}): ${stderr().trim()}`,
+        ),
+      );
+    });
+  });
+}
+
+async function stopStressor(
+  context: FaultContext,
+  child: ChildProcess,
+  exited: Promise<StressorExit>,
+): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    await exited;
+    return;
+  }
+  signalGroup(child.pid, 'SIGTERM');
+  const timedOut = Symbol('timeout');
+  let timer: ReturnType<typeof context.clock.setTimeout> | undefined;
+  const first = await Promise.race([
+    exited,
+    new Promise<typeof timedOut>((r) => {
+      timer = context.clock.setTimeout(() => r(timedOut), termGraceMs);
+    }),
+  ]);
+  if (timer !== undefined) context.clock.clearTimeout(timer);
+  if (first === timedOut) signalGroup(child.pid, 'SIGKILL');
+  // Its group has no other members (the stressor starts no processes), so the reaped leader ends it; a
+  // further group signal could hit a reused pid.
+  await exited;
+  child.stdin?.destroy();
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}
+
+/** Burns `cores` CPU cores (one busy thread each) for durationMs. */
+export function cpuBurnFault(params: CpuBurnParams): ResourceFault<CpuBurnParams, StressorInjection> {
+  const cores = requireNumber(params.cores, 'cores', { integer: true, min: 1, max: availableParallelism() });
+  const durationMs = requireDuration(params.durationMs);
+  return {
+    kind: 'cpu-burn',
+    params,
+    inject: (context) =>
+      startStressor(context, `cpu-burn ${cores} core(s)`, { kind: 'cpu', cores, durationMs }),
+  };
+}
+
+/** Allocates and touches `mib` MiB in a child process for durationMs. */
+export function memoryHogFault(params: MemoryHogParams): ResourceFault<MemoryHogParams, StressorInjection> {
+  const mib = requireNumber(params.mib, 'mib', { integer: true, min: 1 });
+  const durationMs = requireDuration(params.durationMs);
+  const force = params.force === undefined ? false : requireBoolean(params.force, 'force');
+  const halfMiB = Math.floor(totalmem() / MiB / 2);
+  if (mib > halfMiB && !force) {
+    throw invalid(
+      'mib',
+      `${mib} MiB is more than half of this machine's ${Math.floor(totalmem() / MiB)} MiB; pass force: true to allow it`,
+      `an integer <= ${halfMiB}, or force: true`,
+    );
+  }
+  return {
+    kind: 'memory-hog',
+    params,
+    inject: (context) => startStressor(context, `memory-hog ${mib} MiB`, { kind: 'memory', mib, durationMs }),
+  };
+}
+
+/**
+ * Writes a faultline-owned file of `mib` MiB into `dir`. Refuses to leave less than max(1 GiB, 10 %) of the
+ * filesystem free; the file is removed on heal, and by the stressor itself when it ends.
+ */
+export function diskFillFault(params: DiskFillParams): ResourceFault<DiskFillParams, DiskFillInjection> {
+  const dir = resolve(requireString(params.dir, 'dir', { nonEmpty: true }));
+  const mib = requireNumber(params.mib, 'mib', { integer: true, min: 1 });
+  const durationMs = requireDuration(params.durationMs);
+  return {
+    kind: 'disk-fill',
+    params,
+    async inject(context) {
+      let stats: Awaited<ReturnType<typeof statfs>>;
+      try {
+        stats = await statfs(dir);
+      } catch (error) {
+        throw invalid('dir', `cannot inspect ${dir}: ${messageOf(error)}`, 'an existing directory');
+      }
+      const free = stats.bavail * stats.bsize;
+      const reserve = Math.max(GiB, 0.1 * stats.blocks * stats.bsize);
+      const allowedMiB = Math.max(0, Math.floor((free - reserve) / MiB));
+      if (mib > allowedMiB) {
+        throw invalid(
+          'mib',
+          `filling ${mib} MiB in ${dir} would leave less than ${Math.round(reserve / MiB)} MiB (max of 1 GiB and 10 %) free; ${Math.round(free / MiB)} MiB are free now`,
+          `an integer <= ${allowedMiB}`,
+        );
+      }
+      const path = join(dir, `.faultline-fill-${process.pid}-${++sequence}`);
+      const injection = await startStressor(
+        context,
+        `disk-fill ${mib} MiB in ${dir}`,
+        { kind: 'disk', path, mib, durationMs },
+        () => rm(path, { force: true }),
+      );
+      return Object.assign(injection, { path });
+    },
+  };
+}

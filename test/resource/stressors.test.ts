@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import { codes } from '../../src/core/codes.js';
+import { isFaultlineError } from '../../src/core/errors.js';
+import { Ledger } from '../../src/core/ledger.js';
+import { cpuBurnFault, diskFillFault, memoryHogFault } from '../../src/resource/stressors.js';
+import { alive, assertNothingLeft, coresUsed, newContext, waitFor } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const fillDir = await mkdtemp(join(tmpdir(), 'faultline-fill-test-'));
+
+afterEach(() => assertNothingLeft([fillDir]));
+after(() => rm(fillDir, { recursive: true, force: true }));
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+describe('cpuBurnFault', () => {
+  it('burns about N cores until healed', async () => {
+    const cores = Math.min(2, availableParallelism());
+    const context = newContext();
+    const burn = await cpuBurnFault({ cores, durationMs: 60_000 }).inject(context);
+    // Each core is a busy thread, so more than one core's worth proves the burn runs in parallel. Other
+    // work on a shared VM can crowd it out for a while, so wait for a window that shows it.
+    const used = await waitFor(
+      `${cores} core(s) busy`,
+      async () => {
+        const measured = await coresUsed(burn.pid, 700);
+        return measured > (cores === 1 ? 0.5 : 1.1) ? measured : undefined;
+      },
+      15_000,
+    );
+    assert.ok(used < cores + 0.3, `${used.toFixed(2)} cores used by a ${cores}-core burn`);
+    await context.ledger.drain();
+    assert.equal(await alive(burn.pid), false);
+    const exit = await burn.exited;
+    assert.ok(exit.signal === 'SIGTERM' || exit.code === 0, JSON.stringify(exit));
+  });
+
+  it('ends by itself after durationMs, as if faultline had died', async () => {
+    const context = newContext();
+    const burn = await cpuBurnFault({ cores: 1, durationMs: 300 }).inject(context);
+    const exit = await burn.exited;
+    assert.equal(exit.code, 0);
+    assert.equal(await alive(burn.pid), false);
+    await burn.heal();
+    assert.equal(context.ledger.size, 0);
+  });
+});
+
+describe('memoryHogFault', () => {
+  it('holds about N MiB resident', async () => {
+    const context = newContext();
+    const hog = await memoryHogFault({ mib: 128, durationMs: 60_000 }).inject(context);
+    const rss = await rssMiB(hog.pid);
+    // Node's own heap and code add tens of MiB on top of the hog.
+    assert.ok(rss >= 128 && rss < 128 + 150, `RSS ${rss.toFixed(0)} MiB for a 128 MiB hog`);
+    await context.ledger.drain();
+    assert.equal(await alive(hog.pid), false);
+  });
+
+  it('refuses more than half of the machine without force', () => {
+    const mib = Math.ceil(totalmem() / MiB);
+    assert.throws(
+      () => memoryHogFault({ mib, durationMs: 1000 }),
+      (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === 'mib',
+    );
+  });
+});
+
+describe('diskFillFault', () => {
+  it('writes an N MiB faultline-owned file and removes it on heal', async () => {
+    const context = newContext();
+    const fill = await diskFillFault({ dir: fillDir, mib: 32, durationMs: 60_000 }).inject(context);
+    assert.equal((await stat(fill.path)).size, 32 * MiB);
+    assert.ok(fill.path.startsWith(join(fillDir, '.faultline-fill-')));
+    await context.ledger.drain();
+    await assert.rejects(stat(fill.path), /ENOENT/);
+  });
+
+  it('removes its file by itself when its duration ends', async () => {
+    const context = newContext();
+    const fill = await diskFillFault({ dir: fillDir, mib: 4, durationMs: 400 }).inject(context);
+    await fill.exited;
+    await assert.rejects(stat(fill.path), /ENOENT/);
+    await fill.heal();
+  });
+
+  it('refuses to leave less than max(1 GiB, 10 %) free, naming the field; nothing is written', async () => {
+    const context = newContext();
+    await assert.rejects(
+      diskFillFault({ dir: fillDir, mib: 1024 * 1024 * 1024, durationMs: 1000 }).inject(context),
+      (error) => {
+        assert.ok(isFaultlineError(error, codes.invalidArgument));
+        assert.equal(error.details.field, 'mib');
+        assert.match(error.message, /would leave less than/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      diskFillFault({ dir: join(fillDir, 'missing'), mib: 1, durationMs: 1000 }).inject(context),
+      (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === 'dir',
+    );
+    assert.deepEqual(await readdir(fillDir), []);
+    assert.equal(context.ledger.size, 0);
+  });
+});
+
+describe('stressors under one Ledger', () => {
+  it('are healed in reverse order of application', async () => {
+    const healed: string[] = [];
+    const ledger = new Ledger({
+      handleSignals: false,
+      onHeal: (label) => healed.push(label.split(' ')[0] ?? label),
+    });
+    const context = { ...newContext(), ledger };
+    const burn = await cpuBurnFault({ cores: 1, durationMs: 60_000 }).inject(context);
+    const hog = await memoryHogFault({ mib: 16, durationMs: 60_000 }).inject(context);
+    const fill = await diskFillFault({ dir: fillDir, mib: 1, durationMs: 60_000 }).inject(context);
+    await ledger.close();
+    assert.deepEqual(healed, ['disk-fill', 'memory-hog', 'cpu-burn']);
+    for (const pid of [burn.pid, hog.pid, fill.pid]) assert.equal(await alive(pid), false);
+  });
+
+  it('bad parameters name the field', () => {
+    const cases: [() => unknown, string][] = [
+      [() => cpuBurnFault({ cores: 0, durationMs: 1000 }), 'cores'],
+      [() => cpuBurnFault({ cores: 1, durationMs: 0 }), 'durationMs'],
+      [() => memoryHogFault({ mib: 1.5, durationMs: 1000 }), 'mib'],
+      [() => diskFillFault({ dir: '', mib: 1, durationMs: 1000 }), 'dir'],
+    ];
+    for (const [make, field] of cases) {
+      assert.throws(
+        make,
+        (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === field,
+      );
+    }
+  });
+});
