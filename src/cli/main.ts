@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { checkCommand } from './check-command.js';
+import { cleanupCommand } from './cleanup-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
 
@@ -11,6 +12,7 @@ const usage = `Usage: faultline <command> [options]
 Commands:
   server      run the Toxiproxy-compatible fault proxy server (default 127.0.0.1:8474)
   check       check a history: linearizability against a model, or a safety checker
+  cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   help        show this help
   version     print faultline's version
 
@@ -23,6 +25,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
     return 0;
   },
   check: checkCommand,
+  cleanup: cleanupCommand,
   help: async () => {
     process.stdout.write(usage);
     return 0;

@@ -1,5 +1,6 @@
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
+import type { Journal, Residue } from './journal.js';
 
 export type Heal = () => void | Promise<void>;
 
@@ -17,6 +18,8 @@ export interface LedgerOptions {
   handleSignals?: boolean;
   /** Told about every heal, for events and progress output. */
   onHeal?: (label: string, error?: unknown) => void;
+  /** Records each pushed residue on disk, so `faultline cleanup` can undo it if this process dies. */
+  journal?: Journal;
 }
 
 type TerminationSignal = 'SIGINT' | 'SIGTERM';
@@ -31,12 +34,14 @@ export class Ledger {
   private readonly stack: Entry[] = [];
   private readonly onHeal: ((label: string, error?: unknown) => void) | undefined;
   private readonly signal: AbortSignal | undefined;
+  private readonly journal: Journal | undefined;
   private readonly onAbort = (): void => void this.drain().catch(() => {});
   private draining: Promise<void> | undefined;
 
   constructor(options: LedgerOptions = {}) {
     this.onHeal = options.onHeal;
     this.signal = options.signal;
+    this.journal = options.journal;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (options.handleSignals ?? true) watchSignals(this);
   }
@@ -50,8 +55,26 @@ export class Ledger {
     return this.stack.map((entry) => entry.label);
   }
 
-  push(label: string, heal: Heal): LedgerEntry {
-    const entry = new Entry(label, heal, this);
+  /**
+   * Records a heal. `residue` says, in a form that survives a crash, what the heal undoes: with a journal it
+   * is written down before this returns and forgotten once the heal succeeds.
+   */
+  push(label: string, heal: Heal, residue?: Residue | readonly Residue[]): LedgerEntry {
+    const ids: number[] = [];
+    const journal = this.journal;
+    if (journal !== undefined && residue !== undefined) {
+      try {
+        for (const one of 'kind' in residue ? [residue] : residue) ids.push(journal.add(one));
+      } catch (error) {
+        // Unrecorded, a crash would leave it behind for good: undo it now rather than run without a net.
+        for (const id of ids) journal.remove(id);
+        void Promise.resolve()
+          .then(heal)
+          .catch(() => {});
+        throw error;
+      }
+    }
+    const entry = new Entry(label, heal, this, ids);
     if (this.signal?.aborted) {
       void entry.heal().catch(() => {});
       throw new FaultlineError(
@@ -105,6 +128,17 @@ export class Ledger {
     this.onHeal?.(label, error);
   }
 
+  /** @internal */
+  unrecord(ids: readonly number[]): void {
+    for (const id of ids) {
+      try {
+        this.journal?.remove(id);
+      } catch {
+        // A record that outlives its heal is harmless: cleanup checks every residue before it acts.
+      }
+    }
+  }
+
   private async drainAll(): Promise<void> {
     const failures: { label: string; error: unknown }[] = [];
     for (let entry = this.stack.at(-1); entry !== undefined; entry = this.stack.at(-1)) {
@@ -135,6 +169,7 @@ class Entry implements LedgerEntry {
     readonly label: string,
     private readonly undo: Heal,
     private readonly ledger: Ledger,
+    private readonly residueIds: readonly number[] = [],
   ) {}
 
   heal(): Promise<void> {
@@ -143,6 +178,7 @@ class Entry implements LedgerEntry {
       try {
         await this.undo();
         this.healed = true;
+        this.ledger.unrecord(this.residueIds);
         this.ledger.report(this.label);
       } catch (error) {
         this.ledger.report(this.label, error);

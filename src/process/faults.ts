@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { Fault, FaultContext, Injection } from '../core/fault.js';
+import type { Residue } from '../core/journal.js';
 import type { LedgerEntry } from '../core/ledger.js';
 import { groupMembers, requireSignal, type SignalName, signalGroup } from './signals.js';
 import type { ExitInfo, StopResult, Target } from './supervisor.js';
@@ -35,8 +36,9 @@ async function applyWithHeal(
   label: string,
   heal: () => Promise<void>,
   apply: () => Promise<void>,
+  residue?: Residue,
 ): Promise<LedgerEntry> {
-  const entry = context.ledger.push(label, heal);
+  const entry = context.ledger.push(label, heal, residue);
   try {
     await apply();
   } catch (error) {
@@ -215,6 +217,12 @@ export function pauseFault(
       if (frozen) details.cgroup = frozen.dir;
       const label = `pause ${target.name} (pid ${pgid}, ${details.method})`;
       context.log?.(label);
+      const startTime = target.startTime;
+      const residue: Residue | undefined = frozen
+        ? { kind: 'cgroup', path: frozen.dir, parentPath: freezerRoot, label }
+        : startTime === undefined
+          ? undefined
+          : { kind: 'stopped-process', pid: pgid, startTime, label };
       const entry = await applyWithHeal(
         context,
         label,
@@ -225,6 +233,7 @@ export function pauseFault(
         async () => {
           if (!frozen && !signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
         },
+        residue,
       );
       return withDetails(entry, details);
     },

@@ -18,6 +18,7 @@ import { invalid, requireNumber, requireObject, requireOneOf, requireString } fr
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import type { Journal } from '../core/journal.js';
 import { type LogStream, type Probe, requireArgv } from './probes.js';
 import { waitFor } from './recovery.js';
 import { isAlive, processStartTime, requireSignal, type SignalName, signalGroup } from './signals.js';
@@ -142,6 +143,8 @@ export class Target {
   private readonly logs: Record<LogStream, BoundedLog>;
   private readonly policy: Exclude<RestartPolicy, 'never'> | undefined;
   private readonly groups = new Set<number>();
+  /** Journal record of each process group still ours, by pgid. */
+  private readonly recorded = new Map<number, number>();
   private child: ChildProcess | undefined;
   private exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
   private startedAt = 0;
@@ -158,6 +161,7 @@ export class Target {
     readonly spec: TargetSpec,
     private readonly clock: Clock,
     logDir: string,
+    private readonly journal?: Journal,
   ) {
     this.name = spec.name;
     const maxBytes = spec.maxLogBytes ?? defaultMaxLogBytes;
@@ -298,6 +302,17 @@ export class Target {
     this.pid = pid;
     this.groups.add(pid);
     this.startTime = processStartTime(pid);
+    if (this.journal !== undefined && this.startTime !== undefined) {
+      try {
+        const residue = { pid, pgid: pid, startTime: this.startTime, label: `target ${this.name}` };
+        this.recorded.set(pid, this.journal.add({ kind: 'process-group', ...residue }));
+      } catch (error) {
+        // A target a crash could not clean up is not started at all.
+        signalGroup(pid, 'SIGKILL');
+        this.groups.delete(pid);
+        throw error;
+      }
+    }
     this.running = true;
     this.startedAt = this.clock.now();
     this.exitCode = undefined;
@@ -402,7 +417,19 @@ export class Target {
     for (const pgid of this.groups) {
       signalGroup(pgid, 'SIGCONT');
       signalGroup(pgid, 'SIGKILL');
-      if (!(pgid === this.pid && this.running)) this.groups.delete(pgid);
+      if (pgid === this.pid && this.running) continue;
+      this.groups.delete(pgid);
+      const id = this.recorded.get(pgid);
+      this.recorded.delete(pgid);
+      if (id !== undefined) this.forgetRecord(id);
+    }
+  }
+
+  private forgetRecord(id: number): void {
+    try {
+      this.journal?.remove(id);
+    } catch {
+      // A stale record is harmless: cleanup kills a group only while its leader's start time matches.
     }
   }
 
@@ -425,6 +452,8 @@ export interface SupervisorOptions {
   keepLogs?: boolean;
   /** Grace before SIGKILL in `stopAll` (default 2 s). */
   stopGraceMs?: number;
+  /** Records every target's process group (and the temp log dir), for `faultline cleanup` after a crash. */
+  journal?: Journal;
 }
 
 /** Starts and owns targets; `stopAll` (or `await using`) stops every one of them and their groups. */
@@ -433,6 +462,7 @@ export class Supervisor implements AsyncDisposable {
   private readonly targets = new Map<string, Target>();
   private readonly options: SupervisorOptions;
   private tempDir: string | undefined;
+  private tempDirRecord: number | undefined;
 
   constructor(options: SupervisorOptions = {}) {
     this.options = options;
@@ -457,7 +487,7 @@ export class Supervisor implements AsyncDisposable {
     }
     const logDir = checked.logDir ?? this.defaultLogDir();
     if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
-    const target = new Target(checked, this.clock, logDir);
+    const target = new Target(checked, this.clock, logDir, this.options.journal);
     this.targets.set(checked.name, target);
     try {
       await target.launch();
@@ -486,6 +516,8 @@ export class Supervisor implements AsyncDisposable {
     if (this.tempDir !== undefined && !this.options.keepLogs) {
       rmSync(this.tempDir, { recursive: true, force: true });
       this.tempDir = undefined;
+      if (this.tempDirRecord !== undefined) this.options.journal?.remove(this.tempDirRecord);
+      this.tempDirRecord = undefined;
     }
     if (failures.length > 0) {
       throw new FaultlineError(
@@ -504,7 +536,13 @@ export class Supervisor implements AsyncDisposable {
 
   private defaultLogDir(): string {
     if (this.options.logDir !== undefined) return this.options.logDir;
-    this.tempDir ??= mkdtempSync(join(tmpdir(), 'faultline-logs-'));
+    if (this.tempDir === undefined) {
+      this.tempDir = mkdtempSync(join(tmpdir(), 'faultline-logs-'));
+      if (!this.options.keepLogs) {
+        const residue = { path: this.tempDir, recursive: true, label: 'target logs' };
+        this.tempDirRecord = this.options.journal?.add({ kind: 'file', ...residue });
+      }
+    }
     return this.tempDir;
   }
 }

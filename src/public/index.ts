@@ -3,6 +3,13 @@ export { type Clock, RealClock, realClock, type TimerHandle } from '../core/cloc
 export { codes, type ErrorCode } from '../core/codes.js';
 export { formatDuration, parseDuration } from '../core/duration.js';
 export { type ErrorDetails, FaultlineError, isFaultlineError } from '../core/errors.js';
+export {
+  defaultStateDir,
+  Journal,
+  type JournalOptions,
+  type Residue,
+  type ResidueRecord,
+} from '../core/journal.js';
 export { type Heal, Ledger, type LedgerEntry, type LedgerOptions } from '../core/ledger.js';
 export { Random } from '../core/random.js';
 export * from './api.js';

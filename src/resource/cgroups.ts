@@ -317,6 +317,11 @@ export class FaultCgroup {
     return place.dir;
   }
 
+  /** Every directory of the group with the group it sits in, for the run journal. */
+  dirs(): { path: string; parentPath: string }[] {
+    return this.placed.map((place) => ({ path: place.dir, parentPath: place.parent }));
+  }
+
   versionOf(controller: CgroupController): 1 | 2 {
     const place = this.placed.find((p) => p.hierarchy.controllers.includes(controller));
     return place?.hierarchy.version ?? 1;

@@ -6,6 +6,8 @@ import { invalid, requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { Fault, FaultContext, Injection } from '../core/fault.js';
+import type { Residue } from '../core/journal.js';
+import { readProcStat } from '../core/proc-stat.js';
 import {
   type CgroupController,
   type CgroupFs,
@@ -143,8 +145,18 @@ async function applyCgroup(
   return { group, pids };
 }
 
-function pushHeal(context: FaultContext, label: string, heal: () => Promise<void>): Injection {
-  return context.ledger.push(label, heal);
+function pushHeal(
+  context: FaultContext,
+  label: string,
+  heal: () => Promise<void>,
+  residue?: Residue | readonly Residue[],
+): Injection {
+  return context.ledger.push(label, heal, residue);
+}
+
+/** A fault cgroup's directories as journal residues. */
+function cgroupResidues(group: FaultCgroup, label: string): Residue[] {
+  return group.dirs().map((dir) => ({ kind: 'cgroup', ...dir, label }));
 }
 
 /** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
@@ -180,10 +192,15 @@ export function memoryLimitFault(
         if (kills !== null) return Number(kills[1]);
         return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
       };
-      const entry = pushHeal(context, `${label} (${group.name})`, async () => {
-        finalCount = await count();
-        await group.remove();
-      });
+      const entry = pushHeal(
+        context,
+        `${label} (${group.name})`,
+        async () => {
+          finalCount = await count();
+          await group.remove();
+        },
+        cgroupResidues(group, label),
+      );
       return wrap(entry, { cgroup: group.name, pids, oomKills: count });
     },
   };
@@ -213,7 +230,12 @@ export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaPar
               ],
             },
       );
-      const entry = pushHeal(context, `${label} (${group.name})`, () => group.remove());
+      const entry = pushHeal(
+        context,
+        `${label} (${group.name})`,
+        () => group.remove(),
+        cgroupResidues(group, label),
+      );
       return wrap(entry, { cgroup: group.name, pids });
     },
   };
@@ -231,7 +253,12 @@ export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimit
       const { group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
         pids: [['pids.max', String(max)]],
       }));
-      const entry = pushHeal(context, `${label} (${group.name})`, () => group.remove());
+      const entry = pushHeal(
+        context,
+        `${label} (${group.name})`,
+        () => group.remove(),
+        cgroupResidues(group, label),
+      );
       return wrap(entry, { cgroup: group.name, pids });
     },
   };
@@ -338,15 +365,25 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
       context.log?.(
         `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
       );
-      const entry = pushHeal(context, label, async () => {
-        try {
-          await runPrlimit(['--pid', String(pid), `--nofile=${soft}:${hard}`], pid);
-        } catch (error) {
-          // A target that exited holds no limit to restore.
-          if (error instanceof FaultlineError && error.code === codes.notFound) return;
-          throw error;
-        }
-      });
+      const startTime = readProcStat(pid)?.startTime;
+      const residue: Residue | undefined =
+        startTime === undefined
+          ? undefined
+          : { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label };
+      const entry = pushHeal(
+        context,
+        label,
+        async () => {
+          try {
+            await runPrlimit(['--pid', String(pid), `--nofile=${soft}:${hard}`], pid);
+          } catch (error) {
+            // A target that exited holds no limit to restore.
+            if (error instanceof FaultlineError && error.code === codes.notFound) return;
+            throw error;
+          }
+        },
+        residue,
+      );
       return wrap(entry, { previous: { soft, hard }, lowersHard });
     },
   };

@@ -7,6 +7,8 @@ import { invalid, requireBoolean, requireNumber, requireString } from '../core/a
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { FaultContext, Injection } from '../core/fault.js';
+import type { Residue } from '../core/journal.js';
+import { readProcStat } from '../core/proc-stat.js';
 import type { ResourceFault } from './faults.js';
 import type { StressorSpec } from './stressor-main.js';
 
@@ -66,6 +68,8 @@ async function startStressor(
   label: string,
   spec: StressorSpec,
   afterExit: () => Promise<void> = async () => {},
+  /** Residues recorded before the stressor's own process group (so a crash cleanup undoes them after it). */
+  residues: readonly Residue[] = [],
 ): Promise<StressorInjection> {
   const child: ChildProcess = spawn(process.execPath, [stressorScript, JSON.stringify(spec)], {
     // Its own process group, so heal can signal the stressor and anything it runs at once.
@@ -81,10 +85,15 @@ async function startStressor(
     if (stderr.length < 4096) stderr += data.toString();
   });
   const pid = child.pid;
+  const startTime = pid === undefined ? undefined : readProcStat(pid)?.startTime;
+  const group: Residue[] =
+    pid === undefined || startTime === undefined
+      ? []
+      : [{ kind: 'process-group', pid, pgid: pid, startTime, label }];
   const entry = context.ledger.push(`${label}${pid === undefined ? '' : ` (pid ${pid})`}`, async () => {
     await stopStressor(context, child, exited);
     await afterExit();
-  });
+  }, [...residues, ...group]);
   try {
     if (pid === undefined) {
       const error = await new Promise<unknown>((r) => child.once('error', r));
@@ -242,6 +251,7 @@ export function diskFillFault(params: DiskFillParams): ResourceFault<DiskFillPar
         `disk-fill ${mib} MiB in ${dir}`,
         { kind: 'disk', path, mib, durationMs },
         () => rm(path, { force: true }),
+        [{ kind: 'file', path, label: 'disk-fill file' }],
       );
       return Object.assign(injection, { path });
     },

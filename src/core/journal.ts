@@ -1,0 +1,270 @@
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codes } from './codes.js';
+import { FaultlineError, messageOf } from './errors.js';
+import { readProcStat } from './proc-stat.js';
+
+/**
+ * What must be undone after a crash, in a form that survives the process: heals are closures and cannot
+ * be written down, so every fault also records the facts `faultline cleanup` needs to undo it.
+ * `label` is for people reading the cleanup output.
+ */
+export type Residue =
+  /** Kill the group, if the leader's start time still matches (never a reused pid). */
+  | { kind: 'process-group'; pid: number; pgid: number; startTime: number; label?: string }
+  /** Thaw (if a freezer), move its pids to the parent, rmdir. */
+  | { kind: 'cgroup'; path: string; parentPath?: string; label?: string }
+  /** Restore the limit with prlimit, if the pid's start time still matches. `soft`/`hard` may be 'unlimited'. */
+  | {
+      kind: 'rlimit';
+      pid: number;
+      startTime: number;
+      resource: 'nofile';
+      soft: string;
+      hard: string;
+      label?: string;
+    }
+  /** Remove a faultline-owned file (or, with `recursive`, directory). */
+  | { kind: 'file'; path: string; recursive?: boolean; label?: string }
+  /** SIGCONT the process (its group when it leads one), if its start time still matches. */
+  | { kind: 'stopped-process'; pid: number; startTime: number; label?: string };
+
+export type ResidueRecord = Residue & { readonly id: number };
+
+export interface JournalFile {
+  readonly format: typeof journalFormat;
+  /** The run that wrote it: alive while this process (same start time) is. */
+  readonly pid: number;
+  readonly startTime: number;
+  readonly argv: readonly string[];
+  /** In order of recording; cleanup undoes them newest first. */
+  readonly records: readonly ResidueRecord[];
+}
+
+export interface JournalOptions {
+  /** Default `$FAULTLINE_STATE_DIR`, else `<tmpdir>/faultline-state-<uid>`. */
+  stateDir?: string;
+  /** Refuse further records past this many (default 100 000): every add rewrites the whole file. */
+  maxRecords?: number;
+}
+
+export const journalFormat = 'faultline-journal/1';
+const defaultMaxRecords = 100_000;
+let openedInProcess = 0;
+
+/** Where journals live unless told otherwise. */
+export function defaultStateDir(): string {
+  const fromEnv = process.env.FAULTLINE_STATE_DIR;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return join(tmpdir(), `faultline-state-${process.getuid?.() ?? 'user'}`);
+}
+
+/** `<stateDir>/runs`, created private to this user. Refuses a symlink or another user's directory. */
+export function runsDir(stateDir: string): string {
+  const dir = join(stateDir, 'runs');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // In a shared /tmp someone else could have made the directory first, to plant or read journals.
+  const uid = process.getuid?.();
+  for (const path of [stateDir, dir]) {
+    const stat = lstatSync(path);
+    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) {
+      throw new FaultlineError(
+        codes.permission,
+        `state directory ${path} is not a directory owned by uid ${uid}; set FAULTLINE_STATE_DIR or pass --state-dir`,
+        { details: { path } },
+      );
+    }
+  }
+  return dir;
+}
+
+/**
+ * The run's on-disk record of residues. Every `add`/`remove` rewrites `<stateDir>/runs/<pid>-<start>.json`
+ * synchronously and atomically (temp file + rename), so a SIGKILL right after an inject still finds it.
+ */
+export class Journal {
+  private readonly records: ResidueRecord[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    /** The journal file. */
+    readonly path: string,
+    private readonly pid: number,
+    private readonly startTime: number,
+    private readonly maxRecords: number,
+  ) {}
+
+  static open(options: JournalOptions = {}): Journal {
+    const dir = runsDir(options.stateDir ?? defaultStateDir());
+    const startTime = readProcStat(process.pid)?.startTime ?? 0;
+    // A second journal in the same process gets a suffix; cleanup reads the run from the name either way.
+    const suffix = openedInProcess++ === 0 ? '' : `-${openedInProcess}`;
+    const maxRecords = options.maxRecords ?? defaultMaxRecords;
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+      throw new FaultlineError(
+        codes.invalidArgument,
+        `maxRecords: expected an integer >= 1, got ${maxRecords}`,
+        {
+          details: { field: 'maxRecords', expected: 'an integer >= 1' },
+        },
+      );
+    }
+    return new Journal(
+      join(dir, `${process.pid}-${startTime}${suffix}.json`),
+      process.pid,
+      startTime,
+      maxRecords,
+    );
+  }
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  /** A copy of the records still owed, oldest first. */
+  list(): ResidueRecord[] {
+    return this.records.map((record) => ({ ...record }));
+  }
+
+  /** Records a residue (written before this returns) and gives its id for `remove`. */
+  add(residue: Residue): number {
+    if (this.closed) throw new FaultlineError(codes.invalidArgument, `journal ${this.path} is closed`);
+    if (this.records.length >= this.maxRecords) {
+      throw new FaultlineError(
+        codes.unavailable,
+        `journal ${this.path} holds ${this.records.length} records, the most it takes; heal something first`,
+        { details: { maxRecords: this.maxRecords } },
+      );
+    }
+    const record: ResidueRecord = { ...residue, id: this.nextId++ };
+    this.records.push(record);
+    try {
+      this.write();
+    } catch (error) {
+      this.records.pop();
+      throw error;
+    }
+    return record.id;
+  }
+
+  /** Forgets a residue that has been undone. Unknown ids are ignored (remove is idempotent). */
+  remove(id: number): void {
+    const index = this.records.findIndex((record) => record.id === id);
+    if (index < 0 || this.closed) return;
+    this.records.splice(index, 1);
+    this.write();
+  }
+
+  /** Stops recording; deletes the file when nothing is owed, else leaves it for `faultline cleanup`. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.records.length === 0) rmSync(this.path, { force: true });
+  }
+
+  private write(): void {
+    const content: JournalFile = {
+      format: journalFormat,
+      pid: this.pid,
+      startTime: this.startTime,
+      argv: process.argv,
+      records: this.records,
+    };
+    const temp = `${this.path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, `${JSON.stringify(content, null, 1)}\n`, { mode: 0o600 });
+      renameSync(temp, this.path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw new FaultlineError(codes.unavailable, `cannot write journal ${this.path}: ${messageOf(error)}`, {
+        cause: error,
+        details: { path: this.path },
+      });
+    }
+  }
+}
+
+export interface FoundJournal {
+  readonly path: string;
+  readonly pid: number;
+  readonly startTime: number;
+  /** Undefined when the file could not be read or is not a journal. */
+  readonly content?: JournalFile;
+  readonly error?: string;
+}
+
+const journalName = /^(\d+)-(\d+)(?:-\d+)?\.json$/;
+
+/** Every journal in `<stateDir>/runs` (none when the directory does not exist), by file name. */
+export function findJournals(stateDir: string): FoundJournal[] {
+  const dir = join(stateDir, 'runs');
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  const found: FoundJournal[] = [];
+  for (const name of names) {
+    const match = journalName.exec(name);
+    if (match === null) continue;
+    const path = join(dir, name);
+    const base = { path, pid: Number(match[1]), startTime: Number(match[2]) };
+    try {
+      // Cleanup acts on what a journal says: only trust files this user wrote.
+      const stat = lstatSync(path);
+      const uid = process.getuid?.();
+      if (!stat.isFile() || (uid !== undefined && stat.uid !== uid)) {
+        throw new Error(`not a regular file owned by uid ${uid}; ignored`);
+      }
+      found.push({ ...base, content: parseJournal(readFileSync(path, 'utf8')) });
+    } catch (error) {
+      found.push({ ...base, error: messageOf(error) });
+    }
+  }
+  return found;
+}
+
+/** Leftover temp files of journal writes (`<journal>.<pid>.tmp`) in `<stateDir>/runs`. */
+export function findJournalTemps(stateDir: string): { path: string; pid: number; startTime: number }[] {
+  const dir = join(stateDir, 'runs');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const match = /^(\d+)-(\d+)(?:-\d+)?\.json\.\d+\.tmp$/.exec(name);
+    return match === null
+      ? []
+      : [{ path: join(dir, name), pid: Number(match[1]), startTime: Number(match[2]) }];
+  });
+}
+
+/** Writes `records` back to a found journal (atomically), e.g. the ones cleanup could not undo. */
+export function rewriteJournal(found: FoundJournal, records: readonly ResidueRecord[]): void {
+  if (found.content === undefined) return;
+  const temp = `${found.path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify({ ...found.content, records }, null, 1)}\n`, { mode: 0o600 });
+  renameSync(temp, found.path);
+}
+
+const residueKinds = ['process-group', 'cgroup', 'rlimit', 'file', 'stopped-process'];
+
+function parseJournal(text: string): JournalFile {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
+  const file = value as Partial<JournalFile>;
+  if (file.format !== journalFormat) throw new Error(`format is not ${journalFormat}`);
+  if (!Array.isArray(file.records)) throw new Error('records: expected an array');
+  for (const [index, record] of file.records.entries()) {
+    const kind = (record as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string' || !residueKinds.includes(kind)) {
+      throw new Error(`records[${index}].kind: expected one of ${residueKinds.join(', ')}`);
+    }
+  }
+  return file as JournalFile;
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { findJournals, Journal, type JournalFile } from '../../src/core/journal.js';
+import { Ledger } from '../../src/core/ledger.js';
+import { readProcStat } from '../../src/core/proc-stat.js';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'faultline-journal-test-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+function readJournal(journal: Journal): JournalFile {
+  return JSON.parse(readFileSync(journal.path, 'utf8')) as JournalFile;
+}
+
+describe('Journal', () => {
+  it('names its file after the run (pid and start time) and writes every add and remove at once', () => {
+    const journal = Journal.open({ stateDir });
+    const startTime = readProcStat(process.pid)?.startTime;
+    assert.match(journal.path, new RegExp(`/runs/${process.pid}-${startTime}(-\\d+)?\\.json$`));
+    const a = journal.add({ kind: 'file', path: '/tmp/.faultline-a' });
+    const b = journal.add({ kind: 'stopped-process', pid: 77, startTime: 5 });
+    let file = readJournal(journal);
+    assert.equal(file.pid, process.pid);
+    assert.equal(file.startTime, startTime);
+    assert.deepEqual(
+      file.records.map((r) => [r.id, r.kind]),
+      [
+        [a, 'file'],
+        [b, 'stopped-process'],
+      ],
+    );
+    journal.remove(a);
+    journal.remove(a);
+    file = readJournal(journal);
+    assert.deepEqual(
+      file.records.map((r) => r.id),
+      [b],
+    );
+    // Atomic writes leave no temp file behind.
+    assert.deepEqual(
+      readdirSync(join(stateDir, 'runs')).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
+    journal.remove(b);
+    journal.close();
+    assert.equal(existsSync(journal.path), false, 'an empty journal is deleted on close');
+  });
+
+  it('keeps a journal that still owes something when closed, and findJournals reads it back', () => {
+    const journal = Journal.open({ stateDir });
+    journal.add({ kind: 'file', path: '/tmp/.faultline-kept' });
+    journal.close();
+    assert.equal(existsSync(journal.path), true);
+    const found = findJournals(stateDir).find((j) => j.path === journal.path);
+    assert.equal(found?.pid, process.pid);
+    assert.deepEqual(
+      found?.content?.records.map((r) => r.kind),
+      ['file'],
+    );
+    rmSync(journal.path);
+  });
+
+  it('refuses records past its bound, naming it', () => {
+    const journal = Journal.open({ stateDir, maxRecords: 2 });
+    journal.add({ kind: 'file', path: '/tmp/.faultline-1' });
+    journal.add({ kind: 'file', path: '/tmp/.faultline-2' });
+    assert.throws(() => journal.add({ kind: 'file', path: '/tmp/.faultline-3' }), {
+      code: 'FL_ERR_UNAVAILABLE',
+      message: /holds 2 records/,
+    });
+    assert.equal(readJournal(journal).records.length, 2);
+    for (const record of journal.list()) journal.remove(record.id);
+    journal.close();
+    assert.equal(existsSync(journal.path), false);
+  });
+});
+
+describe('Ledger with a journal', () => {
+  it('records residues on push and forgets them when the heal succeeds', async () => {
+    const journal = Journal.open({ stateDir });
+    const ledger = new Ledger({ handleSignals: false, journal });
+    const entry = ledger.push('pause', () => {}, { kind: 'stopped-process', pid: 1234, startTime: 9 });
+    ledger.push('fill', () => {}, [
+      { kind: 'file', path: '/tmp/.faultline-fill-x' },
+      { kind: 'process-group', pid: 99, pgid: 99, startTime: 3 },
+    ]);
+    ledger.push('no residue', () => {});
+    assert.deepEqual(
+      readJournal(journal).records.map((r) => r.kind),
+      ['stopped-process', 'file', 'process-group'],
+    );
+    await entry.heal();
+    assert.deepEqual(
+      readJournal(journal).records.map((r) => r.kind),
+      ['file', 'process-group'],
+    );
+    await ledger.close();
+    assert.equal(journal.size, 0);
+    journal.close();
+    assert.equal(existsSync(journal.path), false);
+  });
+
+  it('keeps the residue of a heal that failed, for cleanup', async () => {
+    const journal = Journal.open({ stateDir });
+    const ledger = new Ledger({ handleSignals: false, journal });
+    ledger.push(
+      'stubborn',
+      () => {
+        throw new Error('cannot heal');
+      },
+      { kind: 'file', path: '/tmp/.faultline-stubborn' },
+    );
+    await assert.rejects(ledger.close(), /cannot heal/);
+    assert.deepEqual(
+      journal.list().map((r) => r.kind),
+      ['file'],
+    );
+    journal.close();
+    assert.equal(existsSync(journal.path), true);
+    rmSync(journal.path);
+  });
+});
