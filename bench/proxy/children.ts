@@ -3,50 +3,15 @@
  * plus what the benchmark reads about them (/proc) and the two Toxiproxy API calls it makes.
  * Every child is registered so `killAll` can end it on success, error or SIGINT.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { killAll, register, stopChild, withTimeout } from '../shared/children.js';
 import type { RelayMessage, RelayRequest } from './reference-relay.js';
 import type { SinkMessage, SinkPorts, SinkRequest } from './sink-server.js';
 
-const live = new Set<ChildProcess>();
-
-function register(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
-/** Sends SIGKILL to every child still running (synchronous: safe in an 'exit' handler). */
-export function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-  live.clear();
-}
-
-/** Asks a child to stop with `signal`, then SIGKILL after `graceMs`. Resolves once it has exited. */
-export function stopChild(
-  child: ChildProcess,
-  signal: NodeJS.Signals = 'SIGTERM',
-  graceMs = 3000,
-): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { killAll, stopChild };
 
 export interface Sink {
   readonly pid: number;

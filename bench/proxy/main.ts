@@ -12,6 +12,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { positiveInt } from '../shared/children.js';
 import {
   backgroundLoad,
   cpuBusyFraction,
@@ -65,20 +66,11 @@ if (options.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    console.error(`--${name}: expected an integer in 1..${max}, got "${text}"\n${usage}`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const quick = options.quick;
-const rounds = positiveInt('rounds', quick ? '2' : options.rounds, 20);
-const bulkBytes = positiveInt('bulk-mb', quick ? '16' : options['bulk-mb'], 4096) * 1e6;
-const rttCount = positiveInt('rtt-count', quick ? '1000' : options['rtt-count'], 200_000);
-let idleCount = positiveInt('idle', quick ? '500' : options.idle, 20_000);
+const rounds = positiveInt('rounds', quick ? '2' : options.rounds, 20, usage);
+const bulkBytes = positiveInt('bulk-mb', quick ? '16' : options['bulk-mb'], 4096, usage) * 1e6;
+const rttCount = positiveInt('rtt-count', quick ? '1000' : options['rtt-count'], 200_000, usage);
+let idleCount = positiveInt('idle', quick ? '500' : options.idle, 20_000, usage);
 const phases = new Set(options.phases.split(',').map((phase) => phase.trim()));
 for (const phase of phases) {
   if (!['throughput', 'rtt', 'rss'].includes(phase)) {

@@ -1,39 +1,8 @@
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { register, stopChild, withTimeout } from '../shared/children.js';
 import type { SinkMessage } from './sink.js';
 
-const live = new Set<ChildProcess>();
-
-function register(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
-/** SIGKILLs every child still running (synchronous: safe in an 'exit' handler). */
-export function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-  live.clear();
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { killAll } from '../shared/children.js';
 
 export interface Sink {
   readonly port: number;
@@ -68,7 +37,7 @@ export async function startSink(script: string): Promise<Sink> {
         5000,
         'sink count',
       ),
-    stop: () => stopChild(child),
+    stop: () => stopChild(child, 'SIGTERM', 2000),
   };
 }
 

@@ -11,6 +11,7 @@
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { positiveInt } from '../shared/children.js';
 import { killAll, type ProxyChild, type Sink, startProxy, startSink } from './children.js';
 import { Blaster } from './load.js';
 
@@ -33,17 +34,9 @@ if (options.help) {
   console.log(usage);
   process.exit(0);
 }
-function positiveInt(name: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    console.error(`--${name}: expected an integer in 1..${max}, got "${text}"\n${usage}`);
-    process.exit(2);
-  }
-  return value;
-}
-const rounds = positiveInt('rounds', options.quick ? '2' : options.rounds, 15);
-const runMs = positiveInt('run-ms', options.quick ? '500' : options['run-ms'], 5000);
-const bytes = positiveInt('bytes', options.bytes, 1400);
+const rounds = positiveInt('rounds', options.quick ? '2' : options.rounds, 15, usage);
+const runMs = positiveInt('run-ms', options.quick ? '500' : options['run-ms'], 5000, usage);
+const bytes = positiveInt('bytes', options.bytes, 1400, usage);
 const drainMs = 250;
 const deadlineMs = 110_000;
 const target = 0.7;

@@ -1,0 +1,50 @@
+/** Child-process bookkeeping shared by the benchmarks: every child is registered so none outlives a run. */
+import type { ChildProcess } from 'node:child_process';
+
+const live = new Set<ChildProcess>();
+
+export function register(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/** Sends SIGKILL to every child still running (synchronous: safe in an 'exit' handler). */
+export function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+
+/** Asks a child to stop with `signal`, then SIGKILL after `graceMs`. Resolves once it has exited. */
+export function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 3000,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Parses a command-line integer in 1..max, or exits 2 with the usage. */
+export function positiveInt(name: string, text: string, max: number, usage: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    console.error(`--${name}: expected an integer in 1..${max}, got "${text}"\n${usage}`);
+    process.exit(2);
+  }
+  return value;
+}
