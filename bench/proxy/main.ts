@@ -12,7 +12,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { positiveInt } from '../shared/children.js';
+import { cleanUpOnExit, interrupted, positiveInt } from '../shared/children.js';
 import {
   backgroundLoad,
   cpuBusyFraction,
@@ -172,16 +172,7 @@ async function cleanup(): Promise<void> {
   killAll();
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping children and closing sockets`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-process.on('exit', killAll);
+cleanUpOnExit(cleanup, progress);
 const watchdog = setTimeout(() => {
   progress(`run exceeded ${deadlineMs / 1000} s; aborting`);
   cleanup().finally(() => process.exit(1));
@@ -672,6 +663,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
+  if (interrupted()) return;
   progress(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanup();
   process.exit(1);

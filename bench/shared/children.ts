@@ -48,3 +48,26 @@ export function positiveInt(name: string, text: string, max: number, usage: stri
   }
   return value;
 }
+
+let interruptedBy: NodeJS.Signals | undefined;
+
+/** Whether SIGINT/SIGTERM stopped the run: errors after that come from the teardown, not the benchmark. */
+export function interrupted(): boolean {
+  return interruptedBy !== undefined;
+}
+
+/**
+ * On SIGINT/SIGTERM runs `cleanup` once and exits 130; on any exit SIGKILLs children still running, so
+ * an interrupted benchmark leaves nothing behind.
+ */
+export function cleanUpOnExit(cleanup: () => Promise<void>, progress: (line: string) => void): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interruptedBy !== undefined) return;
+      interruptedBy = signal;
+      progress(`${signal}: stopping children and closing sockets`);
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+  process.on('exit', killAll);
+}

@@ -11,7 +11,7 @@
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { positiveInt } from '../shared/children.js';
+import { cleanUpOnExit, interrupted, positiveInt } from '../shared/children.js';
 import { killAll, type ProxyChild, type Sink, startProxy, startSink } from './children.js';
 import { Blaster } from './load.js';
 
@@ -75,16 +75,7 @@ async function cleanup(): Promise<void> {
   sink = undefined;
   killAll();
 }
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping children`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-process.on('exit', killAll);
+cleanUpOnExit(cleanup, progress);
 const watchdog = setTimeout(() => {
   progress(`run exceeded ${deadlineMs / 1000} s; aborting`);
   cleanup().finally(() => process.exit(1));
@@ -161,6 +152,7 @@ async function main(): Promise<void> {
 
 main()
   .catch((error: unknown) => {
+    if (interrupted()) return;
     console.error(error);
     process.exitCode = 1;
   })

@@ -6,11 +6,11 @@ import { Random } from '../core/random.js';
 import { formatHostPort, parseHostPort } from '../proxy/address.js';
 import type { TcpProxy } from '../proxy/tcp-proxy.js';
 import type { Direction } from '../proxy/toxic.js';
-import type { UdpProxy } from '../proxy/udp/udp-proxy.js';
+import { type UdpProxy, validateImpairments } from '../proxy/udp/udp-proxy.js';
 import { type NetImpairments, validateTcpImpairments } from './impairments.js';
 import { type NetPresetName, netPreset } from './presets.js';
 import { TcpLink } from './tcp-link.js';
-import { UdpLink, validateUdpImpairments } from './udp-link.js';
+import { UdpLink } from './udp-link.js';
 
 export type NetProtocol = 'tcp' | 'udp';
 export const netProtocols: readonly NetProtocol[] = ['tcp', 'udp'];
@@ -510,9 +510,7 @@ export class Network {
     // A preset is checked like any impairments, so TCP refuses `loss-30` with the same explanation.
     if (typeof input === 'string')
       return this.validateImpairments(netPreset(input, field), `${field}("${input}")`);
-    return this.protocol === 'tcp'
-      ? validateTcpImpairments(input, field)
-      : validateUdpImpairments(input, field);
+    return this.protocol === 'tcp' ? validateTcpImpairments(input, field) : validateImpairments(input, field);
   }
 
   private requirePairs(links: unknown, field: string): string[] {

@@ -98,23 +98,20 @@ export async function cgroupSupport(options: CgroupProbeOptions = {}): Promise<C
   const controllers = {} as Record<CgroupController, ControllerSupport>;
   for (const name of cgroupControllers) {
     const v1 = mounts.find((mount) => mount.fsType === 'cgroup' && mount.superOptions.includes(name));
-    if (v1 !== undefined) {
-      const reason = await writableReason(v1.mountPoint);
+    // A controller on a v1 mount wins: hybrid systems drive those through v1.
+    const found =
+      v1 !== undefined
+        ? { version: 1 as const, mount: v1 }
+        : v2 !== undefined && v2Controllers.includes(name)
+          ? { version: 2 as const, mount: v2 }
+          : undefined;
+    if (found !== undefined) {
+      const reason = await writableReason(found.mount.mountPoint);
       controllers[name] = {
         available: true,
-        version: 1,
-        mountPoint: v1.mountPoint,
-        mountRoot: v1.root,
-        writable: reason === undefined,
-        ...(reason === undefined ? {} : { reason }),
-      };
-    } else if (v2 !== undefined && v2Controllers.includes(name)) {
-      const reason = await writableReason(v2.mountPoint);
-      controllers[name] = {
-        available: true,
-        version: 2,
-        mountPoint: v2.mountPoint,
-        mountRoot: v2.root,
+        version: found.version,
+        mountPoint: found.mount.mountPoint,
+        mountRoot: found.mount.root,
         writable: reason === undefined,
         ...(reason === undefined ? {} : { reason }),
       };
