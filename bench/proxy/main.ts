@@ -172,12 +172,7 @@ async function cleanup(): Promise<void> {
   killAll();
 }
 
-cleanUpOnExit(cleanup, progress);
-const watchdog = setTimeout(() => {
-  progress(`run exceeded ${deadlineMs / 1000} s; aborting`);
-  cleanup().finally(() => process.exit(1));
-}, deadlineMs);
-watchdog.unref();
+const watchdog = cleanUpOnExit(cleanup, progress, deadlineMs);
 
 interface ModeResult<T> {
   runs: T[];

@@ -57,10 +57,15 @@ export function interrupted(): boolean {
 }
 
 /**
- * On SIGINT/SIGTERM runs `cleanup` once and exits 130; on any exit SIGKILLs children still running, so
- * an interrupted benchmark leaves nothing behind.
+ * On SIGINT/SIGTERM runs `cleanup` once and exits 130; past `deadlineMs` does the same and exits 1; on any
+ * exit SIGKILLs children still running, so an interrupted or stuck benchmark leaves nothing behind.
+ * Returns the deadline's timer, to clear when the run ends in time.
  */
-export function cleanUpOnExit(cleanup: () => Promise<void>, progress: (line: string) => void): void {
+export function cleanUpOnExit(
+  cleanup: () => Promise<void>,
+  progress: (line: string) => void,
+  deadlineMs: number,
+): NodeJS.Timeout {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (interruptedBy !== undefined) return;
@@ -70,4 +75,10 @@ export function cleanUpOnExit(cleanup: () => Promise<void>, progress: (line: str
     });
   }
   process.on('exit', killAll);
+  const deadline = setTimeout(() => {
+    progress(`run exceeded ${deadlineMs / 1000} s; aborting`);
+    cleanup().finally(() => process.exit(1));
+  }, deadlineMs);
+  deadline.unref();
+  return deadline;
 }

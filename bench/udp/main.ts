@@ -75,12 +75,7 @@ async function cleanup(): Promise<void> {
   sink = undefined;
   killAll();
 }
-cleanUpOnExit(cleanup, progress);
-const watchdog = setTimeout(() => {
-  progress(`run exceeded ${deadlineMs / 1000} s; aborting`);
-  cleanup().finally(() => process.exit(1));
-}, deadlineMs);
-watchdog.unref();
+const watchdog = cleanUpOnExit(cleanup, progress, deadlineMs);
 
 async function measure(port: number): Promise<{ receivedPerSec: number; sentPerSec: number }> {
   const s = sink as Sink;
