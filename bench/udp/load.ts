@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { literalLookup } from '../../src/proxy/udp/session.js';
+import { literalLookup } from '../../src/proxy/udp/dgram-socket.js';
 
 /** The load client: one socket that sends fixed-size datagrams as fast as it can, open loop. */
 export class Blaster {

@@ -125,6 +125,9 @@ export class DirectionPipeline<T> {
       counters.dropped++;
       return;
     }
+    // From here a datagram may be held or changed: it gets bytes of its own, so it never pins (or
+    // alters) the receive batch it arrived in.
+    data = Buffer.from(data);
     if (
       config.corrupt !== undefined &&
       data.length > 0 &&

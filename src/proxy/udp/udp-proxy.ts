@@ -1,4 +1,3 @@
-import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { invalid, requireNumber, requireObject, requireOneOf, requireString } from '../../core/assert.js';
@@ -7,10 +6,13 @@ import { codes } from '../../core/codes.js';
 import { FaultlineError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../address.js';
+import type { DatagramSocket, Endpoint, UdpIo } from './datagram-socket.js';
 import { type UdpImpairments, validateImpairments } from './impairments.js';
 import { DirectionPipeline, type UdpCounters } from './pipeline.js';
-import { bindSocket, type Endpoint, openUpstreamSocket, UdpSession, type UdpSessionInfo } from './session.js';
+import { UdpSession, type UdpSessionInfo } from './session.js';
+import { chooseIo, openSocket } from './socket-io.js';
 
+export type { UdpIo } from './datagram-socket.js';
 export type { UdpImpairments, UdpLoss } from './impairments.js';
 export { validateImpairments } from './impairments.js';
 export type { UdpCounters } from './pipeline.js';
@@ -32,6 +34,12 @@ export interface UdpProxyOptions {
   sessionIdleMs?: number;
   /** At most this many sessions; a new client beyond it evicts the least recently active. Default 10,000. */
   maxSessions?: number;
+  /**
+   * How datagrams are read and written: `batch` (many per system call, Linux, needs the native addon
+   * that `npm install` builds), `dgram` (node:dgram) or `auto` (batch when available). Default: the
+   * FAULTLINE_UDP_IO environment variable, else `auto`.
+   */
+  io?: UdpIo;
 }
 
 const directions: readonly UdpDirection[] = ['upstream', 'downstream'];
@@ -39,6 +47,8 @@ const defaultSessionIdleMs = 60_000;
 const defaultMaxSessions = 10_000;
 /** Socket buffers asked of the kernel (it caps them at net.core.rmem_max / wmem_max). */
 const socketBufferBytes = 4 * 1024 * 1024;
+/** Receive buffer of each session socket: replies in a burst wait here, not in the kernel's bin. */
+const sessionBufferBytes = 1024 * 1024;
 /** Recency order is refreshed at most this often per session, so the hot path rarely touches the map. */
 const reorderEveryMs = 1000;
 
@@ -62,11 +72,13 @@ export class UdpProxy {
   readonly clock: Clock;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
+  /** The I/O in use (see `UdpProxyOptions.io`). */
+  readonly io: 'batch' | 'dgram';
   private listenAddress: HostPort;
   private readonly upstreamAddress: HostPort;
   private readonly upstreamText: string;
   private upstreamEndpoint: Endpoint | undefined;
-  private socket: Socket | undefined;
+  private socket: DatagramSocket | undefined;
   private readonly sessionMap = new Map<string, UdpSession>();
   private readonly pipelines: Record<UdpDirection, DirectionPipeline<UdpSession>>;
   private sweepTimer: TimerHandle | undefined;
@@ -88,6 +100,7 @@ export class UdpProxy {
       options.maxSessions === undefined
         ? defaultMaxSessions
         : requireNumber(options.maxSessions, 'maxSessions', { min: 1, integer: true });
+    this.io = chooseIo(options.io);
     const random = (options.random ?? new Random(Random.freshSeed())).fork(`udp/${this.name}`);
     this.pipelines = {
       upstream: new DirectionPipeline(random.fork('upstream'), this.clock, (data, session) =>
@@ -95,8 +108,7 @@ export class UdpProxy {
       ),
       downstream: new DirectionPipeline(random.fork('downstream'), this.clock, (data, session) => {
         if (session.closed || this.socket === undefined) return false;
-        this.socket.send(data, session.clientPort, session.clientHost);
-        return true;
+        return this.socket.sendTo(data, session.destination);
       }),
     };
   }
@@ -119,15 +131,18 @@ export class UdpProxy {
     if (this.socket !== undefined) return;
     const listen = await resolve(this.listenAddress);
     const upstream = await resolve(this.upstreamAddress);
-    const socket = await bindSocket(listen.type, listen.host, listen.port, 'listen', {
+    const socket = await openSocket(this.io, {
+      type: listen.type,
+      host: listen.host,
+      port: listen.port,
+      field: 'listen',
       recvBufferSize: socketBufferBytes,
       sendBufferSize: socketBufferBytes,
     });
-    socket.on('error', () => {}); // a send to a vanished client fails for that datagram only
-    socket.on('message', (data, info) => this.fromClient(data, info));
+    socket.onMessage((data, host, port) => this.fromClient(data, host, port));
     this.upstreamEndpoint = upstream;
     this.socket = socket;
-    this.listenAddress = { host: socket.address().address, port: socket.address().port };
+    this.listenAddress = { host: socket.local.host, port: socket.local.port };
   }
 
   /** Closes every socket and timer; held datagrams are dropped. Counters and impairments stay. */
@@ -141,7 +156,7 @@ export class UdpProxy {
     this.lastSession = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    if (socket !== undefined) await new Promise<void>((done) => socket.close(() => done()));
+    await socket?.close();
   }
 
   /**
@@ -220,25 +235,25 @@ export class UdpProxy {
     if (upstream === undefined || targets.length === 0) return [];
     const opened = await Promise.allSettled(
       targets.map((session) =>
-        openUpstreamSocket(address ?? session.bindHost, port, upstream, port === 0 ? 'address' : 'port'),
+        this.openUpstream(address ?? session.bindHost, port, upstream, port === 0 ? 'address' : 'port'),
       ),
     );
     const failure = opened.find((result) => result.status === 'rejected');
     if (failure !== undefined) {
-      for (const result of opened) if (result.status === 'fulfilled') result.value.close();
+      for (const result of opened) if (result.status === 'fulfilled') void result.value.close();
       throw failure.reason;
     }
     const moved: UdpSessionInfo[] = [];
     targets.forEach((session, i) => {
-      const socket = (opened[i] as PromiseFulfilledResult<Socket>).value;
+      const socket = (opened[i] as PromiseFulfilledResult<DatagramSocket>).value;
       if (session.closed || this.socket === undefined) {
-        socket.close(); // expired or stopped while the new socket was being bound
+        void socket.close(); // expired or stopped while the new socket was being bound
         return;
       }
       const old = session.attach(socket, address ?? session.bindHost, (data) =>
         this.fromUpstream(session, data),
       );
-      old?.close();
+      void old?.close();
       moved.push(session.info());
     });
     return moved;
@@ -296,19 +311,36 @@ export class UdpProxy {
     return address;
   }
 
-  private fromClient(data: Buffer, info: RemoteInfo): void {
+  /** A socket bound to host:port and connected to the server, so the kernel drops datagrams from others. */
+  private openUpstream(
+    host: string,
+    port: number,
+    upstream: Endpoint,
+    field: string,
+  ): Promise<DatagramSocket> {
+    return openSocket(this.io, {
+      type: upstream.type,
+      host,
+      port,
+      field,
+      recvBufferSize: sessionBufferBytes,
+      connectTo: upstream,
+    });
+  }
+
+  private fromClient(data: Buffer, host: string, port: number): void {
     const now = this.clock.now();
     // Most datagrams come from the same client as the one before: skip building its key then.
     let session = this.lastSession;
     if (
       session === undefined ||
       session.closed ||
-      session.clientPort !== info.port ||
-      session.clientHost !== info.address
+      session.clientPort !== port ||
+      session.clientHost !== host
     ) {
-      const key = formatHostPort(info.address, info.port);
+      const key = formatHostPort(host, port);
       session = this.sessionMap.get(key);
-      if (session === undefined) session = this.openSession(key, info, now);
+      if (session === undefined) session = this.openSession(key, host, port, now);
       this.lastSession = session;
     }
     this.touch(session.client, session, now);
@@ -333,7 +365,7 @@ export class UdpProxy {
     }
   }
 
-  private openSession(key: string, info: RemoteInfo, now: number): UdpSession {
+  private openSession(key: string, host: string, port: number, now: number): UdpSession {
     const upstream = this.upstreamEndpoint as Endpoint;
     if (this.sessionMap.size >= this.maxSessions) {
       const [oldestKey, oldest] = this.sessionMap.entries().next().value as [string, UdpSession];
@@ -347,11 +379,11 @@ export class UdpProxy {
       : upstream.type === 'udp6'
         ? '::'
         : '0.0.0.0';
-    const session = new UdpSession(info.address, info.port, bindHost, now);
+    const session = new UdpSession((this.socket as DatagramSocket).destination(host, port), bindHost, now);
     this.sessionMap.set(key, session);
-    openUpstreamSocket(bindHost, 0, upstream, 'upstream').then(
+    this.openUpstream(bindHost, 0, upstream, 'upstream').then(
       (socket) => {
-        if (session.closed) socket.close();
+        if (session.closed) void socket.close();
         else session.attach(socket, bindHost, (data) => this.fromUpstream(session, data));
       },
       () => this.closeSession(session),
