@@ -26,13 +26,29 @@
 /* Per datagram in the meta array: length, port, family (4 or 6), then the address as four words. */
 #define META 7
 
-/* Receive buffers, shared by every socket of one Node environment (callbacks never overlap). */
+/* Datagrams looked at per sendmmsg call. */
+#define SEND_CHUNK 256
+/* A GSO run: at most this many segments (the kernel's UDP_MAX_SEGMENTS) and bytes in one send. */
+#define GSO_SEGMENTS 64
+#define GSO_BYTES 65000
+
+typedef struct {
+  struct mmsghdr msgs[SEND_CHUNK];
+  struct iovec iov[SEND_CHUNK];
+  uint32_t datagrams[SEND_CHUNK]; /* how many datagrams each message carries */
+  uint16_t segment[SEND_CHUNK];   /* its datagrams' size: the GSO segment size when more than one */
+  char control[SEND_CHUNK][CMSG_SPACE(sizeof(uint16_t))];
+} outgoing_t;
+
+/* Receive buffers and outgoing messages, shared by every socket of one Node environment (one thread,
+ * and callbacks never overlap). */
 typedef struct {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage from[BATCH];
   char *slab;
   napi_ref meta;
+  outgoing_t outgoing;
 } scratch_t;
 
 typedef struct {
@@ -369,30 +385,15 @@ static napi_value Receive(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Datagrams looked at per sendmmsg call. */
-#define SEND_CHUNK 256
-/* A GSO run: at most this many segments (the kernel's UDP_MAX_SEGMENTS) and bytes in one send. */
-#define GSO_SEGMENTS 64
-#define GSO_BYTES 65000
-
-typedef struct {
-  struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
-  uint32_t datagrams[SEND_CHUNK]; /* how many datagrams each message carries */
-  uint16_t segment[SEND_CHUNK];   /* its GSO segment size, 0 for a plain datagram */
-  char control[SEND_CHUNK][CMSG_SPACE(sizeof(uint16_t))];
-} outgoing_t;
-
-static outgoing_t outgoing;
 
 /*
- * Fills `outgoing` with messages for datagrams [from, count): consecutive datagrams to the same place
+ * Fills `out` with messages for datagrams [from, count): consecutive datagrams to the same place
  * and of the same size (the last may be shorter) share one message with UDP GSO (UDP_SEGMENT), so the
  * kernel walks its stack once per run instead of once per datagram; the receiver still gets each
  * datagram on its own. Returns the number of messages, or -1 with an exception.
  */
-static int fill_outgoing(napi_env env, napi_value datagrams, napi_value destinations, uint32_t from,
-                         uint32_t count, int gso) {
+static int fill_outgoing(napi_env env, outgoing_t *out, napi_value datagrams, napi_value destinations,
+                         uint32_t from, uint32_t count, int gso) {
   int messages = 0;
   uint32_t iovs = 0;
   size_t run_bytes = 0;
@@ -411,40 +412,40 @@ static int fill_outgoing(napi_env env, napi_value datagrams, napi_value destinat
       throw_type(env, "destinations must come from address()");
       return -1;
     }
-    struct iovec *iov = &outgoing.iov[iovs++];
+    struct iovec *iov = &out->iov[iovs++];
     iov->iov_base = data;
     iov->iov_len = length;
-    struct msghdr *open = messages > 0 ? &outgoing.msgs[messages - 1].msg_hdr : NULL;
-    if (run_open && open->msg_name == address && length <= outgoing.segment[messages - 1] &&
-        outgoing.datagrams[messages - 1] < GSO_SEGMENTS && run_bytes + length <= GSO_BYTES) {
+    struct msghdr *open = messages > 0 ? &out->msgs[messages - 1].msg_hdr : NULL;
+    if (run_open && open->msg_name == address && length <= out->segment[messages - 1] &&
+        out->datagrams[messages - 1] < GSO_SEGMENTS && run_bytes + length <= GSO_BYTES) {
       open->msg_iovlen++;
-      outgoing.datagrams[messages - 1]++;
+      out->datagrams[messages - 1]++;
       run_bytes += length;
-      run_open = length == outgoing.segment[messages - 1]; /* a shorter datagram ends the run */
+      run_open = length == out->segment[messages - 1]; /* a shorter datagram ends the run */
       continue;
     }
-    struct mmsghdr *message = &outgoing.msgs[messages];
+    struct mmsghdr *message = &out->msgs[messages];
     memset(message, 0, sizeof *message);
     message->msg_hdr.msg_iov = iov;
     message->msg_hdr.msg_iovlen = 1;
     message->msg_hdr.msg_name = address;
     message->msg_hdr.msg_namelen = (socklen_t)address_length;
-    outgoing.datagrams[messages] = 1;
-    outgoing.segment[messages] = (uint16_t)length;
+    out->datagrams[messages] = 1;
+    out->segment[messages] = (uint16_t)length;
     run_bytes = length;
     run_open = gso && length > 0 && length <= GSO_BYTES / 2;
     messages++;
   }
   for (int m = 0; m < messages; m++) {
-    struct msghdr *header = &outgoing.msgs[m].msg_hdr;
-    if (outgoing.datagrams[m] == 1) continue;
-    header->msg_control = outgoing.control[m];
-    header->msg_controllen = sizeof outgoing.control[m];
+    struct msghdr *header = &out->msgs[m].msg_hdr;
+    if (out->datagrams[m] == 1) continue;
+    header->msg_control = out->control[m];
+    header->msg_controllen = sizeof out->control[m];
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(header);
     cmsg->cmsg_level = SOL_UDP;
     cmsg->cmsg_type = UDP_SEGMENT;
     cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    memcpy(CMSG_DATA(cmsg), &outgoing.segment[m], sizeof(uint16_t));
+    memcpy(CMSG_DATA(cmsg), &out->segment[m], sizeof(uint16_t));
   }
   return messages;
 }
@@ -468,22 +469,23 @@ static napi_value Send(napi_env env, napi_callback_info info) {
       napi_typeof(env, argv[3], &destinations_type) != napi_ok)
     return throw_type(env, "send(handle, datagrams, count, destinations)");
   napi_value destinations = destinations_type == napi_object ? argv[3] : NULL;
+  outgoing_t *out = &scratch_of(env)->outgoing;
   uint32_t taken = 0;
   while (taken < count) {
-    int messages = fill_outgoing(env, argv[1], destinations, taken, count, !s->no_gso);
+    int messages = fill_outgoing(env, out, argv[1], destinations, taken, count, !s->no_gso);
     if (messages < 0) return NULL;
-    int sent = sendmmsg(s->fd, outgoing.msgs, (unsigned)messages, MSG_DONTWAIT);
+    int sent = sendmmsg(s->fd, out->msgs, (unsigned)messages, MSG_DONTWAIT);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
       if (errno == EINTR) continue;
-      if (outgoing.datagrams[0] > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE ||
+      if (out->datagrams[0] > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE ||
                                         errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
         s->no_gso = 1; /* refused as a GSO run: send these again one by one */
         continue;
       }
       sent = 1; /* this message is lost (say ECONNREFUSED, the server is gone); go on */
     }
-    for (int m = 0; m < sent; m++) taken += outgoing.datagrams[m];
+    for (int m = 0; m < sent; m++) taken += out->datagrams[m];
   }
   napi_value result;
   CHECK(napi_create_uint32(env, taken, &result));

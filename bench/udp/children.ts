@@ -43,32 +43,38 @@ export async function startSink(script: string): Promise<Sink> {
 
 export interface ProxyChild {
   readonly port: number;
+  /** The I/O the proxy settled on (batch or dgram). */
+  readonly io: string;
   readonly pid: number;
   stop(): Promise<void>;
 }
 
-/** Runs proxy-child.js in front of `upstreamPort` and waits for its "port <n>" line. */
+/** Runs proxy-child.js in front of `upstreamPort` and waits for its "port <n> io <io>" line. */
 export async function startProxy(
   script: string,
   upstreamPort: number,
-  impairments?: object,
+  options: { impairments?: object; io?: 'auto' | 'batch' | 'dgram' } = {},
 ): Promise<ProxyChild> {
+  const { impairments, io = 'auto' } = options;
   const args = [script, String(upstreamPort), ...(impairments ? [JSON.stringify(impairments)] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FAULTLINE_UDP_IO: io },
+  });
   register(child);
   let output = '';
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
+  const { port, io: used } = await withTimeout(
+    new Promise<{ port: number; io: string }>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`proxy exited early (code ${code}): ${output}`)));
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');
-        const match = /port (\d+)/.exec(output);
-        if (match) resolve(Number(match[1]));
+        const match = /port (\d+) io (\w+)/.exec(output);
+        if (match) resolve({ port: Number(match[1]), io: match[2] as string });
       });
     }),
     10_000,
     'proxy start',
   );
-  return { port, pid: child.pid as number, stop: () => stopChild(child) };
+  return { port, io: used, pid: child.pid as number, stop: () => stopChild(child) };
 }

@@ -1,7 +1,8 @@
 /**
  * The proxy of the UDP benchmark, run as a child process:
  *   node dist/bench/udp/proxy-child.js <upstream-port> [impairments-json]
- * Starts a UdpProxy on 127.0.0.1:0 with seed 1, prints "port <n>" and runs until SIGTERM or SIGINT.
+ * Starts a UdpProxy on 127.0.0.1:0 with seed 1 (its io from FAULTLINE_UDP_IO), prints "port <n> io <io>"
+ * and runs until SIGTERM or SIGINT.
  */
 import { Random } from '../../src/core/random.js';
 import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
@@ -15,7 +16,7 @@ const proxy = new UdpProxy({
 });
 await proxy.start();
 if (impairments !== undefined) proxy.impair('upstream', JSON.parse(impairments) as unknown as object);
-process.stdout.write(`port ${proxy.port}\n`);
+process.stdout.write(`port ${proxy.port} io ${proxy.io}\n`);
 const stop = (): void => {
   proxy.stop().finally(() => process.exit(0));
 };

@@ -17,7 +17,10 @@ export interface Endpoint {
  */
 export type UdpIo = 'auto' | 'batch' | 'dgram';
 
-/** Receives each datagram with its source. `data` is valid after the call only if kept as is (not reused). */
+/**
+ * Receives each datagram with its source. `data` may share memory with the other datagrams of its
+ * receive batch (never reused, but kept alive by any one of them): copy what is held for long.
+ */
 export type MessageHandler = (data: Buffer, host: string, port: number) => void;
 
 /** An address prepared once for sending to many times (a client of the listen socket). */
