@@ -60,6 +60,7 @@ typedef struct {
   int released;   /* libuv has let go of the poll handle (or never had it) */
   int finalized;  /* the JavaScript handle was collected */
   int no_gso;     /* the kernel refused a GSO send on this socket */
+  int delivering; /* inside the JavaScript callback (which may close the socket) */
   napi_ref callback;
   napi_async_context async;
 } sock_t;
@@ -104,9 +105,19 @@ static void free_scratch(napi_env env, void *data, void *hint) {
   free(scratch);
 }
 
-static void free_sock(sock_t *s) {
+/*
+ * The callback (a closure over the JavaScript socket object, which holds this handle) is a strong
+ * reference: it must go when the socket closes, or a closed socket could never be collected.
+ */
+static void release_callback(sock_t *s) {
   if (s->callback != NULL) napi_delete_reference(s->env, s->callback);
   if (s->async != NULL) napi_async_destroy(s->env, s->async);
+  s->callback = NULL;
+  s->async = NULL;
+}
+
+static void free_sock(sock_t *s) {
+  release_callback(s);
   free(s);
 }
 
@@ -269,7 +280,7 @@ static napi_value Format(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* local(handle) → [family, port, w0, w1, w2, w3]: where the socket is bound. */
+/* local(handle) → [port, family, w0, w1, w2, w3]: where the socket is bound (as in the meta array). */
 static napi_value Local(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -284,9 +295,8 @@ static napi_value Local(napi_env env, napi_callback_info info) {
   address_words(&address, words);
   napi_value result, item;
   CHECK(napi_create_array_with_length(env, 6, &result));
-  uint32_t order[6] = {words[1], words[0], words[2], words[3], words[4], words[5]};
   for (uint32_t i = 0; i < 6; i++) {
-    CHECK(napi_create_uint32(env, order[i], &item));
+    CHECK(napi_create_uint32(env, words[i], &item));
     CHECK(napi_set_element(env, result, i, item));
   }
   return result;
@@ -351,9 +361,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       continue; /* e.g. ECONNREFUSED reported by ICMP on a connected socket: read on */
     }
-    if (count == 0 || deliver(s, scratch, count) != 0) break;
-    if (count < BATCH) break;
+    if (count == 0) break;
+    s->delivering = 1;
+    int failed = deliver(s, scratch, count);
+    s->delivering = 0;
+    if (failed || count < BATCH) break;
   }
+  if (s->closed) release_callback(s);
   napi_close_handle_scope(s->env, scope);
 }
 
@@ -515,6 +529,7 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   if (napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || s == NULL)
     return throw_type(env, "expected a socket handle");
   close_sock(s);
+  if (!s->delivering) release_callback(s); /* else on_readable does it once the callback is over */
   return NULL;
 }
 

@@ -16,7 +16,7 @@ interface NativeUdp {
   readonly metaWords: number;
   open(family: 4 | 6, host: string, port: number, recvBufferBytes: number, sendBufferBytes: number): Handle;
   connect(handle: Handle, host: string, port: number): void;
-  local(handle: Handle): [family: number, port: number, w0: number, w1: number, w2: number, w3: number];
+  local(handle: Handle): [port: number, family: number, w0: number, w1: number, w2: number, w3: number];
   format(family: number, w0: number, w1: number, w2: number, w3: number): string;
   receive(handle: Handle, callback: (data: Buffer, count: number) => void): void;
   send(handle: Handle, datagrams: Buffer[], count: number, destinations: Buffer[] | null): number;
@@ -104,7 +104,7 @@ export class BatchSocket implements DatagramSocket {
     private readonly handle: Handle,
     private readonly connected: boolean,
   ) {
-    const [family, port, w0, w1, w2, w3] = native.local(handle);
+    const [port, family, w0, w1, w2, w3] = native.local(handle);
     this.local = { host: native.format(family, w0, w1, w2, w3), port };
   }
 

@@ -187,6 +187,20 @@ describe('UDP proxy: batched and node:dgram I/O behave alike', () => {
   });
 });
 
+describe('UDP proxy: batched sockets let go of everything', () => {
+  it('a closed socket is collected and its descriptor closed (no leak through the native callback)', (t) => {
+    if (batchUnavailableReason() !== undefined)
+      return t.skip(`batched I/O unavailable: ${batchUnavailableReason()}`);
+    const child = fileURLToPath(new URL('./collect-child.js', import.meta.url));
+    const result = spawnSync(process.execPath, ['--expose-gc', child], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 0, `child failed: ${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { count: number; collected: number; descriptorsLeft: number };
+    assert.equal(report.descriptorsLeft, 0, 'no socket left open');
+    // Collection is up to the garbage collector; all but a few (still on the stack) must go.
+    assert.ok(report.collected >= report.count - 10, `collected ${report.collected} of ${report.count}`);
+  });
+});
+
 describe('UDP proxy: batched I/O on a small MTU', () => {
   it('falls back from GSO to one datagram per message when the route refuses it, losing nothing', async (t) => {
     if (process.platform !== 'linux' || process.getuid?.() !== 0)
