@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where this Node is installed: npm (with its node-gyp) and the headers usually sit below it. */
+const prefix = dirname(dirname(process.execPath));
 const addon = join(root, 'build', 'Release', 'udp_batch.node');
 const fallback = 'the UDP proxy will use node:dgram instead (slower; see docs/performance.md)';
 
@@ -19,7 +21,6 @@ if (process.argv.includes('--if-missing') && existsSync(addon)) process.exit(0);
 
 /** npm's own node-gyp: npm names it in the environment of its scripts; else it sits beside npm. */
 function findNodeGyp() {
-  const prefix = dirname(dirname(process.execPath));
   const candidates = [
     process.env.npm_config_node_gyp,
     process.env.npm_execpath &&
@@ -38,7 +39,6 @@ if (nodeGyp === undefined) {
 }
 const args = [nodeGyp, 'rebuild'];
 // Offline machines cannot download headers: use the ones installed with this Node when there are some.
-const prefix = dirname(dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) {
   args.push(`--nodedir=${prefix}`);
 }

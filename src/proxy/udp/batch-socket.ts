@@ -53,6 +53,17 @@ export function batchUnavailableReason(): string | undefined {
   return loadFailure;
 }
 
+/** The addon, or FL_ERR_UNAVAILABLE saying why there is none. */
+export function requireBatchIo(): NonNullable<typeof loaded> {
+  const lib = load();
+  if (lib === undefined) {
+    throw new FaultlineError(codes.unavailable, `udp io "batch" is unavailable: ${loadFailure}`, {
+      details: { field: 'io' },
+    });
+  }
+  return lib;
+}
+
 /** A send queue longer than this (the kernel buffer stayed full) drops what comes next. */
 const maxQueued = 8192;
 
@@ -93,9 +104,9 @@ export class BatchSocket implements DatagramSocket {
   private receiving = false;
   private readonly queue: Buffer[] = [];
   private readonly destinations: Buffer[] = [];
-  // The source of the datagram before, as words and text: consecutive datagrams mostly share it.
-  private lastFamily = 0;
-  private lastWords = [0, 0, 0, 0];
+  // The source of the datagram before (family and address words, as in the meta array) and its text:
+  // consecutive datagrams mostly share it, so the text is made only when it changes.
+  private readonly lastSource = new Uint32Array(5);
   private lastHost = '';
 
   private constructor(
@@ -109,13 +120,7 @@ export class BatchSocket implements DatagramSocket {
   }
 
   static open(options: OpenOptions): BatchSocket {
-    const lib = load();
-    if (lib === undefined) {
-      throw new FaultlineError(codes.unavailable, `udp io "batch": ${loadFailure}`, {
-        details: { field: 'io' },
-      });
-    }
-    const { native, meta } = lib;
+    const { native, meta } = requireBatchIo();
     const { type, host, port, field, recvBufferSize = 0, sendBufferSize = 0, connectTo } = options;
     let handle: Handle;
     try {
@@ -202,25 +207,20 @@ export class BatchSocket implements DatagramSocket {
       if (handler === undefined) return; // closed by an earlier datagram's handler
       const m = i * words;
       const length = meta[m] as number;
-      const family = meta[m + 2] as number;
-      const w0 = meta[m + 3] as number;
-      const last = this.lastWords;
-      if (family !== this.lastFamily || w0 !== last[0] || (family === 6 && !this.sameV6(m))) {
-        const w1 = meta[m + 4] as number;
-        const w2 = meta[m + 5] as number;
-        const w3 = meta[m + 6] as number;
-        this.lastFamily = family;
-        this.lastWords = [w0, w1, w2, w3];
+      const source = this.lastSource;
+      if (
+        meta[m + 2] !== source[0] ||
+        meta[m + 3] !== source[1] ||
+        meta[m + 4] !== source[2] ||
+        meta[m + 5] !== source[3] ||
+        meta[m + 6] !== source[4]
+      ) {
+        source.set(meta.subarray(m + 2, m + 7));
+        const [family, w0, w1, w2, w3] = source as unknown as [number, number, number, number, number];
         this.lastHost = this.native.format(family, w0, w1, w2, w3);
       }
       handler(data.subarray(offset, offset + length), this.lastHost, meta[m + 1] as number);
       offset += length;
     }
   };
-
-  private sameV6(m: number): boolean {
-    const meta = this.meta;
-    const last = this.lastWords;
-    return meta[m + 4] === last[1] && meta[m + 5] === last[2] && meta[m + 6] === last[3];
-  }
 }
