@@ -1,4 +1,5 @@
 import type { ProxyStats } from '../proxy/tcp-proxy.js';
+import { directions } from '../proxy/toxic.js';
 
 interface Family {
   readonly name: string;
@@ -6,8 +7,6 @@ interface Family {
   readonly help: string;
   readonly samples: (stats: ProxyStats) => Array<[labels: Record<string, string>, value: number]>;
 }
-
-const directions = ['upstream', 'downstream'] as const;
 
 const perDirection =
   (field: 'bytesIn' | 'bytesOut' | 'bytesDropped') =>

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { listenTcp } from '../core/listen.js';
+import { hostPort, listenTcp } from '../core/listen.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
 import { jsonErrorOffset } from './json-error.js';
 import { renderMetrics } from './metrics.js';
@@ -93,10 +93,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   const address = server.address();
   const actual = address !== null && typeof address === 'object' ? address : { address: host, port };
-  const urlHost = actual.address.includes(':') ? `[${actual.address}]` : actual.address;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${actual.port}`,
+    url: `http://${hostPort(actual.address, actual.port)}`,
     host: actual.address,
     port: actual.port,
     close: () => {
@@ -182,6 +181,10 @@ function tooLarge(maxBodyBytes: number): string {
 }
 
 /** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
+function tooLargeError(maxBodyBytes: number): FaultlineError {
+  return new FaultlineError(codes.invalidArgument, tooLarge(maxBodyBytes), { details: { status: 413 } });
+}
+
 function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -191,16 +194,12 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
       if (size <= maxBodyBytes) chunks.push(chunk);
       else if (size > maxBodyBytes + maxDiscardBytes) {
         // Replying now with `Connection: close` ends the upload; Node closes the socket after the reply.
-        reject(
-          new FaultlineError(codes.invalidArgument, tooLarge(maxBodyBytes), { details: { status: 413 } }),
-        );
+        reject(tooLargeError(maxBodyBytes));
       }
     });
     req.on('end', () => {
       if (size > maxBodyBytes) {
-        reject(
-          new FaultlineError(codes.invalidArgument, tooLarge(maxBodyBytes), { details: { status: 413 } }),
-        );
+        reject(tooLargeError(maxBodyBytes));
       } else {
         resolve(Buffer.concat(chunks).toString('utf8'));
       }

@@ -16,6 +16,7 @@ import {
   formatValue,
   lastOp,
   opsOf,
+  pushTo,
   stableKey,
   valueError,
 } from './safety-support.js';
@@ -50,10 +51,7 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
   const writes = operations.filter((o) => o.f !== readF);
   const written = new Map<string, Operation[]>();
   for (const write of writes) {
-    const key = stableKey(write.input);
-    const list = written.get(key);
-    if (list === undefined) written.set(key, [write]);
-    else list.push(write);
+    pushTo(written, stableKey(write.input), write);
   }
   const allReads: { operation: Operation; items: Set<string>; values: readonly unknown[] }[] = [];
   for (const operation of operations) {

@@ -38,7 +38,7 @@ const sliceSteps = 4096;
 /** Longest time the search holds the event loop before yielding (so aborts and workers get a turn). */
 const yieldEveryMs = 25;
 
-export function showState<S>(model: Model<S>, state: S): string {
+function showState<S>(model: Model<S>, state: S): string {
   return model.show === undefined ? String(model.key(state)) : model.show(state);
 }
 

@@ -16,6 +16,7 @@ import {
 import { describeOperation, type Model } from './model.js';
 import { builtInModel } from './models/index.js';
 import type { Anomaly, CheckResult } from './result.js';
+import { pushTo } from './safety-support.js';
 
 export interface LinearizabilityOptions {
   /** Give up with `'unknown'` after this long (default 60 000 ms; `Infinity` for no limit). */
@@ -226,12 +227,7 @@ function partitionOperations<S>(
   for (const op of operations) {
     const key = model.partition(op);
     if (key === undefined) return whole();
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = [];
-      groups.set(key, group);
-    }
-    group.push(op);
+    pushTo(groups, key, op);
   }
   return [...groups].map(([key, all]) => ({ key, all, ops: all.filter(searchable) }));
 }

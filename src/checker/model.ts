@@ -85,11 +85,16 @@ export function showValue(value: unknown): string {
   return valueKey(value);
 }
 
-/** `write 3`, `read → 3`, `read (unknown)`: the default description of an op. */
+/** ` (outcome unknown)` for an `info` op, ` (failed)` for a `fail` op, else empty: appended to op descriptions. */
+export function outcomeSuffix(op: Operation): string {
+  return op.type === 'info' ? ' (outcome unknown)' : op.type === 'fail' ? ' (failed)' : '';
+}
+
+/** `write 3`, `read → 3`, `read (outcome unknown)`: the default description of an op. */
 export function describeOperation(op: Operation): string {
   const input = op.input === null || op.input === undefined ? '' : ` ${showValue(op.input)}`;
-  if (op.type === 'info') return `${op.f}${input} (outcome unknown)`;
-  if (op.type === 'fail') return `${op.f}${input} (failed)`;
+  const suffix = outcomeSuffix(op);
+  if (suffix !== '') return `${op.f}${input}${suffix}`;
   const echoed = op.output === undefined || op.output === null || valueKey(op.output) === valueKey(op.input);
   const output = echoed ? '' : ` → ${showValue(op.output)}`;
   return `${op.f}${input}${output}`;
@@ -140,3 +145,9 @@ export function cached<T>(compute: (op: Operation) => T): (op: Operation) => T {
     return value;
   };
 }
+
+/** `valueKey` of the op's input (the invocation's value), memoized per op. */
+export const inputKey: (op: Operation) => string = cached((op) => valueKey(op.input));
+
+/** `valueKey` of the op's output (the completion's value), memoized per op. */
+export const outputKey: (op: Operation) => string = cached((op) => valueKey(op.output));

@@ -14,7 +14,10 @@ import {
   opTypes,
   type ProcessId,
   pairOperations,
+  whereOf,
 } from '../history/op.js';
+
+export { whereOf } from '../history/op.js';
 
 /** Options every safety checker accepts. */
 export interface BaseCheckOptions {
@@ -200,11 +203,6 @@ export function formatList(values: readonly unknown[], max = 10): string {
   return values.length > max ? `${shown.join(', ')}, … (${values.length} in all)` : shown.join(', ');
 }
 
-/** Where an op is, for messages: `line 12` when it came from a file, else `op 11`. */
-export function whereOf(op: Op): string {
-  return op.line === undefined ? `op ${op.index}` : `line ${op.line}`;
-}
-
 /** History time (ns) as a person reads it. */
 export function formatTime(ns: number): string {
   if (!Number.isFinite(ns)) return String(ns);
@@ -219,11 +217,6 @@ export function describeAt(op: Op): string {
 /** `process 3 add 7 at 1.2ms (line 14)`: who did what, with which value, when and where. */
 export function describeOp(op: Op, value: unknown = op.value): string {
   return `process ${String(op.process)} ${op.f}${op.type === 'invoke' ? '' : ` ${op.type}`} ${formatValue(value, 40)} at ${formatTime(op.time)} (${whereOf(op)})`;
-}
-
-/** Counts a key in a map of counts. */
-export function increment<K>(counts: Map<K, number>, key: K, by = 1): void {
-  counts.set(key, (counts.get(key) ?? 0) + by);
 }
 
 /** Pushes onto the list under `key`, creating it. */

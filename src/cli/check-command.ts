@@ -13,9 +13,10 @@ import {
   checkSet,
   checkTotalQueue,
 } from '../checker/safety.js';
+import { codes } from '../core/codes.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { parseHistory, validateHistory } from '../history/formats.js';
+import { type HistoryFormat, historyFormats, parseHistory, validateHistory } from '../history/formats.js';
 import type { Op } from '../history/op.js';
 import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
 import { usageError } from './usage.js';
@@ -86,7 +87,7 @@ async function runCheck(argv: string[]): Promise<number> {
     throw usageError('give either --model (linearizability) or --checker', checkUsage);
   }
   const format = values.format;
-  if (format !== undefined && !['jsonl', 'edn', 'jepsen-log'].includes(format)) {
+  if (format !== undefined && !(historyFormats as readonly string[]).includes(format)) {
     throw usageError(
       `--format: expected jsonl, edn or jepsen-log, got ${JSON.stringify(format)}`,
       checkUsage,
@@ -111,13 +112,13 @@ async function runCheck(argv: string[]): Promise<number> {
   const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline, '--deadline');
 
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
-    throw new FaultlineError('FL_ERR_INVALID_ARGUMENT', `${file}: cannot read: ${messageOf(error)}`, {
+    throw new FaultlineError(codes.invalidArgument, `${file}: cannot read: ${messageOf(error)}`, {
       cause: error,
     });
   });
   const parsedHistory = parseHistory(text, {
     file,
-    ...(format ? { format: format as 'jsonl' | 'edn' | 'jepsen-log' } : {}),
+    ...(format ? { format: format as HistoryFormat } : {}),
   });
   const ops = parsedHistory.ops;
   validateHistory(ops, { file });

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import {
   defaultStateDir,
@@ -11,7 +12,7 @@ import {
   type ResidueRecord,
   rewriteJournal,
 } from '../core/journal.js';
-import { isSameProcess, readProcStat, startTimeToDate } from '../core/proc-stat.js';
+import { identifyProcess, isSameProcess, readProcStat, startTimeToDate } from '../core/proc-stat.js';
 
 export const cleanupUsage = `Usage: faultline cleanup [options]
 
@@ -142,13 +143,6 @@ function undo(record: ResidueRecord, dryRun: boolean): Promise<Outcome> | Outcom
   }
 }
 
-/** Whether the recorded process is gone, reused, or still ours. */
-function identify(pid: number, startTime: number): 'gone' | 'reused' | 'ours' {
-  const stat = readProcStat(pid);
-  if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return 'gone';
-  return stat.startTime === startTime ? 'ours' : 'reused';
-}
-
 function skippedReused(pid: number): Outcome {
   return { done: true, line: `skipped pid ${pid}: start time differs, not ours` };
 }
@@ -177,8 +171,8 @@ async function killGroup(
   dryRun: boolean,
 ): Promise<Outcome> {
   const { pid, pgid, startTime } = record;
-  const who = `process group ${pgid}${record.label === undefined ? '' : ` (${record.label})`}`;
-  const state = identify(pid, startTime);
+  const who = describe(record);
+  const state = identifyProcess(pid, startTime);
   if (state === 'reused') return skippedReused(pid);
   if (state === 'gone') {
     const members = liveMembers(pgid);
@@ -195,8 +189,8 @@ async function killGroup(
   // A stopped process acts on SIGKILL anyway, but its group mates may be waiting for SIGCONT too.
   signal(wholeGroup ? -pgid : pid, 'SIGCONT');
   signal(wholeGroup ? -pgid : pid, 'SIGKILL');
-  for (let i = 0; i < 100 && identify(pid, startTime) === 'ours'; i++) await sleep(20);
-  if (identify(pid, startTime) === 'ours') {
+  for (let i = 0; i < 100 && identifyProcess(pid, startTime) === 'ours'; i++) await realClock.sleep(20);
+  if (identifyProcess(pid, startTime) === 'ours') {
     return { done: false, line: `could not kill ${who}: pid ${pid} still alive after SIGKILL (frozen?)` };
   }
   return { done: true, line: `killed ${who} (${started})` };
@@ -244,7 +238,7 @@ async function removeCgroup(
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
         return { done: true, line: `removed cgroup ${path}` };
       lastError = error;
-      await sleep(50);
+      await realClock.sleep(50);
     }
   }
   return { done: false, line: `could not remove cgroup ${path}: ${messageOf(lastError)}` };
@@ -266,7 +260,7 @@ async function restoreLimit(
   dryRun: boolean,
 ): Promise<Outcome> {
   const { pid, startTime, soft, hard } = record;
-  const state = identify(pid, startTime);
+  const state = identifyProcess(pid, startTime);
   if (state === 'reused') return skippedReused(pid);
   if (state === 'gone') return { done: true, line: `pid ${pid} is gone; its nofile limit went with it` };
   if (!/^(\d+|unlimited)$/.test(soft) || !/^(\d+|unlimited)$/.test(hard)) {
@@ -308,7 +302,7 @@ function continueProcess(
   dryRun: boolean,
 ): Outcome {
   const { pid, startTime } = record;
-  const state = identify(pid, startTime);
+  const state = identifyProcess(pid, startTime);
   if (state === 'reused') return skippedReused(pid);
   if (state === 'gone') return { done: true, line: `stopped pid ${pid} already gone` };
   const leads = readProcStat(pid)?.pgrp === pid;
@@ -323,8 +317,4 @@ function removeDeadTemps(stateDir: string): void {
   for (const temp of findJournalTemps(stateDir)) {
     if (!isSameProcess(temp.pid, temp.startTime)) rmSync(temp.path, { force: true });
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

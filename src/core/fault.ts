@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
-import type { Ledger, LedgerEntry } from './ledger.js';
+import type { Residue } from './journal.js';
+import type { Heal, Ledger, LedgerEntry } from './ledger.js';
 import type { Random } from './random.js';
 
 /** What a fault may use while it is applied. Time and randomness only from here. */
@@ -22,4 +23,36 @@ export interface Fault<P = unknown> {
   readonly params: P;
   /** Applies the fault and records its heal in `context.ledger` before returning. */
   inject(context: FaultContext): Promise<Injection>;
+}
+
+/** A ledger entry with extra read-only facts; `label`, `healed` and `heal` stay the entry's own. */
+export function extendInjection<T extends object>(entry: LedgerEntry, extra: T): Injection & T {
+  return Object.assign(
+    {
+      label: entry.label,
+      get healed() {
+        return entry.healed;
+      },
+      heal: () => entry.heal(),
+    },
+    extra,
+  );
+}
+
+/** Records the heal first, then applies; if applying fails the heal runs at once, so nothing is left. */
+export async function applyWithHeal(
+  context: FaultContext,
+  label: string,
+  heal: Heal,
+  apply: () => Promise<void>,
+  residue?: Residue | readonly Residue[],
+): Promise<LedgerEntry> {
+  const entry = context.ledger.push(label, heal, residue);
+  try {
+    await apply();
+  } catch (error) {
+    await entry.heal().catch(() => {});
+    throw error;
+  }
+  return entry;
 }

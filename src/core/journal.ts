@@ -60,9 +60,11 @@ export function defaultStateDir(): string {
   return join(tmpdir(), `faultline-state-${process.getuid?.() ?? 'user'}`);
 }
 
+const runsPath = (stateDir: string): string => join(stateDir, 'runs');
+
 /** `<stateDir>/runs`, created private to this user. Refuses a symlink or another user's directory. */
 export function runsDir(stateDir: string): string {
-  const dir = join(stateDir, 'runs');
+  const dir = runsPath(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // In a shared /tmp someone else could have made the directory first, to plant or read journals.
   const uid = process.getuid?.();
@@ -172,12 +174,9 @@ export class Journal {
       argv: process.argv,
       records: this.records,
     };
-    const temp = `${this.path}.${process.pid}.tmp`;
     try {
-      writeFileSync(temp, `${JSON.stringify(content, null, 1)}\n`, { mode: 0o600 });
-      renameSync(temp, this.path);
+      writeAtomically(this.path, content);
     } catch (error) {
-      rmSync(temp, { force: true });
       throw new FaultlineError(codes.unavailable, `cannot write journal ${this.path}: ${messageOf(error)}`, {
         cause: error,
         details: { path: this.path },
@@ -196,10 +195,12 @@ export interface FoundJournal {
 }
 
 const journalName = /^(\d+)-(\d+)(?:-\d+)?\.json$/;
+/** `<journal>.<pid>.tmp`, what writeAtomically leaves if the process dies mid-write. */
+const journalTempName = /^(\d+)-(\d+)(?:-\d+)?\.json\.\d+\.tmp$/;
 
 /** Every journal in `<stateDir>/runs` (none when the directory does not exist), by file name. */
 export function findJournals(stateDir: string): FoundJournal[] {
-  const dir = join(stateDir, 'runs');
+  const dir = runsPath(stateDir);
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -229,7 +230,7 @@ export function findJournals(stateDir: string): FoundJournal[] {
 
 /** Leftover temp files of journal writes (`<journal>.<pid>.tmp`) in `<stateDir>/runs`. */
 export function findJournalTemps(stateDir: string): { path: string; pid: number; startTime: number }[] {
-  const dir = join(stateDir, 'runs');
+  const dir = runsPath(stateDir);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -237,7 +238,7 @@ export function findJournalTemps(stateDir: string): { path: string; pid: number;
     return [];
   }
   return names.flatMap((name) => {
-    const match = /^(\d+)-(\d+)(?:-\d+)?\.json\.\d+\.tmp$/.exec(name);
+    const match = journalTempName.exec(name);
     return match === null
       ? []
       : [{ path: join(dir, name), pid: Number(match[1]), startTime: Number(match[2]) }];
@@ -247,9 +248,19 @@ export function findJournalTemps(stateDir: string): { path: string; pid: number;
 /** Writes `records` back to a found journal (atomically), e.g. the ones cleanup could not undo. */
 export function rewriteJournal(found: FoundJournal, records: readonly ResidueRecord[]): void {
   if (found.content === undefined) return;
-  const temp = `${found.path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ ...found.content, records }, null, 1)}\n`, { mode: 0o600 });
-  renameSync(temp, found.path);
+  writeAtomically(found.path, { ...found.content, records });
+}
+
+/** Writes JSON to `<path>.<pid>.tmp`, private to this user, then renames it over `path`. */
+function writeAtomically(path: string, value: unknown): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, `${JSON.stringify(value, null, 1)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
 }
 
 const residueKinds = ['process-group', 'cgroup', 'rlimit', 'file', 'stopped-process'];

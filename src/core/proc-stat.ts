@@ -21,10 +21,19 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | undefi
   return { state: rest[0] ?? '?', pgrp: Number(rest[2]), startTime: Number(rest[19]) };
 }
 
+/**
+ * Whether the process recorded as `pid` with `startTime` is gone (zombies count as gone), its pid now
+ * belongs to another process (reused), or it is still that process (ours).
+ */
+export function identifyProcess(pid: number, startTime: number): 'gone' | 'reused' | 'ours' {
+  const stat = readProcStat(pid);
+  if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return 'gone';
+  return stat.startTime === startTime ? 'ours' : 'reused';
+}
+
 /** Whether `pid` is alive and is the process that started at `startTime` (zombies count as gone). */
 export function isSameProcess(pid: number, startTime: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && stat.startTime === startTime;
+  return identifyProcess(pid, startTime) === 'ours';
 }
 
 /** USER_HZ: 100 on every mainstream Linux build; /proc reports start times in these ticks. */

@@ -5,12 +5,14 @@ import { EdnReader, type EdnValue, isKeywordName, keyword, readEdn, setProperty,
 import {
   type History,
   historyError,
+  isProcessId,
   type Op,
   type Operation,
   type OpType,
   opTypes,
   type ProcessId,
   pairOperations,
+  whereOf,
 } from './op.js';
 
 /** The history file formats faultline reads. `jsonl` and `edn` are also written. */
@@ -132,12 +134,7 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
   let previousTime = 0;
   return raws.map(({ record, line }, position) => {
     const { process, type, f, value, time, index } = record;
-    if (
-      !(
-        (typeof process === 'number' && Number.isSafeInteger(process)) ||
-        (typeof process === 'string' && process !== '')
-      )
-    ) {
+    if (!isProcessId(process)) {
       throw fieldError(file, line, 'process', process, 'an integer or a name such as "nemesis"');
     }
     if (typeof type !== 'string' || !opTypes.includes(type as OpType)) {
@@ -161,9 +158,7 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
       time: opTime,
       index: index ?? position,
     };
-    for (const [key, extra] of Object.entries(record)) {
-      if (!CORE_KEYS.has(key) && extra !== undefined) setProperty(op, key, extra);
-    }
+    copyExtras(op, record);
     if (line !== undefined) op.line = line;
     return op as unknown as Op;
   });
@@ -356,10 +351,15 @@ function recordOf(op: Op): Record<string, unknown> {
     time: op.time,
     index: op.index,
   };
-  for (const [key, extra] of Object.entries(op)) {
-    if (!CORE_KEYS.has(key) && extra !== undefined) setProperty(record, key, extra);
-  }
+  copyExtras(record, op);
   return record;
+}
+
+/** Copies the non-core fields of `source` that are not undefined onto `target` (a `__proto__` key stays a plain field). */
+function copyExtras(target: Record<string, unknown>, source: object): void {
+  for (const [key, extra] of Object.entries(source)) {
+    if (!CORE_KEYS.has(key) && extra !== undefined) setProperty(target, key, extra);
+  }
 }
 
 function checkJson(value: unknown, op: Op, path: string): void {
@@ -415,12 +415,7 @@ export function validateHistory(ops: History, options: ValidateHistoryOptions = 
           `index ${position} (indexes are 0-based and dense)`,
         );
       }
-      if (
-        !(
-          (typeof process === 'number' && Number.isSafeInteger(process)) ||
-          (typeof process === 'string' && process !== '')
-        )
-      ) {
+      if (!isProcessId(process)) {
         throw historyError(
           op,
           `process: expected an integer or a name, got ${describe(process)}`,
@@ -445,10 +440,9 @@ export function validateHistory(ops: History, options: ValidateHistoryOptions = 
         );
       }
       if (previous !== undefined && time < previous.time) {
-        const where = previous.line === undefined ? `op ${previous.index}` : `line ${previous.line}`;
         throw historyError(
           op,
-          `time ${time} is earlier than the previous op's ${previous.time} (${where})`,
+          `time ${time} is earlier than the previous op's ${previous.time} (${whereOf(previous)})`,
           'times that never decrease',
         );
       }

@@ -8,6 +8,13 @@ export const opTypes: readonly OpType[] = ['invoke', 'ok', 'fail', 'info'];
 /** A client process (Jepsen's integers) or a named actor such as `nemesis`. */
 export type ProcessId = number | string;
 
+/** A valid process id: a safe integer or a non-empty name. */
+export function isProcessId(value: unknown): value is ProcessId {
+  return (
+    (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && value !== '')
+  );
+}
+
 /** One event of a history, in Jepsen's model. */
 export interface Op {
   readonly process: ProcessId;
@@ -47,10 +54,14 @@ export interface Operation {
   readonly returnTime: number;
 }
 
+/** Where an op is, for messages: `line 12` when it came from a file, else `op 11`. */
+export function whereOf(op: Op): string {
+  return op.line === undefined ? `op ${op.index}` : `line ${op.line}`;
+}
+
 /** A history that does not follow the invoke/complete discipline: names the op and its line. */
 export function historyError(op: Op, message: string, expected?: string): FaultlineError {
-  const where = op.line === undefined ? `op ${op.index}` : `line ${op.line}`;
-  return new FaultlineError(codes.invalidArgument, `${where}: ${message}`, {
+  return new FaultlineError(codes.invalidArgument, `${whereOf(op)}: ${message}`, {
     details: {
       field: `history[${op.index}]`,
       ...(op.line === undefined ? {} : { line: op.line }),
@@ -80,7 +91,7 @@ export function pairOperations(
       if (pending !== undefined) {
         throw historyError(
           op,
-          `process ${String(op.process)} invokes ${op.f} while its ${pending.f} (${pending.line === undefined ? `op ${pending.index}` : `line ${pending.line}`}) is still open`,
+          `process ${String(op.process)} invokes ${op.f} while its ${pending.f} (${whereOf(pending)}) is still open`,
           'a completion (ok, fail or info) before the next invocation',
         );
       }

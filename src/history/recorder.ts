@@ -2,7 +2,7 @@ import { requireNumber } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { Op, OpType, ProcessId } from './op.js';
+import { isProcessId, type Op, type OpType, type ProcessId } from './op.js';
 
 /**
  * Thrown by a client call to say the operation definitely did not take effect (recorded as `fail`).
@@ -235,12 +235,7 @@ function errorText(error: unknown): string {
 }
 
 function checkProcess(process: ProcessId): void {
-  if (
-    !(
-      (typeof process === 'number' && Number.isSafeInteger(process)) ||
-      (typeof process === 'string' && process !== '')
-    )
-  ) {
+  if (!isProcessId(process)) {
     throw new FaultlineError(
       codes.invalidArgument,
       `process: expected an integer or a name, got ${String(process)}`,

@@ -13,7 +13,7 @@ import { TcpLink } from './tcp-link.js';
 import { UdpLink } from './udp-link.js';
 
 export type NetProtocol = 'tcp' | 'udp';
-export const netProtocols: readonly NetProtocol[] = ['tcp', 'udp'];
+const netProtocols: readonly NetProtocol[] = ['tcp', 'udp'];
 
 export interface NetworkNode {
   /** `host:port` where the node's real service listens. */
@@ -73,6 +73,19 @@ const emptyLayers: Layers = { partition: null, blocks: new Set(), impairments: n
 /** Pair keys: names may hold any character but NUL. */
 const key = (from: string, to: string): string => `${from}\u0000${to}`;
 const unkey = (pairKey: string): [string, string] => pairKey.split('\u0000') as [string, string];
+
+/** Records that `field` names `text`; throws if an earlier field (kept in `seen`) already named it. */
+function claimOnce(
+  seen: Map<string, string>,
+  text: string,
+  field: string,
+  preposition: 'in' | 'at',
+  expected?: string,
+): void {
+  const earlier = seen.get(text);
+  if (earlier !== undefined) throw invalid(field, `"${text}" is already ${preposition} ${earlier}`, expected);
+  seen.set(text, field);
+}
 
 /**
  * Nodes and the proxied links among them. Every node reaches every peer, and every client every node,
@@ -247,11 +260,7 @@ export class Network {
       for (const [j, name] of (group as unknown[]).entries()) {
         const memberField = `${groupField}[${j}]`;
         const text = this.requireKnown(name, memberField);
-        const earlier = seen.get(text);
-        if (earlier !== undefined) {
-          throw invalid(memberField, `"${text}" is already in ${earlier}`, 'each name in one group at most');
-        }
-        seen.set(text, memberField);
+        claimOnce(seen, text, memberField, 'in', 'each name in one group at most');
         members.push(text);
       }
       normalized.push(members);
@@ -323,9 +332,7 @@ export class Network {
         return (value as unknown[]).map((name, i) => {
           const memberField = `${field}[${i}]`;
           const text = this.requireNode(name, memberField);
-          const earlier = seen.get(text);
-          if (earlier !== undefined) throw invalid(memberField, `"${text}" is already in ${earlier}`);
-          seen.set(text, memberField);
+          claimOnce(seen, text, memberField, 'in');
           return text;
         });
       };
@@ -361,9 +368,7 @@ export class Network {
       ring = (order as unknown[]).map((name, i) => {
         const field = `ring.order[${i}]`;
         const text = this.requireNode(name, field);
-        const earlier = seen.get(text);
-        if (earlier !== undefined) throw invalid(field, `"${text}" is already at ${earlier}`);
-        seen.set(text, field);
+        claimOnce(seen, text, field, 'at');
         return text;
       });
       const missing = this.nodes.filter((node) => !seen.has(node));

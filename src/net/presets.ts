@@ -27,7 +27,7 @@ export type NetPresetName = keyof typeof netPresets;
 
 export const netPresetNames = Object.keys(netPresets) as NetPresetName[];
 
-export function isNetPresetName(name: unknown): name is NetPresetName {
+function isNetPresetName(name: unknown): name is NetPresetName {
   return typeof name === 'string' && Object.hasOwn(netPresets, name);
 }
 

@@ -4,11 +4,16 @@ import { invalid, requireNumber, requireOneOf } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { Fault, FaultContext, Injection } from '../core/fault.js';
+import {
+  applyWithHeal,
+  extendInjection,
+  type Fault,
+  type FaultContext,
+  type Injection,
+} from '../core/fault.js';
 import type { Residue } from '../core/journal.js';
-import type { LedgerEntry } from '../core/ledger.js';
 import { groupMembers, requireSignal, type SignalName, signalGroup } from './signals.js';
-import type { ExitInfo, StopResult, Target } from './supervisor.js';
+import { defaultGraceMs, type ExitInfo, exitWithin, type StopResult, type Target } from './supervisor.js';
 
 /** An injection that also says what happened (which signal ended it, which pause method was used …). */
 export interface ProcessInjection<D> extends Injection {
@@ -19,33 +24,9 @@ export interface ProcessFault<P, D> extends Fault<P> {
   inject(context: FaultContext): Promise<ProcessInjection<D>>;
 }
 
-function withDetails<D>(entry: LedgerEntry, details: D): ProcessInjection<D> {
-  return {
-    label: entry.label,
-    get healed() {
-      return entry.healed;
-    },
-    heal: () => entry.heal(),
-    details,
-  };
-}
-
-/** Records the heal first, then applies; if applying fails the heal runs at once, so nothing is left. */
-async function applyWithHeal(
-  context: FaultContext,
-  label: string,
-  heal: () => Promise<void>,
-  apply: () => Promise<void>,
-  residue?: Residue,
-): Promise<LedgerEntry> {
-  const entry = context.ledger.push(label, heal, residue);
-  try {
-    await apply();
-  } catch (error) {
-    await entry.heal().catch(() => {});
-    throw error;
-  }
-  return entry;
+/** Validates a fault's `graceMs` option (default: the supervisor's own). */
+function requireGrace(graceMs: number | undefined): number {
+  return requireNumber(graceMs ?? defaultGraceMs, 'graceMs', { min: 0 });
 }
 
 function requireRunning(target: Target, what: string): void {
@@ -53,26 +34,6 @@ function requireRunning(target: Target, what: string): void {
     throw new FaultlineError(codes.processFailed, `${what}: target "${target.name}" is not running`, {
       details: { target: target.name },
     });
-  }
-}
-
-/** Resolves true when `exited` settles within `timeoutMs`, false otherwise. */
-async function exitWithin(
-  clock: Clock,
-  exited: Promise<ExitInfo>,
-  timeoutMs: number,
-): Promise<ExitInfo | undefined> {
-  const controller = new AbortController();
-  try {
-    return await Promise.race([
-      exited,
-      clock.sleep(timeoutMs, controller.signal).then(
-        () => undefined,
-        () => undefined,
-      ),
-    ]);
-  } finally {
-    controller.abort();
   }
 }
 
@@ -122,7 +83,7 @@ export function killFault(
           details.exit = await exitWithin(context.clock, exited, exitTimeoutMs);
         },
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }
@@ -136,7 +97,7 @@ export function gracefulStopFault(
   target: Target,
   options: { graceMs?: number } = {},
 ): ProcessFault<{ target: string; graceMs: number }, GracefulStopDetails> {
-  const graceMs = requireNumber(options.graceMs ?? 5000, 'graceMs', { min: 0 });
+  const graceMs = requireGrace(options.graceMs);
   return {
     kind: 'process.graceful-stop',
     params: { target: target.name, graceMs },
@@ -160,7 +121,7 @@ export function gracefulStopFault(
           );
         },
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }
@@ -235,7 +196,7 @@ export function pauseFault(
         },
         residue,
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }
@@ -301,7 +262,7 @@ export function restartFault(
   target: Target,
   options: { graceMs?: number } = {},
 ): ProcessFault<{ target: string; graceMs: number }, RestartDetails> {
-  const graceMs = requireNumber(options.graceMs ?? 5000, 'graceMs', { min: 0 });
+  const graceMs = requireGrace(options.graceMs);
   return {
     kind: 'process.restart',
     params: { target: target.name, graceMs },
@@ -317,7 +278,7 @@ export function restartFault(
           details.newPid = target.pid;
         },
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }
@@ -389,7 +350,7 @@ export function crashLoopFault(
           await target.ensureRunning();
         },
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }
@@ -431,7 +392,7 @@ export function cascadingKillFault(
           }
         },
       );
-      return withDetails(entry, details);
+      return extendInjection(entry, { details });
     },
   };
 }

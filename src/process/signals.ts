@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { invalid } from '../core/assert.js';
+import { readProcStat } from '../core/proc-stat.js';
 
 /** Signals faultline sends. A closed list so a typo is caught before anything is touched. */
 export const signalNames = [
@@ -28,21 +29,9 @@ export function requireSignal(value: unknown, field = 'signal'): SignalName {
   return value as SignalName;
 }
 
-/** Fields after the command name in /proc/<pid>/stat (field 3 is index 0), or undefined when gone. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may contain spaces and parentheses; the last ')' ends it.
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Start time in clock ticks since boot (/proc/<pid>/stat field 22): with the pid, identifies a process. */
 export function processStartTime(pid: number): number | undefined {
-  const value = statFields(pid)?.[19];
-  return value === undefined ? undefined : Number(value);
+  return readProcStat(pid)?.startTime;
 }
 
 /** Whether `pid` is a live process. Zombies count as dead: PID 1 here may never reap them. */
@@ -52,7 +41,7 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-  const state = statFields(pid)?.[0];
+  const state = readProcStat(pid)?.state;
   return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
@@ -67,8 +56,8 @@ export function groupMembers(pgid: number): number[] {
   const members: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (fields !== undefined && fields[2] === String(pgid) && fields[0] !== 'Z') members.push(Number(entry));
+    const stat = readProcStat(Number(entry));
+    if (stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z') members.push(Number(entry));
   }
   return members;
 }

@@ -66,6 +66,29 @@ export interface StopResult {
   readonly afterMs: number;
 }
 
+/** How long `stop` (and the faults that stop a target) wait after SIGTERM before SIGKILL, by default. */
+export const defaultGraceMs = 5000;
+
+/** The exit `exited` settles with if it does within `timeoutMs` of `clock` time, else undefined. */
+export async function exitWithin(
+  clock: Clock,
+  exited: Promise<ExitInfo>,
+  timeoutMs: number,
+): Promise<ExitInfo | undefined> {
+  const controller = new AbortController();
+  try {
+    return await Promise.race([
+      exited,
+      clock.sleep(timeoutMs, controller.signal).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
+  } finally {
+    controller.abort();
+  }
+}
+
 const defaultMaxLogBytes = 8 * 1024 * 1024;
 /** How long to wait for a dead target's pipes to flush before reading its stderr for an error message. */
 const drainMs = 500;
@@ -216,7 +239,7 @@ export class Target {
    * Disables the restart policy until the next start.
    */
   async stop(options: { graceMs?: number } = {}): Promise<StopResult> {
-    const graceMs = requireNumber(options.graceMs ?? 5000, 'graceMs', { min: 0 });
+    const graceMs = requireNumber(options.graceMs ?? defaultGraceMs, 'graceMs', { min: 0 });
     this.stopping = true;
     this.cancelPending();
     if (!this.running) {
@@ -227,15 +250,7 @@ export class Target {
     const begin = this.clock.now();
     signalGroup(this.pid, 'SIGTERM');
     signalGroup(this.pid, 'SIGCONT'); // a stopped process only acts on SIGTERM once continued
-    const controller = new AbortController();
-    const inTime = await Promise.race([
-      exited.then(() => true),
-      this.clock.sleep(graceMs, controller.signal).then(
-        () => false,
-        () => false,
-      ),
-    ]);
-    controller.abort();
+    const inTime = (await exitWithin(this.clock, exited, graceMs)) !== undefined;
     let endedBy: 'SIGTERM' | 'SIGKILL' = 'SIGTERM';
     if (!inTime) {
       endedBy = 'SIGKILL';

@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Random } from '../core/random.js';
 import type { HostPort } from './address.js';
 import { type DirectionCounters, Pipe, type PipeOwner } from './pipe.js';
-import type { Direction, ToxicKind, ToxicSpec } from './toxic.js';
+import { type Direction, directions, type ToxicKind, type ToxicSpec } from './toxic.js';
 
 /** What a connection needs from its proxy. */
 export interface ConnectionHost {
@@ -17,8 +17,6 @@ export interface ActiveToxic {
   readonly spec: ToxicSpec;
   readonly kind: ToxicKind;
 }
-
-const directions: readonly Direction[] = ['upstream', 'downstream'];
 
 /**
  * A graceful close waits for the sockets to flush what was written to them; a peer that never reads
@@ -92,8 +90,7 @@ export class ProxiedConnection implements PipeOwner {
 
   /** Connects to the upstream now (once), cancelling a delayed open. */
   private openUpstream(): void {
-    if (this.openTimer !== undefined) this.clock.clearTimeout(this.openTimer);
-    this.openTimer = undefined;
+    this.cancelOpenTimer();
     this.pipes.upstream.beforeFirstWrite = undefined;
     if (this.closed || this.opened) return;
     this.opened = true;
@@ -176,17 +173,25 @@ export class ProxiedConnection implements PipeOwner {
     this.upstream.destroy();
   }
 
-  private shutdown(): void {
-    this.closed = true;
+  private cancelOpenTimer(): void {
     if (this.openTimer !== undefined) this.clock.clearTimeout(this.openTimer);
     this.openTimer = undefined;
+  }
+
+  private otherSide(socket: Socket): Socket {
+    return socket === this.client ? this.upstream : this.client;
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    this.cancelOpenTimer();
     this.pipes.upstream.dispose();
     this.pipes.downstream.dispose();
   }
 
   private onSocketError(socket: Socket, error: NodeJS.ErrnoException): void {
     // A reset on one side is passed on as a reset to the other, so peers see what really happened.
-    const other = socket === this.client ? this.upstream : this.client;
+    const other = this.otherSide(socket);
     if (this.closed) return;
     this.shutdown();
     if (error.code === 'ECONNRESET') resetSocket(other);
@@ -194,7 +199,7 @@ export class ProxiedConnection implements PipeOwner {
   }
 
   private onSocketClose(socket: Socket): void {
-    const other = socket === this.client ? this.upstream : this.client;
+    const other = this.otherSide(socket);
     if (!other.destroyed) {
       // After a graceful close both halves of the other side are done or flushing; never leave it open.
       other.destroySoon();

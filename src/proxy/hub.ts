@@ -162,12 +162,10 @@ export class ProxyHub implements ToxiproxyApi {
   updateProxy(name: string, changes: Partial<Omit<ProxyInput, 'name' | 'toxics'>>): Promise<ProxyState> {
     return this.exclusive(async () => {
       const proxy = this.proxy(name);
-      const body = requireObject(changes, 'proxy');
-      const update: { listen?: string; upstream?: string; enabled?: boolean } = {};
-      if (body.listen !== undefined) update.listen = body.listen as string;
-      if (body.upstream !== undefined) update.upstream = body.upstream as string;
-      if (body.enabled !== undefined) update.enabled = body.enabled as boolean;
-      await proxy.update(update);
+      // update() reads only listen, upstream and enabled, and validates each.
+      await proxy.update(
+        requireObject(changes, 'proxy') as { listen?: string; upstream?: string; enabled?: boolean },
+      );
       return proxy.toJSON();
     });
   }

@@ -135,8 +135,7 @@ export class Pipe {
       this.drop(chunk.length);
       return;
     }
-    let next = from.next;
-    while (next?.removed) next = next.next;
+    const next = nextLive(from);
     if (next === undefined) {
       this.heldBytes -= chunk.length;
       this.toSink(chunk);
@@ -147,8 +146,7 @@ export class Pipe {
   private deliverEnd(from: Node): void {
     if (from.endSent) return;
     from.endSent = true;
-    let next = from.next;
-    while (next?.removed) next = next.next;
+    const next = nextLive(from);
     if (next === undefined) this.endSink();
     else next.stage.end();
   }
@@ -218,4 +216,11 @@ export class Pipe {
       reset: () => owner.reset(),
     };
   }
+}
+
+/** The first stage after `node` that has not been removed, or undefined for the sink. */
+function nextLive(node: Node): Node | undefined {
+  let next = node.next;
+  while (next?.removed) next = next.next;
+  return next;
 }

@@ -141,7 +141,7 @@ export class TcpProxy {
     const server = this.server;
     this.server = undefined;
     this.dropConnections();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeListener(server);
   }
 
   /** Whether this proxy already listens where `listen` asks (port 0 = any port). */
@@ -190,7 +190,7 @@ export class TcpProxy {
       }
       this.dropConnections();
       const old = previous.server;
-      if (old) await new Promise<void>((resolve) => old.close(() => resolve()));
+      if (old) await closeListener(old);
     } else if (moveListener) {
       await this.stop();
       this.listenAddress = listen;
@@ -309,4 +309,9 @@ const anyHost = new Set(['0.0.0.0', '::', '']);
 function listenMatches(live: HostPort, wanted: HostPort): boolean {
   const host = (h: string): string => (h === 'localhost' ? '127.0.0.1' : anyHost.has(h) ? '*' : h);
   return host(live.host) === host(wanted.host) && (wanted.port === 0 || wanted.port === live.port);
+}
+
+/** Stops accepting; resolves once the listening socket is closed (connections are dropped apart). */
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => server.close(() => resolve()));
 }

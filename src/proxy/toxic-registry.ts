@@ -68,8 +68,8 @@ export function toxicKind(type: string): ToxicKind {
   return kind;
 }
 
-/** Input for a new toxic, as the Toxiproxy API takes it. */
-export interface ToxicInput {
+/** Input for a new toxic, as the Toxiproxy API takes it (unvalidated; hub.ts has the typed one). */
+interface ToxicInput {
   readonly name?: unknown;
   readonly type?: unknown;
   readonly stream?: unknown;

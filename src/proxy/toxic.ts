@@ -3,6 +3,7 @@ import type { Random } from '../core/random.js';
 
 /** upstream = client → server; downstream = server → client (Toxiproxy's names). */
 export type Direction = 'upstream' | 'downstream';
+export const directions: readonly Direction[] = ['upstream', 'downstream'];
 /** Where a toxic applies; `both` is faultline's addition to Toxiproxy's two streams. */
 export type ToxicStream = Direction | 'both';
 export const toxicStreams: readonly ToxicStream[] = ['upstream', 'downstream', 'both'];

@@ -166,7 +166,7 @@ function errnoOf(error: unknown): string | undefined {
 }
 
 /** Wraps a failed cgroup file operation in an error that says what was refused and what to do. */
-export function cgroupError(action: string, path: string, error: unknown): FaultlineError {
+function cgroupError(action: string, path: string, error: unknown): FaultlineError {
   const errno = errnoOf(error) ?? messageOf(error);
   if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
     return new FaultlineError(codes.permission, `not permitted: ${action} ${path}: ${errno}; run as root`, {

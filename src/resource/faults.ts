@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { invalid, requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { Fault, FaultContext, Injection } from '../core/fault.js';
+import { extendInjection, type Fault, type FaultContext, type Injection } from '../core/fault.js';
 import type { Residue } from '../core/journal.js';
 import { readProcStat } from '../core/proc-stat.js';
 import {
@@ -145,18 +145,15 @@ async function applyCgroup(
   return { group, pids };
 }
 
-function pushHeal(
+/** Records the heal of an applied fault cgroup (default: remove it), with its directories as residues. */
+function recordCgroup(
   context: FaultContext,
   label: string,
-  heal: () => Promise<void>,
-  residue?: Residue | readonly Residue[],
+  group: FaultCgroup,
+  heal: () => Promise<void> = () => group.remove(),
 ): Injection {
-  return context.ledger.push(label, heal, residue);
-}
-
-/** A fault cgroup's directories as journal residues. */
-function cgroupResidues(group: FaultCgroup, label: string): Residue[] {
-  return group.dirs().map((dir) => ({ kind: 'cgroup', ...dir, label }));
+  const residues: Residue[] = group.dirs().map((dir) => ({ kind: 'cgroup', ...dir, label }));
+  return context.ledger.push(`${label} (${group.name})`, heal, residues);
 }
 
 /** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
@@ -182,26 +179,19 @@ export function memoryLimitFault(
       let finalCount: number | undefined;
       const count = async (): Promise<number> => {
         if (finalCount !== undefined) return finalCount;
-        if (group.versionOf('memory') === 2) {
-          const events = (await group.read('memory', 'memory.events')) ?? '';
-          return Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? 0);
-        }
-        const control = (await group.read('memory', 'memory.oom_control')) ?? '';
-        const kills = /^oom_kill (\d+)/m.exec(control);
-        // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
+        const v2 = group.versionOf('memory') === 2;
+        const counters = (await group.read('memory', v2 ? 'memory.events' : 'memory.oom_control')) ?? '';
+        const kills = /^oom_kill (\d+)/m.exec(counters);
         if (kills !== null) return Number(kills[1]);
+        if (v2) return 0;
+        // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
         return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
       };
-      const entry = pushHeal(
-        context,
-        `${label} (${group.name})`,
-        async () => {
-          finalCount = await count();
-          await group.remove();
-        },
-        cgroupResidues(group, label),
-      );
-      return wrap(entry, { cgroup: group.name, pids, oomKills: count });
+      const entry = recordCgroup(context, label, group, async () => {
+        finalCount = await count();
+        await group.remove();
+      });
+      return extendInjection(entry, { cgroup: group.name, pids, oomKills: count });
     },
   };
 }
@@ -230,13 +220,7 @@ export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaPar
               ],
             },
       );
-      const entry = pushHeal(
-        context,
-        `${label} (${group.name})`,
-        () => group.remove(),
-        cgroupResidues(group, label),
-      );
-      return wrap(entry, { cgroup: group.name, pids });
+      return extendInjection(recordCgroup(context, label, group), { cgroup: group.name, pids });
     },
   };
 }
@@ -253,29 +237,9 @@ export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimit
       const { group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
         pids: [['pids.max', String(max)]],
       }));
-      const entry = pushHeal(
-        context,
-        `${label} (${group.name})`,
-        () => group.remove(),
-        cgroupResidues(group, label),
-      );
-      return wrap(entry, { cgroup: group.name, pids });
+      return extendInjection(recordCgroup(context, label, group), { cgroup: group.name, pids });
     },
   };
-}
-
-/** A ledger entry with extra read-only facts; heal and `healed` stay the entry's own. */
-function wrap<T extends object>(entry: Injection, extra: T): Injection & T {
-  return Object.assign(
-    {
-      label: entry.label,
-      get healed() {
-        return entry.healed;
-      },
-      heal: () => entry.heal(),
-    },
-    extra,
-  );
 }
 
 const prlimitPath = '/usr/bin/prlimit';
@@ -370,8 +334,7 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
         startTime === undefined
           ? undefined
           : { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label };
-      const entry = pushHeal(
-        context,
+      const entry = context.ledger.push(
         label,
         async () => {
           try {
@@ -384,7 +347,7 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
         },
         residue,
       );
-      return wrap(entry, { previous: { soft, hard }, lowersHard });
+      return extendInjection(entry, { previous: { soft, hard }, lowersHard });
     },
   };
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { invalid, requireBoolean, requireNumber, requireString } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { FaultContext, Injection } from '../core/fault.js';
+import { applyWithHeal, extendInjection, type FaultContext, type Injection } from '../core/fault.js';
 import type { Residue } from '../core/journal.js';
 import { readProcStat } from '../core/proc-stat.js';
 import type { ResourceFault } from './faults.js';
@@ -90,32 +90,28 @@ async function startStressor(
     pid === undefined || startTime === undefined
       ? []
       : [{ kind: 'process-group', pid, pgid: pid, startTime, label }];
-  const entry = context.ledger.push(`${label}${pid === undefined ? '' : ` (pid ${pid})`}`, async () => {
-    await stopStressor(context, child, exited);
-    await afterExit();
-  }, [...residues, ...group]);
-  try {
-    if (pid === undefined) {
-      const error = await new Promise<unknown>((r) => child.once('error', r));
-      throw new FaultlineError(codes.unavailable, `${label}: cannot start stressor: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    await waitReady(context, child, exited, label, () => stderr);
-  } catch (error) {
-    await entry.heal().catch(() => {});
-    throw error;
-  }
-  context.log?.(`${label} (pid ${pid})`);
-  return {
-    label: entry.label,
-    get healed() {
-      return entry.healed;
+  const entry = await applyWithHeal(
+    context,
+    `${label}${pid === undefined ? '' : ` (pid ${pid})`}`,
+    async () => {
+      await stopStressor(context, child, exited);
+      await afterExit();
     },
-    heal: () => entry.heal(),
-    pid,
-    exited,
-  };
+    async () => {
+      if (pid === undefined) {
+        const error = await new Promise<unknown>((r) => child.once('error', r));
+        throw new FaultlineError(codes.unavailable, `${label}: cannot start stressor: ${messageOf(error)}`, {
+          cause: error,
+        });
+      }
+      await waitReady(context, child, exited, label, () => stderr);
+    },
+    [...residues, ...group],
+  );
+  // Applying throws when there is no pid, so from here on there is one.
+  const started = pid as number;
+  context.log?.(`${label} (pid ${started})`);
+  return extendInjection(entry, { pid: started, exited });
 }
 
 function waitReady(
@@ -177,6 +173,11 @@ async function stopStressor(
   child.stdin?.destroy();
 }
 
+/**
+ * Unlike process/signals.ts `signalGroup`, ignores every error, not only ESRCH: if a signal is refused (say
+ * EPERM from an LSM policy), heal still awaits the exit (the stressor ends itself after durationMs) and runs
+ * `afterExit` rather than failing.
+ */
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);

@@ -3,6 +3,7 @@ import {
   cached,
   describeOperation,
   type Model,
+  outcomeSuffix,
   requireF,
   shapeError,
   showValue,
@@ -42,8 +43,7 @@ export function casRegisterModel(options: { initial?: unknown } = {}): Model<Reg
     describe(op) {
       if (op.f !== 'cas') return describeOperation(op);
       const [from, to] = op.input as readonly [unknown, unknown];
-      const suffix = op.type === 'info' ? ' (outcome unknown)' : op.type === 'fail' ? ' (failed)' : '';
-      return `cas ${showValue(from)}→${showValue(to)}${suffix}`;
+      return `cas ${showValue(from)}→${showValue(to)}${outcomeSuffix(op)}`;
     },
     show: (state) => state,
   };

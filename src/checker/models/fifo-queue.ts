@@ -1,11 +1,7 @@
-import type { Operation } from '../../history/op.js';
-import { cached, describeOperation, type Model, requireF, shapeError, valueKey } from '../model.js';
+import { describeOperation, inputKey, type Model, outputKey, requireF, shapeError } from '../model.js';
 
 /** Canonical keys of the queued elements, head first. */
 export type QueueState = readonly string[];
-
-const inputKey = cached((op: Operation) => valueKey(op.input));
-const outputKey = cached((op: Operation) => valueKey(op.output));
 
 /**
  * A FIFO queue: `enqueue` v (not `null`) and `dequeue` (invoke `null`) → ok v, the head, or ok `null`

@@ -1,3 +1,6 @@
+import type { Operation } from '../../history/op.js';
+import { cached, valueKey } from '../model.js';
+
 /**
  * The state of a keyed model (kv, list-append): canonical key → canonical value text. Immutable; `set`
  * copies (key-value histories touch few keys, and partitioning leaves one key per check).
@@ -23,3 +26,13 @@ export function keyedStateKey(state: KeyedState): string {
     .map((key) => `${key}=${state.get(key)};`)
     .join('');
 }
+
+/** `valueKey` of the key of an independent-tuple input `[k, v]`, memoized per op. */
+export const inputTupleKey: (op: Operation) => string = cached((op) =>
+  valueKey((op.input as readonly unknown[])[0]),
+);
+
+/** `valueKey` of the value of an independent-tuple input `[k, v]`, memoized per op. */
+export const inputTupleValueKey: (op: Operation) => string = cached((op) =>
+  valueKey((op.input as readonly unknown[])[1]),
+);

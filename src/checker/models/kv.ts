@@ -4,15 +4,21 @@ import {
   describeOperation,
   keyedTuple,
   type Model,
+  outcomeSuffix,
   requireF,
   shapeError,
   showValue,
   valueKey,
 } from '../model.js';
-import { emptyKeyedState, type KeyedState, keyedStateKey, withEntry } from './keyed-state.js';
+import {
+  emptyKeyedState,
+  inputTupleKey,
+  inputTupleValueKey,
+  type KeyedState,
+  keyedStateKey,
+  withEntry,
+} from './keyed-state.js';
 
-const keyOf = cached((op: Operation) => valueKey((op.input as readonly unknown[])[0]));
-const argKey = cached((op: Operation) => valueKey((op.input as readonly unknown[])[1]));
 const readKey = cached((op: Operation) => valueKey((op.output as readonly unknown[])[1]));
 const casKeys = cached((op: Operation): readonly [string, string] => {
   const [from, to] = (op.input as readonly unknown[])[1] as readonly [unknown, unknown];
@@ -28,14 +34,14 @@ export function kvModel(): Model<KeyedState> {
     name: 'kv',
     init: () => emptyKeyedState,
     step(state, op) {
-      const key = keyOf(op);
+      const key = inputTupleKey(op);
       const current = state.get(key) ?? 'null';
       switch (op.f) {
         case 'read':
           if (op.type === 'info') return state;
           return readKey(op) === current ? state : undefined;
         case 'write': {
-          const value = argKey(op);
+          const value = inputTupleValueKey(op);
           return value === current ? state : withEntry(state, key, value);
         }
         default: {
@@ -46,7 +52,7 @@ export function kvModel(): Model<KeyedState> {
       }
     },
     key: keyedStateKey,
-    partition: keyOf,
+    partition: inputTupleKey,
     readOnly: (op) => op.f === 'read',
     validate(op) {
       requireF(op, 'kv', ['read', 'write', 'cas']);
@@ -59,8 +65,7 @@ export function kvModel(): Model<KeyedState> {
     describe(op) {
       if (op.f !== 'cas') return describeOperation(op);
       const [key, [from, to]] = op.input as readonly [unknown, readonly [unknown, unknown]];
-      const suffix = op.type === 'info' ? ' (outcome unknown)' : op.type === 'fail' ? ' (failed)' : '';
-      return `cas ${showValue(key)} ${showValue(from)}→${showValue(to)}${suffix}`;
+      return `cas ${showValue(key)} ${showValue(from)}→${showValue(to)}${outcomeSuffix(op)}`;
     },
     show: (state) => (state.size === 0 ? '{}' : `{${keyedStateKey(state)}}`),
   };

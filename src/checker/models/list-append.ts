@@ -8,10 +8,15 @@ import {
   shapeError,
   valueKey,
 } from '../model.js';
-import { emptyKeyedState, type KeyedState, keyedStateKey, withEntry } from './keyed-state.js';
+import {
+  emptyKeyedState,
+  inputTupleKey,
+  inputTupleValueKey,
+  type KeyedState,
+  keyedStateKey,
+  withEntry,
+} from './keyed-state.js';
 
-const keyOf = cached((op: Operation) => valueKey((op.input as readonly unknown[])[0]));
-const elementKey = cached((op: Operation) => valueKey((op.input as readonly unknown[])[1]));
 // A list's text is its elements' canonical keys joined by ',' (no brackets), so appending is a concat.
 const readListKey = cached((op: Operation) => {
   const list = (op.output as readonly unknown[])[1];
@@ -28,10 +33,10 @@ export function listAppendModel(): Model<KeyedState> {
     name: 'list-append',
     init: () => emptyKeyedState,
     step(state, op) {
-      const key = keyOf(op);
+      const key = inputTupleKey(op);
       const current = state.get(key) ?? '';
       if (op.f === 'append') {
-        const element = elementKey(op);
+        const element = inputTupleValueKey(op);
         return withEntry(state, key, current === '' ? element : `${current},${element}`);
       }
       if (op.type === 'info') return state;
@@ -41,11 +46,11 @@ export function listAppendModel(): Model<KeyedState> {
     // Lists only grow: once the state is not a prefix of what a read returned, that read cannot fit.
     doomed(state, op) {
       if (op.f !== 'read') return false;
-      const current = state.get(keyOf(op)) ?? '';
+      const current = state.get(inputTupleKey(op)) ?? '';
       const read = readListKey(op);
       return current !== '' && current !== read && !read.startsWith(`${current},`);
     },
-    partition: keyOf,
+    partition: inputTupleKey,
     readOnly: (op) => op.f === 'read',
     validate(op) {
       requireF(op, 'list-append', ['append', 'read']);

@@ -1,11 +1,8 @@
 import type { Operation } from '../../history/op.js';
-import { cached, describeOperation, type Model, requireF, valueKey } from '../model.js';
+import { describeOperation, inputKey, type Model, outputKey, requireF, valueKey } from '../model.js';
 
 /** The register's state is the canonical key of its value (see `valueKey`): cheap to compare and hash. */
 export type RegisterState = string;
-
-const inputKey = cached((op: Operation) => valueKey(op.input));
-const outputKey = cached((op: Operation) => valueKey(op.output));
 
 /** Shared by register and cas-register: `read` and `write`. */
 export function stepReadWrite(state: RegisterState, op: Operation): RegisterState | undefined {

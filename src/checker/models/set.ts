@@ -1,10 +1,9 @@
 import type { Operation } from '../../history/op.js';
-import { cached, describeOperation, type Model, requireF, shapeError, valueKey } from '../model.js';
+import { cached, describeOperation, inputKey, type Model, requireF, shapeError, valueKey } from '../model.js';
 
 /** Sorted, distinct canonical keys of the elements. */
 export type SetState = readonly string[];
 
-const elementKey = cached((op: Operation) => valueKey(op.input));
 const readKey = cached((op: Operation) => {
   const elements = op.output === null || op.output === undefined ? [] : (op.output as readonly unknown[]);
   return [...new Set(elements.map(valueKey))].sort().join(',');
@@ -19,7 +18,7 @@ export function setModel(): Model<SetState> {
     init: () => [],
     step(state, op) {
       if (op.f === 'add') {
-        const element = elementKey(op);
+        const element = inputKey(op);
         let low = 0;
         let high = state.length;
         while (low < high) {

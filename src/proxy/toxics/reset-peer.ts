@@ -1,5 +1,5 @@
-import type { TimerHandle } from '../../core/clock.js';
 import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import { DueTimer } from './due-timer.js';
 
 /**
  * As Toxiproxy: waits for the first data (or the half-close) in its direction, discards it, and
@@ -7,12 +7,14 @@ import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.j
  */
 class ResetPeerStage implements ToxicStage {
   private triggeredAt: number | undefined;
-  private timer: TimerHandle | undefined;
+  private readonly timer: DueTimer;
 
   constructor(
     private readonly context: StageContext,
     private attributes: Attributes,
-  ) {}
+  ) {
+    this.timer = new DueTimer(context.clock);
+  }
 
   write(chunk: Buffer): void {
     this.context.drop(chunk.length);
@@ -31,8 +33,7 @@ class ResetPeerStage implements ToxicStage {
   flush(): void {}
 
   dispose(): void {
-    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
   }
 
   private trigger(): void {
@@ -42,9 +43,7 @@ class ResetPeerStage implements ToxicStage {
   }
 
   private arm(): void {
-    this.dispose();
-    const due = (this.triggeredAt as number) + (this.attributes.timeout ?? 0);
-    this.timer = this.context.clock.setTimeout(() => this.context.reset(), due - this.context.clock.now());
+    this.timer.arm(this.triggeredAt as number, this.attributes.timeout ?? 0, () => this.context.reset());
   }
 }
 

@@ -1,15 +1,17 @@
-import type { TimerHandle } from '../../core/clock.js';
 import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import { DueTimer } from './due-timer.js';
 
 /** Passes data at once but holds the half-close (FIN) for `delay` ms. */
 class SlowCloseStage implements ToxicStage {
-  private timer: TimerHandle | undefined;
+  private readonly timer: DueTimer;
   private endedAt: number | undefined;
 
   constructor(
     private readonly context: StageContext,
     private attributes: Attributes,
-  ) {}
+  ) {
+    this.timer = new DueTimer(context.clock);
+  }
 
   write(chunk: Buffer): void {
     this.context.emit(chunk);
@@ -23,27 +25,21 @@ class SlowCloseStage implements ToxicStage {
   update(attributes: Attributes): void {
     this.attributes = attributes;
     // A held FIN is re-timed from when it arrived, with the new delay.
-    if (this.timer !== undefined) this.arm();
+    if (this.timer.armed) this.arm();
   }
 
   private arm(): void {
-    this.dispose();
-    const due = (this.endedAt ?? 0) + (this.attributes.delay ?? 0);
-    this.timer = this.context.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.context.end();
-    }, due - this.context.clock.now());
+    this.timer.arm(this.endedAt ?? 0, this.attributes.delay ?? 0, () => this.context.end());
   }
 
   flush(): void {
-    if (this.timer === undefined) return;
-    this.dispose();
+    if (!this.timer.armed) return;
+    this.timer.cancel();
     this.context.end();
   }
 
   dispose(): void {
-    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
   }
 }
 

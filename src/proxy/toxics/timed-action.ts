@@ -1,22 +1,23 @@
-import type { TimerHandle } from '../../core/clock.js';
 import type { Attributes, StageContext, ToxicStage } from '../toxic.js';
+import { DueTimer } from './due-timer.js';
 
 /**
  * A stage that lets data through and acts on the connection once, `delayMs(attributes)` after the
- * toxic took effect on it (at accept for new connections, at once for live ones). An update re-arms
- * the timer from the original start.
+ * toxic took effect on it (at accept for new connections, at once for live ones); a delay of
+ * `undefined` means never. An update re-arms the timer from the original start.
  */
 export class TimedActionStage implements ToxicStage {
   private readonly startedAt: number;
-  private timer: TimerHandle | undefined;
+  private readonly timer: DueTimer;
 
   constructor(
     protected readonly context: StageContext,
-    private readonly delayMs: (attributes: Attributes) => number,
+    private readonly delayMs: (attributes: Attributes) => number | undefined,
     private readonly action: () => void,
     attributes: Attributes,
   ) {
     this.startedAt = context.clock.now();
+    this.timer = new DueTimer(context.clock);
     this.arm(attributes);
   }
 
@@ -35,16 +36,12 @@ export class TimedActionStage implements ToxicStage {
   flush(): void {}
 
   dispose(): void {
-    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
   }
 
   private arm(attributes: Attributes): void {
-    this.dispose();
-    const remaining = this.startedAt + this.delayMs(attributes) - this.context.clock.now();
-    this.timer = this.context.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.action();
-    }, remaining);
+    const delay = this.delayMs(attributes);
+    if (delay === undefined) this.timer.cancel();
+    else this.timer.arm(this.startedAt, delay, this.action);
   }
 }

@@ -1,63 +1,39 @@
-import type { TimerHandle } from '../../core/clock.js';
 import { ReleaseQueue } from '../release-queue.js';
-import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
+import type { Attributes, StageContext, ToxicKind } from '../toxic.js';
+import { TimedActionStage } from './timed-action.js';
 
 /**
  * A blackhole: no data gets through. The data is held (bounded by the pipe's budget, so the sender
  * sees its window fill, as on a dead network path), and delivered if the toxic is removed. With
  * `timeout` > 0 the connection is closed that long after the toxic took effect; with 0 it stays open.
  */
-class TimeoutStage implements ToxicStage {
-  private readonly queue: ReleaseQueue;
-  private readonly startedAt: number;
-  private timer: TimerHandle | undefined;
+class TimeoutStage extends TimedActionStage {
+  private readonly queue = new ReleaseQueue(this.context);
 
-  constructor(
-    private readonly context: StageContext,
-    attributes: Attributes,
-  ) {
-    this.queue = new ReleaseQueue(context);
-    this.startedAt = context.clock.now();
-    this.arm(attributes);
-  }
-
-  write(chunk: Buffer): void {
-    this.queue.push(chunk, Number.POSITIVE_INFINITY);
-  }
-
-  end(): void {
-    this.queue.pushEnd(Number.POSITIVE_INFINITY);
-  }
-
-  update(attributes: Attributes): void {
-    this.arm(attributes);
-  }
-
-  flush(): void {
-    this.queue.flush();
-  }
-
-  dispose(): void {
-    this.disarm();
-    this.queue.dispose();
-  }
-
-  private arm(attributes: Attributes): void {
-    this.disarm();
-    const timeout = attributes.timeout ?? 0;
-    if (timeout <= 0) return;
-    this.timer = this.context.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.context.close();
-      },
-      this.startedAt + timeout - this.context.clock.now(),
+  constructor(context: StageContext, attributes: Attributes) {
+    super(
+      context,
+      (current) => ((current.timeout ?? 0) > 0 ? current.timeout : undefined),
+      () => context.close(),
+      attributes,
     );
   }
 
-  private disarm(): void {
-    if (this.timer !== undefined) this.context.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+  override write(chunk: Buffer): void {
+    this.queue.push(chunk, Number.POSITIVE_INFINITY);
+  }
+
+  override end(): void {
+    this.queue.pushEnd(Number.POSITIVE_INFINITY);
+  }
+
+  override flush(): void {
+    this.queue.flush();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.queue.dispose();
   }
 }
 
