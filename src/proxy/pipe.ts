@@ -43,6 +43,8 @@ export class Pipe {
   beforeFirstWrite: (() => void) | undefined;
   /** A stage asked to close the connection; it closes when the end reaches the sink. */
   private closeRequested = false;
+  /** Runs once the half-close has been passed to the sink (see `whenEnded`). */
+  private onSinkEnded: (() => void) | undefined;
 
   constructor(
     readonly direction: Direction,
@@ -63,6 +65,15 @@ export class Pipe {
   /** Bytes this direction holds in its toxics and in the sink's userland write buffer. */
   get bufferedBytes(): number {
     return this.closed ? 0 : this.heldBytes + this.sink.writableLength;
+  }
+
+  /**
+   * Runs `callback` once the half-close has reached the sink: at once if it has, else after the toxics
+   * have let out everything they hold ahead of it. Never runs if the pipe is disposed first.
+   */
+  whenEnded(callback: () => void): void {
+    if (this.ended) callback();
+    else this.onSinkEnded = callback;
   }
 
   /** Appends a toxic at the end of the chain (Toxiproxy's order: oldest first). */
@@ -187,6 +198,7 @@ export class Pipe {
     this.ended = true;
     if (this.closeRequested) this.owner.close();
     else this.sink.end();
+    this.onSinkEnded?.();
   }
 
   /** Pauses the source above the budget or while the sink drains; resumes below half the budget. */
