@@ -5,6 +5,44 @@ import { FaultlineError } from '../core/errors.js';
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 export const opTypes: readonly OpType[] = ['invoke', 'ok', 'fail', 'info'];
 
+/**
+ * The most arrays, objects, Maps and Sets an op may nest, counting the op itself: the readers refuse deeper
+ * input (naming the line and column) and `pairOperations` deeper ops built in code, so checkers, which walk
+ * values recursively, never exhaust the stack.
+ */
+export const maxNestingDepth = 512;
+
+/**
+ * True when `value` nests more than `limit` arrays, plain objects, Maps and Sets (the value itself counts
+ * when it is one). Iterative, so any depth is safe to ask about; a cyclic value is deeper than any limit.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  for (;;) {
+    const item = values.pop();
+    const enclosing = depths.pop();
+    if (enclosing === undefined) return false;
+    if (typeof item !== 'object' || item === null) continue;
+    const depth = enclosing + 1;
+    if (depth > limit) return true;
+    const push = (child: unknown): void => {
+      if (typeof child === 'object' && child !== null) {
+        values.push(child);
+        depths.push(depth);
+      }
+    };
+    if (Array.isArray(item)) for (const child of item) push(child);
+    else if (item instanceof Map) {
+      for (const [key, child] of item) {
+        push(key);
+        push(child);
+      }
+    } else if (item instanceof Set) for (const child of item) push(child);
+    else for (const key of Object.keys(item)) push((item as Record<string, unknown>)[key]);
+  }
+}
+
 /** A client process (Jepsen's integers) or a named actor such as `nemesis`. */
 export type ProcessId = number | string;
 
@@ -75,6 +113,7 @@ export function historyError(op: Op, message: string, expected?: string): Faultl
  * call, on a second invocation while one is open, and on a completion whose `f` differs from its
  * invocation. Calls still open at the end become `info`. Ops of non-numeric processes that are not
  * invoke/complete pairs (e.g. nemesis `info` notes) are ignored only when `ignoreProcesses` names them.
+ * Throws, too, on an op nested deeper than `maxNestingDepth` (or cyclic).
  */
 export function pairOperations(
   history: History,
@@ -85,6 +124,13 @@ export function pairOperations(
   const pairs: { invoke: Op; complete: Op | undefined }[] = [];
   const slotOf = new Map<ProcessId, number>();
   for (const op of history) {
+    if (nestedDeeperThan(op, maxNestingDepth)) {
+      throw historyError(
+        op,
+        `value nested deeper than ${maxNestingDepth} levels (counting the op itself), or cyclic`,
+        `at most ${maxNestingDepth} nested arrays, objects, Maps and Sets`,
+      );
+    }
     if (ignored.has(op.process)) continue;
     if (op.type === 'invoke') {
       const pending = open.get(op.process);

@@ -360,15 +360,27 @@ describe('serializeHistory', () => {
   });
 
   it('refuses values JSON cannot hold instead of writing something else', () => {
-    const [op] = buildHistory([{ process: 0, type: 'ok', f: 'read', value: { big: 2n ** 70n } }]);
+    const [op] = buildHistory([{ process: 0, type: 'ok', f: 'read', value: { small: 5n } }]);
     assert.throws(
       () => serializeHistory([op as Op], 'jsonl'),
-      /op 0: op\.value\.big is a bigint, which JSON cannot hold/,
+      /op 0: op\.value\.small is the bigint 5n, which JSON lines would read back as a number; write this history as edn/,
     );
-    assert.match(serializeHistory([op as Op], 'edn'), /:big 1180591620717411303424N/);
+    assert.match(serializeHistory([op as Op], 'edn'), /:small 5N/);
     for (const value of [Number.NaN, new Map(), [undefined], -0]) {
       const ops = buildHistory([{ process: 0, type: 'ok', f: 'read', value }]);
       assert.throws(() => serializeHistory(ops, 'jsonl'), /JSON cannot hold/);
     }
+  });
+
+  it('writes integers beyond 2^53 exactly, so they read back the same (bigint stays bigint, number stays number)', () => {
+    const value = { big: 2n ** 70n, negative: -(2n ** 53n) - 1n, float: 2 ** 60, small: 7 };
+    const ops = buildHistory([{ process: 0, type: 'ok', f: 'read', value }]);
+    const text = serializeHistory(ops, 'jsonl');
+    assert.match(
+      text,
+      /"big":1180591620717411303424,"negative":-9007199254740993,"float":1152921504606847000\.0,/,
+    );
+    assert.deepStrictEqual(parseHistory(text).ops[0]?.value, value);
+    assert.deepStrictEqual(parseHistory(serializeHistory(ops, 'edn')).ops[0]?.value, value);
   });
 });
