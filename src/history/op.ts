@@ -17,30 +17,42 @@ export const maxNestingDepth = 512;
  * when it is one). Iterative, so any depth is safe to ask about; a cyclic value is deeper than any limit.
  */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const values: unknown[] = [value];
-  const depths: number[] = [0];
-  for (;;) {
-    const item = values.pop();
-    const enclosing = depths.pop();
-    if (enclosing === undefined) return false;
-    if (typeof item !== 'object' || item === null) continue;
-    const depth = enclosing + 1;
-    if (depth > limit) return true;
-    const push = (child: unknown): void => {
-      if (typeof child === 'object' && child !== null) {
-        values.push(child);
-        depths.push(depth);
+  if (typeof value !== 'object' || value === null) return false;
+  // Depth-first over the containers only, with their levels (1 for `value`); scalars are never pushed.
+  const containers: object[] = [value];
+  const levels: number[] = [1];
+  while (containers.length > 0) {
+    const item = containers.pop() as object;
+    const level = levels.pop() as number;
+    if (level > limit) return true;
+    const next = level + 1;
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) {
+        const child: unknown = item[i];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          levels.push(next);
+        }
       }
-    };
-    if (Array.isArray(item)) for (const child of item) push(child);
-    else if (item instanceof Map) {
-      for (const [key, child] of item) {
-        push(key);
-        push(child);
+    } else if (item instanceof Map || item instanceof Set) {
+      for (const entry of item instanceof Map ? [...item.keys(), ...item.values()] : item) {
+        if (typeof entry === 'object' && entry !== null) {
+          containers.push(entry);
+          levels.push(next);
+        }
       }
-    } else if (item instanceof Set) for (const child of item) push(child);
-    else for (const key of Object.keys(item)) push((item as Record<string, unknown>)[key]);
+    } else {
+      for (const key in item) {
+        if (!Object.hasOwn(item, key)) continue;
+        const child: unknown = (item as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          levels.push(next);
+        }
+      }
+    }
   }
+  return false;
 }
 
 /** A client process (Jepsen's integers) or a named actor such as `nemesis`. */
