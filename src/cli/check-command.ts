@@ -27,7 +27,7 @@ import { usageError } from './usage.js';
  * well-formed history (unreadable, not UTF-8 text, not the format, no ops, a malformed op or value, an
  * invoke/complete mismatch, values the model cannot take); the message names the file, line and column.
  */
-export const checkExit = { valid: 0, invalid: 1, unknown: 2, badInput: 3 } as const;
+export const checkExit = { valid: 0, invalid: 1, unknown: 2, badInput: 3, internalError: 70 } as const;
 
 /** Where `faultline check` prints: the process's stdout and stderr, or a test's buffers. */
 export interface CheckOutput {
@@ -66,7 +66,8 @@ export const checkUsage = `Usage: faultline check <history> (--model <name> | --
 Checks a history (JSON lines, Jepsen EDN or Jepsen log lines; detected from the content).
 Exit code: 0 valid, 1 invalid, 2 unknown (budget ran out), 3 bad input: a bad command line, or a file
 that is not a history (not UTF-8 text, not the format, no ops, a malformed op, nesting deeper than 512
-levels, calls that do not pair up); the message names the file, line and column.
+levels, calls that do not pair up); the message names the file, line and column. 70: an internal error
+(a bug in faultline).
 
   --model <name>     linearizability against a model: ${modelNames.join(', ')}
   --checker <name>   a safety checker instead: ${Object.keys(safetyCheckers).join(', ')}
@@ -84,10 +85,16 @@ export async function checkCommand(argv: string[], output: CheckOutput = process
   try {
     return await runCheck(argv, output);
   } catch (error) {
-    output.stderr(`faultline check: ${messageOf(error)}\n`);
-    if (error instanceof FaultlineError && typeof error.details.usage === 'string') {
-      output.stderr(`\n${error.details.usage}`);
+    if (!(error instanceof FaultlineError)) {
+      // Not a refusal of the input but a defect of faultline's own: say so, with what a report needs.
+      output.stderr(
+        `faultline check: internal error (a bug in faultline; please report it): ${messageOf(error)}\n`,
+      );
+      if (error instanceof Error && error.stack) output.stderr(`${error.stack}\n`);
+      return checkExit.internalError;
     }
+    output.stderr(`faultline check: ${messageOf(error)}\n`);
+    if (typeof error.details.usage === 'string') output.stderr(`\n${error.details.usage}`);
     return checkExit.badInput;
   }
 }
@@ -187,7 +194,17 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
       const html = renderLinearizabilityHtml(result.counterexample as LinearizabilityCounterexample, {
         source: file,
       });
-      await writeFile(values.html, html);
+      const htmlFile = values.html;
+      await writeFile(htmlFile, html).catch((error: unknown) => {
+        throw new FaultlineError(
+          codes.invalidArgument,
+          `--html ${htmlFile}: cannot write: ${messageOf(error)}`,
+          {
+            cause: error,
+            details: { file: htmlFile },
+          },
+        );
+      });
       output.stdout(`timeline: ${values.html}\n`);
     } else {
       output.stdout(
