@@ -73,7 +73,7 @@ export function parseProxyConfig(file: string, text: string): ProxyConfig {
   if (!Array.isArray(root)) {
     fail(
       at('proxies').value,
-      undefined,
+      'proxies',
       `expected a JSON array of proxies ([{"name", "listen", "upstream", "enabled"?, "toxics"?}]), got ${describe(root)}`,
       'a JSON array of proxies',
     );
@@ -180,6 +180,7 @@ type Fail = (
  */
 function scanJson(text: string, fail: Fail): { value: unknown; positions: Map<string, Position> } {
   const positions = new Map<string, Position>();
+  let duplicate: { keyAt: number; member: string; key: string; firstAt: number } | undefined;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const where = (path: string): string | undefined => (path === 'proxies' ? undefined : path);
   const syntax = (offset: number, path: string, message: string): never =>
@@ -291,14 +292,9 @@ function scanJson(text: string, fail: Fail): { value: unknown; positions: Map<st
           const keyAt = i;
           const key = scanString(path);
           const member = `${path}.${key}`;
-          if (Object.hasOwn(object, key)) {
-            const first = lineAndColumn(text, positions.get(member)?.key ?? keyAt);
-            fail(
-              keyAt,
-              member,
-              `duplicate key ${JSON.stringify(key)} (first at line ${first.line}, column ${first.column})`,
-              'each key once',
-            );
+          // Reported once the whole text is known to be JSON: a syntax error further on comes first.
+          if (Object.hasOwn(object, key) && duplicate === undefined) {
+            duplicate = { keyAt, member, key, firstAt: positions.get(member)?.key ?? keyAt };
           }
           skipSpace();
           if (text.charAt(i) !== ':') unexpected(member, '":" after the key');
@@ -345,6 +341,15 @@ function scanJson(text: string, fail: Fail): { value: unknown; positions: Map<st
   skipSpace();
   if (i < text.length) {
     syntax(i, 'proxies', `unexpected ${showChar(text, i)} after the end of the JSON value`);
+  }
+  if (duplicate !== undefined) {
+    const first = lineAndColumn(text, duplicate.firstAt);
+    fail(
+      duplicate.keyAt,
+      duplicate.member,
+      `duplicate key ${JSON.stringify(duplicate.key)} (first at line ${first.line}, column ${first.column})`,
+      'each key once',
+    );
   }
   return { value, positions };
 }

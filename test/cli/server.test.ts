@@ -139,7 +139,7 @@ describe('faultline server', () => {
     const config = await writeConfig('object.json', '{"proxies": []}');
     const result = await runCli(['server', '--port', '0', '--config', config]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /object\.json:1:1: expected a JSON array of proxies/);
+    assert.match(result.stderr, /object\.json:1:1: proxies: expected a JSON array of proxies/);
   });
 
   it('fails start-up when a --config proxy port is in use, leaving nothing listening', async () => {
