@@ -212,12 +212,13 @@ function scanJson(text: string, fail: Fail): { value: unknown; positions: Map<st
       }
       if (c === 0x5c) {
         const escaped = text.charAt(i + 1);
+        if (escaped === '') break; // the text ends inside the string
         if (escaped === 'u') {
           if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
             syntax(i, path, '"\\u" must be followed by 4 hexadecimal digits');
           }
           i += 6;
-        } else if (escaped !== '' && '"\\/bfnrt'.includes(escaped)) {
+        } else if ('"\\/bfnrt'.includes(escaped)) {
           i += 2;
         } else {
           syntax(i, path, `invalid escape ${showChar(text, i + 1)} after "\\"`);
