@@ -13,9 +13,15 @@ type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
  */
 export class ToxiproxyClient implements ToxiproxyApi {
   readonly baseUrl: string;
+  private readonly token: string | undefined;
 
-  constructor(baseUrl = 'http://127.0.0.1:8474') {
+  /**
+   * `options.token`: the shared secret of a server started with `--token` (or `FAULTLINE_TOKEN`), sent
+   * as `Authorization: Bearer <token>` on every request.
+   */
+  constructor(baseUrl = 'http://127.0.0.1:8474', options: { readonly token?: string } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
   }
 
   async version(): Promise<string> {
@@ -94,10 +100,13 @@ export class ToxiproxyClient implements ToxiproxyApi {
   ): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const init: RequestInit = { method };
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) {
       init.body = JSON.stringify(body);
-      init.headers = { 'Content-Type': 'application/json' };
+      headers['Content-Type'] = 'application/json';
     }
+    init.headers = headers;
     let response: Response;
     let text: string;
     try {
@@ -136,27 +145,30 @@ function toxicPath(proxy: string, toxic: string): string {
   return `${proxyPath(proxy)}/toxics/${encodeURIComponent(toxic)}`;
 }
 
-/** Turns an error reply back into the FaultlineError the server started from, as far as the status tells. */
+const knownCodes: ReadonlySet<string> = new Set(Object.values(codes));
+
+/** Turns an error reply back into the FaultlineError the server started from. */
 function responseError(method: Method, url: string, status: number, text: string): FaultlineError {
   let message = text.trim() || `HTTP ${status}`;
+  let code: ErrorCode | undefined;
+  let field: string | undefined;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'error' in parsed &&
-      typeof parsed.error === 'string'
-    ) {
-      message = parsed.error;
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      if (typeof parsed.error === 'string') message = parsed.error;
+      // faultline's servers send the code and the field; Toxiproxy's do not.
+      if ('code' in parsed && typeof parsed.code === 'string' && knownCodes.has(parsed.code))
+        code = parsed.code as ErrorCode;
+      if ('field' in parsed && typeof parsed.field === 'string') field = parsed.field;
     }
   } catch {
     // a plain-text error (Toxiproxy's 403, 404 and 405)
   }
   const details: Record<string, unknown> = { method, url, status };
-  // The server's messages start with the offending field (`attributes.latency: …`).
-  const field = /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1];
+  // Toxiproxy's messages start with the offending field (`attributes.latency: …`).
+  field ??= /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1];
   if (field !== undefined) details.field = field;
-  return new FaultlineError(codeOf(status, message), message, { details });
+  return new FaultlineError(code ?? codeOf(status, message), message, { details });
 }
 
 function codeOf(status: number, message: string): ErrorCode {
@@ -165,10 +177,19 @@ function codeOf(status: number, message: string): ErrorCode {
       return /unknown toxic type|invalid toxic type/.test(message)
         ? codes.unknownToxic
         : codes.invalidArgument;
+    case 401:
+      return codes.unauthorized;
+    case 403:
+      return codes.forbidden;
     case 404:
       return codes.notFound;
+    case 405:
+      return codes.methodNotAllowed;
     case 409:
       return codes.alreadyExists;
+    case 413:
+    case 431:
+      return codes.tooLarge;
     case 500:
       if (/address already in use/.test(message)) return codes.addressInUse;
       return /\blisten\b/.test(message) ? codes.listenFailed : codes.http;

@@ -1,6 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import { isIP, type Socket } from 'node:net';
 import { realClock } from '../core/clock.js';
-import { codes } from '../core/codes.js';
+import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { hostPort, listenTcp } from '../core/listen.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
@@ -18,6 +26,17 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Largest request body accepted; default 1 MiB. Larger ones get 413. */
   maxBodyBytes?: number;
+  /**
+   * A shared secret. When set, every request must carry `Authorization: Bearer <token>` (compared in
+   * constant time); any other gets 401. Default: none (as Toxiproxy, which has no authentication).
+   */
+  token?: string;
+  /**
+   * `Host` header values accepted besides the server's own address and `localhost`, `127.0.0.1` and
+   * `[::1]` with its port (or no port). `name` accepts that name with any port, `name:port` only that
+   * port; `*` accepts any Host, which turns off the guard against DNS rebinding.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface ApiServer {
@@ -30,6 +49,8 @@ export interface ApiServer {
 }
 
 const defaultMaxBodyBytes = 1024 * 1024;
+/** The request line (URL included) and headers together; more gets 431. Node's default, made explicit. */
+export const maxHeaderBytes = 16 * 1024;
 /** After an oversized chunked body, this much more is read and discarded before replying early. */
 const maxDiscardBytes = 16 * 1024 * 1024;
 
@@ -63,15 +84,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8474;
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+    throw new FaultlineError(codes.invalidArgument, 'token: expected a non-empty string', {
+      details: { field: 'token', expected: 'a non-empty string' },
+    });
+  }
+  const tokenDigest = options.token === undefined ? undefined : digest(options.token);
   const routes = buildRoutes(hub);
   let requestCount = 0;
+  const nextId = (): string => `fl${(++requestCount).toString().padStart(8, '0')}`;
+  // Set once listening: the Host check needs the real port.
+  let guard: Guard = () => undefined;
 
-  const server = createServer((req, res) => {
-    const id = `fl${(++requestCount).toString().padStart(8, '0')}`;
+  const server = createServer({ maxHeaderSize: maxHeaderBytes, requireHostHeader: false }, (req, res) => {
+    const id = nextId();
     const started = realClock.now();
     res.setHeader('X-Toxiproxy-Request-Id', id);
     const outcome: Outcome = {};
-    handle(req, res, routes, maxBodyBytes, outcome)
+    handle(req, res, { routes, maxBodyBytes, guard }, outcome)
       .catch((error: unknown) => {
         // Only a broken socket gets here; the response can no longer be written.
         outcome.error ??= messageOf(error);
@@ -84,15 +114,47 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         log(`api ${id} ${req.method ?? '?'} ${req.url ?? '?'} ${res.statusCode} ${ms}ms${error}`);
       });
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  // What Node's parser refuses never reaches the handler: answer it here, as JSON like every error.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const id = nextId();
+    const refusal = parseErrorRefusal(error);
+    writeRaw(socket, id, refusal);
+    log?.(`api ${id} - - ${refusal.status} 0ms error=${JSON.stringify(refusal.error)}`);
+  });
+  // CONNECT and unsupported `Expect` values bypass the request handler too.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const id = nextId();
+    const refusal = refusalOf(405, codes.methodNotAllowed, 'method', `method CONNECT not allowed`);
+    writeRaw(socket, id, refusal);
+    log?.(`api ${id} CONNECT ${req.url ?? '?'} 405 0ms error=${JSON.stringify(refusal.error)}`);
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const reply = errorReply(
+      417,
+      codes.invalidArgument,
+      'expect',
+      `unsupported Expect: ${JSON.stringify(req.headers.expect ?? '')}; only 100-continue is supported`,
+    );
+    res.setHeader('X-Toxiproxy-Request-Id', nextId());
+    void sendReply(req, res, reply, {});
   });
 
   await listenTcp(server, host, port, 'port');
 
   const address = server.address();
   const actual = address !== null && typeof address === 'object' ? address : { address: host, port };
+  guard = makeGuard({
+    listenAddress: actual.address,
+    configuredHost: host,
+    port: actual.port,
+    allowedHosts: options.allowedHosts ?? [],
+    tokenDigest,
+  });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostPort(actual.address, actual.port)}`,
@@ -103,6 +165,164 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return closing;
     },
   };
+}
+
+/** A refused request as the API words it: `{error, status, code, field}`. */
+interface Refusal {
+  readonly error: string;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly field?: string;
+}
+
+function refusalOf(status: number, code: ErrorCode, field: string | undefined, error: string): Refusal {
+  return field === undefined ? { error, status, code } : { error, status, code, field };
+}
+
+/** Writes a whole JSON error response straight to a socket (no ServerResponse exists) and closes it. */
+function writeRaw(socket: Socket, id: string, refusal: Refusal): void {
+  const body = JSON.stringify(refusal);
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Toxiproxy-Request-Id: ${id}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+/** The answer to a request Node's HTTP parser refused (`HPE_…` codes from llhttp). */
+function parseErrorRefusal(error: NodeJS.ErrnoException): Refusal {
+  const code = error.code ?? '';
+  const reason = (error as { reason?: unknown }).reason;
+  const detail = `${typeof reason === 'string' ? reason : messageOf(error)} (${code || 'parse error'})`;
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return refusalOf(
+      431,
+      codes.tooLarge,
+      'headers',
+      `request line and headers too large: the limit is ${maxHeaderBytes} bytes together (a long URL counts)`,
+    );
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return refusalOf(408, codes.timeout, 'request', 'request not received in time');
+  }
+  const field =
+    code === 'HPE_INVALID_METHOD'
+      ? 'method'
+      : code === 'HPE_INVALID_URL'
+        ? 'url'
+        : code === 'HPE_INVALID_VERSION'
+          ? 'version'
+          : /HEADER|CONTENT_LENGTH|TRANSFER_ENCODING|CONNECTION/.test(code)
+            ? 'headers'
+            : /CHUNK|BODY/.test(code)
+              ? 'body'
+              : 'request';
+  return refusalOf(400, codes.invalidArgument, field, `malformed HTTP request: ${detail}`);
+}
+
+/** Who may talk to the API: undefined when the request may go on, else the refusal. */
+type Guard = (req: IncomingMessage) => Refusal | undefined;
+
+const loopbackNames = ['localhost', '127.0.0.1', '[::1]'];
+const wildcards = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * The checks before routing. The `Host` header must name this server (its address or a loopback name,
+ * with its port or none): a web page that reaches the API through DNS rebinding sends its own host name.
+ * IP literals pass when the server listens on every interface (rebinding needs a name). Then the token.
+ */
+function makeGuard(options: {
+  listenAddress: string;
+  configuredHost: string;
+  port: number;
+  allowedHosts: readonly string[];
+  tokenDigest: Buffer | undefined;
+}): Guard {
+  const { port, tokenDigest } = options;
+  const ours = new Set(loopbackNames);
+  const wildcard = wildcards.has(options.listenAddress);
+  for (const name of [options.listenAddress, options.configuredHost]) {
+    if (!wildcards.has(name)) ours.add(bracketed(name.toLowerCase()));
+  }
+  const anyPort = new Set<string>();
+  const exact = new Set<string>();
+  let anyHost = false;
+  for (const entry of options.allowedHosts) {
+    const text = entry.trim().toLowerCase();
+    if (text === '*') anyHost = true;
+    const parsed = parseHostHeader(text);
+    if (parsed === undefined) continue;
+    if (parsed.port === undefined) anyPort.add(parsed.name);
+    else exact.add(`${parsed.name}:${parsed.port}`);
+  }
+  const allowed = `${[...ours].map((name) => `${name}:${port}`).join(', ')}${
+    anyPort.size + exact.size > 0 ? `, ${[...anyPort, ...exact].join(', ')}` : ''
+  }`;
+  return (req) => {
+    const header = req.headers.host;
+    if (!anyHost) {
+      if (header === undefined || header === '') {
+        if (req.httpVersion !== '1.0') {
+          return refusalOf(400, codes.invalidArgument, 'host', 'missing Host header (HTTP/1.1 requires one)');
+        }
+      } else {
+        const parsed = parseHostHeader(header.toLowerCase());
+        const ok =
+          parsed !== undefined &&
+          (anyPort.has(parsed.name) ||
+            (parsed.port !== undefined && exact.has(`${parsed.name}:${parsed.port}`)) ||
+            ((parsed.port === undefined || parsed.port === port) &&
+              (ours.has(parsed.name) || (wildcard && isIP(unbracketed(parsed.name)) !== 0))));
+        if (!ok) {
+          return refusalOf(
+            403,
+            codes.forbidden,
+            'host',
+            `Host ${JSON.stringify(header)} not allowed: the API answers to ${allowed} (see --allow-host); this guards against DNS rebinding`,
+          );
+        }
+      }
+    }
+    if (tokenDigest !== undefined) {
+      const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+      // Compare digests: equal lengths for timingSafeEqual, and no early exit on the first wrong byte.
+      const same = timingSafeEqual(digest(match?.[1] ?? ''), tokenDigest);
+      if (!same || match === null) {
+        return refusalOf(
+          401,
+          codes.unauthorized,
+          'authorization',
+          req.headers.authorization === undefined
+            ? 'missing Authorization header: this server requires "Authorization: Bearer <token>"'
+            : 'invalid token in the Authorization header',
+        );
+      }
+    }
+    return undefined;
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** `name` and `port` of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), or undefined. */
+function parseHostHeader(text: string): { name: string; port?: number } | undefined {
+  const match = /^(\[[0-9a-f:.%a-z]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(text);
+  if (match === null) return undefined;
+  const name = match[1] as string;
+  return match[2] === undefined ? { name } : { name, port: Number(match[2]) };
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function unbracketed(name: string): string {
+  return name.startsWith('[') ? name.slice(1, -1) : name;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -117,14 +337,26 @@ interface Outcome {
   error?: string;
 }
 
+interface Handling {
+  readonly routes: (segments: string[]) => Route | undefined;
+  readonly maxBodyBytes: number;
+  readonly guard: Guard;
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  routes: (segments: string[]) => Route | undefined,
-  maxBodyBytes: number,
+  { routes, maxBodyBytes, guard }: Handling,
   outcome: Outcome,
 ): Promise<void> {
   const send = (reply: Reply): Promise<void> => sendReply(req, res, reply, outcome);
+  const refusal = guard(req);
+  if (refusal !== undefined) {
+    res.setHeader('Connection', 'close'); // the body, if any, is not read
+    if (refusal.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="faultline"');
+    await send({ status: refusal.status, json: refusal });
+    return;
+  }
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const path = url.split('?', 1)[0] ?? '/';
@@ -132,30 +364,44 @@ async function handle(
   try {
     segments = path.split('/').slice(1).map(decodeURIComponent);
   } catch {
-    await send(errorReply(400, `bad request path: invalid percent-encoding in ${JSON.stringify(path)}`));
+    await send(
+      errorReply(
+        400,
+        codes.invalidArgument,
+        'path',
+        `bad request path: invalid percent-encoding in ${JSON.stringify(path)}`,
+      ),
+    );
     return;
   }
   const route = routes(segments);
   if (route === undefined) {
-    await send(errorReply(404, `404 page not found: no route ${method} ${path}`));
+    await send(errorReply(404, codes.notFound, 'path', `404 page not found: no route ${method} ${path}`));
     return;
   }
-  const handler = route.methods[method as Method];
+  const handler = Object.hasOwn(route.methods, method) ? route.methods[method as Method] : undefined;
   if (handler === undefined) {
     const allowed = Object.keys(route.methods).join(', ');
     res.setHeader('Allow', allowed);
-    await send(errorReply(405, `method ${method} not allowed on ${path}; allowed: ${allowed}`));
+    await send(
+      errorReply(
+        405,
+        codes.methodNotAllowed,
+        'method',
+        `method ${method} not allowed on ${path}; allowed: ${allowed}`,
+      ),
+    );
     return;
   }
   // Toxiproxy's defence against DNS rebinding from web pages: browsers send `Mozilla/…`.
   if ((req.headers['user-agent'] ?? '').startsWith('Mozilla/')) {
-    await send(errorReply(403, 'User agent not allowed'));
+    await send(errorReply(403, codes.forbidden, 'user-agent', 'User agent not allowed'));
     return;
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBodyBytes) {
     res.setHeader('Connection', 'close');
-    await send(errorReply(413, tooLarge(maxBodyBytes)));
+    await send(errorReply(413, codes.tooLarge, 'body', tooLarge(maxBodyBytes)));
     return;
   }
   const bodyText = readBody(req, maxBodyBytes);
@@ -182,7 +428,7 @@ function tooLarge(maxBodyBytes: number): string {
 
 /** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
 function tooLargeError(maxBodyBytes: number): FaultlineError {
-  return new FaultlineError(codes.invalidArgument, tooLarge(maxBodyBytes), { details: { status: 413 } });
+  return new FaultlineError(codes.tooLarge, tooLarge(maxBodyBytes), { details: { field: 'body' } });
 }
 
 function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
@@ -238,22 +484,30 @@ const statusOfCode: Readonly<Record<string, number>> = {
   [codes.unknownToxic]: 400,
   [codes.config]: 400,
   [codes.usage]: 400,
+  [codes.unauthorized]: 401,
+  [codes.forbidden]: 403,
   [codes.notFound]: 404,
+  [codes.methodNotAllowed]: 405,
   [codes.alreadyExists]: 409,
+  [codes.tooLarge]: 413,
   [codes.addressInUse]: 500,
   [codes.listenFailed]: 500,
 };
 
 function replyForError(error: unknown): Reply {
   if (error instanceof FaultlineError) {
-    const status = typeof error.details.status === 'number' ? error.details.status : statusOfCode[error.code];
-    return errorReply(status ?? 500, error.message);
+    const given = error.details.status;
+    const status = typeof given === 'number' ? given : (statusOfCode[error.code] ?? 500);
+    const field = typeof error.details.field === 'string' ? error.details.field : undefined;
+    // Every refusal names what it refuses; one without a field is about the request as a whole.
+    return errorReply(status, error.code, field ?? (status < 500 ? 'request' : undefined), error.message);
   }
-  return errorReply(500, messageOf(error));
+  return errorReply(500, codes.internal, undefined, messageOf(error));
 }
 
-function errorReply(status: number, message: string): Reply {
-  return { status, json: { error: message, status } };
+/** Toxiproxy's `{"error","status"}`, plus faultline's stable `code` and the offending `field`. */
+function errorReply(status: number, code: ErrorCode, field: string | undefined, message: string): Reply {
+  return { status, json: refusalOf(status, code, field, message) };
 }
 
 async function sendReply(
@@ -396,9 +650,12 @@ function buildRoutes(hub: ProxyHub): (segments: string[]) => Route | undefined {
   };
 }
 
-/** Go's encoder sorts map keys; clients that diff responses expect the same order. */
+/**
+ * Go's encoder sorts map keys; clients that diff responses expect the same order. A null-prototype
+ * object, so a proxy named `__proto__` is an own key and is serialised like any other.
+ */
 function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
-  const sorted: Record<string, T> = {};
+  const sorted = Object.create(null) as Record<string, T>;
   for (const key of Object.keys(record).sort()) sorted[key] = record[key] as T;
   return sorted;
 }

@@ -17,6 +17,12 @@ export const codes = {
   sloViolated: 'FL_ERR_SLO',
   permission: 'FL_ERR_PERMISSION',
   unavailable: 'FL_ERR_UNAVAILABLE',
+  unauthorized: 'FL_ERR_UNAUTHORIZED',
+  forbidden: 'FL_ERR_FORBIDDEN',
+  methodNotAllowed: 'FL_ERR_METHOD_NOT_ALLOWED',
+  tooLarge: 'FL_ERR_TOO_LARGE',
+  timeout: 'FL_ERR_TIMEOUT',
+  internal: 'FL_ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof codes)[keyof typeof codes];

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { invalid } from '../core/assert.js';
 
 export interface HostPort {
@@ -5,16 +6,64 @@ export interface HostPort {
   readonly port: number;
 }
 
-/** Parses `host:port`, `[v6]:port` or `:port` (Go's form for every interface). */
+const expected = '"host:port", e.g. "127.0.0.1:6379", "localhost:0" or "[::1]:8080"';
+
+/**
+ * Parses `host:port`, `[v6]:port` or `:port` (Go's form for every interface). The host must be an IP
+ * literal or a syntactically valid host name; nothing is looked up, so a bad address is refused at once
+ * instead of failing later in a DNS lookup. A host whose last label is a number (`256.0.0.1`, `127.1`,
+ * `0x7f.0.0.1`) is read as an IPv4 address, as URLs do, and must be a valid dotted quad.
+ */
 export function parseHostPort(text: unknown, field: string): HostPort {
-  const expected = '"host:port", e.g. "127.0.0.1:6379", "localhost:0" or "[::1]:8080"';
   if (typeof text !== 'string') throw invalid(field, `expected ${expected}`, expected);
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[3]) : Number.NaN;
   if (!match || port > 65535)
     throw invalid(field, `expected ${expected}, got ${JSON.stringify(text)}`, expected);
-  const host = match[1] ?? match[2] ?? '';
-  return { host: host === '' ? '0.0.0.0' : host, port };
+  if (match[1] !== undefined) {
+    if (isIP(match[1]) !== 6) {
+      throw invalid(field, `"[${match[1]}]" is not an IPv6 address, in ${JSON.stringify(text)}`, expected);
+    }
+    return { host: match[1], port };
+  }
+  const host = match[2] ?? '';
+  if (host === '') return { host: '0.0.0.0', port };
+  const problem = hostProblem(host);
+  if (problem !== undefined) throw invalid(field, `${problem}, in ${JSON.stringify(text)}`, expected);
+  return { host, port };
+}
+
+/** Why `host` is neither an IPv4 literal nor a valid host name (RFC 1123, `_` allowed), or undefined. */
+function hostProblem(host: string): string | undefined {
+  const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
+  const last = labels[labels.length - 1] ?? '';
+  if (/^(?:\d+|0x[0-9a-f]*)$/i.test(last)) {
+    return isIP(host) === 4 ? undefined : `${JSON.stringify(host)} is not a valid IPv4 address`;
+  }
+  if (host.length > 253) return `host name longer than 253 characters`;
+  const label = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+  const bad = labels.find((part) => !label.test(part));
+  if (bad !== undefined) {
+    return `${JSON.stringify(host)} is not a valid host name (label ${JSON.stringify(bad)}: letters, digits, "-" and "_", 1 to 63 characters)`;
+  }
+  return undefined;
+}
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Whether `host` (as parsed by `parseHostPort`) is a loopback address: 127.0.0.0/8, ::1 or `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  if (lower === 'localhost' || lower === 'localhost.') return true;
+  const family = isIP(lower);
+  if (family === 0) return false;
+  try {
+    return loopback.check(lower, family === 4 ? 'ipv4' : 'ipv6');
+  } catch {
+    return false; // an address BlockList cannot read (a zone index): not loopback
+  }
 }
 
 /** `host:port`, bracketing IPv6 hosts. */

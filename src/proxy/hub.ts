@@ -3,7 +3,14 @@ import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import { Random } from '../core/random.js';
-import { type ProxyState, type ProxyStats, TcpProxy, validateProxyName } from './tcp-proxy.js';
+import { isLoopbackHost, parseHostPort } from './address.js';
+import {
+  type PreparedUpdate,
+  type ProxyState,
+  type ProxyStats,
+  TcpProxy,
+  validateProxyName,
+} from './tcp-proxy.js';
 import type { ToxicSpec } from './toxic.js';
 
 /** faultline's version of the Toxiproxy API it speaks. */
@@ -54,6 +61,12 @@ export interface ProxyHubOptions {
   clock?: Clock;
   /** Per-direction buffering bound of each connection, bytes. */
   budgetBytes?: number;
+  /**
+   * Lets proxies listen beyond loopback (anything but 127.0.0.0/8, ::1 and `localhost`, such as
+   * `0.0.0.0` or a LAN address) and on privileged ports (1–1023). Default false: such a `listen` is
+   * refused with FL_ERR_INVALID_ARGUMENT naming the field. (`faultline server --allow-remote-listen`.)
+   */
+  allowRemoteListen?: boolean;
 }
 
 /** The in-process implementation of the Toxiproxy API: a set of named TCP proxies. */
@@ -62,6 +75,7 @@ export class ProxyHub implements ToxiproxyApi {
   private readonly random: Random;
   private readonly clock: Clock;
   private readonly budgetBytes: number | undefined;
+  private readonly allowRemoteListen: boolean;
   private readonly proxyMap = new Map<string, TcpProxy>();
   /** Serialises changes, so concurrent requests never see or leave a half-applied state. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -71,6 +85,7 @@ export class ProxyHub implements ToxiproxyApi {
     this.random = new Random(this.seed);
     this.clock = options.clock ?? realClock;
     this.budgetBytes = options.budgetBytes;
+    this.allowRemoteListen = options.allowRemoteListen ?? false;
   }
 
   /** The live proxy object, for stats and direct use. */
@@ -82,8 +97,9 @@ export class ProxyHub implements ToxiproxyApi {
     return proxy;
   }
 
+  /** Each proxy's counters, keyed by name (a null-prototype object: any name is an own key). */
   stats(): Record<string, ProxyStats> {
-    const result: Record<string, ProxyStats> = {};
+    const result = nullPrototype<ProxyStats>();
     for (const [name, proxy] of this.proxyMap) result[name] = proxy.stats;
     return result;
   }
@@ -92,15 +108,16 @@ export class ProxyHub implements ToxiproxyApi {
     return toxiproxyApiVersion;
   }
 
+  /** Every proxy keyed by name, in a null-prototype object: a proxy named `__proto__` is an own key too. */
   async proxies(): Promise<Record<string, ProxyState>> {
-    const result: Record<string, ProxyState> = {};
+    const result = nullPrototype<ProxyState>();
     for (const [name, proxy] of this.proxyMap) result[name] = proxy.toJSON();
     return result;
   }
 
   createProxy(input: ProxyInput): Promise<ProxyState> {
     return this.exclusive(async () => {
-      const proxy = this.build(input, 'proxy');
+      const proxy = this.build(input, undefined);
       if (this.proxyMap.has(proxy.name)) {
         throw new FaultlineError(codes.alreadyExists, `proxy already exists: "${proxy.name}"`, {
           details: { field: 'name' },
@@ -123,34 +140,45 @@ export class ProxyHub implements ToxiproxyApi {
           throw invalid(`proxies[${i}].name`, `duplicate proxy name "${proxy.name}"`);
         names.add(proxy.name);
       }
-      // Replaced proxies give up their listeners first, since the new ones often reuse the address.
-      const replaced = built.flatMap((proxy) => {
+      // Toxiproxy's rule: an entry with the same listen and upstream as a live proxy keeps that proxy.
+      const plan = built.map((proxy, i) => {
         const old = this.proxyMap.get(proxy.name);
-        return old && !sameConfig(old, proxy) ? [old] : [];
+        return { proxy, old, keep: old !== undefined && sameConfig(old, proxy), field: `proxies[${i}]` };
       });
-      const fresh = built.filter((proxy) => {
-        const old = this.proxyMap.get(proxy.name);
-        return old === undefined || replaced.includes(old);
-      });
-      for (const old of replaced) await old.stop();
+      const fresh = plan.filter((entry) => !entry.keep);
+      const replaced = fresh.flatMap((entry) => (entry.old ? [entry.old] : []));
+      // A new proxy wanting the exact address of a listener it replaces takes that socket over at the
+      // swap: no bind that could fail, no moment without a listener.
+      const donors = new Map<TcpProxy, TcpProxy>();
+      const available = new Set(replaced.filter((old) => old.listening));
+      for (const { proxy } of fresh) {
+        if (!proxy.enabled || proxy.port === 0) continue;
+        const donor = [...available].find((old) => old.listensAt(proxy.listen));
+        if (donor === undefined) continue;
+        donors.set(proxy, donor);
+        available.delete(donor);
+      }
+      // Everything that can fail happens before anything live changes: binds of the new listeners.
       const started: TcpProxy[] = [];
       try {
-        for (const proxy of fresh) {
-          await proxy.start();
+        for (const { proxy, field } of fresh) {
+          if (donors.has(proxy)) continue;
+          await prefixedAsync(field, () => proxy.start());
           started.push(proxy);
         }
       } catch (error) {
-        for (const proxy of started) await proxy.stop();
-        for (const old of replaced) await old.start().catch(() => {});
+        await Promise.all(started.map((proxy) => proxy.stop()));
         throw error;
       }
-      for (const proxy of fresh) this.proxyMap.set(proxy.name, proxy);
+      // The swap, which cannot fail.
+      for (const [proxy, donor] of donors) proxy.adoptListener(donor);
+      for (const { proxy } of fresh) this.proxyMap.set(proxy.name, proxy);
       // An unchanged proxy keeps its connections; toxics given with it become its toxics.
-      for (const [i, proxy] of built.entries()) {
-        const live = this.proxyMap.get(proxy.name) as TcpProxy;
-        if (live !== proxy && (inputs[i] as ProxyInput).toxics !== undefined)
-          live.replaceToxics(proxy.toxics);
+      for (const [i, { proxy, old, keep }] of plan.entries()) {
+        if (keep && old !== undefined && (inputs[i] as ProxyInput).toxics !== undefined)
+          old.replaceToxics(proxy.toxics);
       }
+      await Promise.all(replaced.map((old) => old.stop()));
       return built.map((proxy) => (this.proxyMap.get(proxy.name) as TcpProxy).toJSON());
     });
   }
@@ -162,10 +190,11 @@ export class ProxyHub implements ToxiproxyApi {
   updateProxy(name: string, changes: Partial<Omit<ProxyInput, 'name' | 'toxics'>>): Promise<ProxyState> {
     return this.exclusive(async () => {
       const proxy = this.proxy(name);
-      // update() reads only listen, upstream and enabled, and validates each.
-      await proxy.update(
-        requireObject(changes, 'proxy') as { listen?: string; upstream?: string; enabled?: boolean },
-      );
+      const body = requireObject(changes, 'proxy');
+      if (body.listen !== undefined) this.checkListen(body.listen, 'listen');
+      // update() reads only listen, upstream and enabled, validates each and binds before it changes
+      // anything, so a refusal or a failed bind leaves the proxy as it was.
+      await proxy.update(body as { listen?: string; upstream?: string; enabled?: boolean });
       return proxy.toJSON();
     });
   }
@@ -200,18 +229,17 @@ export class ProxyHub implements ToxiproxyApi {
 
   reset(): Promise<void> {
     return this.exclusive(async () => {
-      // Enable first, so a failed bind can be undone before any toxic is gone.
-      const enabled: TcpProxy[] = [];
+      // Bind every disabled proxy's listener first; a failure releases them and changes nothing.
+      const prepared: PreparedUpdate[] = [];
       try {
         for (const proxy of this.proxyMap.values()) {
-          if (proxy.enabled) continue;
-          await proxy.setEnabled(true);
-          enabled.push(proxy);
+          if (!proxy.enabled) prepared.push(await proxy.prepareUpdate({ enabled: true }));
         }
       } catch (error) {
-        for (const proxy of enabled) await proxy.setEnabled(false);
+        await Promise.all(prepared.map((change) => change.abort()));
         throw error;
       }
+      await Promise.all(prepared.map((change) => change.commit()));
       for (const proxy of this.proxyMap.values()) proxy.removeAllToxics();
     });
   }
@@ -229,10 +257,14 @@ export class ProxyHub implements ToxiproxyApi {
     await this.close();
   }
 
-  /** Validates a proxy and its toxics without starting it. */
-  private build(input: unknown, field: string, where = ''): TcpProxy {
-    const body = prefixed(field, () => requireObject(input, field));
-    return prefixed(field, () => {
+  /**
+   * Validates a proxy and its toxics without starting it. `field` is where the entry sits in a larger
+   * body (`proxies[1]`, prefixed to every field named in an error); undefined for a body of its own.
+   */
+  private build(input: unknown, field: string | undefined, where = ''): TcpProxy {
+    const body = requireObject(input, field ?? 'body');
+    const within = <T>(step: () => T): T => (field === undefined ? step() : prefixed(field, step));
+    return within(() => {
       for (const key of ['name', 'listen', 'upstream'] as const) {
         if (body[key] === undefined || body[key] === '') {
           // Toxiproxy's wording (`missing required field: name at proxy 2`), which its clients match on.
@@ -241,6 +273,7 @@ export class ProxyHub implements ToxiproxyApi {
           });
         }
       }
+      this.checkListen(body.listen, 'listen');
       const options: ConstructorParameters<typeof TcpProxy>[0] = {
         name: validateProxyName(body.name),
         listen: body.listen as string,
@@ -260,6 +293,30 @@ export class ProxyHub implements ToxiproxyApi {
     });
   }
 
+  /**
+   * Refuses a listen address beyond loopback, or on a privileged port, unless `allowRemoteListen`:
+   * anything that can reach the API must not be able to open a port to the network through it.
+   */
+  private checkListen(listen: unknown, field: string): void {
+    if (this.allowRemoteListen) return;
+    const { host, port } = parseHostPort(listen, field);
+    const flag = 'unless the server runs with --allow-remote-listen (option allowRemoteListen)';
+    if (!isLoopbackHost(host)) {
+      throw invalid(
+        field,
+        `${JSON.stringify(listen)} is not a loopback address; proxies listen on 127.0.0.0/8, [::1] or localhost ${flag}`,
+        'a loopback address such as "127.0.0.1:0" or "localhost:6380"',
+      );
+    }
+    if (port !== 0 && port < 1024) {
+      throw invalid(
+        field,
+        `port ${port} is privileged (below 1024); use a port from 1024 to 65535, or 0 for a free one, ${flag}`,
+        'a port from 1024 to 65535, or 0',
+      );
+    }
+  }
+
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(task, task);
     this.queue = result.catch(() => {});
@@ -270,6 +327,22 @@ export class ProxyHub implements ToxiproxyApi {
 /** Toxiproxy's rule: a proxy with the same listen and upstream is kept as it is. */
 function sameConfig(live: TcpProxy, wanted: TcpProxy): boolean {
   return live.listensAt(wanted.listen) && live.upstream === wanted.upstream;
+}
+
+/** A record with no prototype, so every user-given key (`__proto__`, `constructor`) is an own key. */
+function nullPrototype<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `prefixed` for an async step (a bind). */
+async function prefixedAsync<T>(prefix: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    return prefixed(prefix, () => {
+      throw error;
+    });
+  }
 }
 
 /** Runs `body`, prefixing the field of any validation error with `prefix` (`proxies[1].listen`). */

@@ -25,6 +25,12 @@ export interface ProxyOptions {
   budgetBytes?: number;
 }
 
+/** A change prepared by `TcpProxy.prepareUpdate`: apply it with `commit` or drop it with `abort`. */
+export interface PreparedUpdate {
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 /** A proxy in Toxiproxy's JSON shape. */
 export interface ProxyState {
   readonly name: string;
@@ -133,7 +139,15 @@ export class TcpProxy {
 
   /** Starts listening if enabled. Rejects with FL_ERR_ADDRESS_IN_USE when the port is taken. */
   async start(): Promise<void> {
-    if (this.isEnabled && this.server === undefined) await this.openListener();
+    if (this.isEnabled && this.server === undefined) {
+      const bound = await this.bindListener(this.listenAddress);
+      if (this.server === undefined) {
+        this.server = bound.server;
+        this.listenAddress = bound.address;
+      } else {
+        await closeListener(bound.server); // a concurrent start won
+      }
+    }
   }
 
   /** Stops listening and closes every connection. */
@@ -142,6 +156,11 @@ export class TcpProxy {
     this.server = undefined;
     this.dropConnections();
     if (server) await closeListener(server);
+  }
+
+  /** Whether a listening socket is open now. */
+  get listening(): boolean {
+    return this.server !== undefined;
   }
 
   /** Whether this proxy already listens where `listen` asks (port 0 = any port). */
@@ -155,14 +174,7 @@ export class TcpProxy {
   }
 
   async setEnabled(enabled: boolean): Promise<void> {
-    requireBoolean(enabled, 'enabled');
-    if (enabled) {
-      if (this.server === undefined) await this.openListener();
-      this.isEnabled = true;
-    } else {
-      this.isEnabled = false;
-      await this.stop();
-    }
+    await this.update({ enabled: requireBoolean(enabled, 'enabled') });
   }
 
   /**
@@ -171,36 +183,83 @@ export class TcpProxy {
    * port) leaves the proxy as it was, connections included.
    */
   async update(changes: { listen?: string; upstream?: string; enabled?: boolean }): Promise<void> {
+    const prepared = await this.prepareUpdate(changes);
+    await prepared.commit();
+  }
+
+  /**
+   * The first half of `update`: validates every change and binds the listener the result needs, changing
+   * nothing. `commit()` then applies the change at once and cannot fail (it resolves once a listener let
+   * go is closed); `abort()` releases what was bound. Lets a caller prepare changes to many proxies and
+   * apply all or none.
+   */
+  async prepareUpdate(changes: {
+    listen?: string;
+    upstream?: string;
+    enabled?: boolean;
+  }): Promise<PreparedUpdate> {
     const listen = changes.listen === undefined ? undefined : parseHostPort(changes.listen, 'listen');
     const upstream = changes.upstream === undefined ? undefined : parseHostPort(changes.upstream, 'upstream');
     const enabled =
       changes.enabled === undefined ? this.isEnabled : requireBoolean(changes.enabled, 'enabled');
     const moveListener = listen !== undefined && !listenMatches(this.listenAddress, listen);
     const newUpstream = upstream !== undefined && changes.upstream !== this.upstreamText;
-    if (moveListener && enabled) {
-      const previous = { address: this.listenAddress, server: this.server };
-      this.server = undefined;
-      this.listenAddress = listen;
-      try {
-        await this.openListener();
-      } catch (error) {
-        this.listenAddress = previous.address;
-        this.server = previous.server;
-        throw error;
-      }
-      this.dropConnections();
-      const old = previous.server;
-      if (old) await closeListener(old);
-    } else if (moveListener) {
-      await this.stop();
-      this.listenAddress = listen;
+    const fresh =
+      enabled && (moveListener || this.server === undefined)
+        ? await this.bindListener(moveListener ? listen : this.listenAddress)
+        : undefined;
+    let settled = false;
+    return {
+      commit: async () => {
+        if (settled) return;
+        settled = true;
+        const old = this.server;
+        if (moveListener || newUpstream || !enabled) this.dropConnections();
+        if (fresh) {
+          this.server = fresh.server;
+          this.listenAddress = fresh.address;
+        } else if (moveListener) {
+          this.listenAddress = listen;
+        }
+        if (!enabled) this.server = undefined;
+        if (newUpstream) {
+          this.upstreamAddress = upstream;
+          this.upstreamText = changes.upstream as string;
+        }
+        this.isEnabled = enabled;
+        if (old !== undefined && old !== this.server) await closeListener(old);
+      },
+      abort: async () => {
+        if (settled) return;
+        settled = true;
+        if (fresh) await closeListener(fresh.server);
+      },
+    };
+  }
+
+  /**
+   * Takes over `from`'s listening socket when it is bound exactly where this (enabled, not yet listening)
+   * proxy wants to listen, a non-zero port: a replacement keeps the port with no gap and no bind that
+   * could fail. `from` is left without a listener or connections. Returns whether it took it.
+   */
+  adoptListener(from: TcpProxy): boolean {
+    const server = from.server;
+    if (
+      server === undefined ||
+      !this.isEnabled ||
+      this.server !== undefined ||
+      this.listenAddress.port === 0 ||
+      !listenMatches(from.listenAddress, this.listenAddress)
+    ) {
+      return false;
     }
-    if (newUpstream) {
-      this.upstreamAddress = upstream;
-      this.upstreamText = changes.upstream as string;
-      this.dropConnections();
-    }
-    await this.setEnabled(enabled);
+    from.server = undefined;
+    from.dropConnections();
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => this.accept(socket));
+    this.server = server;
+    this.listenAddress = from.listenAddress;
+    return true;
   }
 
   getToxic(name: string): ToxicSpec {
@@ -261,17 +320,18 @@ export class TcpProxy {
     return entry;
   }
 
-  private async openListener(): Promise<void> {
+  /** A listening socket at `where` that hands connections to this proxy, and the address it got. */
+  private async bindListener(where: HostPort): Promise<{ server: Server; address: HostPort }> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) =>
       this.accept(socket),
     );
-    const { host, port } = this.listenAddress;
-    await listenTcp(server, host, port, 'listen', 4096);
+    await listenTcp(server, where.host, where.port, 'listen', 4096);
     server.on('error', () => {}); // accept errors (EMFILE) are per connection; the listener lives on
     const address = server.address();
-    if (address && typeof address === 'object')
-      this.listenAddress = { host: address.address, port: address.port };
-    this.server = server;
+    return {
+      server,
+      address: address && typeof address === 'object' ? { host: address.address, port: address.port } : where,
+    };
   }
 
   private accept(socket: Socket): void {

@@ -28,13 +28,28 @@ export interface Reply {
   readonly json: unknown;
 }
 
+export interface StartOptions {
+  readonly token?: string;
+  readonly allowedHosts?: readonly string[];
+  readonly allowRemoteListen?: boolean;
+}
+
 /** A hub and an API server on an ephemeral loopback port, both closed after the test. */
-export async function startApi(t: TestContext): Promise<Api> {
-  const hub = new ProxyHub({ seed: testSeed });
+export async function startApi(t: TestContext, options: StartOptions = {}): Promise<Api> {
+  const hub = new ProxyHub({
+    seed: testSeed,
+    ...(options.allowRemoteListen === undefined ? {} : { allowRemoteListen: options.allowRemoteListen }),
+  });
   const log: string[] = [];
   let server: ApiServer;
   try {
-    server = await startApiServer({ hub, port: 0, log: (line) => log.push(line) });
+    server = await startApiServer({
+      hub,
+      port: 0,
+      log: (line) => log.push(line),
+      ...(options.token === undefined ? {} : { token: options.token }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    });
   } catch (error) {
     await hub.close();
     throw error;

@@ -117,6 +117,8 @@ test('populate with a taken port: 500, nothing created, nothing left listening, 
   assert.deepEqual(reply.json, {
     error: `listen tcp 127.0.0.1:${taken}: bind: address already in use`,
     status: 500,
+    code: 'FL_ERR_ADDRESS_IN_USE',
+    field: 'proxies[2].listen',
   });
   assert.deepEqual((await api.call('GET', '/proxies')).json, before);
   assert.equal(await listeningServers(), servers);
@@ -213,4 +215,71 @@ test('populate with toxics (faultline’s addition) creates them, and they act o
     ['noop_downstream'],
   );
   await client.roundTrip('fast now');
+});
+
+test('regression: a populate that fails to bind keeps the live connections of the proxies it would replace', async (t) => {
+  const api = await startApi(t);
+  const echo = await startEcho(t);
+  const other = await startEcho(t);
+  const taken = await busyPort(t);
+  const created = await api.call('POST', '/populate', {
+    body: [
+      { name: 'a', listen: '127.0.0.1:0', upstream: echo.address },
+      { name: 'b', listen: '127.0.0.1:0', upstream: echo.address },
+    ],
+  });
+  const [a, b] = (created.json as { proxies: ProxyJson[] }).proxies as [ProxyJson, ProxyJson];
+  const clientA = await Peer.connect(t, portOf(a.listen));
+  const clientB = await Peer.connect(t, portOf(b.listen));
+  await clientA.roundTrip('a1');
+  await clientB.roundTrip('b1');
+  const before = (await api.call('GET', '/proxies')).json;
+  const servers = await listeningServers();
+
+  const reply = await api.call('POST', '/populate', {
+    body: [
+      { name: 'a', listen: a.listen, upstream: other.address }, // same port, new upstream: replaced
+      { name: 'b', listen: '127.0.0.1:0', upstream: other.address }, // new port: replaced
+      { name: 'c', listen: `127.0.0.1:${taken}`, upstream: echo.address }, // cannot bind
+    ],
+  });
+  assert.equal(reply.status, 500, reply.text);
+  assert.deepEqual((await api.call('GET', '/proxies')).json, before);
+  assert.equal(await listeningServers(), servers);
+  // The connections made before the refused populate are still there, and still go to the old upstream.
+  await clientA.roundTrip('a2');
+  await clientB.roundTrip('b2');
+  assert.equal(other.accepted, 0);
+  assert.equal((reply.json as { field: string }).field, 'proxies[2].listen');
+});
+
+test('populate can swap two proxies’ ports: each replacement takes over the other’s listener', async (t) => {
+  const api = await startApi(t);
+  const echo = await startEcho(t);
+  const other = await startEcho(t);
+  const created = await api.call('POST', '/populate', {
+    body: [
+      { name: 'a', listen: '127.0.0.1:0', upstream: echo.address },
+      { name: 'b', listen: '127.0.0.1:0', upstream: other.address },
+    ],
+  });
+  const [a, b] = (created.json as { proxies: ProxyJson[] }).proxies as [ProxyJson, ProxyJson];
+  const servers = await listeningServers();
+  const reply = await api.call('POST', '/populate', {
+    body: [
+      { name: 'a', listen: b.listen, upstream: echo.address },
+      { name: 'b', listen: a.listen, upstream: other.address },
+    ],
+  });
+  assert.equal(reply.status, 201, reply.text);
+  const swapped = (reply.json as { proxies: ProxyJson[] }).proxies;
+  assert.deepEqual(
+    swapped.map((proxy) => proxy.listen),
+    [b.listen, a.listen],
+  );
+  assert.equal(await listeningServers(), servers);
+  const toA = await Peer.connect(t, portOf(b.listen));
+  await toA.roundTrip('to a');
+  assert.equal(echo.accepted, 1);
+  assert.equal(other.accepted, 0);
 });

@@ -42,7 +42,7 @@ test('a listen port in use gives 500 with Go’s message, and nothing is created
   assert.equal(reply.headers['content-type'], 'application/json');
   assert.equal(
     reply.text,
-    `{"error":"listen tcp 127.0.0.1:${port}: bind: address already in use","status":500}`,
+    `{"error":"listen tcp 127.0.0.1:${port}: bind: address already in use","status":500,"code":"FL_ERR_ADDRESS_IN_USE","field":"listen"}`,
   );
   assert.deepEqual((await api.call('GET', '/proxies')).json, {});
   assert.equal(await listeningServers(), servers);
@@ -127,6 +127,8 @@ test('moving a proxy to a taken port gives 500 and leaves it where it was, conne
   assert.deepEqual(reply.json, {
     error: `listen tcp 127.0.0.1:${taken}: bind: address already in use`,
     status: 500,
+    code: 'FL_ERR_ADDRESS_IN_USE',
+    field: 'listen',
   });
   assert.deepEqual((await api.call('GET', '/proxies/pg')).json, proxy);
   await client.roundTrip('after');
@@ -189,7 +191,52 @@ test('reset that cannot re-bind a port gives 500 and changes nothing', async (t)
   assert.deepEqual(reply.json, {
     error: `listen tcp ${b.listen}: bind: address already in use`,
     status: 500,
+    code: 'FL_ERR_ADDRESS_IN_USE',
+    field: 'listen',
   });
   assert.deepEqual((await api.call('GET', '/proxies')).json, before);
   assert.equal(await tryConnect(portOf(a.listen)), 'ECONNREFUSED');
+});
+
+test('regression: a PATCH refused with 500 (port taken on enable) does not change upstream or anything else', async (t) => {
+  const api = await startApi(t);
+  const echo = await startEcho(t);
+  const other = await startEcho(t);
+  const proxy = await create(api, { name: 'pg', listen: '127.0.0.1:0', upstream: echo.address });
+  await api.call('PATCH', '/proxies/pg', { body: { enabled: false } });
+  // Someone else takes the port while the proxy is disabled.
+  const squatter = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => squatter.listen(portOf(proxy.listen), '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+  const before = (await api.call('GET', '/proxies/pg')).json;
+  const servers = await listeningServers();
+
+  for (const body of [
+    { upstream: other.address, enabled: true },
+    { enabled: true, upstream: other.address },
+    { upstream: other.address, listen: proxy.listen, enabled: true },
+  ]) {
+    const reply = await api.call('PATCH', '/proxies/pg', { body });
+    assert.equal(reply.status, 500, reply.text);
+    assert.equal((reply.json as { code: string }).code, 'FL_ERR_ADDRESS_IN_USE');
+    assert.deepEqual((await api.call('GET', '/proxies/pg')).json, before, JSON.stringify(body));
+    assert.equal(await listeningServers(), servers);
+  }
+});
+
+test('regression: a PATCH that moves and re-targets an enabled proxy onto a taken port keeps its connections', async (t) => {
+  const api = await startApi(t);
+  const echo = await startEcho(t);
+  const other = await startEcho(t);
+  const taken = await busyPort(t);
+  const proxy = await create(api, { name: 'pg', listen: '127.0.0.1:0', upstream: echo.address });
+  const client = await Peer.connect(t, portOf(proxy.listen));
+  await client.roundTrip('before');
+  const reply = await api.call('PATCH', '/proxies/pg', {
+    body: { upstream: other.address, listen: `127.0.0.1:${taken}` },
+  });
+  assert.equal(reply.status, 500, reply.text);
+  assert.deepEqual((await api.call('GET', '/proxies/pg')).json, proxy);
+  await client.roundTrip('after');
+  assert.equal(other.accepted, 0);
 });

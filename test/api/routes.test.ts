@@ -6,12 +6,16 @@ import { type Api, Peer, type Reply, startApi, startEcho, tryConnect } from './h
 
 const json = 'application/json';
 
-function assertError(reply: Reply, status: number, message: string | RegExp): void {
+/** An error reply: Toxiproxy's `{error, status}`, then faultline's stable `code` and the `field` it names. */
+function assertError(reply: Reply, status: number, message: string | RegExp, field?: string): void {
   assert.equal(reply.status, status, reply.text);
   assert.equal(reply.headers['content-type'], json);
-  const body = reply.json as { error: string; status: number };
-  assert.deepEqual(Object.keys(body), ['error', 'status']);
+  const body = reply.json as { error: string; status: number; code: string; field?: string };
+  assert.deepEqual(Object.keys(body), ['error', 'status', 'code', 'field']);
   assert.equal(body.status, status);
+  assert.match(body.code, /^FL_ERR_[A-Z_]+$/);
+  assert.ok(typeof body.field === 'string' && body.field !== '', reply.text);
+  if (field !== undefined) assert.equal(body.field, field);
   if (typeof message === 'string') assert.equal(body.error, message);
   else assert.match(body.error, message);
 }
@@ -529,7 +533,9 @@ test('close() ends idle keep-alive connections and leaves the hub running', asyn
   const echo = await startEcho(t);
   await withProxy(api, echo.address);
   const client = await Peer.connect(t, api.server.port);
-  client.socket.write('GET /version HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+  client.socket.write(
+    `GET /version HTTP/1.1\r\nHost: 127.0.0.1:${api.server.port}\r\nConnection: keep-alive\r\n\r\n`,
+  );
   const head = (await client.receive(17)).toString();
   assert.equal(head, 'HTTP/1.1 200 OK\r\n');
   assert.ok(client.isOpen);

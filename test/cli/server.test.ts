@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,7 +130,7 @@ describe('faultline server', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /invalid\.json:3: proxies\[1\]\.toxics\[0\]\.toxicity: expected a number >= 0 and <= 1, got 2/,
+      /invalid\.json:4:\d+: proxies\[1\]\.toxics\[0\]\.toxicity: expected a number >= 0 and <= 1, got 2/,
     );
     assert.doesNotMatch(result.stdout, /listening/);
   });
@@ -138,7 +139,7 @@ describe('faultline server', () => {
     const config = await writeConfig('object.json', '{"proxies": []}');
     const result = await runCli(['server', '--port', '0', '--config', config]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /object\.json:1:1: expected a JSON array of proxies/);
+    assert.match(result.stderr, /object\.json:1:1: proxies: expected a JSON array of proxies/);
   });
 
   it('fails start-up when a --config proxy port is in use, leaving nothing listening', async () => {
@@ -196,5 +197,87 @@ describe('faultline server', () => {
     const help = await runCli(['server', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--config <file>/);
+    for (const flag of ['--token', '--allow-host', '--allow-remote-listen', 'FAULTLINE_TOKEN']) {
+      assert.ok(help.stdout.includes(flag), flag);
+    }
+  });
+
+  it('with FAULTLINE_TOKEN (or --token) every request needs the bearer token', async () => {
+    // The child inherits this process's environment at spawn time.
+    process.env.FAULTLINE_TOKEN = 'from-env';
+    let cli: ReturnType<typeof startCli>;
+    try {
+      cli = startCli(['server', '--port', '0', '--quiet']);
+    } finally {
+      delete process.env.FAULTLINE_TOKEN;
+    }
+    try {
+      const [, url] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(token required\)/);
+      const refused = await fetch(`${url}/version`);
+      assert.equal(refused.status, 401);
+      assert.deepEqual(
+        ((await refused.json()) as { code: string; field: string }).code,
+        'FL_ERR_UNAUTHORIZED',
+      );
+      const allowed = await fetch(`${url}/version`, { headers: { Authorization: 'Bearer from-env' } });
+      assert.equal(allowed.status, 200);
+      // A foreign Host is refused before anything else (DNS rebinding).
+      // (fetch cannot set Host; node:http can.)
+      const rebound = await new Promise<number>((resolve, reject) => {
+        const req = request(`${url}/version`, {
+          agent: false,
+          headers: { Authorization: 'Bearer from-env', Host: 'attacker.example' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(rebound, 403);
+    } finally {
+      cli.kill();
+    }
+    const empty = await runCli(['server', '--port', '0', '--token', '']);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--token: expected a non-empty secret/);
+  });
+
+  it('refuses proxies beyond loopback or on privileged ports unless --allow-remote-listen', async () => {
+    const config = await writeConfig(
+      'remote.json',
+      `[\n  {"name": "wide", "listen": "0.0.0.0:0", "upstream": "127.0.0.1:${echoPort}"}\n]`,
+    );
+    const refused = await runCli(['server', '--port', '0', '--config', config]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /remote\.json:2:30: proxies\[0\]\.listen: "0\.0\.0\.0:0" is not a loopback address/,
+    );
+    assert.doesNotMatch(refused.stderr, /\n\s+at /);
+
+    const cli = startCli(['server', '--port', '0', '--quiet', '--allow-remote-listen', '--config', config]);
+    try {
+      await cli.waitFor(/proxy wide 0\.0\.0\.0:\d+ -> /);
+      await cli.waitFor(/listening on/);
+      assert.match(cli.stderr(), /warning: --allow-remote-listen/);
+    } finally {
+      cli.kill();
+    }
+  });
+
+  it('names file:line:column, the field and the valid keys for a mistyped key in --config', async () => {
+    const config = await writeConfig(
+      'typo.json',
+      `[\n  {"name": "a", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:${echoPort}",\n   "ena}bled": false}\n]`,
+    );
+    const result = await runCli(['server', '--port', '0', '--config', config]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /typo\.json:3:4: proxies\[0\]\.ena}bled: unknown key "ena}bled" in a proxy; valid keys: name, listen, upstream, enabled, toxics/,
+    );
+    assert.doesNotMatch(result.stdout, /listening/);
   });
 });
