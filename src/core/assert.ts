@@ -45,6 +45,16 @@ export function requireString(value: unknown, field: string, options: { nonEmpty
   return value;
 }
 
+/** A name that is one segment of an API URL path: non-empty, no "/", and not "." or ".." (URLs fold those away). */
+export function requireUrlName(value: unknown, field: string): string {
+  const text = requireString(value, field, { nonEmpty: true });
+  const valid = 'a name without "/" that is not "." or ".."';
+  if (text.includes('/')) throw invalid(field, 'must not contain "/"', valid);
+  if (text === '.' || text === '..')
+    throw invalid(field, `must not be "${text}": a URL cannot address it`, valid);
+  return text;
+}
+
 export function requireBoolean(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean')
     throw invalid(field, `expected true or false, got ${describe(value)}`, 'a boolean');

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { invalid, requireBoolean, requireString } from '../core/assert.js';
+import { requireBoolean, requireString, requireUrlName } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
@@ -358,9 +358,7 @@ export class TcpProxy {
 }
 
 export function validateProxyName(name: unknown): string {
-  const text = requireString(name, 'name', { nonEmpty: true });
-  if (text.includes('/')) throw invalid('name', 'must not contain "/"', 'a name without "/"');
-  return text;
+  return requireUrlName(name, 'name');
 }
 
 const anyHost = new Set(['0.0.0.0', '::', '']);

@@ -5,6 +5,7 @@ import {
   requireObject,
   requireOneOf,
   requireString,
+  requireUrlName,
 } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
@@ -91,7 +92,9 @@ export function normalizeToxic(input: unknown): ToxicSpec {
     throw invalid('stream', `${kind.type} cannot be put on ${stream}`, kind.streams.join(' or '));
   }
   const name =
-    body.name === undefined || body.name === '' ? `${kind.type}_${stream}` : requireString(body.name, 'name');
+    body.name === undefined || body.name === ''
+      ? `${kind.type}_${stream}`
+      : requireUrlName(body.name, 'name');
   const toxicity =
     body.toxicity === undefined ? 1 : requireNumber(body.toxicity, 'toxicity', { min: 0, max: 1 });
   const attributes = normalizeAttributes(kind, body.attributes, defaultsOf(kind));

@@ -101,7 +101,7 @@ function validUpstream(value: unknown): value is string {
 }
 
 function validName(value: unknown): value is string {
-  return typeof value === 'string' && value !== '' && !value.includes('/');
+  return typeof value === 'string' && value !== '' && !value.includes('/') && value !== '.' && value !== '..';
 }
 
 /** The hub's rule for "already listens there": same host (localhost = 127.0.0.1), port 0 = any. */
@@ -135,7 +135,7 @@ function checkToxic(body: unknown): { ok: false; fields: string[] } | { ok: true
     fields.push('stream');
   const toxicity = body.toxicity ?? 1;
   if (typeof toxicity !== 'number' || toxicity < 0 || toxicity > 1) fields.push('toxicity');
-  if (body.name !== undefined && typeof body.name !== 'string') fields.push('name');
+  if (body.name !== undefined && body.name !== '' && !validName(body.name)) fields.push('name');
   const attributes = { ...(toxicKinds[kind] as Record<string, number>) };
   fields.push(...attributeProblems(kind, body.attributes, attributes));
   if (fields.length > 0) return { ok: false, fields };
@@ -478,7 +478,7 @@ const proxyNames = ['a', 'b', 'c', '__proto__', 'constructor', 'toString', 'odd 
 const nameArb: fc.Arbitrary<NameChoice> = fc.oneof(
   { weight: 5, arbitrary: fc.nat().map((existing) => ({ existing })) },
   { weight: 2, arbitrary: fc.constantFrom(...proxyNames).map((pool) => ({ pool })) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>('', 'x/y', 5, null).map((pool) => ({ pool })) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>('', 'x/y', '..', 5, null).map((pool) => ({ pool })) },
 );
 const listenArb: fc.Arbitrary<ListenChoice> = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('127.0.0.1:0', 'localhost:0') },
@@ -509,7 +509,17 @@ const enabledArb = fc.oneof(
   { weight: 4, arbitrary: fc.boolean() },
   { weight: 1, arbitrary: fc.constantFrom<unknown>('yes', 1, null) },
 );
-const toxicNameArb = fc.constantFrom<unknown>(undefined, undefined, 't1', '__proto__', 'constructor', '', 7);
+const toxicNameArb = fc.constantFrom<unknown>(
+  undefined,
+  undefined,
+  't1',
+  '__proto__',
+  'constructor',
+  '',
+  7,
+  '..',
+  'a/b',
+);
 const attributeValueArb = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 500 }) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(-1, 'abc', 1.5, null) },
@@ -527,9 +537,13 @@ const validToxicArb: fc.Arbitrary<Record<string, unknown>> = fc
       stream: fc.constantFrom<unknown>(undefined, 'upstream', 'downstream', 'both'),
       toxicity: fc.constantFrom<unknown>(undefined, 0, 0.5, 1),
       attributes: fc.option(
-        fc.dictionary(fc.constantFrom(...Object.keys(toxicKinds[type] as object), 'latency'), fc.nat(1000), {
-          maxKeys: 2,
-        }),
+        fc.dictionary(
+          fc.constantFrom(...Object.keys(toxicKinds[type] as object), 'latency', 'constructor', 'toString'),
+          fc.nat(1000),
+          {
+            maxKeys: 2,
+          },
+        ),
         { nil: undefined },
       ),
     }),

@@ -73,3 +73,23 @@ test('a __proto__ key in a JSON body is an own key like any other: it cannot sup
   assert.equal(patched.status, 200, patched.text);
   assert.equal((await api.call('GET', '/proxies/db')).text, before);
 });
+
+test('names a URL cannot address ("." and "..", or with "/") are refused for proxies and toxics', async (t) => {
+  const api = await startApi(t);
+  const echo = await startEcho(t);
+  for (const name of ['.', '..', 'a/b']) {
+    const proxy = await api.call('POST', '/proxies', {
+      body: { name, listen: '127.0.0.1:0', upstream: echo.address },
+    });
+    assert.equal(proxy.status, 400, `${name}: ${proxy.text}`);
+    assert.equal((JSON.parse(proxy.text) as { field: string }).field, 'name');
+  }
+  await api.call('POST', '/proxies', { body: { name: 'p', listen: '127.0.0.1:0', upstream: echo.address } });
+  for (const name of ['.', '..', 'a/b']) {
+    const toxic = await api.call('POST', '/proxies/p/toxics', { body: { name, type: 'noop' } });
+    assert.equal(toxic.status, 400, `${name}: ${toxic.text}`);
+    assert.equal((JSON.parse(toxic.text) as { field: string }).field, 'name');
+  }
+  assert.deepEqual(Object.keys(await api.hub.proxies()), ['p']);
+  assert.deepEqual(await api.hub.toxics('p'), []);
+});

@@ -93,6 +93,17 @@ export async function cpuTicks(pid: number): Promise<number> {
   return stat.utimeTicks + stat.stimeTicks;
 }
 
+/** CPU ticks of each thread of a process (1/100 s each). */
+export async function threadTicks(pid: number): Promise<number[]> {
+  const tasks = `/proc/${pid}/task`;
+  const ticks: number[] = [];
+  for (const tid of await readdir(tasks).catch(() => [])) {
+    const stat = await statFields(Number(tid), tasks);
+    if (stat !== undefined) ticks.push(stat.utimeTicks + stat.stimeTicks);
+  }
+  return ticks;
+}
+
 /** CPU cores a process used over a window of windowMs (ticks are 1/100 s on Linux). */
 export async function coresUsed(pid: number, windowMs: number): Promise<number> {
   const before = await cpuTicks(pid);
