@@ -1,4 +1,6 @@
-import { historyError, type Operation } from '../history/op.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError } from '../core/errors.js';
+import { historyError, maxNestingDepth, type Operation } from '../history/op.js';
 
 /**
  * A sequential specification for the linearizability checker: the object as it would behave if every
@@ -54,9 +56,15 @@ export interface Model<S> {
 
 /**
  * A canonical, injective text for a JSON-like value: two values give the same key iff they are deeply
- * equal (`undefined` counts as `null`; object key order does not matter; `1` and `"1"` differ).
+ * equal (`undefined` counts as `null`; object key order does not matter; `1` and `"1"` differ; a bigint
+ * differs from every number). Maps (EDN maps with non-keyword keys) and Sets compare by content, in any
+ * order. Throws FL_ERR_INVALID_ARGUMENT on a value nested deeper than `maxNestingDepth` (or cyclic).
  */
 export function valueKey(value: unknown): string {
+  return keyAt(value, 0);
+}
+
+function keyAt(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'number':
       return Object.is(value, -0) ? '0' : String(value);
@@ -70,10 +78,28 @@ export function valueKey(value: unknown): string {
       return 'null';
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map(valueKey).join(',')}]`;
+      if (depth >= maxNestingDepth) {
+        throw new FaultlineError(
+          codes.invalidArgument,
+          `value nested deeper than ${maxNestingDepth} levels, or cyclic`,
+          { details: { expected: `at most ${maxNestingDepth} nested arrays, objects, Maps and Sets` } },
+        );
+      }
+      const inner = depth + 1;
+      if (Array.isArray(value)) return `[${value.map((item) => keyAt(item, inner)).join(',')}]`;
+      if (value instanceof Map) {
+        const entries = [...value].map(([k, v]) => `${keyAt(k, inner)}=>${keyAt(v, inner)}`).sort();
+        return `Map{${entries.join(',')}}`;
+      }
+      if (value instanceof Set) {
+        return `Set{${[...value]
+          .map((item) => keyAt(item, inner))
+          .sort()
+          .join(',')}}`;
+      }
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${valueKey(record[k])}`).join(',')}}`;
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${keyAt(record[k], inner)}`).join(',')}}`;
     }
     default:
       return JSON.stringify(String(value));

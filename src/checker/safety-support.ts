@@ -9,6 +9,7 @@ import type { FaultlineError } from '../core/errors.js';
 import {
   type History,
   historyError,
+  maxNestingDepth,
   type Op,
   type Operation,
   opTypes,
@@ -128,6 +129,14 @@ function keyOf(value: unknown, seen: Set<object>): string {
   if (value === null) return 'null';
   const object = value as object;
   if (seen.has(object)) return '<cycle>';
+  // `seen` holds the objects enclosing this one: its size is the depth.
+  if (seen.size >= maxNestingDepth) {
+    throw invalid(
+      'value',
+      `nested deeper than ${maxNestingDepth} levels`,
+      `at most ${maxNestingDepth} nested levels`,
+    );
+  }
   seen.add(object);
   try {
     if (Array.isArray(object)) return `[${object.map((item) => keyOf(item, seen)).join(',')}]`;

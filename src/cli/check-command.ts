@@ -16,13 +16,33 @@ import {
 import { codes } from '../core/codes.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { type HistoryFormat, historyFormats, parseHistory, validateHistory } from '../history/formats.js';
+import { type DecodedHistory, decodeHistory } from '../history/decode.js';
+import { type HistoryFormat, historyFormats } from '../history/formats.js';
 import type { Op } from '../history/op.js';
 import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
 import { usageError } from './usage.js';
 
-/** Exit codes of `faultline check`. */
-export const checkExit = { valid: 0, invalid: 1, unknown: 2, badInput: 3 } as const;
+/**
+ * Exit codes of `faultline check`. `badInput` covers a bad command line and a history file that is not a
+ * well-formed history (unreadable, not UTF-8 text, not the format, no ops, a malformed op or value, an
+ * invoke/complete mismatch, values the model cannot take); the message names the file, line and column.
+ */
+export const checkExit = { valid: 0, invalid: 1, unknown: 2, badInput: 3, internalError: 70 } as const;
+
+/** Where `faultline check` prints: the process's stdout and stderr, or a test's buffers. */
+export interface CheckOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processOutput: CheckOutput = {
+  stdout: (text) => {
+    process.stdout.write(text);
+  },
+  stderr: (text) => {
+    process.stderr.write(text);
+  },
+};
 
 type SafetyChecker = (history: Op[], deadlineMs: number | undefined) => CheckResult;
 
@@ -44,7 +64,10 @@ const safetyCheckers: Record<string, SafetyChecker> = {
 export const checkUsage = `Usage: faultline check <history> (--model <name> | --checker <name>) [options]
 
 Checks a history (JSON lines, Jepsen EDN or Jepsen log lines; detected from the content).
-Exit code: 0 valid, 1 invalid, 2 unknown (budget ran out), 3 bad input.
+Exit code: 0 valid, 1 invalid, 2 unknown (budget ran out), 3 bad input: a bad command line, or a file
+that is not a history (not UTF-8 text, not the format, no ops, a malformed op, nesting deeper than 512
+levels, calls that do not pair up); the message names the file, line and column. 70: an internal error
+(a bug in faultline).
 
   --model <name>     linearizability against a model: ${modelNames.join(', ')}
   --checker <name>   a safety checker instead: ${Object.keys(safetyCheckers).join(', ')}
@@ -57,19 +80,37 @@ Exit code: 0 valid, 1 invalid, 2 unknown (budget ran out), 3 bad input.
   -h, --help         show this help
 `;
 
-export async function checkCommand(argv: string[]): Promise<number> {
+/** `faultline check …`: prints to `output` (default the process's) and returns the exit code. */
+export async function checkCommand(argv: string[], output: CheckOutput = processOutput): Promise<number> {
   try {
-    return await runCheck(argv);
+    return await runCheck(argv, output);
   } catch (error) {
-    process.stderr.write(`faultline check: ${messageOf(error)}\n`);
-    if (error instanceof FaultlineError && typeof error.details.usage === 'string') {
-      process.stderr.write(`\n${error.details.usage}`);
+    if (!(error instanceof FaultlineError)) {
+      // Not a refusal of the input but a defect of faultline's own: say so, with what a report needs.
+      output.stderr(
+        `faultline check: internal error (a bug in faultline; please report it): ${messageOf(error)}\n`,
+      );
+      if (error instanceof Error && error.stack) output.stderr(`${error.stack}\n`);
+      return checkExit.internalError;
     }
+    output.stderr(`faultline check: ${messageOf(error)}\n`);
+    if (typeof error.details.usage === 'string') output.stderr(`\n${error.details.usage}`);
     return checkExit.badInput;
   }
 }
 
-async function runCheck(argv: string[]): Promise<number> {
+/**
+ * The read-and-validate step of `faultline check`: a file's bytes to a well-formed, non-empty history
+ * (see `decodeHistory`), or the FL_ERR_INVALID_ARGUMENT error the command prints before exiting with 3.
+ */
+export function readCheckInput(
+  data: Uint8Array,
+  options: { file: string; format?: HistoryFormat },
+): DecodedHistory {
+  return decodeHistory(data, options);
+}
+
+async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
   let parsed: ReturnType<typeof parseCheckArgs>;
   try {
     parsed = parseCheckArgs(argv);
@@ -78,7 +119,7 @@ async function runCheck(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(checkUsage);
+    output.stdout(checkUsage);
     return checkExit.valid;
   }
   const [file, ...extra] = positionals;
@@ -111,19 +152,19 @@ async function runCheck(argv: string[]): Promise<number> {
   const timeoutMs = parseDuration(values.timeout ?? '30s', '--timeout');
   const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline, '--deadline');
 
-  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+  const data = await readFile(file).catch((error: unknown) => {
     throw new FaultlineError(codes.invalidArgument, `${file}: cannot read: ${messageOf(error)}`, {
       cause: error,
+      details: { file },
     });
   });
-  const parsedHistory = parseHistory(text, {
+  const parsedHistory = readCheckInput(data, {
     file,
     ...(format ? { format: format as HistoryFormat } : {}),
   });
   const ops = parsedHistory.ops;
-  validateHistory(ops, { file });
   const skipped = parsedHistory.skippedLines ? `, ${parsedHistory.skippedLines} non-op lines skipped` : '';
-  process.stdout.write(`faultline check: ${file} (${parsedHistory.format}, ${ops.length} ops${skipped})\n`);
+  output.stdout(`faultline check: ${file} (${parsedHistory.format}, ${ops.length} ops${skipped})\n`);
 
   const check = (history: Op[]): Promise<CheckResult> | CheckResult =>
     model === undefined
@@ -138,13 +179,11 @@ async function runCheck(argv: string[]): Promise<number> {
   }
   const elapsed = formatDuration(performance.now() - started);
 
-  if (values.json) process.stdout.write(`${JSON.stringify(result, jsonSafe, 2)}\n`);
-  process.stdout.write(
-    `${describeVerdict(result, values.model ?? (values.checker as string))} (${elapsed})\n`,
-  );
-  for (const anomaly of result.anomalies.slice(0, 10)) process.stdout.write(`  - ${anomaly.message}\n`);
+  if (values.json) output.stdout(`${JSON.stringify(result, jsonSafe, 2)}\n`);
+  output.stdout(`${describeVerdict(result, values.model ?? (values.checker as string))} (${elapsed})\n`);
+  for (const anomaly of result.anomalies.slice(0, 10)) output.stdout(`  - ${anomaly.message}\n`);
   if (result.anomalies.length > 10)
-    process.stdout.write(`  … and ${result.anomalies.length - 10} more (--json shows all)\n`);
+    output.stdout(`  … and ${result.anomalies.length - 10} more (--json shows all)\n`);
 
   if (values.html !== undefined) {
     if (
@@ -155,10 +194,20 @@ async function runCheck(argv: string[]): Promise<number> {
       const html = renderLinearizabilityHtml(result.counterexample as LinearizabilityCounterexample, {
         source: file,
       });
-      await writeFile(values.html, html);
-      process.stdout.write(`timeline: ${values.html}\n`);
+      const htmlFile = values.html;
+      await writeFile(htmlFile, html).catch((error: unknown) => {
+        throw new FaultlineError(
+          codes.invalidArgument,
+          `--html ${htmlFile}: cannot write: ${messageOf(error)}`,
+          {
+            cause: error,
+            details: { file: htmlFile },
+          },
+        );
+      });
+      output.stdout(`timeline: ${values.html}\n`);
     } else {
-      process.stdout.write(
+      output.stdout(
         `timeline: not written (${result.valid === false ? 'only for linearizability' : 'nothing to explain'})\n`,
       );
     }

@@ -18,6 +18,32 @@ export interface Clock {
   sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Node runs a timer longer than 2³¹−1 ms after 1 ms instead (with a warning). Longer delays are waited out
+ * in steps of at most this much, so a toxic set to act in 30 days acts in 30 days, not at once.
+ */
+export const maxTimerStepMs = 2 ** 31 - 1;
+
+/** A timer whose delay exceeds one Node timer: re-armed in steps until its due time. */
+class SteppedTimer {
+  current: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly dueAt: number,
+    private readonly callback: () => void,
+  ) {
+    this.step();
+  }
+
+  private step(): void {
+    const leftMs = this.dueAt - performance.now();
+    this.current =
+      leftMs > maxTimerStepMs
+        ? setTimeout(() => this.step(), maxTimerStepMs)
+        : setTimeout(this.callback, Math.max(0, leftMs));
+  }
+}
+
 export class RealClock implements Clock {
   now(): number {
     return performance.now();
@@ -27,26 +53,28 @@ export class RealClock implements Clock {
     return Date.now();
   }
 
+  /** A delay of +Infinity (or NaN) never fires; delays past Node's timer range fire when due. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    return setTimeout(callback, Math.max(0, delayMs));
+    if (delayMs <= maxTimerStepMs) return setTimeout(callback, Math.max(0, delayMs));
+    return new SteppedTimer(
+      Number.isFinite(delayMs) ? this.now() + delayMs : Number.POSITIVE_INFINITY,
+      callback,
+    );
   }
 
   clearTimeout(handle: TimerHandle): void {
-    clearTimeout(handle as NodeJS.Timeout);
+    clearTimeout(handle instanceof SteppedTimer ? handle.current : (handle as NodeJS.Timeout));
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, delayMs),
-      );
+      const timer = this.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, delayMs);
       const onAbort = (): void => {
-        clearTimeout(timer);
+        this.clearTimeout(timer);
         reject(abortError(signal as AbortSignal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codes } from './codes.js';
@@ -62,23 +71,68 @@ export function defaultStateDir(): string {
 
 const runsPath = (stateDir: string): string => join(stateDir, 'runs');
 
-/** `<stateDir>/runs`, created private to this user. Refuses a symlink or another user's directory. */
+/**
+ * `<stateDir>/runs`, created private to this user. The state directory is checked before anything is
+ * created inside it, and `runs` after: each must be a real directory (not a symbolic link) owned by this
+ * user, or FL_ERR_PERMISSION is thrown and nothing is written there.
+ */
 export function runsDir(stateDir: string): string {
-  const dir = runsPath(stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // In a shared /tmp someone else could have made the directory first, to plant or read journals.
+  // In a shared /tmp someone else could have made the directory (or a symlink) first, to plant or read journals.
   const uid = process.getuid?.();
-  for (const path of [stateDir, dir]) {
-    const stat = lstatSync(path);
-    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) {
+  privateDirectory(stateDir, uid);
+  const dir = runsPath(stateDir);
+  privateDirectory(dir, uid);
+  return dir;
+}
+
+/** Creates `path` (mode 0700) when missing, then refuses it unless it is a directory, not a symlink, owned by `uid`. */
+function privateDirectory(path: string, uid: number | undefined): void {
+  let stat = lstatIfExists(path);
+  if (stat === undefined) {
+    try {
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+    } catch (error) {
       throw new FaultlineError(
         codes.permission,
-        `state directory ${path} is not a directory owned by uid ${uid}; set FAULTLINE_STATE_DIR or pass --state-dir`,
-        { details: { path } },
+        `cannot create state directory ${path}: ${messageOf(error)}`,
+        {
+          cause: error,
+          details: { path },
+        },
       );
     }
+    stat = lstatSync(path);
   }
-  return dir;
+  const problem = stat.isSymbolicLink()
+    ? 'is a symbolic link'
+    : !stat.isDirectory()
+      ? 'is not a directory'
+      : uid !== undefined && stat.uid !== uid
+        ? `is owned by uid ${stat.uid}, not ${uid}`
+        : undefined;
+  if (problem !== undefined) {
+    throw new FaultlineError(
+      codes.permission,
+      `state directory ${path} ${problem}: expected a directory owned by uid ${uid ?? 'of this user'}; set FAULTLINE_STATE_DIR or pass --state-dir`,
+      { details: { path, expected: 'a directory (not a symlink) owned by this user' } },
+    );
+  }
+}
+
+function lstatIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FaultlineError(
+      codes.permission,
+      `cannot inspect state directory ${path}: ${messageOf(error)}`,
+      {
+        cause: error,
+        details: { path },
+      },
+    );
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
+import { maxNestingDepth } from './op.js';
 
 /**
  * A small, complete EDN reader and writer (https://github.com/edn-format/edn), enough for Jepsen's
@@ -57,7 +58,10 @@ export interface EdnReadOptions {
   readonly file?: string;
   /** The line number of the text's first line (for text cut out of a larger file). Default 1. */
   readonly firstLine?: number;
-  /** Deepest nesting accepted. Default 512. */
+  /**
+   * Most collections (vectors, lists, maps, sets, tagged values, `#_` discards) nested in one another.
+   * Default `maxNestingDepth` (512).
+   */
   readonly maxDepth?: number;
 }
 
@@ -68,7 +72,6 @@ export interface EdnForm {
   readonly column: number;
 }
 
-const DEFAULT_MAX_DEPTH = 512;
 const WHITESPACE = new Set([' ', '\t', '\n', '\r', '\f', '\v', ',']);
 const DELIMITERS = new Set([...WHITESPACE, '(', ')', '[', ']', '{', '}', '"', ';']);
 const CLOSERS: Readonly<Record<string, string>> = { '(': ')', '[': ']', '{': '}' };
@@ -108,7 +111,7 @@ export class EdnReader {
     this.pos = options.start ?? 0;
     this.file = options.file;
     this.firstLine = options.firstLine ?? 1;
-    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxDepth = options.maxDepth ?? maxNestingDepth;
     this.lineStarts = [0];
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.lineStarts.push(i + 1);
   }
@@ -180,7 +183,8 @@ export class EdnReader {
     return JSON.stringify(this.text[offset]);
   }
 
-  private skip(): void {
+  /** Skips what is not a form; `depth` is the nesting of what is being read (a `#_` nests one more). */
+  private skip(depth = 0): void {
     const text = this.text;
     for (;;) {
       const c = text[this.pos];
@@ -192,20 +196,32 @@ export class EdnReader {
         this.pos = end === -1 ? text.length : end + 1;
       } else if (c === '#' && text[this.pos + 1] === '_') {
         const at = this.pos;
+        this.nest(depth, at);
         this.pos += 2;
-        this.skip();
+        this.skip(depth + 1);
         if (this.pos >= text.length)
           throw this.error(at, 'expected a form to discard after #_, got end of input', 'a form');
-        this.read(0);
+        this.read(depth + 1);
       } else {
         return;
       }
     }
   }
 
+  /** Refuses to open one more collection inside `depth` enclosing ones when that passes `maxDepth`. */
+  private nest(depth: number, at: number): void {
+    if (depth >= this.maxDepth) {
+      throw this.error(
+        at,
+        `nesting deeper than ${this.maxDepth} levels`,
+        `at most ${this.maxDepth} nested collections`,
+      );
+    }
+  }
+
+  /** Reads one form inside `depth` enclosing collections. */
   private read(depth: number): EdnValue {
-    if (depth > this.maxDepth) throw this.error(this.pos, `nesting deeper than ${this.maxDepth} levels`);
-    this.skip();
+    this.skip(depth);
     const start = this.pos;
     const c = this.text[start];
     switch (c) {
@@ -213,9 +229,11 @@ export class EdnReader {
         throw this.error(start, 'expected a form, got end of input', 'a form');
       case '(':
       case '[':
+        this.nest(depth, start);
         this.pos++;
         return this.readSequence(c, start, depth);
       case '{':
+        this.nest(depth, start);
         this.pos++;
         return toMap(this.readSequence('{', start, depth), start, this);
       case ')':
@@ -237,7 +255,7 @@ export class EdnReader {
     const close = CLOSERS[open] as string;
     const items: EdnValue[] = [];
     for (;;) {
-      this.skip();
+      this.skip(depth + 1);
       const c = this.text[this.pos];
       if (c === close) {
         this.pos++;
@@ -324,6 +342,7 @@ export class EdnReader {
     const start = this.pos;
     const next = this.text[start + 1];
     if (next === '{') {
+      this.nest(depth, start);
       this.pos += 2;
       const items = this.readSequence('{', start, depth);
       checkDuplicates(items, start, this, 'set element');
@@ -342,9 +361,10 @@ export class EdnReader {
       );
     }
     if (next !== undefined && /[A-Za-z]/.test(next)) {
+      this.nest(depth, start);
       this.pos++;
       const tag = this.takeToken();
-      this.skip();
+      this.skip(depth + 1);
       if (this.pos >= this.text.length) {
         throw this.error(start, `expected a form after the tag #${tag}, got end of input`, 'a form');
       }

@@ -2,10 +2,13 @@ import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, isFaultlineError, messageOf } from '../core/errors.js';
 import { EdnReader, type EdnValue, isKeywordName, keyword, readEdn, setProperty, writeEdn } from './edn.js';
+import { readJson } from './json.js';
 import {
   type History,
   historyError,
   isProcessId,
+  maxNestingDepth,
+  nestedDeeperThan,
   type Op,
   type Operation,
   type OpType,
@@ -49,10 +52,11 @@ const CORE_KEYS = new Set([...CORE_ORDER, 'line']);
 
 /**
  * Guesses the format from the first non-blank line: `{"…` is JSON lines, `{:…`, `[`, `#` or `;` is EDN,
- * anything else is a Jepsen log. An empty text is `jsonl` (with no ops).
+ * anything else is a Jepsen log. An empty text is `jsonl` (with no ops). Only a guess: each reader is
+ * strict, so text in another format (or no format) is refused by the reader rather than misread.
  */
 export function detectFormat(text: string): HistoryFormat {
-  const match = /\S/.exec(text);
+  const match = /[^\s\uFEFF]/.exec(text);
   if (match === null) return 'jsonl';
   const first = match[0];
   if (first === '{') {
@@ -63,8 +67,13 @@ export function detectFormat(text: string): HistoryFormat {
   return 'jepsen-log';
 }
 
-/** Reads a history. Every op carries the 1-based `line` it starts on. Throws FL_ERR_INVALID_ARGUMENT. */
-export function parseHistory(text: string, options: ParseHistoryOptions = {}): ParsedHistory {
+/**
+ * Reads a history. Every op carries the 1-based `line` it starts on. Throws FL_ERR_INVALID_ARGUMENT
+ * naming the file, line (and column) and what was expected. A leading byte order mark is ignored. An
+ * empty text is an empty history; a Jepsen log with lines but no op line is refused (it is not a log).
+ */
+export function parseHistory(input: string, options: ParseHistoryOptions = {}): ParsedHistory {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const format = options.format ?? detectFormat(text);
   switch (format) {
     case 'jsonl':
@@ -121,8 +130,12 @@ function fieldError(
   got: unknown,
   expected: string,
 ): FaultlineError {
-  const what = got === undefined ? 'nothing' : describe(got);
+  const what = got === undefined ? 'nothing' : shorten(describe(got));
   return lineError(file, line, `${field}: expected ${expected}, got ${what}`, { field, expected });
+}
+
+function shorten(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**
@@ -142,6 +155,15 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
     }
     if (typeof f !== 'string' || f === '')
       throw fieldError(file, line, 'f', f, 'a non-empty string such as "read"');
+    if (typeof time === 'bigint') {
+      throw fieldError(
+        file,
+        line,
+        'time',
+        time,
+        'nanoseconds since the start of the history, below 2^53 (104 days; it is not a wall-clock time)',
+      );
+    }
     if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0)) {
       throw fieldError(file, line, 'time', time, 'a finite number of nanoseconds >= 0');
     }
@@ -177,14 +199,7 @@ function readJsonLines(text: string, file: string | undefined): RawOp[] {
   splitLines(text).forEach((content, i) => {
     const line = i + 1;
     if (content.trim() === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(content);
-    } catch (error) {
-      throw lineError(file, line, `not valid JSON (${messageOf(error)})`, {
-        expected: 'one JSON op object per line',
-      });
-    }
+    const parsed = readJson(content, { line, ...(file === undefined ? {} : { file }) });
     if (!isPlainObject(parsed)) {
       throw lineError(
         file,
@@ -239,17 +254,45 @@ function readEdnOps(text: string, file: string | undefined): RawOp[] {
 }
 
 // A process (integer or :keyword) followed by a type keyword marks an op line in a Jepsen log.
-const LOG_OP = /(?:^|\s)(-?\d+|:[^\s:][^\s]*)[ \t]+:(invoke|ok|fail|info)(?=\s|$)/;
+const LOG_OP = /(?:^|\s)(-?\d+|:[^\s:][^\s]*)[ \t]+:(invoke|ok|fail|info)(?=\s|$)/g;
+const LOG_EXAMPLE =
+  '"INFO jepsen.util - 0 :invoke :read nil" (a process, :invoke, :ok, :fail or :info, f, the value)';
+
+/**
+ * The op of a log line: the first process-and-type pair outside brackets. Jepsen also logs maps and
+ * vectors (results, anomalies) that hold ops, and an EDN op map read as a log must not pass for op lines:
+ * `{:process 0 :type :invoke …}` has ":type :invoke" inside an open "{".
+ */
+function findLogOp(content: string): RegExpExecArray | null {
+  LOG_OP.lastIndex = 0;
+  for (let match = LOG_OP.exec(content); match !== null; match = LOG_OP.exec(content)) {
+    if (outsideBrackets(content, match.index)) return match;
+    LOG_OP.lastIndex = match.index + 1;
+  }
+  return null;
+}
+
+function outsideBrackets(content: string, end: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < end; i++) {
+    const c = content[i];
+    if (c === '{' || c === '[' || c === '(') depth++;
+    else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
+  }
+  return depth === 0;
+}
 
 function readLogLines(text: string, file: string | undefined): { records: RawOp[]; skippedLines: number } {
   const records: RawOp[] = [];
   let skippedLines = 0;
+  let firstSkipped: { line: number; content: string } | undefined;
   splitLines(text).forEach((content, i) => {
     const line = i + 1;
     if (content.trim() === '') return;
-    const match = LOG_OP.exec(content);
+    const match = findLogOp(content);
     if (match === null) {
       skippedLines++;
+      firstSkipped ??= { line, content };
       return;
     }
     const processToken = match[1] as string;
@@ -257,6 +300,8 @@ function readLogLines(text: string, file: string | undefined): { records: RawOp[
     const reader = new EdnReader(content, {
       start: match.index + match[0].length,
       firstLine: line,
+      // The line is the op: its value nests one level less than the op, as in the other formats.
+      maxDepth: maxNestingDepth - 1,
       ...(file === undefined ? {} : { file }),
     });
     if (reader.atEnd()) {
@@ -283,7 +328,30 @@ function readLogLines(text: string, file: string | undefined): { records: RawOp[
     if (!reader.atEnd()) record.error = parseLogError(reader.rest().trim());
     records.push({ record, line });
   });
+  if (records.length === 0 && firstSkipped !== undefined) {
+    // Lines, none of them an op: not a Jepsen log (random bytes, prose, another format).
+    const looks = looksLike(firstSkipped.content);
+    throw lineError(
+      file,
+      firstSkipped.line,
+      `no Jepsen log op line in ${skippedLines} non-blank line${skippedLines === 1 ? '' : 's'}: expected a line such as ${LOG_EXAMPLE}, got ${excerpt(firstSkipped.content)}${looks === undefined ? '' : `, which looks like ${looks}`}`,
+      { expected: 'Jepsen log op lines', format: 'jepsen-log' },
+    );
+  }
   return { records, skippedLines };
+}
+
+/** Which other format a line looks like, for hints. */
+function looksLike(content: string): string | undefined {
+  const text = content.trimStart();
+  if (/^\{\s*"/.test(text)) return 'JSON lines (format jsonl)';
+  if (/^(?:\{\s*:|\[|\(|#|;)/.test(text)) return 'EDN (format edn)';
+  return undefined;
+}
+
+/** A line (or value) quoted for a message, cut to a readable length. */
+function excerpt(text: string, max = 60): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
 /** The text after the value: one EDN form (`:timed-out` → "timed-out") or else the raw text. */
@@ -304,10 +372,16 @@ function parseLogError(text: string): unknown {
 export function serializeHistory(ops: History, format: 'jsonl' | 'edn'): string {
   let out = '';
   for (const op of ops) {
+    if (nestedDeeperThan(op, maxNestingDepth)) {
+      throw historyError(
+        op,
+        `nested deeper than ${maxNestingDepth} levels (counting the op itself), or cyclic: it could not be read back`,
+        `at most ${maxNestingDepth} nested levels`,
+      );
+    }
     const record = recordOf(op);
     if (format === 'jsonl') {
-      checkJson(record, op, 'op');
-      out += `${JSON.stringify(record)}\n`;
+      out += `${jsonOf(record, op, 'op')}\n`;
     } else if (format === 'edn') {
       out += `${ednOp(op, record)}\n`;
     } else {
@@ -362,34 +436,59 @@ function copyExtras(target: Record<string, unknown>, source: object): void {
   }
 }
 
-function checkJson(value: unknown, op: Op, path: string): void {
-  const refuse = (what: string): never => {
-    throw historyError(op, `${path} is ${what}, which JSON cannot hold; write this history as edn`);
+/**
+ * The JSON text of a value that reads back as the same value, or throws naming the op and the path:
+ * integers beyond ±(2^53 − 1) are written exactly — a bigint as an integer (read back as a bigint), an
+ * integer-valued number with a ".0" (read back as a number); a bigint within ±(2^53 − 1) would read back as
+ * a number, and NaN, ±Infinity, -0, undefined in arrays, Maps, Sets and class instances have no JSON form.
+ */
+function jsonOf(value: unknown, op: Op, path: string): string {
+  const refuse = (what: string, why = 'which JSON cannot hold'): never => {
+    throw historyError(op, `${path} is ${what}, ${why}; write this history as edn`);
   };
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) refuse(String(value));
-    if (Object.is(value, -0)) refuse('-0');
-    return;
-  }
-  if (typeof value !== 'object') {
-    refuse(`a ${typeof value}`);
-    return;
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number': {
+      if (!Number.isFinite(value)) refuse(String(value));
+      if (Object.is(value, -0)) refuse('-0');
+      const text = String(value);
+      return Number.isInteger(value) && !Number.isSafeInteger(value) && !/[.eE]/.test(text)
+        ? `${text}.0`
+        : text;
+    }
+    case 'bigint':
+      if (value >= -maxSafeBigint && value <= maxSafeBigint)
+        refuse(`the bigint ${value}n`, 'which JSON lines would read back as a number');
+      return String(value);
+    case 'object':
+      break;
+    default:
+      refuse(`a ${typeof value}`);
   }
   if (Array.isArray(value)) {
-    value.forEach((item, i) => {
+    const items: string[] = [];
+    value.forEach((item: unknown, i) => {
       if (item === undefined) refuse(`undefined at [${i}]`);
-      checkJson(item, op, `${path}[${i}]`);
+      items.push(jsonOf(item, op, `${path}[${i}]`));
     });
-    return;
+    return `[${items.join(',')}]`;
   }
-  const proto: unknown = Object.getPrototypeOf(value);
+  const object = value as object;
+  const proto: unknown = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null)
-    refuse(`a ${value.constructor?.name ?? 'non-plain object'}`);
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== undefined) checkJson(item, op, `${path}.${key}`);
+    refuse(`a ${object.constructor?.name ?? 'non-plain object'}`);
+  const members: string[] = [];
+  for (const [key, item] of Object.entries(object)) {
+    if (item !== undefined) members.push(`${JSON.stringify(key)}:${jsonOf(item, op, `${path}.${key}`)}`);
   }
+  return `{${members.join(',')}}`;
 }
+
+const maxSafeBigint = BigInt(Number.MAX_SAFE_INTEGER);
 
 export interface ValidateHistoryOptions {
   /** Named in error messages. */

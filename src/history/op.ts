@@ -5,6 +5,56 @@ import { FaultlineError } from '../core/errors.js';
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 export const opTypes: readonly OpType[] = ['invoke', 'ok', 'fail', 'info'];
 
+/**
+ * The most arrays, objects, Maps and Sets an op may nest, counting the op itself: the readers refuse deeper
+ * input (naming the line and column) and `pairOperations` deeper ops built in code, so checkers, which walk
+ * values recursively, never exhaust the stack.
+ */
+export const maxNestingDepth = 512;
+
+/**
+ * True when `value` nests more than `limit` arrays, plain objects, Maps and Sets (the value itself counts
+ * when it is one). Iterative, so any depth is safe to ask about; a cyclic value is deeper than any limit.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // Depth-first over the containers only, with their levels (1 for `value`); scalars are never pushed.
+  const containers: object[] = [value];
+  const levels: number[] = [1];
+  while (containers.length > 0) {
+    const item = containers.pop() as object;
+    const level = levels.pop() as number;
+    if (level > limit) return true;
+    const next = level + 1;
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) {
+        const child: unknown = item[i];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          levels.push(next);
+        }
+      }
+    } else if (item instanceof Map || item instanceof Set) {
+      for (const entry of item instanceof Map ? [...item.keys(), ...item.values()] : item) {
+        if (typeof entry === 'object' && entry !== null) {
+          containers.push(entry);
+          levels.push(next);
+        }
+      }
+    } else {
+      for (const key in item) {
+        if (!Object.hasOwn(item, key)) continue;
+        const child: unknown = (item as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          levels.push(next);
+        }
+      }
+    }
+  }
+  return false;
+}
+
 /** A client process (Jepsen's integers) or a named actor such as `nemesis`. */
 export type ProcessId = number | string;
 
@@ -75,6 +125,7 @@ export function historyError(op: Op, message: string, expected?: string): Faultl
  * call, on a second invocation while one is open, and on a completion whose `f` differs from its
  * invocation. Calls still open at the end become `info`. Ops of non-numeric processes that are not
  * invoke/complete pairs (e.g. nemesis `info` notes) are ignored only when `ignoreProcesses` names them.
+ * Throws, too, on an op nested deeper than `maxNestingDepth` (or cyclic).
  */
 export function pairOperations(
   history: History,
@@ -85,6 +136,13 @@ export function pairOperations(
   const pairs: { invoke: Op; complete: Op | undefined }[] = [];
   const slotOf = new Map<ProcessId, number>();
   for (const op of history) {
+    if (nestedDeeperThan(op, maxNestingDepth)) {
+      throw historyError(
+        op,
+        `value nested deeper than ${maxNestingDepth} levels (counting the op itself), or cyclic`,
+        `at most ${maxNestingDepth} nested arrays, objects, Maps and Sets`,
+      );
+    }
     if (ignored.has(op.process)) continue;
     if (op.type === 'invoke') {
       const pending = open.get(op.process);

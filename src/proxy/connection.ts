@@ -182,6 +182,10 @@ export class ProxiedConnection implements PipeOwner {
     return socket === this.client ? this.upstream : this.client;
   }
 
+  private pipeFrom(socket: Socket): Pipe {
+    return socket === this.client ? this.pipes.upstream : this.pipes.downstream;
+  }
+
   private shutdown(): void {
     this.closed = true;
     this.cancelOpenTimer();
@@ -201,8 +205,11 @@ export class ProxiedConnection implements PipeOwner {
   private onSocketClose(socket: Socket): void {
     const other = this.otherSide(socket);
     if (!other.destroyed) {
-      // After a graceful close both halves of the other side are done or flushing; never leave it open.
-      other.destroySoon();
+      // A graceful close means `socket` sent its FIN, but toxics may still hold what it sent before:
+      // close the other side only once that data and the FIN have gone out, never before (a client that
+      // half-closed its request would otherwise get a bare FIN instead of the reply).
+      if (this.closed) other.destroySoon();
+      else this.pipeFrom(socket).whenEnded(() => other.destroySoon());
       return;
     }
     if (!this.closed) this.shutdown();

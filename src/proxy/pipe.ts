@@ -25,17 +25,31 @@ interface Node {
   removed: boolean;
   /** The stage passed the half-close on; anything it emits after that is dropped. */
   endSent: boolean;
+  /** Bytes (and charges) this stage holds. */
+  heldBytes: number;
+  /** The stage was told the way after it is congested and waits for `resume()`. */
+  waiting: boolean;
 }
+
+/**
+ * Writes from toxics that may be in flight to the socket before the way counts as congested. The socket
+ * asks to drain by bytes only, so without this a slicer of 1-byte pieces would queue thousands of writes.
+ */
+const maxPendingSinkWrites = 64;
 
 /**
  * One direction of one proxied connection: source socket → toxic stages → sink socket.
  * With no toxics, chunks go straight from source to sink. Buffering is bounded end to end: the pipe
- * stops reading its source while its toxics hold more than `budgetBytes` or the sink asks to drain.
+ * stops reading its source while its toxics hold more than `budgetBytes` (their bytes plus what their
+ * held items cost) or the sink asks to drain; and a stage is told the way is congested while the toxics
+ * after it hold more than the budget or the socket cannot take more, so no stage floods the next.
  */
 export class Pipe {
   private head: Node | undefined;
   private heldBytes = 0;
   private waitingForDrain = false;
+  private pendingSinkWrites = 0;
+  private waitingNodes = 0;
   private paused = false;
   private ended = false;
   private closed = false;
@@ -43,6 +57,8 @@ export class Pipe {
   beforeFirstWrite: (() => void) | undefined;
   /** A stage asked to close the connection; it closes when the end reaches the sink. */
   private closeRequested = false;
+  /** Runs once the half-close has been passed to the sink (see `whenEnded`). */
+  private onSinkEnded: (() => void) | undefined;
 
   constructor(
     readonly direction: Direction,
@@ -65,6 +81,15 @@ export class Pipe {
     return this.closed ? 0 : this.heldBytes + this.sink.writableLength;
   }
 
+  /**
+   * Runs `callback` once the half-close has reached the sink: at once if it has, else after the toxics
+   * have let out everything they hold ahead of it. Never runs if the pipe is disposed first.
+   */
+  whenEnded(callback: () => void): void {
+    if (this.ended) callback();
+    else this.onSinkEnded = callback;
+  }
+
   /** Appends a toxic at the end of the chain (Toxiproxy's order: oldest first). */
   add(name: string, kind: ToxicKind, attributes: Attributes, random: Random): void {
     // A closed pipe gets no new stages: their timers would outlive the connection.
@@ -75,6 +100,8 @@ export class Pipe {
       next: undefined,
       removed: false,
       endSent: false,
+      heldBytes: 0,
+      waiting: false,
     };
     (node as { stage: ToxicStage }).stage = kind.create(this.stageContext(node, random), attributes);
     if (this.head === undefined) this.head = node;
@@ -97,7 +124,10 @@ export class Pipe {
     else for (let prev = this.head; prev; prev = prev.next) if (prev.next === node) prev.next = node.next;
     node.stage.flush();
     node.removed = true;
+    if (node.waiting) this.waitingNodes--;
     node.stage.dispose();
+    // What the stage held went on at the flush; the stages before it may have waited for room.
+    this.updateFlow();
   }
 
   /** The connection is gone: stop every stage's timers. */
@@ -119,7 +149,7 @@ export class Pipe {
       this.toSink(chunk);
       return;
     }
-    this.heldBytes += chunk.length;
+    this.hold(this.head, chunk.length);
     this.head.stage.write(chunk);
     this.updateFlow();
   }
@@ -132,15 +162,24 @@ export class Pipe {
 
   private deliver(from: Node, chunk: Buffer): void {
     if (from.endSent) {
-      this.drop(chunk.length);
+      this.drop(from, chunk.length);
       return;
     }
     const next = nextLive(from);
+    this.hold(from, -chunk.length);
     if (next === undefined) {
-      this.heldBytes -= chunk.length;
-      this.toSink(chunk);
+      this.toSink(chunk, true);
       this.updateFlow();
-    } else next.stage.write(chunk);
+    } else {
+      this.hold(next, chunk.length);
+      next.stage.write(chunk);
+    }
+  }
+
+  /** Counts `bytes` (negative: no longer) as held by `node`. */
+  private hold(node: Node, bytes: number): void {
+    node.heldBytes += bytes;
+    this.heldBytes += bytes;
   }
 
   private deliverEnd(from: Node): void {
@@ -165,19 +204,57 @@ export class Pipe {
     // Otherwise the end is already on its way down the chain and closes the connection on arrival.
   }
 
-  private drop(bytes: number): void {
-    this.heldBytes -= bytes;
+  private drop(node: Node, bytes: number): void {
+    this.hold(node, -bytes);
     this.counters.bytesDropped += bytes;
     this.updateFlow();
   }
 
-  private toSink(chunk: Buffer): void {
+  private charge(node: Node, bytes: number): void {
+    this.hold(node, bytes);
+    this.updateFlow();
+  }
+
+  /** Writes to the sink; writes from toxics are counted until the socket has taken them. */
+  private toSink(chunk: Buffer, fromStage = false): void {
     if (this.closed || this.ended) return;
     if (this.beforeFirstWrite !== undefined) this.beforeFirstWrite();
     this.counters.bytesOut += chunk.length;
-    if (!this.sink.write(chunk)) {
+    let accepted: boolean;
+    if (fromStage) {
+      this.pendingSinkWrites++;
+      accepted = this.sink.write(chunk, this.onSinkWritten);
+    } else accepted = this.sink.write(chunk);
+    if (!accepted) {
       this.waitingForDrain = true;
       this.updateFlow();
+    }
+  }
+
+  private readonly onSinkWritten = (): void => {
+    this.pendingSinkWrites--;
+    if (this.waitingNodes > 0) this.updateFlow();
+  };
+
+  /** Whether what follows `node` cannot take more; with `relieved`, whether it has room again (hysteresis). */
+  private congestedAfter(node: Node, relieved = false): boolean {
+    const next = nextLive(node);
+    if (next === undefined) {
+      const pendingLimit = relieved ? maxPendingSinkWrites / 2 : maxPendingSinkWrites;
+      return this.waitingForDrain || this.pendingSinkWrites >= pendingLimit;
+    }
+    let heldAfter = 0;
+    for (let later: Node | undefined = next; later; later = later.next) heldAfter += later.heldBytes;
+    return heldAfter > (relieved ? this.budgetBytes / 2 : this.budgetBytes);
+  }
+
+  /** Resumes the stages that waited for room after them, once there is. */
+  private wake(): void {
+    for (let node = this.head; node && this.waitingNodes > 0; node = node.next) {
+      if (!node.waiting || this.congestedAfter(node, true)) continue;
+      node.waiting = false;
+      this.waitingNodes--;
+      node.stage.resume?.();
     }
   }
 
@@ -187,9 +264,13 @@ export class Pipe {
     this.ended = true;
     if (this.closeRequested) this.owner.close();
     else this.sink.end();
+    this.onSinkEnded?.();
   }
 
-  /** Pauses the source above the budget or while the sink drains; resumes below half the budget. */
+  /**
+   * Pauses the source above the budget or while the sink drains; resumes below half the budget. Then
+   * resumes the stages waiting for room, if there is room now.
+   */
   private updateFlow(): void {
     if (this.closed) return;
     const shouldPause = this.waitingForDrain || this.heldBytes > this.budgetBytes;
@@ -200,10 +281,12 @@ export class Pipe {
       this.paused = false;
       this.source.resume();
     }
+    if (this.waitingNodes > 0) this.wake();
   }
 
   private stageContext(node: Node, random: Random): StageContext {
     const owner = this.owner;
+    const pipe = this;
     return {
       clock: owner.clock,
       random,
@@ -211,7 +294,17 @@ export class Pipe {
       acceptedAt: owner.acceptedAt,
       emit: (chunk) => this.deliver(node, chunk),
       end: () => this.deliverEnd(node),
-      drop: (bytes) => this.drop(bytes),
+      drop: (bytes) => this.drop(node, bytes),
+      charge: (bytes) => this.charge(node, bytes),
+      // Being told "congested" enrols the stage for a resume() when the way clears.
+      get congested(): boolean {
+        const congested = !pipe.closed && pipe.congestedAfter(node);
+        if (congested && !node.waiting) {
+          node.waiting = true;
+          pipe.waitingNodes++;
+        }
+        return congested;
+      },
       close: () => this.requestClose(node),
       reset: () => owner.reset(),
     };

@@ -23,10 +23,14 @@ import { slowOpen } from './toxics/slow-open.js';
 import { timeout } from './toxics/timeout.js';
 
 const kinds = new Map<string, ToxicKind>();
+const snakeCase = /^[a-z][a-z0-9_]*$/;
 
 /** Makes a toxic kind available by its type name (for user-defined toxics too). */
 export function registerToxic(kind: ToxicKind): void {
-  if (!/^[a-z][a-z0-9_]*$/.test(kind.type)) throw invalid('type', 'must be snake_case', 'e.g. "my_toxic"');
+  if (!snakeCase.test(kind.type)) throw invalid('type', 'must be snake_case', 'e.g. "my_toxic"');
+  for (const name of Object.keys(kind.attributes)) {
+    if (!snakeCase.test(name)) throw invalid(`attributes.${name}`, 'must be snake_case', 'e.g. "delay_ms"');
+  }
   if (kinds.has(kind.type)) {
     throw new FaultlineError(codes.alreadyExists, `toxic type "${kind.type}" is already registered`);
   }
@@ -125,12 +129,17 @@ function defaultsOf(kind: ToxicKind): Attributes {
   return defaults;
 }
 
+/**
+ * Fills attribute values from `input` over `base`. Only the kind's own attributes are accepted: a name
+ * such as `constructor`, `toString` or `__proto__` is looked up as an own key, never found on a prototype
+ * (and registered names are snake_case, so none of them is `__proto__`).
+ */
 function normalizeAttributes(kind: ToxicKind, input: unknown, base: Attributes): Attributes {
   const attributes: Attributes = { ...base };
   if (input === undefined || input === null) return attributes;
   const given = requireObject(input, 'attributes');
   for (const [key, value] of Object.entries(given)) {
-    const spec = kind.attributes[key];
+    const spec = Object.hasOwn(kind.attributes, key) ? kind.attributes[key] : undefined;
     if (spec === undefined) {
       const valid = Object.keys(kind.attributes).join(', ') || 'none';
       throw invalid(

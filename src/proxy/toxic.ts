@@ -34,6 +34,17 @@ export interface StageContext {
   /** Accounts for bytes the stage discarded instead of emitting. */
   drop(bytes: number): void;
   /**
+   * Counts memory the stage holds besides the bytes written to it (bookkeeping per held item) against
+   * the connection's budget, or gives it back when negative. `ReleaseQueue` does this for its items.
+   */
+  charge(bytes: number): void;
+  /**
+   * True while what follows this stage cannot take more: the socket's buffer is full, or the toxics after
+   * this one hold more than the budget. A stage that holds data should stop emitting when told so; the
+   * pipe then calls its `resume()` once the way is clear. (`ReleaseQueue` does this.)
+   */
+  readonly congested: boolean;
+  /**
    * Closes the whole connection with FIN on both sides. Like Toxiproxy, this is an end of stream that
    * travels down the rest of the chain: what this stage already emitted still reaches the peer through
    * later toxics, then the connection closes. Anything the stage emits afterwards is dropped.
@@ -52,6 +63,8 @@ export interface ToxicStage {
   update(attributes: Attributes): void;
   /** The toxic was removed: emit everything held, in order, now. */
   flush(): void;
+  /** After `context.congested` was true: the way is clear again, carry on emitting what is due. */
+  resume?(): void;
   /** Stop every timer; the stage is never called again. */
   dispose(): void;
 }

@@ -6,7 +6,7 @@ export {
   type ToxicInput,
   type ToxiproxyApi,
 } from '../proxy/hub.js';
-export { ReleaseQueue } from '../proxy/release-queue.js';
+export { type Pace, ReleaseQueue } from '../proxy/release-queue.js';
 export { type ProxyOptions, type ProxyState, type ProxyStats, TcpProxy } from '../proxy/tcp-proxy.js';
 export {
   type AttributeSpec,

@@ -3,7 +3,27 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkCommand, readCheckInput } from '../../src/cli/check-command.js';
 import { runCli } from './run-cli.js';
+
+// Tests run from dist/test/cli; fixtures stay in the source tree.
+const fixturePath = (name: string): string =>
+  new URL(`../../../test/history/fixtures/${name}`, import.meta.url).pathname;
+
+/** `faultline check …` in this process, through the same function the CLI runs. */
+async function checkHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await checkCommand(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { code, stdout, stderr };
+}
 
 let dir = '';
 before(async () => {
@@ -146,6 +166,161 @@ describe('faultline check', () => {
       const result = await runCli(args);
       assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
       assert.match(result.stderr, pattern, args.join(' '));
+    }
+  });
+
+  it('refuses garbage, an empty file and a file in another format with exit 3, naming the file and line', async () => {
+    const random = join(dir, 'random.bin');
+    await writeFile(random, Buffer.from([0x9f, 0x00, 0xff, 0x41, 0x0a, 0xc3]));
+    const text = await historyFile('prose.txt', 'Dear reader,\nthis is not a history.');
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    const cases: [string[], RegExp][] = [
+      [[random], /random\.bin: line 1, column 1: not UTF-8 text/],
+      [[text], /prose\.txt: line 1: no Jepsen log op line in 2 non-blank lines: expected a line such as/],
+      [[empty], /empty\.jsonl: line 1: no operations: expected at least one op, got an empty file/],
+      [
+        [fixturePath('history.edn'), '--format', 'jepsen-log'],
+        /history\.edn: line 1: no Jepsen log op line .*looks like EDN/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const result = await runCli(['check', ...args, '--model', 'register']);
+      assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stdout, /valid/);
+    }
+  });
+
+  it('refuses other wrong formats and blank or comment-only files in process too', async () => {
+    const blank = await historyFile('blank.jsonl', '\n   \n');
+    const comments = await historyFile('comments.edn', '; nothing but a comment');
+    const cases: [string[], RegExp][] = [
+      [[blank], /blank\.jsonl: line 4: no operations: .*got only blank lines/],
+      [[comments], /comments\.edn: line 2: no operations/],
+      [[fixturePath('history.jsonl'), '--format', 'edn'], /history\.jsonl: line 1, column \d+: /],
+      [
+        [fixturePath('history.jsonl'), '--format', 'jepsen-log'],
+        /history\.jsonl: line 1: .*looks like JSON lines/,
+      ],
+      [[fixturePath('history.edn'), '--format', 'jsonl'], /history\.edn: line 1, column 1: not valid JSON/],
+      [[fixturePath('jepsen.log'), '--format', 'edn'], /jepsen\.log: line 1, column 1: malformed number/],
+      [[fixturePath('jepsen.log'), '--format', 'jsonl'], /jepsen\.log: line 1, column 1: not valid JSON/],
+    ];
+    for (const [args, pattern] of cases) {
+      const result = await checkHere([...args, '--model', 'register']);
+      assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, pattern);
+    }
+  });
+
+  it('still reads the legitimate fixtures in every format they are in', async () => {
+    for (const [name, format] of [
+      ['history.jsonl', 'jsonl'],
+      ['history.edn', 'edn'],
+      ['jepsen.log', 'jepsen-log'],
+    ] as const) {
+      const data = await readFile(fixturePath(name));
+      assert.equal(readCheckInput(data, { file: name }).format, format);
+      assert.ok(readCheckInput(data, { file: name, format }).ops.length > 0);
+    }
+    const edn = await historyFile(
+      'rich.edn',
+      [
+        '; comments, commas, records, discards, sets, maps and keywords',
+        '[{:process 0, :type :invoke, :f :write, :value {:k #{1 2} "s" [:a nil]}, :time 1}',
+        ' #_{:process 9 :type :nonsense}',
+        ' #jepsen.history.Op{:process 0, :type :ok, :f :write, :value {"s" [:a nil] :k #{1 2}}, :time 2}',
+        ' {:process :nemesis, :type :info, :f :start, :value [:isolated {"n1" #{"n2"}}], :time 3}',
+        ' {:process 1, :type :invoke, :f :read, :value nil, :time 4} ; a read',
+        ' {:process 1, :type :ok, :f :read, :value {:k #{1 2}, "s" [:a nil]}, :time 5}]',
+      ].join('\n'),
+    );
+    for (const args of [
+      [edn, '--model', 'register'],
+      [fixturePath('history.jsonl'), '--model', 'register'],
+    ]) {
+      const result = await checkHere(args);
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /valid: linearizability holds/);
+    }
+    const log = await checkHere([fixturePath('jepsen.log'), '--model', 'cas-register']);
+    assert.equal(log.code, 1, log.stderr);
+    assert.match(log.stdout, /jepsen-log, 10 ops, 4 non-op lines skipped/);
+  });
+
+  it('reads integers beyond 2^53 in JSON lines exactly: writes that differ only there are told apart', async () => {
+    // Written 2^53 + 1, then read 2^53: not linearizable. Rounded to doubles both are 2^53 and it would pass.
+    const lines: Line[] = [
+      [0, 'invoke', 'write', 9007199254740993n, 0],
+      [0, 'ok', 'write', 9007199254740993n, 10],
+      [1, 'invoke', 'read', null, 20],
+      [1, 'ok', 'read', 9007199254740992n, 30],
+    ];
+    const jsonl = await historyFile(
+      'big.jsonl',
+      lines
+        .map(([process, type, f, value, time]) =>
+          JSON.stringify({ process, type, f, value: value === null ? null : `@${value}@`, time }).replace(
+            /"@(\d+)@"/,
+            '$1',
+          ),
+        )
+        .join('\n'),
+    );
+    assert.match(await readFile(jsonl, 'utf8'), /"value":9007199254740993,/);
+    const edn = await historyFile(
+      'big.edn',
+      lines
+        .map(
+          ([process, type, f, value, time]) =>
+            `{:process ${process} :type :${type} :f :${f} :value ${value ?? 'nil'} :time ${time}}`,
+        )
+        .join('\n'),
+    );
+    for (const file of [jsonl, edn]) {
+      const result = await checkHere([file, '--model', 'register']);
+      assert.equal(result.code, 1, `${file}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /INVALID: linearizability violated \(register\)/);
+      assert.match(result.stdout, /read → 9007199254740992n/);
+    }
+    const spawned = await runCli(['check', jsonl, '--model', 'register']);
+    assert.equal(spawned.code, 1, spawned.stderr);
+  });
+
+  it('tells EDN map values apart by content (maps with vector keys are Maps)', async () => {
+    const file = await historyFile(
+      'maps.edn',
+      [
+        '{:process 0 :type :invoke :f :write :value {[1] 1}}',
+        '{:process 0 :type :ok :f :write :value {[1] 1}}',
+        '{:process 1 :type :invoke :f :read :value nil}',
+        '{:process 1 :type :ok :f :read :value {[2] 2}}',
+      ].join('\n'),
+    );
+    const result = await checkHere([file, '--model', 'register']);
+    assert.equal(result.code, 1, `${result.stdout}${result.stderr}`);
+  });
+
+  it('refuses nesting deeper than 512 levels with exit 3, naming the line and column, never overflowing the stack', async () => {
+    const value = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const jsonl = await historyFile(
+      'deep.jsonl',
+      `{"process":0,"type":"invoke","f":"write","value":1}\n{"process":0,"type":"ok","f":"write","value":${value}}`,
+    );
+    const edn = await historyFile('deep.edn', `{:process 0 :type :invoke :f :write :value ${value}}`);
+    const discards = await historyFile('discards.edn', `${'#_'.repeat(100_000)}{}`);
+    const log = await historyFile('deep.log', `INFO  jepsen.util - 0\t:invoke\t:write\t${value}`);
+    const cases: [string, RegExp][] = [
+      [jsonl, /deep\.jsonl: line 2, column 557: not valid JSON: nesting deeper than 512 levels/],
+      [edn, /deep\.edn: line 1, column 555: nesting deeper than 512 levels/],
+      [discards, /discards\.edn: line 1, column 1025: nesting deeper than 512 levels/],
+      [log, /deep\.log: line 1, column 549: nesting deeper than 511 levels/],
+    ];
+    for (const [file, pattern] of cases) {
+      const result = await checkHere([file, '--model', 'register']);
+      assert.equal(result.code, 3, `${file}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, pattern);
     }
   });
 });

@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findJournals, Journal, type JournalFile } from '../../src/core/journal.js';
+import { findJournals, Journal, type JournalFile, runsDir } from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { readProcStat } from '../../src/core/proc-stat.js';
 
@@ -120,5 +131,66 @@ describe('Ledger with a journal', () => {
     journal.close();
     assert.equal(existsSync(journal.path), true);
     rmSync(journal.path);
+  });
+});
+
+describe('runsDir', () => {
+  const refusal = (pattern: RegExp) => ({ code: 'FL_ERR_PERMISSION', message: pattern });
+
+  it('refuses a symlinked state dir before creating anything inside it', () => {
+    const base = mkdtempSync(join(tmpdir(), 'faultline-statedir-'));
+    try {
+      const target = join(base, 'elsewhere');
+      mkdirSync(target, { mode: 0o700 });
+      const link = join(base, 'state');
+      symlinkSync(target, link);
+      assert.throws(() => Journal.open({ stateDir: link }), { code: 'FL_ERR_PERMISSION' });
+      assert.deepEqual(readdirSync(target), [], 'nothing was created through the symlink');
+      assert.throws(() => runsDir(link), refusal(/state directory .*state is a symbolic link/));
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a symlinked runs dir, a file, and (as root) another user’s directory', () => {
+    const base = mkdtempSync(join(tmpdir(), 'faultline-statedir-'));
+    try {
+      const target = join(base, 'elsewhere');
+      mkdirSync(target, { mode: 0o700 });
+      const state = join(base, 'state');
+      mkdirSync(state, { mode: 0o700 });
+      symlinkSync(target, join(state, 'runs'));
+      assert.throws(() => Journal.open({ stateDir: state }), { code: 'FL_ERR_PERMISSION' });
+      assert.deepEqual(readdirSync(target), [], 'no journal was written through the symlink');
+      assert.throws(() => runsDir(state), refusal(/runs is a symbolic link/));
+
+      const file = join(base, 'file');
+      writeFileSync(file, '');
+      assert.throws(() => runsDir(file), refusal(/is not a directory/));
+
+      if (process.getuid?.() === 0) {
+        const foreign = join(base, 'foreign');
+        mkdirSync(foreign, { mode: 0o700 });
+        chownSync(foreign, 54321, 54321);
+        assert.throws(() => runsDir(foreign), refusal(/is owned by uid 54321, not 0/));
+        assert.deepEqual(readdirSync(foreign), []);
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('creates a missing state dir and its runs dir private to this user', () => {
+    const base = mkdtempSync(join(tmpdir(), 'faultline-statedir-'));
+    try {
+      const state = join(base, 'a', 'b');
+      const dir = runsDir(state);
+      assert.equal(dir, join(state, 'runs'));
+      assert.equal(lstatSync(state).mode & 0o777, 0o700);
+      assert.equal(lstatSync(dir).mode & 0o777, 0o700);
+      assert.equal(runsDir(state), dir, 'idempotent');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

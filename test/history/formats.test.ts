@@ -148,6 +148,48 @@ describe('parseHistory: JSON lines', () => {
   });
 });
 
+describe('parseHistory: JSON lines, exact integers', () => {
+  it('reads integers beyond ±(2^53 − 1) as bigints, like the EDN reader, and safe ones as numbers', () => {
+    const jsonl = parseHistory(
+      '{"process":0,"type":"invoke","f":"write","value":[9007199254740993,-9007199254740993,9007199254740991,2.5]}\n',
+    );
+    const edn = parseHistory(
+      '{:process 0, :type :invoke, :f :write, :value [9007199254740993 -9007199254740993 9007199254740991 2.5]}\n',
+    );
+    assert.deepStrictEqual(jsonl.ops[0]?.value, [
+      9007199254740993n,
+      -9007199254740993n,
+      9007199254740991,
+      2.5,
+    ]);
+    assert.deepStrictEqual(jsonl.ops[0]?.value, edn.ops[0]?.value);
+  });
+
+  it('names the column of malformed JSON', () => {
+    throwsLine(
+      '{"process":0,"type":"invoke","f":"read"}\n{"process":0 "type":"ok"}',
+      'jsonl',
+      2,
+      /^line 2, column 14: not valid JSON: expected "," or "}"/,
+    );
+  });
+
+  it('refuses a time beyond 2^53 ns rather than rounding it', () => {
+    throwsLine(
+      '{"process":0,"type":"invoke","f":"r","time":1700000000000000000123}',
+      'jsonl',
+      1,
+      /time: expected nanoseconds since the start of the history, below 2\^53 .*got 1700000000000000000123/,
+    );
+  });
+
+  it('ignores a byte order mark', () => {
+    const text = '\uFEFF{"process":0,"type":"invoke","f":"read"}\n';
+    assert.equal(detectFormat(text), 'jsonl');
+    assert.equal(parseHistory(text).ops.length, 1);
+  });
+});
+
 describe('parseHistory: Jepsen EDN', () => {
   it('reads a history.edn with keywords, records, sets, independent keys and extra keys', () => {
     const { ops, format } = parseHistory(fixture('history.edn'));
@@ -218,6 +260,61 @@ describe('parseHistory: Jepsen EDN', () => {
   });
 });
 
+describe('parseHistory: nesting', () => {
+  const op = (value: string): string => `{:process 0, :type :invoke, :f :write, :value ${value}}`;
+  const jsonOp = (value: string): string => `{"process":0,"type":"invoke","f":"write","value":${value}}`;
+  const nest = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('accepts 512 levels counting the op, in every format', () => {
+    assert.equal(parseHistory(op(nest(511)), { format: 'edn' }).ops.length, 1);
+    assert.equal(parseHistory(jsonOp(nest(511)), { format: 'jsonl' }).ops.length, 1);
+    assert.equal(
+      parseHistory(`1 :invoke :write ${nest(511).replace(/\]\[/g, '] [')}`, { format: 'jepsen-log' }).ops
+        .length,
+      1,
+    );
+  });
+
+  it('refuses deeper nesting with the line and column instead of exhausting the stack', () => {
+    const edn = (text: string, column: number): void =>
+      assert.throws(
+        () => parseHistory(`${op('nil')}\n${text}`, { format: 'edn', file: 'h.edn' }),
+        (error: Error & { details?: Record<string, unknown> }) => {
+          assert.match(
+            error.message,
+            new RegExp(`^h\\.edn: line 2, column ${column}: nesting deeper than 512 levels`),
+          );
+          assert.deepEqual([error.details?.line, error.details?.column], [2, column]);
+          return true;
+        },
+      );
+    edn(op(nest(512)), 558);
+    edn(op(nest(200_000)), 558);
+    edn(op(`${'{:a '.repeat(100_000)}1${'}'.repeat(100_000)}`), 2091);
+    edn(op(`${'#{'.repeat(100_000)}`), 1069);
+    edn(`${'#_'.repeat(100_000)}1`, 1025);
+    edn(`${'#tag '.repeat(100_000)}1`, 2561);
+    throwsLine(
+      jsonOp(nest(512)),
+      'jsonl',
+      1,
+      /^line 1, column 561: not valid JSON: nesting deeper than 512 levels/,
+    );
+    throwsLine(
+      jsonOp('{"a":'.repeat(100_000)),
+      'jsonl',
+      1,
+      /^line 1, column 2605: not valid JSON: nesting deeper than 512 levels/,
+    );
+    throwsLine(
+      `x\n1 :invoke :write ${'['.repeat(100_000)}`,
+      'jepsen-log',
+      2,
+      /^line 2, column 529: nesting deeper than 511 levels/,
+    );
+  });
+});
+
 describe('parseHistory: Jepsen log lines', () => {
   it('reads op lines in every layout, counts the other lines and parses the error after the value', () => {
     const { ops, format, skippedLines } = parseHistory(fixture('jepsen.log'));
@@ -281,6 +378,60 @@ describe('parseHistory: Jepsen log lines', () => {
         return true;
       },
     );
+  });
+});
+
+describe('parseHistory: what is not a Jepsen log', () => {
+  const refused = (text: string, line: number, pattern: RegExp): void =>
+    throwsLine(text, 'jepsen-log', line, pattern);
+
+  it('refuses text with lines but no op line, naming the first line and what was expected', () => {
+    refused(
+      'hello world\nsecond line',
+      1,
+      /no Jepsen log op line in 2 non-blank lines: expected a line such as .*got "hello world"$/,
+    );
+    refused('\n\n  plain text', 3, /no Jepsen log op line in 1 non-blank line/);
+  });
+
+  it('refuses other formats read as a log, saying what they look like', () => {
+    refused(
+      fixture('history.edn'),
+      1,
+      /no Jepsen log op line in 14 non-blank lines.*which looks like EDN \(format edn\)/,
+    );
+    refused(fixture('history.jsonl'), 1, /which looks like JSON lines \(format jsonl\)/);
+    // Without commas an op map has ":type :invoke" in it; inside "{" it is not an op line.
+    refused(
+      '{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type :ok :f :read :value 1}',
+      1,
+      /which looks like EDN/,
+    );
+  });
+
+  it('skips maps and vectors that hold ops (Jepsen logs its analysis), but reads op lines after a log prefix', () => {
+    const log = [
+      '2017-03-14 12:00:00,950{GMT}\tINFO\t[jepsen worker 0] jepsen.util: 0\t:invoke\t:read\tnil',
+      '{:linear {:valid? false, :last-op {:process 0 :type :ok :f :read :value 4}}}',
+      ' [{:process 1 :type :invoke :f :write :value 3}]',
+      'INFO  jepsen.util - 0\t:ok\t:read\t4',
+    ].join('\n');
+    const { ops, skippedLines } = parseHistory(log, { format: 'jepsen-log' });
+    assert.equal(skippedLines, 2);
+    assert.deepEqual(
+      ops.map((op) => [op.line, op.process, op.type, op.value]),
+      [
+        [1, 0, 'invoke', null],
+        [4, 0, 'ok', 4],
+      ],
+    );
+  });
+
+  it('reads an empty or blank text as an empty history (the check command refuses it)', () => {
+    for (const format of ['jsonl', 'edn', 'jepsen-log'] as const) {
+      assert.deepEqual(parseHistory('', { format }).ops, []);
+      assert.deepEqual(parseHistory('\n \n', { format }).ops, []);
+    }
   });
 });
 
@@ -360,15 +511,27 @@ describe('serializeHistory', () => {
   });
 
   it('refuses values JSON cannot hold instead of writing something else', () => {
-    const [op] = buildHistory([{ process: 0, type: 'ok', f: 'read', value: { big: 2n ** 70n } }]);
+    const [op] = buildHistory([{ process: 0, type: 'ok', f: 'read', value: { small: 5n } }]);
     assert.throws(
       () => serializeHistory([op as Op], 'jsonl'),
-      /op 0: op\.value\.big is a bigint, which JSON cannot hold/,
+      /op 0: op\.value\.small is the bigint 5n, which JSON lines would read back as a number; write this history as edn/,
     );
-    assert.match(serializeHistory([op as Op], 'edn'), /:big 1180591620717411303424N/);
+    assert.match(serializeHistory([op as Op], 'edn'), /:small 5N/);
     for (const value of [Number.NaN, new Map(), [undefined], -0]) {
       const ops = buildHistory([{ process: 0, type: 'ok', f: 'read', value }]);
       assert.throws(() => serializeHistory(ops, 'jsonl'), /JSON cannot hold/);
     }
+  });
+
+  it('writes integers beyond 2^53 exactly, so they read back the same (bigint stays bigint, number stays number)', () => {
+    const value = { big: 2n ** 70n, negative: -(2n ** 53n) - 1n, float: 2 ** 60, small: 7 };
+    const ops = buildHistory([{ process: 0, type: 'ok', f: 'read', value }]);
+    const text = serializeHistory(ops, 'jsonl');
+    assert.match(
+      text,
+      /"big":1180591620717411303424,"negative":-9007199254740993,"float":1152921504606847000\.0,/,
+    );
+    assert.deepStrictEqual(parseHistory(text).ops[0]?.value, value);
+    assert.deepStrictEqual(parseHistory(serializeHistory(ops, 'edn')).ops[0]?.value, value);
   });
 });

@@ -5,49 +5,32 @@ import type { Attributes, ToxicKind } from '../toxic.js';
 const sliceMs = 10;
 
 /**
- * Limits the rate to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). Each byte is given a release time
- * on a schedule of rate-spaced slots that never runs ahead of real time, so idle time earns no burst.
- * A rate of 0 lets nothing through until the rate is raised or the toxic removed (as in Toxiproxy).
+ * Limits the rate to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy): data goes out in slices of at most
+ * `sliceMs` of transfer time, each followed by its transfer time, on a schedule that never runs ahead of
+ * real time, so idle time earns no burst. Slices are cut as they go out, so a held chunk costs one queue
+ * item at any rate. A rate of 0 lets nothing through until the rate is raised or the toxic removed (as in
+ * Toxiproxy).
  */
 class BandwidthStage extends QueuedStage {
-  private nextFreeAt = Number.NEGATIVE_INFINITY;
-
   override write(chunk: Buffer): void {
-    const rate = this.attributes.rate ?? 0;
-    if (rate <= 0) {
-      this.queue.push(chunk, Number.POSITIVE_INFINITY);
-      return;
-    }
-    const bytesPerMs = rate; // rate KB/s = rate * 1000 bytes / 1000 ms
-    const sliceBytes = Math.max(1, Math.floor(bytesPerMs * sliceMs));
-    let at = Math.max(this.context.clock.now(), this.nextFreeAt);
-    for (let offset = 0; offset < chunk.length; offset += sliceBytes) {
-      const slice = chunk.subarray(offset, offset + sliceBytes);
-      at += slice.length / bytesPerMs;
-      this.queue.push(slice, at);
-    }
-    this.nextFreeAt = at;
+    this.queue.push(chunk, this.context.clock.now());
+  }
+
+  override pieceBytes(availableBytes: number): number {
+    const bytesPerMs = this.attributes.rate ?? 0; // rate KB/s = rate * 1000 bytes / 1000 ms
+    return bytesPerMs <= 0 ? 0 : Math.min(availableBytes, Math.max(1, Math.floor(bytesPerMs * sliceMs)));
+  }
+
+  override gapMs(bytes: number): number {
+    return bytes / (this.attributes.rate as number);
   }
 
   override update(attributes: Attributes): void {
     const previousRate = this.attributes.rate ?? 0;
     this.attributes = attributes;
-    const rate = attributes.rate ?? 0;
-    if (rate === previousRate) return;
-    // A new rate acts at once: everything still held is rescheduled at the new rate from now (at rate 0
-    // it stalls), rather than draining the backlog at the old rate first.
-    if (rate <= 0) {
-      this.queue.retime((previous, bytes) => (bytes === 0 ? previous : Number.POSITIVE_INFINITY));
-      this.nextFreeAt = Number.NEGATIVE_INFINITY;
-      return;
-    }
-    let at = this.context.clock.now();
-    this.queue.retime((previous, bytes) => {
-      if (bytes === 0) return previous; // the half-close: FIFO keeps it behind the data anyway
-      at += bytes / rate;
-      return at;
-    });
-    this.nextFreeAt = at;
+    // A new rate acts at once: what is still held goes on at the new rate from now (at rate 0 it stalls),
+    // rather than draining the backlog at the old rate first.
+    if ((attributes.rate ?? 0) !== previousRate) this.queue.repace(this.context.clock.now());
   }
 }
 

@@ -2,30 +2,24 @@ import { QueuedStage } from '../release-queue.js';
 import type { ToxicKind } from '../toxic.js';
 
 /**
- * Cuts every chunk into slices of `average_size` ± `size_variation` bytes (uniform, at least 1),
- * sent `delay` microseconds apart. An average size of 0 leaves chunks whole.
+ * Cuts the data into slices of `average_size` ± `size_variation` bytes (uniform, at least 1), sent
+ * `delay` microseconds apart. An average size of 0 leaves chunks whole. Slices are cut as they go out, so
+ * a held chunk costs one queue item however small its slices.
  */
 class SlicerStage extends QueuedStage {
-  private nextAt = Number.NEGATIVE_INFINITY;
-
   override write(chunk: Buffer): void {
-    const { average_size: average = 0, size_variation: variation = 0, delay = 0 } = this.attributes;
-    const gapMs = delay / 1000;
-    let at = Math.max(this.context.clock.now(), this.nextAt);
-    let offset = 0;
-    while (offset < chunk.length) {
-      const size =
-        average <= 0
-          ? chunk.length
-          : Math.max(
-              1,
-              Math.round(average + (variation > 0 ? this.context.random.between(-variation, variation) : 0)),
-            );
-      this.queue.push(chunk.subarray(offset, offset + size), at);
-      offset += size;
-      at += gapMs;
-    }
-    this.nextAt = at;
+    this.queue.push(chunk, this.context.clock.now());
+  }
+
+  override pieceBytes(availableBytes: number): number {
+    const { average_size: average = 0, size_variation: variation = 0 } = this.attributes;
+    if (average <= 0) return availableBytes;
+    const jitter = variation > 0 ? this.context.random.between(-variation, variation) : 0;
+    return Math.max(1, Math.round(average + jitter));
+  }
+
+  override gapMs(): number {
+    return (this.attributes.delay ?? 0) / 1000;
   }
 }
 

@@ -1,0 +1,152 @@
+import { codes } from '../core/codes.js';
+import { FaultlineError } from '../core/errors.js';
+import {
+  detectFormat,
+  type HistoryFormat,
+  type ParsedHistory,
+  parseHistory,
+  validateHistory,
+} from './formats.js';
+import type { Operation } from './op.js';
+
+export interface DecodeHistoryOptions {
+  /** Default: `detectFormat` of the text. */
+  readonly format?: HistoryFormat;
+  /** Named in error messages and details. */
+  readonly file?: string;
+}
+
+export interface DecodedHistory extends ParsedHistory {
+  /** The invocations paired with their completions (`validateHistory`). */
+  readonly operations: Operation[];
+  /** True when the format was detected rather than given. */
+  readonly detected: boolean;
+}
+
+/**
+ * A history file's bytes to a well-formed history, refusing anything else — what `faultline check` does
+ * before checking. The bytes must be UTF-8 text without NUL characters (a leading byte order mark is
+ * ignored), parse in the format (given or detected), hold at least one op, and pass `validateHistory`.
+ * Throws FL_ERR_INVALID_ARGUMENT naming the file, the line (and column, where there is one) and what was
+ * expected.
+ */
+export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = {}): DecodedHistory {
+  const { file } = options;
+  const text = decodeText(data, file);
+  const detected = options.format === undefined;
+  const format = options.format ?? detectFormat(text);
+  let parsed: ParsedHistory;
+  try {
+    parsed = parseHistory(text, { format, ...(file === undefined ? {} : { file }) });
+  } catch (error) {
+    // A detected format is a guess: say so, so that a file in another format is not a mystery.
+    if (!detected || !(error instanceof FaultlineError)) throw error;
+    throw new FaultlineError(
+      error.code,
+      `${error.message} (read as ${format}, detected from the first non-blank line)`,
+      {
+        cause: error,
+        details: { ...error.details, format, detected },
+      },
+    );
+  }
+  if (parsed.ops.length === 0) {
+    const lines = text.split('\n').length;
+    const got = text.trim() === '' ? (text === '' ? 'an empty file' : 'only blank lines') : 'no op';
+    throw inputError(file, lines, undefined, `no operations: expected at least one op, got ${got}`, {
+      expected: 'at least one op',
+      format,
+    });
+  }
+  const operations = validateHistory(parsed.ops, file === undefined ? {} : { file });
+  return { ...parsed, operations, detected };
+}
+
+/** Strict UTF-8 (a BOM is dropped); refuses invalid bytes and NUL characters, naming where they are. */
+function decodeText(data: Uint8Array, file: string | undefined): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    const offset = Math.max(0, firstInvalidUtf8(data));
+    // (lastIndexOf counts a negative start from the end.)
+    const lineStart = offset === 0 ? 0 : data.lastIndexOf(0x0a, offset - 1) + 1;
+    const line = countNewlines(data, lineStart) + 1;
+    throw inputError(
+      file,
+      line,
+      offset - lineStart + 1,
+      `not UTF-8 text (byte 0x${(data[offset] ?? 0).toString(16).padStart(2, '0')} at byte ${offset}): expected a text history (JSON lines, EDN or a Jepsen log)`,
+      { expected: 'UTF-8 text', byteOffset: offset },
+    );
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const lineStart = nul === 0 ? 0 : text.lastIndexOf('\n', nul - 1) + 1;
+    let line = 1;
+    for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) line++;
+    throw inputError(
+      file,
+      line,
+      nul - lineStart + 1,
+      'NUL character: expected a text history (JSON lines, EDN or a Jepsen log), not binary data',
+      { expected: 'text without NUL characters' },
+    );
+  }
+  return text;
+}
+
+function countNewlines(data: Uint8Array, end: number): number {
+  let count = 0;
+  for (let i = data.indexOf(0x0a); i >= 0 && i < end; i = data.indexOf(0x0a, i + 1)) count++;
+  return count;
+}
+
+/** The offset of the first byte that breaks UTF-8 (RFC 3629), or -1. */
+function firstInvalidUtf8(data: Uint8Array): number {
+  let i = 0;
+  while (i < data.length) {
+    const c = data[i] as number;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let continuation: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) continuation = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      continuation = 2;
+      if (c === 0xe0) low = 0xa0;
+      if (c === 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      continuation = 3;
+      if (c === 0xf0) low = 0x90;
+      if (c === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k <= continuation; k++) {
+      const next = data[i + k];
+      if (next === undefined || next < (k === 1 ? low : 0x80) || next > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += continuation + 1;
+  }
+  return -1;
+}
+
+function inputError(
+  file: string | undefined,
+  line: number,
+  column: number | undefined,
+  message: string,
+  details: Record<string, unknown>,
+): FaultlineError {
+  const where = `${file === undefined ? '' : `${file}: `}line ${line}${column === undefined ? '' : `, column ${column}`}: `;
+  return new FaultlineError(codes.invalidArgument, `${where}${message}`, {
+    details: {
+      ...(file === undefined ? {} : { file }),
+      line,
+      ...(column === undefined ? {} : { column }),
+      ...details,
+    },
+  });
+}
