@@ -14,24 +14,6 @@ import type { ModeFigures } from '../../bench/soak/tcp-load.js';
 
 const soakScript = fileURLToPath(new URL('../../bench/soak/main.js', import.meta.url));
 
-/**
- * Known proxy bugs the soak finds today (half-close data loss behind a toxic that holds data, slow_close
- * losing its delay, the connection closed early while a toxic holds the other direction), being fixed in
- * src/proxy/pipe.ts and connection.ts. These cases run with every assertion and are reported as `todo`
- * until then; delete an entry once it passes.
- */
-const knownBroken = new Set([
-  'latency half-close',
-  'bandwidth half-close',
-  'slicer half-close',
-  'mix half-close',
-  'mix interactive',
-  'slow_close half-close',
-  'slow_close interactive',
-  'timeout half-close',
-  'limit_time half-close',
-]);
-
 interface Process {
   label: string;
   start: { fds: number };
@@ -123,13 +105,7 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
 
   for (const scenario of scenarios) {
     for (const mode of clientModes) {
-      const name = `${scenario.name} ${mode}`;
-      const todo = knownBroken.has(name)
-        ? 'known proxy bug, being fixed in src/proxy/pipe.ts / connection.ts'
-        : undefined;
-      it(`${name}: ${scenario.expectation}${scenario.preserving ? ', zero lost bytes' : ''}`, {
-        todo,
-      }, () => {
+      it(`${scenario.name} ${mode}: ${scenario.expectation}${scenario.preserving ? ', zero lost bytes' : ''}`, () => {
         assert.ok(report, 'no report');
         const figures = report.tcp.figures[scenario.name]?.[mode];
         assert.ok(figures && figures.connections > 0, `no ${mode} connection through ${scenario.name}`);
@@ -142,7 +118,7 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
   it('UDP: every datagram is delivered or counted as dropped, sessions come and go', () => {
     assert.ok(report, 'no report');
     const { figures } = report.udp;
-    assert.ok(figures.clients.clients > 50, `only ${figures.clients.clients} UDP clients`);
+    assert.ok(figures.clients.clients >= 50, `only ${figures.clients.clients} UDP clients`);
     for (const check of figures.checks) assert.ok(check.ok, `${check.what}: ${check.left} ≠ ${check.right}`);
     const { sessions } = figures.proxy.counters;
     assert.ok(sessions.opened >= figures.clients.clients, 'a session per client port');
