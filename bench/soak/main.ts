@@ -823,7 +823,9 @@ async function main(): Promise<void> {
       ]);
       checks.push({ name: 'slicer RSS', ok: slicer.pass });
     }
-    out.push(table([['measure', 'RSS before MB', 'RSS MB (peak)', 'target', 'result'], ...rows]));
+    out.push(
+      table([['measure', 'RSS before MB', 'RSS MB (loaded; slicer: peak)', 'target', 'result'], ...rows]),
+    );
   }
   const failed = checks.filter((check) => !check.ok);
   out.push(
