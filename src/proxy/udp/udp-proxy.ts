@@ -435,7 +435,8 @@ export class UdpProxy {
     this.openUpstream(bindHost, 0, upstream, 'upstream').then(
       (socket) => {
         this.sessionCounters.opened++;
-        if (session.closed) void socket.close();
+        // Closed meanwhile (expired, evicted, stopped), or roamed onto a socket of its own already.
+        if (session.closed || session.ready) void socket.close();
         else session.attach(socket, bindHost, (data) => this.fromUpstream(session, data));
       },
       (error: unknown) => {
