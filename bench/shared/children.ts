@@ -1,5 +1,5 @@
 /** Child-process bookkeeping shared by the benchmarks: every child is registered so none outlives a run. */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
 
@@ -81,4 +81,79 @@ export function cleanUpOnExit(
   }, deadlineMs);
   deadline.unref();
   return deadline;
+}
+
+/** A forked child that talks over IPC: requests out, one answer per request, in order. */
+export interface IpcChild<Request, Message> {
+  readonly pid: number;
+  /** Sends `request` and resolves with the next message that is not unsolicited. */
+  ask(request: Request, what: string, timeoutMs?: number): Promise<Message>;
+  /** Sends `stopRequest` (if still connected), then SIGTERM and SIGKILL after `graceMs`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `script` with `args` and an IPC channel (registered, so `killAll` ends it) and waits for its
+ * first message, which `ready` turns into the child's start-up result (or rejects). Later messages
+ * answer `ask` calls in order.
+ */
+export async function forkWithIpc<Request, Message, Ready>(
+  script: string,
+  args: readonly string[],
+  ready: (message: Message) => Ready,
+  options: { what: string; stopRequest: Request; startTimeoutMs?: number; graceMs?: number },
+): Promise<{ child: IpcChild<Request, Message>; ready: Ready }> {
+  const child = fork(script, [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  register(child);
+  const waiting: { resolve: (message: Message) => void; reject: (error: Error) => void }[] = [];
+  let started: ((message: Message) => void) | undefined;
+  child.on('message', (message: Message) => {
+    if (started !== undefined) {
+      const first = started;
+      started = undefined;
+      first(message);
+    } else waiting.shift()?.resolve(message);
+  });
+  child.once('exit', (code, signal) => {
+    for (const { reject } of waiting.splice(0))
+      reject(new Error(`${options.what} exited (code ${code}, signal ${signal})`));
+  });
+  const result = await withTimeout(
+    new Promise<Ready>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`${options.what} exited early (code ${code})`)));
+      started = (message) => {
+        try {
+          resolve(ready(message));
+        } catch (error) {
+          reject(error);
+        }
+      };
+    }),
+    options.startTimeoutMs ?? 10_000,
+    `${options.what} start`,
+  ).catch(async (error: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    throw error;
+  });
+  return {
+    ready: result,
+    child: {
+      pid: child.pid as number,
+      ask: (request, what, timeoutMs = 5000) =>
+        withTimeout(
+          new Promise<Message>((resolve, reject) => {
+            if (!child.connected) return reject(new Error(`${options.what} is gone (${what})`));
+            waiting.push({ resolve, reject });
+            child.send(request as object);
+          }),
+          timeoutMs,
+          `${options.what}: ${what}`,
+        ),
+      stop: async () => {
+        if (child.connected) child.send(options.stopRequest as object);
+        await stopChild(child, 'SIGTERM', options.graceMs ?? 3000);
+      },
+    },
+  };
 }

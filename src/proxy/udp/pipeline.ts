@@ -8,7 +8,9 @@ import { RateStage } from './rate.js';
 import { ReorderStage } from './reorder.js';
 
 /** Counters of one direction. `dropped` counts every datagram that did not go out (loss, blackhole,
- * queue overflow, a session gone before release); `queueDropped` is the share of it due to a full queue. */
+ * queue overflow, a session gone before release, a session whose socket could not be opened);
+ * `queueDropped` is the share of it due to a full queue, `sessionDropped` the share due to a session
+ * whose upstream socket could not be opened (EMFILE and the like; upstream only). */
 export interface UdpCounters {
   received: number;
   forwarded: number;
@@ -17,6 +19,7 @@ export interface UdpCounters {
   reordered: number;
   corrupted: number;
   queueDropped: number;
+  sessionDropped: number;
 }
 
 /** Bounds of the queues a direction holds, whatever the impairments (rate's own is `queueBytes`). */
@@ -27,8 +30,12 @@ export const queueLimits = {
   reorderHoldMs: 100,
 } as const;
 
-/** Sends a released datagram to its target; false if the target is gone. */
-export type Deliver<T> = (data: Buffer, target: T) => boolean;
+/**
+ * Sends a released datagram to its target: true if it went out, false if it is lost (the target is
+ * gone), `'pending'` if the target holds it for now (a session whose socket is still being opened) and
+ * will account for it later through `DirectionPipeline.settle`.
+ */
+export type Deliver<T> = (data: Buffer, target: T) => boolean | 'pending';
 
 export function zeroCounters(): UdpCounters {
   return {
@@ -39,6 +46,7 @@ export function zeroCounters(): UdpCounters {
     reordered: 0,
     corrupted: 0,
     queueDropped: 0,
+    sessionDropped: 0,
   };
 }
 
@@ -58,6 +66,8 @@ export class DirectionPipeline<T> {
   private readonly rate: RateStage<T>;
   private readonly delay: DelayStage<T>;
   private readonly reorder: ReorderStage<T>;
+  /** Datagrams released to targets that hold them for now (`'pending'`), not yet settled. */
+  private pending = 0;
 
   constructor(
     random: Random,
@@ -92,9 +102,21 @@ export class DirectionPipeline<T> {
     return this.config;
   }
 
-  /** Datagrams held inside the stages now. */
+  /** Datagrams held inside the stages now, or by their targets until they settle. */
   get queued(): number {
-    return this.rate.size + this.delay.size + this.reorder.size;
+    return this.rate.size + this.delay.size + this.reorder.size + this.pending;
+  }
+
+  /**
+   * Accounts for datagrams a target held (`'pending'`) and has now sent (`forwarded`) or lost
+   * (`dropped`, of which `sessionDropped` because the target's socket could not be opened).
+   */
+  settle(forwarded: number, dropped: number, sessionDropped = 0): void {
+    const counters = this.counters;
+    this.pending -= forwarded + dropped;
+    counters.forwarded += forwarded;
+    counters.dropped += dropped;
+    counters.sessionDropped += sessionDropped;
   }
 
   /**
@@ -155,7 +177,9 @@ export class DirectionPipeline<T> {
   }
 
   private emit = (item: Held<T>): void => {
-    if (this.deliver(item.data, item.target)) this.counters.forwarded++;
-    else this.counters.dropped++;
+    const result = this.deliver(item.data, item.target);
+    if (result === true) this.counters.forwarded++;
+    else if (result === false) this.counters.dropped++;
+    else this.pending++;
   };
 }

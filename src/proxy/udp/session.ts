@@ -17,6 +17,12 @@ export interface UdpSessionInfo {
 /** Datagrams a session holds while its upstream socket is still being bound; more are dropped. */
 const pendingMax = 256;
 
+/**
+ * Told what became of datagrams a session held while its socket was being opened: `sent` went out,
+ * `dropped` did not — because the socket could not be opened (`failed`), or the session closed first.
+ */
+export type SettlePending = (sent: number, dropped: number, failed: boolean) => void;
+
 /** One client of a UDP proxy: its address and the socket that speaks for it to the server. */
 export class UdpSession {
   readonly client: string;
@@ -36,7 +42,12 @@ export class UdpSession {
   private local: string;
   private pending: Buffer[] = [];
 
-  constructor(destination: Destination, bindHost: string, now: number) {
+  constructor(
+    destination: Destination,
+    bindHost: string,
+    now: number,
+    private readonly settle: SettlePending,
+  ) {
     const { host: clientHost, port: clientPort } = destination;
     this.destination = destination;
     this.clientHost = clientHost;
@@ -52,7 +63,10 @@ export class UdpSession {
     return this.socket !== undefined;
   }
 
-  /** Starts using `socket` (bound and connected), sends what waited for it; returns the old socket. */
+  /**
+   * Starts using `socket` (bound and connected), sends what waited for it (and settles it); returns the
+   * old socket.
+   */
   attach(
     socket: DatagramSocket,
     bindHost: string,
@@ -64,24 +78,43 @@ export class UdpSession {
     this.local = formatHostPort(socket.local.host, socket.local.port);
     socket.onMessage(onMessage);
     const pending = this.pending;
-    this.pending = [];
-    for (const data of pending) socket.send(data);
+    if (pending.length > 0) {
+      this.pending = [];
+      let sent = 0;
+      for (const data of pending) if (socket.send(data)) sent++;
+      this.settle(sent, pending.length - sent, false);
+    }
     return old;
   }
 
-  /** Sends to the server; false if the session is closed or too much waits for its socket. */
-  send(data: Buffer): boolean {
+  /**
+   * Sends to the server: true if it went out, false if the session is closed or too much waits for its
+   * socket, `'pending'` if it waits for the socket being opened (settled later, see `SettlePending`).
+   */
+  send(data: Buffer): boolean | 'pending' {
     if (this.closed) return false;
     if (this.socket !== undefined) return this.socket.send(data);
     if (this.pending.length >= pendingMax) return false;
     this.pending.push(data);
-    return true;
+    return 'pending';
   }
 
+  /** Closes the session and its socket; what waited for a socket is dropped. */
   close(): void {
+    this.end(false);
+  }
+
+  /** Closes a session whose socket could not be opened; what waited for it is dropped for that reason. */
+  fail(): void {
+    this.end(true);
+  }
+
+  private end(failed: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    const waiting = this.pending.length;
     this.pending = [];
+    if (waiting > 0) this.settle(0, waiting, failed);
     void this.socket?.close();
     this.socket = undefined;
   }

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { invalid, requireNumber, requireObject, requireOneOf, requireString } from '../../core/assert.js';
 import { type Clock, realClock, type TimerHandle } from '../../core/clock.js';
 import { codes } from '../../core/codes.js';
-import { FaultlineError } from '../../core/errors.js';
+import { FaultlineError, messageOf } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../address.js';
 import type { DatagramSocket, Endpoint, UdpIo } from './datagram-socket.js';
@@ -20,6 +20,40 @@ export type { UdpSessionInfo } from './session.js';
 
 /** `upstream` is client → server, `downstream` server → client. */
 export type UdpDirection = 'upstream' | 'downstream';
+
+/** What happened to sessions: each new client's attempt to open an upstream socket is `opened` or `failed`. */
+export interface UdpSessionCounters {
+  /** Sessions whose upstream socket was opened. */
+  opened: number;
+  /**
+   * Sessions whose upstream socket could not be opened (out of descriptors — EMFILE, ENFILE — or any
+   * other bind error). Their datagrams are dropped and counted in upstream `sessionDropped`; the
+   * session is not kept, so the client's next datagram tries again. See `lastSessionError`.
+   */
+  failed: number;
+  /** Sessions closed after `sessionIdleMs` without a datagram. */
+  expired: number;
+  /** Sessions closed to make room for a new client at `maxSessions`. */
+  evicted: number;
+}
+
+/** What `counters()` gives: per direction, and for sessions. */
+export interface UdpProxyCounters {
+  upstream: UdpCounters;
+  downstream: UdpCounters;
+  sessions: UdpSessionCounters;
+}
+
+/** Why the last session that could not be opened failed. */
+export interface UdpSessionError {
+  /** The client's `host:port`. */
+  client: string;
+  /** The system error code (EMFILE, ENFILE, EADDRNOTAVAIL, …), else the FL_ERR_ code. */
+  code: string;
+  message: string;
+  /** Clock time (`Clock.now()`) of the failure. */
+  atMs: number;
+}
 
 export interface UdpProxyOptions {
   name: string;
@@ -84,6 +118,8 @@ export class UdpProxy {
   private sweepTimer: TimerHandle | undefined;
   private readonly roamers = new Set<{ stop(): void }>();
   private lastSession: UdpSession | undefined;
+  private readonly sessionCounters: UdpSessionCounters = { opened: 0, failed: 0, expired: 0, evicted: 0 };
+  private lastFailure: UdpSessionError | undefined;
 
   constructor(options: UdpProxyOptions) {
     requireObject(options, 'options');
@@ -184,14 +220,23 @@ export class UdpProxy {
     };
   }
 
-  counters(): Record<UdpDirection, UdpCounters> {
+  counters(): UdpProxyCounters {
     return {
       upstream: { ...this.pipelines.upstream.counters },
       downstream: { ...this.pipelines.downstream.counters },
+      sessions: { ...this.sessionCounters },
     };
   }
 
-  /** Datagrams held inside the impairments now, per direction. */
+  /** Why the last session that could not be opened failed (undefined while none has). */
+  get lastSessionError(): UdpSessionError | undefined {
+    return this.lastFailure === undefined ? undefined : { ...this.lastFailure };
+  }
+
+  /**
+   * Datagrams held inside the impairments now, per direction, with those waiting for a new session's
+   * socket.
+   */
   queued(): Record<UdpDirection, number> {
     return { upstream: this.pipelines.upstream.queued, downstream: this.pipelines.downstream.queued };
   }
@@ -371,6 +416,7 @@ export class UdpProxy {
       const [oldestKey, oldest] = this.sessionMap.entries().next().value as [string, UdpSession];
       this.sessionMap.delete(oldestKey);
       oldest.close();
+      this.sessionCounters.evicted++;
     }
     const bindHost = isLoopback(upstream.host)
       ? upstream.type === 'udp6'
@@ -379,18 +425,42 @@ export class UdpProxy {
       : upstream.type === 'udp6'
         ? '::'
         : '0.0.0.0';
-    const session = new UdpSession((this.socket as DatagramSocket).destination(host, port), bindHost, now);
+    const session = new UdpSession(
+      (this.socket as DatagramSocket).destination(host, port),
+      bindHost,
+      now,
+      this.settlePending,
+    );
     this.sessionMap.set(key, session);
     this.openUpstream(bindHost, 0, upstream, 'upstream').then(
       (socket) => {
-        if (session.closed) void socket.close();
+        this.sessionCounters.opened++;
+        // Closed meanwhile (expired, evicted, stopped), or roamed onto a socket of its own already.
+        if (session.closed || session.ready) void socket.close();
         else session.attach(socket, bindHost, (data) => this.fromUpstream(session, data));
       },
-      () => this.closeSession(session),
+      (error: unknown) => {
+        // Not kept: the client's next datagram opens a new session, which tries again.
+        this.sessionCounters.failed++;
+        const cause = error instanceof Error ? error.cause : undefined;
+        const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (error as { code?: unknown }).code;
+        this.lastFailure = {
+          client: key,
+          code: typeof code === 'string' ? code : 'unknown',
+          message: `udp session ${key}: cannot open its upstream socket: ${messageOf(cause ?? error)}`,
+          atMs: this.clock.now(),
+        };
+        session.fail();
+        if (this.sessionMap.get(key) === session) this.sessionMap.delete(key);
+      },
     );
     if (this.sweepTimer === undefined) this.armSweep(now + this.sessionIdleMs);
     return session;
   }
+
+  private readonly settlePending = (sent: number, dropped: number, failed: boolean): void => {
+    this.pipelines.upstream.settle(sent, dropped, failed ? dropped : 0);
+  };
 
   private closeSession(session: UdpSession): void {
     session.close();
@@ -410,8 +480,10 @@ export class UdpProxy {
     let next = Number.POSITIVE_INFINITY;
     for (const session of [...this.sessionMap.values()]) {
       const expiresAt = session.lastSeenMs + this.sessionIdleMs;
-      if (expiresAt <= now) this.closeSession(session);
-      else next = Math.min(next, expiresAt);
+      if (expiresAt <= now) {
+        this.closeSession(session);
+        this.sessionCounters.expired++;
+      } else next = Math.min(next, expiresAt);
     }
     if (next !== Number.POSITIVE_INFINITY) this.armSweep(next);
   };

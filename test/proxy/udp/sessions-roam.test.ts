@@ -31,6 +31,7 @@ describe('UDP proxy: sessions and roaming', () => {
     a.send(stamped(3), proxy.port, '127.0.0.1');
     await waitFor(() => replies.a === 2, 'a reply through a fresh session');
     assert.equal(sink.sources.size, 3, 'a new session has a new upstream socket');
+    assert.deepEqual(proxy.counters().sessions, { opened: 3, failed: 0, expired: 2, evicted: 0 });
   });
 
   it('holds at most maxSessions, evicting the least recently active', async (t) => {
@@ -53,6 +54,9 @@ describe('UDP proxy: sessions and roaming', () => {
         .map((c) => `127.0.0.1:${portOf(c)}`)
         .sort(),
     );
+    const attempts = (): number => proxy.counters().sessions.opened + proxy.counters().sessions.failed;
+    await waitFor(() => attempts() === 5, 'one attempt to open a session per client');
+    assert.equal(proxy.counters().sessions.evicted, 2);
   });
 
   it('roam(): the server sees the new address and replies still reach the client', async (t) => {

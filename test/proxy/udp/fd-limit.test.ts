@@ -1,0 +1,184 @@
+// Regression: with RLIMIT_NOFILE nearly exhausted, a new session's upstream socket cannot be opened
+// (EMFILE). Its datagrams used to be counted as forwarded and silently lost, and nothing said why. Now
+// they are counted as dropped for that reason, the failed session is counted and not kept, the errno is
+// reported, and the client's next datagram tries again. The proxy runs in a child process under a low
+// `ulimit -n` that it then fills up, so exactly a few sockets can still be opened; clients and the echo
+// server run here. Once per io.
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Socket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { batchUnavailableReason } from '../../../src/proxy/udp/socket-io.js';
+import type { UdpCounters, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
+import { portOf, udpSocket, waitFor } from './helpers.js';
+
+const childScript = fileURLToPath(new URL('./fd-limit-child.js', import.meta.url));
+/** The child's open-file limit; it fills all but `free` of the descriptors left after start-up. */
+const fdLimit = 256;
+const free = 4;
+const clientCount = 12;
+
+interface Report {
+  counters: { upstream: UdpCounters; downstream: UdpCounters; sessions: UdpSessionCounters };
+  queued: { upstream: number; downstream: number };
+  sessions: number;
+  lastSessionError: { client: string; code: string; message: string } | null;
+}
+
+/** The proxy child, talking JSON lines; killed after the test whatever happens. */
+async function startChild(t: TestContext, io: string, upstreamPort: number) {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    'sh',
+    [
+      '-c',
+      `ulimit -n ${fdLimit} && exec "$0" "$@"`,
+      process.execPath,
+      childScript,
+      io,
+      String(upstreamPort),
+      String(free),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  t.after(async () => {
+    child.stdin.end();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(kill);
+  });
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
+  child.once('exit', (code, signal) => {
+    for (const { reject } of waiting.splice(0))
+      reject(new Error(`the proxy child exited (code ${code}, signal ${signal}): ${stderr}`));
+  });
+  const next = <T>(what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no answer from the proxy child (${what}): ${stderr}`)),
+        10_000,
+      );
+      waiting.push({
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(JSON.parse(line) as T);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+    });
+  const ready = await next<{ port: number; io: string; filled: number }>('start');
+  assert.equal(ready.io, io);
+  assert.ok(ready.filled > 0, 'the child filled its descriptors');
+  const ask = <T>(command: string): Promise<T> => {
+    const answer = next<T>(command);
+    child.stdin.write(`${command}\n`);
+    return answer;
+  };
+  return { port: ready.port, ask };
+}
+
+/** Asks for reports until the proxy has taken in `received` datagrams and holds none. */
+async function settled(ask: (command: string) => Promise<Report>, received: number): Promise<Report> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const report = await ask('report');
+    const up = report.counters.upstream;
+    if (up.received === received && up.forwarded + up.dropped === up.received && report.queued.upstream === 0)
+      return report;
+    if (Date.now() > deadline)
+      assert.fail(`the proxy did not settle at ${received} datagrams: ${JSON.stringify(report)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('UDP proxy: sessions under an open-file limit', () => {
+  for (const io of ['batch', 'dgram'] as const) {
+    it(`${io}: counts sessions it cannot open and their datagrams as dropped, says why, and retries`, async (t) => {
+      if (io === 'batch' && batchUnavailableReason() !== undefined)
+        return t.skip(`batched I/O unavailable: ${batchUnavailableReason()}`);
+      const server = await udpSocket(t);
+      let serverReceived = 0;
+      server.on('message', (data, from) => {
+        serverReceived++;
+        server.send(data, from.port, from.address);
+      });
+      const { port, ask } = await startChild(t, io, portOf(server));
+      const clients: Socket[] = [];
+      const replies: number[] = [];
+      for (let i = 0; i < clientCount; i++) {
+        const client = await udpSocket(t);
+        const index = i;
+        replies.push(0);
+        client.on('message', () => {
+          replies[index] = (replies[index] ?? 0) + 1;
+        });
+        clients.push(client);
+      }
+      let sent = 0;
+      /** Sends one datagram from each client in `which`, one at a time: each is one attempt to open a session. */
+      const sendFrom = async (which: readonly number[]): Promise<Report> => {
+        for (const i of which) {
+          (clients[i] as Socket).send(Buffer.from(`from ${i}`), port, '127.0.0.1');
+          sent++;
+          const deadline = Date.now() + 5000;
+          while ((await ask<Report>('report')).counters.upstream.received < sent) {
+            if (Date.now() > deadline) assert.fail(`the proxy never received client ${i}'s datagram`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }
+        return settled(ask, sent);
+      };
+      const all = clients.map((_, i) => i);
+
+      // 1. Only `free` sessions can get a socket.
+      let report = await sendFrom(all);
+      let { upstream, sessions } = report.counters;
+      await waitFor(() => serverReceived >= free, `${free} datagrams at the server`);
+      assert.equal(upstream.forwarded, serverReceived, 'forwarded counts only what went out');
+      assert.equal(upstream.dropped, clientCount - free);
+      assert.equal(sessions?.opened, free, 'sessions opened');
+      assert.equal(sessions.failed, clientCount - free, 'sessions that could not be opened');
+      assert.equal(sessions.opened + sessions.failed, clientCount, 'opened + failed = attempted');
+      assert.equal(report.sessions, free, 'failed sessions are not kept');
+      assert.equal(upstream.sessionDropped, clientCount - free, 'dropped for want of a session socket');
+      assert.ok(report.lastSessionError, 'the reason is reported');
+      assert.equal(report.lastSessionError.code, 'EMFILE');
+      assert.match(report.lastSessionError.message, /EMFILE|too many open files/i);
+      await waitFor(() => replies.filter((n) => n > 0).length === free, `${free} clients answered`);
+      const unanswered = all.filter((i) => replies[i] === 0);
+      assert.equal(unanswered.length, clientCount - free);
+
+      // 2. Still no descriptors: each later datagram of a failed client is a new attempt, and fails again.
+      report = await sendFrom(unanswered);
+      ({ upstream, sessions } = report.counters);
+      assert.equal(sessions.opened, free);
+      assert.equal(sessions.failed, 2 * unanswered.length, 'each later datagram tried again');
+      assert.equal(upstream.sessionDropped, 2 * unanswered.length);
+      assert.equal(upstream.forwarded, serverReceived);
+
+      // 3. Descriptors free again: the next datagram of every client opens its session and is answered.
+      await ask('release');
+      report = await sendFrom(all);
+      ({ upstream, sessions } = report.counters);
+      assert.equal(sessions.opened, clientCount, 'every failed client got a session on its next datagram');
+      assert.equal(sessions.failed, 2 * unanswered.length);
+      assert.equal(report.sessions, clientCount);
+      await waitFor(() => serverReceived === free + clientCount, 'every datagram of round 3 at the server');
+      assert.equal(upstream.forwarded, serverReceived);
+      assert.equal(upstream.forwarded + upstream.dropped, upstream.received);
+      assert.equal(upstream.dropped, upstream.sessionDropped);
+      await waitFor(() => replies.every((n) => n > 0), 'a reply for every client');
+    });
+  }
+});
