@@ -1,5 +1,6 @@
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
+import { setProperty } from '../core/json.js';
 import { maxNestingDepth } from './op.js';
 
 /**
@@ -470,15 +471,6 @@ function toMap(items: EdnValue[], start: number, reader: EdnReader): EdnValue {
   const map = new Map<EdnValue, EdnValue>();
   for (let i = 0; i < items.length; i += 2) map.set(items[i] as EdnValue, items[i + 1] as EdnValue);
   return map;
-}
-
-/** Assigns without letting a `__proto__` key change the object's prototype. */
-export function setProperty(object: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    object[key] = value;
-  }
 }
 
 /** Reads exactly one EDN form. */

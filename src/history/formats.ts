@@ -1,8 +1,8 @@
 import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, isFaultlineError, messageOf } from '../core/errors.js';
-import { EdnReader, type EdnValue, isKeywordName, keyword, readEdn, setProperty, writeEdn } from './edn.js';
-import { readJson } from './json.js';
+import { type JsonProblem, readJson, setProperty } from '../core/json.js';
+import { EdnReader, type EdnValue, isKeywordName, keyword, readEdn, writeEdn } from './edn.js';
 import {
   type History,
   historyError,
@@ -196,10 +196,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function readJsonLines(text: string, file: string | undefined): RawOp[] {
   const raws: RawOp[] = [];
+  let line = 0;
+  // One line is one text: its columns are offsets + 1. Integers past 2^53 stay exact (bigint).
+  const options = {
+    maxDepth: maxNestingDepth,
+    exactIntegers: true,
+    textName: 'line',
+    where: (offset: number) => `column ${offset + 1}`,
+    error: (problem: JsonProblem) => jsonLineError(file, line, problem),
+  };
   splitLines(text).forEach((content, i) => {
-    const line = i + 1;
+    line = i + 1;
     if (content.trim() === '') return;
-    const parsed = readJson(content, { line, ...(file === undefined ? {} : { file }) });
+    const parsed = readJson(content, options);
     if (!isPlainObject(parsed)) {
       throw lineError(
         file,
@@ -213,6 +222,16 @@ function readJsonLines(text: string, file: string | undefined): RawOp[] {
     raws.push({ record: parsed, line });
   });
   return raws;
+}
+
+/** `file: line L, column C: not valid JSON: …`, with the file, line, column and what was expected. */
+function jsonLineError(file: string | undefined, line: number, problem: JsonProblem): FaultlineError {
+  const column = problem.offset + 1;
+  return new FaultlineError(
+    codes.invalidArgument,
+    `${file === undefined ? '' : `${file}: `}line ${line}, column ${column}: not valid JSON: ${problem.message}`,
+    { details: { ...(file === undefined ? {} : { file }), line, column, expected: problem.expected } },
+  );
 }
 
 function readEdnOps(text: string, file: string | undefined): RawOp[] {
