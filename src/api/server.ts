@@ -10,9 +10,9 @@ import { isIP, type Socket } from 'node:net';
 import { realClock } from '../core/clock.js';
 import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { readJson } from '../core/json.js';
 import { hostPort, listenTcp } from '../core/listen.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
-import { jsonErrorOffset } from './json-error.js';
 import { renderMetrics } from './metrics.js';
 
 export interface ApiServerOptions {
@@ -455,27 +455,27 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   });
 }
 
+/** Request bodies nest 4 levels (populate → proxy → toxics → toxic → attributes); deeper is refused. */
+const maxBodyDepth = 32;
+
 function parseBody(text: string, expected: string): unknown {
   if (text.trim() === '') {
     throw new FaultlineError(codes.invalidArgument, `bad request body: empty body; expected ${expected}`, {
       details: { field: 'body', expected },
     });
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    // V8's wording without its excerpt of the body, always with a position (V8 omits it for some errors).
-    const v8 = messageOf(error);
-    const reason = v8
-      .replace(/, ".*" is not valid JSON$/s, '')
-      .replace(/( in JSON)? at position \d+.*$/s, '');
-    const offset = jsonErrorOffset(text);
-    const position = /at position (\d+)/.exec(v8)?.[1] ?? (offset < 0 ? text.length : offset);
-    throw new FaultlineError(codes.invalidArgument, `bad request body: ${reason} at position ${position}`, {
-      cause: error,
-      details: { field: 'body', expected },
-    });
-  }
+  return readJson(text, {
+    maxDepth: maxBodyDepth,
+    textName: 'body',
+    error: (problem) =>
+      new FaultlineError(
+        codes.invalidArgument,
+        `bad request body: ${problem.message} at position ${problem.offset}`,
+        {
+          details: { field: 'body', expected },
+        },
+      ),
+  });
 }
 
 const statusOfCode: Readonly<Record<string, number>> = {

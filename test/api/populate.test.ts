@@ -49,7 +49,7 @@ test('populate refuses bad input as a whole: nothing from earlier entries is cre
   const first = { name: 'first', listen: '127.0.0.1:0', upstream: echo.address };
   const cases: Array<[unknown, number, string | RegExp]> = [
     ['', 400, /^bad request body: empty body; expected a JSON array of proxies$/],
-    ['[{"name":', 400, 'bad request body: Unexpected end of JSON input at position 9'],
+    ['[{"name":', 400, 'bad request body: expected a value, got end of body at position 9'],
     [{ proxies: [first] }, 400, 'proxies: expected an array of proxies, got an object'],
     [[first, { name: 'second', listen: '127.0.0.1:0' }], 400, 'missing required field: upstream at proxy 2'],
     [

@@ -91,12 +91,12 @@ test('proxies: every refused create leaves nothing behind, with the status Toxip
   assertError(
     await refused(api, 'POST', '/proxies', '{"name": bad}'),
     400,
-    "bad request body: Unexpected token 'b' at position 9",
+    'bad request body: expected a value, got "b" at position 9',
   );
   assertError(
     await refused(api, 'POST', '/proxies', '{"name":"x",'),
     400,
-    'bad request body: Expected double-quoted property name at position 12',
+    'bad request body: expected a member name in quotes, got end of body at position 12',
   );
   assertError(
     await refused(api, 'POST', '/proxies', ''),
@@ -104,6 +104,11 @@ test('proxies: every refused create leaves nothing behind, with the status Toxip
     /^bad request body: empty body; expected a JSON object/,
   );
   assertError(await refused(api, 'POST', '/proxies', '[]'), 400, /expected an object, got an array/);
+  assertError(
+    await refused(api, 'POST', '/proxies', '['.repeat(100_000)),
+    400,
+    'bad request body: nesting deeper than 32 levels at position 32',
+  );
   assertError(
     await refused(api, 'POST', '/proxies', { listen: '127.0.0.1:0', upstream: echo.address }),
     400,
@@ -235,12 +240,12 @@ test('toxics: every refused request leaves the proxy as it was, with the right s
   assertError(
     await refused(api, 'POST', toxics, '{"type":'),
     400,
-    'bad request body: Unexpected end of JSON input at position 8',
+    'bad request body: expected a value, got end of body at position 8',
   );
   assertError(
     await refused(api, 'POST', toxics, '{"type":"latency",}'),
     400,
-    'bad request body: Expected double-quoted property name at position 18',
+    'bad request body: expected a member name in quotes, got "}" at position 18',
   );
   assertError(
     await refused(api, 'POST', toxics, ''),
