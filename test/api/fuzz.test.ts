@@ -14,12 +14,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { type ApiServer, startApiServer } from '../../src/api/server.js';
 import { ProxyHub } from '../../src/proxy/hub.js';
-import { busyPort, listeningServers, startEcho, tryConnect } from './helpers.js';
+import { busyPort, listeningServers, rawExchange, startEcho, tryConnect } from './helpers.js';
 
 const defaultSeed = 20_240_611;
 const runs = Number(process.env.FAULTLINE_FUZZ_RUNS ?? 40);
@@ -967,19 +966,9 @@ function send(port: number, http: HttpRequest): Promise<Reply> {
   });
 }
 
-function sendRaw(port: number, raw: string): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...body] = text.split('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), text: body.join('\r\n\r\n') });
-    });
-    socket.end(raw);
-  });
+async function sendRaw(port: number, raw: string): Promise<Reply> {
+  const reply = await rawExchange(port, raw);
+  return { status: reply.status, text: reply.body };
 }
 
 /** The proxy table as the server shows it, as a Map (own keys only, `__proto__` included). */

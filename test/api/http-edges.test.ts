@@ -1,35 +1,6 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { test } from 'node:test';
-import { startApi, startEcho } from './helpers.js';
-
-interface RawReply {
-  readonly status: number;
-  readonly headers: Map<string, string>;
-  readonly body: string;
-}
-
-/** Sends raw bytes to the API and reads the whole response, up to the server's close. */
-function rawExchange(port: number, data: string | Buffer): Promise<RawReply> {
-  return new Promise<RawReply>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = new Map<string, string>();
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    socket.end(data);
-  });
-}
+import { type RawReply, rawExchange, startApi, startEcho } from './helpers.js';
 
 function assertJsonError(reply: RawReply, status: number, code: string, field: string): void {
   assert.equal(reply.status, status, reply.body);
