@@ -3,8 +3,9 @@
 // example there, compile the TypeScript ones in one strict `tsc` run against the installed package's
 // types, and run each with `node` (two at a time, each within a time bound), checking the exit
 // status and the output the page states. Shell blocks run in bash against a real `faultline server`
-// (the installed bin). How a page groups blocks or exempts one is in ./markdown.ts; a ts, js or
-// shell block that is neither run nor marked `not-run` fails the first test.
+// (the installed bin). How a page groups blocks or exempts one is in ./markdown.ts: every ts, js and
+// shell block runs unless the page marks it `not-run` with a reason, so a fragment added to a page
+// fails here until it is completed, grouped with the blocks it needs, or marked.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -52,7 +53,7 @@ const pages = [
 ];
 
 /** Time bound of one program (a shell session counts as one). */
-const programTimeoutMs = 40_000;
+const programTimeoutMs = 60_000;
 /** Ports the docs use for `faultline server`'s API. */
 const apiPort = 8474;
 
@@ -144,8 +145,8 @@ const compilerOptions = {
   skipLibCheck: false,
   pretty: false,
 };
-/** Per program: its port map and its assembled source. */
-const prepared = new Map<Program, { ports: Map<number, number>; source?: Source; file?: string }>();
+/** Per program: its file in the scratch project and its source (absent for shell-only programs). */
+const prepared = new Map<Program, { source?: Source; file?: string }>();
 /** Compiler messages per program file, already pointing into the docs. */
 const diagnostics = new Map<string, string[]>();
 const globalDiagnostics: string[] = [];
@@ -264,10 +265,13 @@ async function stop(started: Started): Promise<Result> {
   return result;
 }
 
-/** The process and every descendant, from /proc (Linux), children first. */
+/** The pids in /proc (Linux); none elsewhere, where the checks that need it do nothing. */
+const procPids = (): string[] => (existsSync('/proc/self/stat') ? readdirSync('/proc') : []);
+
+/** The process and every descendant, from /proc, children first. */
 function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of procPids()) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
@@ -305,7 +309,7 @@ function killTree(pid: number | undefined): void {
 /** Processes started by the examples (their environment carries `FAULTLINE_DOCS_RUN=<tag>`) still alive. */
 function leftovers(tag: string): number[] {
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of procPids()) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
@@ -381,7 +385,10 @@ describe('the docs examples run against the installed package', { concurrency: 2
       scratch = mkdtempSync(join(tmpdir(), 'faultline-docs-'));
       const project = scratch;
       // 1. Pack the repository as `npm publish` would, and install the tarball with no network.
-      const pack = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root });
+      // --ignore-scripts: a prepare script that rebuilds would delete dist/ under the running tests.
+      const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
+        cwd: root,
+      });
       assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}`);
       const packed = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
       tarball = join(project, packed[0]?.filename ?? '');
@@ -405,22 +412,17 @@ describe('the docs examples run against the installed package', { concurrency: 2
       installLog = `${install.stdout}${install.stderr}`;
       assert.equal(install.code, 0, `npm install of the tarball failed:\n${installLog}`);
 
-      // 2. Write every program (ports rewritten to free ones) and its stand-ins.
+      // 2. Write every program, with the ports the page gives (each run gets free ones instead).
       for (const program of programs) {
-        const ports = new Map<number, number>();
-        const text = `${codeText(program)}\n${program.shell.map((block) => block.code).join('\n')}`;
-        for (const port of docPorts(text)) ports.set(port, await freePort());
-        if (needsApiServer(program) && !ports.has(apiPort)) ports.set(apiPort, await freePort());
         const file = fileOf(program);
         if (!file) {
-          prepared.set(program, { ports });
+          prepared.set(program, {});
           continue;
         }
-        const assembled = assemble(program);
-        const source = { text: rewritePorts(assembled.text, ports), origins: assembled.origins };
+        const source = assemble(program);
         mkdirSync(join(project, dirname(file)), { recursive: true });
         writeFileSync(join(project, file), source.text);
-        prepared.set(program, { ports, source, file });
+        prepared.set(program, { source, file });
       }
 
       // 3. Compile every TypeScript example at once: strict, as this repository compiles itself.
@@ -498,7 +500,26 @@ describe('the docs examples run against the installed package', { concurrency: 2
     assert.deepEqual(globalDiagnostics, [], `the package's own types compile under strict settings`);
   });
 
-  for (const program of programs) {
+  test('an installed UDP proxy uses the native addon when the install built it', async () => {
+    const addon = existsSync(
+      join(scratch, 'node_modules', 'faultline', 'build', 'Release', 'udp_batch.node'),
+    );
+    const result = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { UdpProxy } from 'faultline/proxy'; console.log(new UdpProxy({ name: 'u', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' }).io);",
+      ],
+      { cwd: scratch },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), addon ? 'batch' : 'dgram');
+  });
+
+  // FAULTLINE_DOCS_ONLY=failure-modes runs only the programs whose title contains that text.
+  const only = process.env.FAULTLINE_DOCS_ONLY;
+  for (const program of programs.filter((p) => only === undefined || titleOf(p).includes(only))) {
     test(titleOf(program), { timeout: programTimeoutMs + 20_000 }, async (t) => {
       const entry = prepared.get(program);
       assert.ok(entry, 'prepared');
@@ -513,12 +534,14 @@ describe('the docs examples run against the installed package', { concurrency: 2
 });
 
 /** Runs one program; returns how many stated outputs it compared. */
-async function runProgram(
-  program: Program,
-  entry: { ports: Map<number, number>; file?: string },
-): Promise<number> {
+async function runProgram(program: Program, entry: { file?: string }): Promise<number> {
   let checked = 0;
-  const { ports } = entry;
+  // Every fixed port the page uses becomes a free one, just before the run (in the compiled program,
+  // the shell blocks and the stated outputs alike), so that examples never collide.
+  const ports = new Map<number, number>();
+  const text = `${codeText(program)}\n${program.shell.map((block) => block.code).join('\n')}`;
+  for (const port of docPorts(text)) ports.set(port, await freePort());
+  if (needsApiServer(program) && !ports.has(apiPort)) ports.set(apiPort, await freePort());
   const name = `${slug(program.page)}-${program.name.replace(/[^a-zA-Z0-9.-]+/g, '_')}`;
   const cwd = join(scratch, 'cwd', name);
   mkdirSync(cwd, { recursive: true });
@@ -534,6 +557,7 @@ async function runProgram(
   const rewritten = (block: Block): Block => ({ ...block, code: rewritePorts(block.code, ports) });
   let server: Started | undefined;
   let serverIsFaultline = false;
+  let failure: unknown;
   try {
     if (needsApiServer(program)) {
       server = start(
@@ -553,6 +577,7 @@ async function runProgram(
       await waitForOutput(server, /listening on http:\/\/127\.0\.0\.1:\d+/, 'faultline server');
     }
     const script = entry.file ? join(scratch, entry.file.replace(/\.ts$/, '.js')) : undefined;
+    if (script) writeFileSync(script, rewritePorts(readFileSync(script, 'utf8'), ports));
     if (script && program.shell.length > 0) {
       // The code is a server the shell blocks talk to: wait for its first line.
       server = start(process.execPath, [script], { cwd, env, timeoutMs: programTimeoutMs });
@@ -581,20 +606,21 @@ async function runProgram(
       );
     }
     if (program.shell.length > 0) checked += await runShell(program, ports, cwd, env);
-  } finally {
-    if (server) {
-      const result = await stop(server);
-      if (serverIsFaultline) {
-        assert.equal(
-          result.code,
-          0,
-          `faultline server ended with ${result.code ?? result.signal}: ${result.stderr}`,
-        );
-      }
-    }
-    const left = killLeftovers(tag);
-    assert.deepEqual(left, [], 'processes the example left running (killed now)');
+  } catch (error) {
+    failure = error;
   }
+  // Clean up whatever happened; report what cleaning up found only when nothing failed before.
+  const found: string[] = [];
+  if (server) {
+    const result = await stop(server);
+    if (serverIsFaultline && result.code !== 0) {
+      found.push(`faultline server ended with ${result.code ?? result.signal}: ${result.stderr}`);
+    }
+  }
+  const left = killLeftovers(tag);
+  if (left.length > 0) found.push(`processes the example left running (killed now): ${left.join(', ')}`);
+  if (failure !== undefined) throw failure;
+  assert.deepEqual(found, []);
   return checked;
 }
 

@@ -214,7 +214,11 @@ export function assemble(program: Program): Source {
     for (let i = 0; i < lines.length; i++) {
       if (/^import\b/.test(lines[i] ?? '')) {
         const start = i;
-        while (i < lines.length && !/(\bfrom\s*|^import\s*)['"][^'"]+['"];?\s*$/.test(lines[i] ?? '')) i++;
+        while (
+          i < lines.length &&
+          !/(\bfrom\s*|^import\s*)['"][^'"]+['"];?\s*(\/\/.*)?$/.test(lines[i] ?? '')
+        )
+          i++;
         const statement = lines.slice(start, i + 1);
         const key = statement.join('\n');
         if (seen.has(key)) continue;
