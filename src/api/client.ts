@@ -19,7 +19,7 @@ export class ToxiproxyClient implements ToxiproxyApi {
    * `options.token`: the shared secret of a server started with `--token` (or `FAULTLINE_TOKEN`), sent
    * as `Authorization: Bearer <token>` on every request.
    */
-  constructor(baseUrl = 'http://127.0.0.1:8474', options: { readonly token?: string } = {}) {
+  constructor(baseUrl = 'http://127.0.0.1:8474', options: { readonly token?: string | undefined } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = options.token;
   }

@@ -1,5 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { checkLinearizability, type LinearizabilityCounterexample } from '../checker/linearizability.js';
 import { builtInModel, modelNames } from '../checker/models/index.js';
 import type { CheckResult } from '../checker/result.js';
@@ -20,7 +19,7 @@ import { type DecodedHistory, decodeHistory } from '../history/decode.js';
 import { type HistoryFormat, historyFormats } from '../history/formats.js';
 import type { Op } from '../history/op.js';
 import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
-import { usageError } from './usage.js';
+import { parseCommandLine, usageError } from './usage.js';
 
 /**
  * Exit codes of `faultline check`. `badInput` covers a bad command line and a history file that is not a
@@ -111,13 +110,7 @@ export function readCheckInput(
 }
 
 async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
-  let parsed: ReturnType<typeof parseCheckArgs>;
-  try {
-    parsed = parseCheckArgs(argv);
-  } catch (error) {
-    throw error instanceof FaultlineError ? error : usageError(messageOf(error), checkUsage);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCheckArgs(argv);
   if (values.help) {
     output.stdout(checkUsage);
     return checkExit.valid;
@@ -220,22 +213,25 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
 }
 
 function parseCheckArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      checker: { type: 'string' },
-      timeout: { type: 'string' },
-      html: { type: 'string' },
-      format: { type: 'string' },
-      deadline: { type: 'string' },
-      'no-partition': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  return parseCommandLine(
+    {
+      args: argv,
+      options: {
+        model: { type: 'string' },
+        checker: { type: 'string' },
+        timeout: { type: 'string' },
+        html: { type: 'string' },
+        format: { type: 'string' },
+        deadline: { type: 'string' },
+        'no-partition': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
     },
-    allowPositionals: true,
-    strict: true,
-  });
+    checkUsage,
+  );
 }
 
 function describeVerdict(result: CheckResult, against: string): string {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import {
@@ -13,6 +12,7 @@ import {
   rewriteJournal,
 } from '../core/journal.js';
 import { identifyProcess, isSameProcess, readProcStat, startTimeToDate } from '../core/proc-stat.js';
+import { parseCommandLine } from './usage.js';
 
 export const cleanupUsage = `Usage: faultline cleanup [options]
 
@@ -37,16 +37,19 @@ interface Outcome {
 const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export async function cleanupCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'state-dir': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values } = parseCommandLine(
+    {
+      args: argv,
+      options: {
+        'state-dir': { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
     },
-    strict: true,
-    allowPositionals: false,
-  });
+    cleanupUsage,
+  );
   if (values.help) {
     process.stdout.write(cleanupUsage);
     return 0;

@@ -1,11 +1,10 @@
-import { parseArgs } from 'node:util';
 import { startApiServer } from '../api/server.js';
 import { requireNumber } from '../core/assert.js';
 import { FaultlineError } from '../core/errors.js';
 import { isLoopbackHost } from '../proxy/address.js';
 import { ProxyHub } from '../proxy/hub.js';
 import { applyProxyConfig, readProxyConfig } from './config-file.js';
-import { usageError } from './usage.js';
+import { parseCommandLine, usageError } from './usage.js';
 
 export const serverUsage = `Usage: faultline server [options]
 
@@ -29,22 +28,25 @@ Options:
 `;
 
 export async function serverCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8474' },
-      config: { type: 'string' },
-      token: { type: 'string' },
-      'allow-host': { type: 'string', multiple: true },
-      'allow-remote-listen': { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values } = parseCommandLine(
+    {
+      args: argv,
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8474' },
+        config: { type: 'string' },
+        token: { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
+        'allow-remote-listen': { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
     },
-    strict: true,
-    allowPositionals: false,
-  });
+    serverUsage,
+  );
   if (values.help) {
     process.stdout.write(serverUsage);
     return;

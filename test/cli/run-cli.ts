@@ -28,8 +28,11 @@ export interface RunningCli {
   readonly process: ChildProcessByStdio<null, Readable, Readable>;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first stdout match of `pattern`; rejects if the process exits first or time runs out. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /**
+   * Resolves with the first match of `pattern` in stdout (or stderr); rejects if the process exits first
+   * or time runs out.
+   */
+  waitFor(pattern: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
   /** Kills it (SIGKILL) if still running. */
   kill(): void;
 }
@@ -51,10 +54,11 @@ export function startCli(args: string[]): RunningCli {
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
-    waitFor: (pattern, timeoutMs = 15_000) =>
+    waitFor: (pattern, timeoutMs = 15_000, stream = 'stdout') =>
       new Promise((resolve, reject) => {
+        const source = child[stream];
         const check = (): void => {
-          const match = pattern.exec(out);
+          const match = pattern.exec(stream === 'stdout' ? out : err);
           if (match) finish(() => resolve(match));
         };
         const onExit = (): void => finish(() => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
@@ -64,11 +68,11 @@ export function startCli(args: string[]): RunningCli {
         );
         const finish = (settle: () => void): void => {
           clearTimeout(timer);
-          child.stdout.off('data', check);
+          source.off('data', check);
           child.off('exit', onExit);
           settle();
         };
-        child.stdout.on('data', check);
+        source.on('data', check);
         child.once('exit', onExit);
         check();
       }),

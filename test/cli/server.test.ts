@@ -261,7 +261,7 @@ describe('faultline server', () => {
     try {
       await cli.waitFor(/proxy wide 0\.0\.0\.0:\d+ -> /);
       await cli.waitFor(/listening on/);
-      assert.match(cli.stderr(), /warning: --allow-remote-listen/);
+      await cli.waitFor(/warning: --allow-remote-listen/, 15_000, 'stderr');
     } finally {
       cli.kill();
     }

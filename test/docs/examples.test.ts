@@ -135,8 +135,7 @@ const compilerOptions = {
   typeRoots: [join(root, 'node_modules', '@types')],
   strict: true,
   noUncheckedIndexedAccess: true,
-  // Not exactOptionalPropertyTypes (this repository's own setting): under it, ToxiproxyClient's
-  // options refuse `{ token: process.env.FAULTLINE_TOKEN }` (string | undefined), as http-api.md writes.
+  exactOptionalPropertyTypes: true,
   noImplicitOverride: true,
   noImplicitReturns: true,
   noFallthroughCasesInSwitch: true,
