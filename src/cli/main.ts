@@ -54,9 +54,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** Prints an error for people and returns the exit code: 2 for a bad command line, 1 otherwise. */
 function report(error: unknown): number {
-  const isUsage =
-    (error instanceof FaultlineError && error.code === codes.usage) ||
-    (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+  // Every command parses its flags with parseCommandLine, so a bad flag arrives as FL_ERR_USAGE.
+  const isUsage = error instanceof FaultlineError && error.code === codes.usage;
   process.stderr.write(`faultline: ${messageOf(error)}\n`);
   if (isUsage) {
     const commandUsage = error instanceof FaultlineError ? error.details.usage : undefined;

@@ -37,6 +37,7 @@ class SteppedTimer {
 
   private step(): void {
     const leftMs = this.dueAt - performance.now();
+    if (leftMs === Number.POSITIVE_INFINITY) return; // never due: no Node timer kept alive for it
     this.current =
       leftMs > maxTimerStepMs
         ? setTimeout(() => this.step(), maxTimerStepMs)
@@ -53,13 +54,11 @@ export class RealClock implements Clock {
     return Date.now();
   }
 
-  /** A delay of +Infinity (or NaN) never fires; delays past Node's timer range fire when due. */
+  /** Delays past Node's timer range fire when due; +Infinity never fires; NaN counts as 0, as in Node. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    if (delayMs <= maxTimerStepMs) return setTimeout(callback, Math.max(0, delayMs));
-    return new SteppedTimer(
-      Number.isFinite(delayMs) ? this.now() + delayMs : Number.POSITIVE_INFINITY,
-      callback,
-    );
+    if (Number.isNaN(delayMs) || delayMs <= maxTimerStepMs)
+      return setTimeout(callback, Math.max(0, delayMs || 0));
+    return new SteppedTimer(this.now() + delayMs, callback);
   }
 
   clearTimeout(handle: TimerHandle): void {

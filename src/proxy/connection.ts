@@ -208,8 +208,11 @@ export class ProxiedConnection implements PipeOwner {
       // A graceful close means `socket` sent its FIN, but toxics may still hold what it sent before:
       // close the other side only once that data and the FIN have gone out, never before (a client that
       // half-closed its request would otherwise get a bare FIN instead of the reply).
+      // Then the connection closes as a whole (FIN, flush, then destroyed after `closeGraceMs` at most).
+      // A toxic that never lets the FIN out (timeout 0, bandwidth 0) keeps the other side open, as in
+      // Toxiproxy, until its peer closes or the toxic is removed.
       if (this.closed) other.destroySoon();
-      else this.pipeFrom(socket).whenEnded(() => other.destroySoon());
+      else this.pipeFrom(socket).whenEnded(() => this.close());
       return;
     }
     if (!this.closed) this.shutdown();

@@ -1,16 +1,10 @@
-import { describe, invalid, requireObject } from '../core/assert.js';
+import { describe, invalid, requireObject, requireUrlName } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { isLoopbackHost, parseHostPort } from './address.js';
-import {
-  type PreparedUpdate,
-  type ProxyState,
-  type ProxyStats,
-  TcpProxy,
-  validateProxyName,
-} from './tcp-proxy.js';
+import { type PreparedUpdate, type ProxyState, type ProxyStats, TcpProxy } from './tcp-proxy.js';
 import type { ToxicSpec } from './toxic.js';
 
 /** faultline's version of the Toxiproxy API it speaks. */
@@ -275,7 +269,7 @@ export class ProxyHub implements ToxiproxyApi {
       }
       this.checkListen(body.listen, 'listen');
       const options: ConstructorParameters<typeof TcpProxy>[0] = {
-        name: validateProxyName(body.name),
+        name: requireUrlName(body.name, 'name'),
         listen: body.listen as string,
         upstream: body.upstream as string,
         random: this.random,

@@ -76,7 +76,10 @@ export class Pipe {
     });
   }
 
-  /** Bytes this direction holds in its toxics and in the sink's userland write buffer. */
+  /**
+   * Bytes this direction holds in its toxics (with what their held items are charged, see
+   * `queuedItemCostBytes`) and in the sink's userland write buffer.
+   */
   get bufferedBytes(): number {
     return this.closed ? 0 : this.heldBytes + this.sink.writableLength;
   }
@@ -120,13 +123,18 @@ export class Pipe {
   remove(name: string): void {
     const node = this.find(name);
     if (node === undefined) return;
+    // Flushed while still in the chain: a stage before it that wakes up meanwhile emits into it, behind
+    // what it holds, and the same flush sends that on too; unlinked first, the newer data would overtake.
+    node.stage.flush();
     if (this.head === node) this.head = node.next;
     else for (let prev = this.head; prev; prev = prev.next) if (prev.next === node) prev.next = node.next;
-    node.stage.flush();
     node.removed = true;
     if (node.waiting) this.waitingNodes--;
     node.stage.dispose();
-    // What the stage held went on at the flush; the stages before it may have waited for room.
+    // A stage that did not let everything go at the flush no longer holds it.
+    this.heldBytes -= node.heldBytes;
+    node.heldBytes = 0;
+    // The stages before it may have waited for room.
     this.updateFlow();
   }
 
@@ -286,7 +294,6 @@ export class Pipe {
 
   private stageContext(node: Node, random: Random): StageContext {
     const owner = this.owner;
-    const pipe = this;
     return {
       clock: owner.clock,
       random,
@@ -296,12 +303,12 @@ export class Pipe {
       end: () => this.deliverEnd(node),
       drop: (bytes) => this.drop(node, bytes),
       charge: (bytes) => this.charge(node, bytes),
-      // Being told "congested" enrols the stage for a resume() when the way clears.
-      get congested(): boolean {
-        const congested = !pipe.closed && pipe.congestedAfter(node);
+      // Being told to wait enrols the stage for a resume() when there is room.
+      mustWait: () => {
+        const congested = !this.closed && this.congestedAfter(node);
         if (congested && !node.waiting) {
           node.waiting = true;
-          pipe.waitingNodes++;
+          this.waitingNodes++;
         }
         return congested;
       },

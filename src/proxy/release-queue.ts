@@ -85,8 +85,10 @@ export class ReleaseQueue {
     this.restart();
   }
 
-  /** What follows is no longer congested: carry on releasing what is due. */
+  /** What follows has room again: carry on releasing what is due. */
   resume(): void {
+    // The wait was not idle time: a paced queue goes on at its pace from now, not in a catch-up burst.
+    this.notBefore = Math.max(this.notBefore, this.context.clock.now());
     this.pump();
   }
 
@@ -133,7 +135,7 @@ export class ReleaseQueue {
         this.context.end();
         continue;
       }
-      if (!flushing && this.context.congested) {
+      if (!flushing && this.context.mustWait()) {
         waiting = true;
         break;
       }

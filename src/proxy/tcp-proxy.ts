@@ -61,7 +61,10 @@ export class TcpProxy {
     upstream: { bytesIn: 0, bytesOut: 0, bytesDropped: 0 },
     downstream: { bytesIn: 0, bytesOut: 0, bytesDropped: 0 },
   };
+  /** Where the listener is bound (the port the OS chose for port 0, the address `localhost` became). */
   private listenAddress: HostPort;
+  /** Where it was asked to listen, as given: `localhost` may bind 127.0.0.1 or ::1. */
+  private requestedListen: HostPort;
   private upstreamAddress: HostPort;
   private upstreamText: string;
   private isEnabled: boolean;
@@ -72,8 +75,9 @@ export class TcpProxy {
   private connectionsTotal = 0;
 
   constructor(options: ProxyOptions) {
-    this.name = requireString(options.name, 'name', { nonEmpty: true });
+    this.name = requireUrlName(options.name, 'name');
     this.listenAddress = parseHostPort(options.listen, 'listen');
+    this.requestedListen = this.listenAddress;
     this.upstreamText = requireString(options.upstream, 'upstream', { nonEmpty: true });
     this.upstreamAddress = parseHostPort(options.upstream, 'upstream');
     this.isEnabled = options.enabled === undefined ? true : requireBoolean(options.enabled, 'enabled');
@@ -165,7 +169,12 @@ export class TcpProxy {
 
   /** Whether this proxy already listens where `listen` asks (port 0 = any port). */
   listensAt(listen: string): boolean {
-    return listenMatches(this.listenAddress, parseHostPort(listen, 'listen'));
+    return this.listensAtAddress(parseHostPort(listen, 'listen'));
+  }
+
+  /** As bound or as asked: a second populate with the same text finds it whatever `localhost` became. */
+  private listensAtAddress(wanted: HostPort): boolean {
+    return listenMatches(this.listenAddress, wanted) || listenMatches(this.requestedListen, wanted);
   }
 
   private dropConnections(): void {
@@ -202,7 +211,7 @@ export class TcpProxy {
     const upstream = changes.upstream === undefined ? undefined : parseHostPort(changes.upstream, 'upstream');
     const enabled =
       changes.enabled === undefined ? this.isEnabled : requireBoolean(changes.enabled, 'enabled');
-    const moveListener = listen !== undefined && !listenMatches(this.listenAddress, listen);
+    const moveListener = listen !== undefined && !this.listensAtAddress(listen);
     const newUpstream = upstream !== undefined && changes.upstream !== this.upstreamText;
     const fresh =
       enabled && (moveListener || this.server === undefined)
@@ -221,6 +230,9 @@ export class TcpProxy {
         } else if (moveListener) {
           this.listenAddress = listen;
         }
+        if (moveListener) {
+          this.requestedListen = listen;
+        }
         if (!enabled) this.server = undefined;
         if (newUpstream) {
           this.upstreamAddress = upstream;
@@ -238,20 +250,23 @@ export class TcpProxy {
   }
 
   /**
-   * Takes over `from`'s listening socket when it is bound exactly where this (enabled, not yet listening)
-   * proxy wants to listen, a non-zero port: a replacement keeps the port with no gap and no bind that
-   * could fail. `from` is left without a listener or connections. Returns whether it took it.
+   * Takes over `from`'s listening socket, bound where this (enabled, not yet listening) proxy wants to
+   * listen, a non-zero port: a replacement keeps the port with no gap and no bind that could fail. `from`
+   * is left without a listener or connections. The caller checks that it can (`listensAt`).
    */
-  adoptListener(from: TcpProxy): boolean {
+  adoptListener(from: TcpProxy): void {
     const server = from.server;
     if (
       server === undefined ||
       !this.isEnabled ||
       this.server !== undefined ||
       this.listenAddress.port === 0 ||
-      !listenMatches(from.listenAddress, this.listenAddress)
+      !from.listensAtAddress(this.listenAddress)
     ) {
-      return false;
+      throw new FaultlineError(
+        codes.internal,
+        `proxy ${this.name} cannot take over the listener of ${from.name}`,
+      );
     }
     from.server = undefined;
     from.dropConnections();
@@ -259,7 +274,6 @@ export class TcpProxy {
     server.on('connection', (socket: Socket) => this.accept(socket));
     this.server = server;
     this.listenAddress = from.listenAddress;
-    return true;
   }
 
   getToxic(name: string): ToxicSpec {
@@ -355,10 +369,6 @@ export class TcpProxy {
   onClosed(connection: ProxiedConnection): void {
     this.connections.delete(connection);
   }
-}
-
-export function validateProxyName(name: unknown): string {
-  return requireUrlName(name, 'name');
 }
 
 const anyHost = new Set(['0.0.0.0', '::', '']);

@@ -39,11 +39,11 @@ export interface StageContext {
    */
   charge(bytes: number): void;
   /**
-   * True while what follows this stage cannot take more: the socket's buffer is full, or the toxics after
-   * this one hold more than the budget. A stage that holds data should stop emitting when told so; the
-   * pipe then calls its `resume()` once the way is clear. (`ReleaseQueue` does this.)
+   * Whether the stage must stop emitting for now because what follows cannot take more: the socket's
+   * buffer is full, or the toxics after this one hold more than the budget. When it answers true, the
+   * pipe calls the stage's `resume()` once there is room. (`ReleaseQueue` asks before each release.)
    */
-  readonly congested: boolean;
+  mustWait(): boolean;
   /**
    * Closes the whole connection with FIN on both sides. Like Toxiproxy, this is an end of stream that
    * travels down the rest of the chain: what this stage already emitted still reaches the peer through
@@ -63,7 +63,7 @@ export interface ToxicStage {
   update(attributes: Attributes): void;
   /** The toxic was removed: emit everything held, in order, now. */
   flush(): void;
-  /** After `context.congested` was true: the way is clear again, carry on emitting what is due. */
+  /** After `context.mustWait()` answered true: there is room again, carry on emitting what is due. */
   resume?(): void;
   /** Stop every timer; the stage is never called again. */
   dispose(): void;

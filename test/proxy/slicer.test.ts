@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, pattern, Received, startHub, startProxy, startServer } from './helpers.js';
+import { connect, pattern, Received, startEchoServer, startHub, startProxy, startServer } from './helpers.js';
 
 test('slicer: the reader sees slices of average ± variation, with every byte intact and in order', async (t) => {
   const data = pattern(20_000);
@@ -23,4 +23,18 @@ test('slicer: the reader sees slices of average ± variation, with every byte in
   assert.ok(new Set(sizes).size >= 10, `slice sizes vary: ${[...new Set(sizes)].slice(0, 20).join(', ')}`);
   const elapsed = (received.readTimes.at(-1) as number) - (received.readTimes[0] as number);
   assert.ok(elapsed >= 0.9 * (sizes.length - 1) * 2, `slices came ${elapsed.toFixed(0)} ms apart in total`);
+});
+
+test('slicer: a new delay acts at once, not after the gap the old one set', async (t) => {
+  const echo = await startEchoServer(t);
+  const hub = startHub(t);
+  const proxy = await startProxy(hub, echo.port);
+  // One byte a minute: the first goes out at once, the next would wait a minute.
+  await hub.addToxic('test', { type: 'slicer', attributes: { average_size: 1, delay: 60_000_000 } });
+  const client = new Received(await connect(t, proxy.port));
+  client.socket.write('abc');
+  await client.waitForBytes(1, 5_000);
+  await hub.updateToxic('test', 'slicer_downstream', { attributes: { delay: 0 } });
+  await client.waitForBytes(3, 2_000);
+  assert.equal(client.data.toString(), 'abc');
 });

@@ -1,5 +1,5 @@
 import { QueuedStage } from '../release-queue.js';
-import type { ToxicKind } from '../toxic.js';
+import type { Attributes, ToxicKind } from '../toxic.js';
 
 /**
  * Cuts the data into slices of `average_size` ± `size_variation` bytes (uniform, at least 1), sent
@@ -9,6 +9,13 @@ import type { ToxicKind } from '../toxic.js';
 class SlicerStage extends QueuedStage {
   override write(chunk: Buffer): void {
     this.queue.push(chunk, this.context.clock.now());
+  }
+
+  override update(attributes: Attributes): void {
+    const delayChanged = (attributes.delay ?? 0) !== (this.attributes.delay ?? 0);
+    this.attributes = attributes;
+    // A new delay acts at once, not after the gap the old one set.
+    if (delayChanged) this.queue.repace(this.context.clock.now());
   }
 
   override pieceBytes(availableBytes: number): number {
