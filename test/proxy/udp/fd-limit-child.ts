@@ -1,4 +1,5 @@
-// Run by fd-limit.test.ts under a low open-file limit: node fd-limit-child.js <io> <upstream-port> <free-fds>
+// Run by fd-limit.test.ts under a low open-file limit:
+//   node fd-limit-child.js <io> <upstream-port> <free-fds> [<upstream impairments as JSON>]
 // Starts a UdpProxy, then opens /dev/null until the process is out of descriptors (EMFILE) and closes
 // <free-fds> of them again, so exactly that many sockets can still be opened. Prints one JSON line when
 // ready, then answers lines on stdin: "report" (counters, sessions, last session error), "release"
@@ -6,11 +7,11 @@
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Random } from '../../../src/core/random.js';
-import { UdpProxy } from '../../../src/proxy/udp/udp-proxy.js';
+import { type UdpImpairments, UdpProxy } from '../../../src/proxy/udp/udp-proxy.js';
 
-const [io, upstreamPort, freeText] = process.argv.slice(2);
+const [io, upstreamPort, freeText, impairments] = process.argv.slice(2);
 if ((io !== 'batch' && io !== 'dgram') || upstreamPort === undefined || freeText === undefined) {
-  process.stderr.write('usage: fd-limit-child.js batch|dgram <upstream-port> <free-fds>\n');
+  process.stderr.write('usage: fd-limit-child.js batch|dgram <upstream-port> <free-fds> [<impairments>]\n');
   process.exit(2);
 }
 const proxy = new UdpProxy({
@@ -20,6 +21,7 @@ const proxy = new UdpProxy({
   random: new Random(1),
   io,
 });
+if (impairments !== undefined) proxy.impair('upstream', JSON.parse(impairments) as UdpImpairments);
 await proxy.start();
 
 const print = (value: unknown): void => {

@@ -3,7 +3,8 @@
 // they are counted as dropped for that reason, the failed session is counted and not kept, the errno is
 // reported, and the client's next datagram tries again. The proxy runs in a child process under a low
 // `ulimit -n` that it then fills up, so exactly a few sockets can still be opened; clients and the echo
-// server run here. Once per io.
+// server run here. Once per io, with no impairment and with a 5 ms delay (datagrams the delay holds
+// reach the session after it failed, and count as `sessionDropped` too).
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Socket } from 'node:dgram';
@@ -11,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { batchUnavailableReason } from '../../../src/proxy/udp/socket-io.js';
-import type { UdpCounters, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
+import type { UdpCounters, UdpImpairments, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
 import { portOf, udpSocket, waitFor } from './helpers.js';
 
 const childScript = fileURLToPath(new URL('./fd-limit-child.js', import.meta.url));
@@ -28,7 +29,7 @@ interface Report {
 }
 
 /** The proxy child, talking JSON lines; killed after the test whatever happens. */
-async function startChild(t: TestContext, io: string, upstreamPort: number) {
+async function startChild(t: TestContext, io: string, upstreamPort: number, impairments: UdpImpairments) {
   const child: ChildProcessWithoutNullStreams = spawn(
     'sh',
     [
@@ -39,6 +40,7 @@ async function startChild(t: TestContext, io: string, upstreamPort: number) {
       io,
       String(upstreamPort),
       String(free),
+      JSON.stringify(impairments),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -103,8 +105,14 @@ async function settled(ask: (command: string) => Promise<Report>, received: numb
 }
 
 describe('UDP proxy: sessions under an open-file limit', () => {
-  for (const io of ['batch', 'dgram'] as const) {
-    it(`${io}: counts sessions it cannot open and their datagrams as dropped, says why, and retries`, async (t) => {
+  for (const [io, impairments] of [
+    ['batch', {}],
+    ['dgram', {}],
+    ['batch', { delay: { ms: 5 } }],
+    ['dgram', { delay: { ms: 5 } }],
+  ] as const) {
+    const named = Object.keys(impairments).length === 0 ? io : `${io}, ${JSON.stringify(impairments)}`;
+    it(`${named}: counts sessions it cannot open and their datagrams as dropped, says why, and retries`, async (t) => {
       if (io === 'batch' && batchUnavailableReason() !== undefined)
         return t.skip(`batched I/O unavailable: ${batchUnavailableReason()}`);
       const server = await udpSocket(t);
@@ -113,7 +121,7 @@ describe('UDP proxy: sessions under an open-file limit', () => {
         serverReceived++;
         server.send(data, from.port, from.address);
       });
-      const { port, ask } = await startChild(t, io, portOf(server));
+      const { port, ask } = await startChild(t, io, portOf(server), impairments);
       const clients: Socket[] = [];
       const replies: number[] = [];
       for (let i = 0; i < clientCount; i++) {
