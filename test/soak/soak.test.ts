@@ -27,7 +27,7 @@ interface Report {
     figures: {
       clients: { clients: number; sent: number };
       proxy: { counters: { sessions: { opened: number; expired: number } } };
-      checks: { what: string; left: number; right: number; ok: boolean }[];
+      checks: { what: string; left: number; right: number; relation: string; ok: boolean }[];
     };
     process: Process;
   };
@@ -119,7 +119,11 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
     assert.ok(report, 'no report');
     const { figures } = report.udp;
     assert.ok(figures.clients.clients >= 50, `only ${figures.clients.clients} UDP clients`);
-    for (const check of figures.checks) assert.ok(check.ok, `${check.what}: ${check.left} ≠ ${check.right}`);
+    for (const check of figures.checks)
+      assert.ok(
+        check.ok,
+        `${check.what}: not ${check.left} ${check.relation} ${check.right}\n${report.text}`,
+      );
     const { sessions } = figures.proxy.counters;
     assert.ok(sessions.opened >= figures.clients.clients, 'a session per client port');
     assert.equal(sessions.expired, sessions.opened, 'every session expired after the clients left');
