@@ -49,9 +49,9 @@ export function positiveInt(name: string, text: string, max: number, usage: stri
   return value;
 }
 
-let interruptedBy: NodeJS.Signals | undefined;
+let interruptedBy: string | undefined;
 
-/** Whether SIGINT/SIGTERM stopped the run: errors after that come from the teardown, not the benchmark. */
+/** Whether SIGINT/SIGTERM (or the end of stdin, see `cleanUpOnExit`) stopped the run: errors after that come from the teardown, not the benchmark. */
 export function interrupted(): boolean {
   return interruptedBy !== undefined;
 }
@@ -59,20 +59,32 @@ export function interrupted(): boolean {
 /**
  * On SIGINT/SIGTERM runs `cleanup` once and exits 130; past `deadlineMs` does the same and exits 1; on any
  * exit SIGKILLs children still running, so an interrupted or stuck benchmark leaves nothing behind.
+ * With `exitWithStdin`, the end of stdin stops the run like SIGTERM: a parent that holds the other end
+ * of a pipe (a test) takes the run down with it however it dies, even by SIGKILL. Off by default: a run
+ * started with stdin closed (`< /dev/null`, a detached CI step) would stop at once.
  * Returns the deadline's timer, to clear when the run ends in time.
  */
 export function cleanUpOnExit(
   cleanup: () => Promise<void>,
   progress: (line: string) => void,
   deadlineMs: number,
+  options: { exitWithStdin?: boolean } = {},
 ): NodeJS.Timeout {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (interruptedBy !== undefined) return;
-      interruptedBy = signal;
-      progress(`${signal}: stopping children and closing sockets`);
-      cleanup().finally(() => process.exit(130));
-    });
+  const stop = (reason: string): void => {
+    if (interruptedBy !== undefined) return;
+    interruptedBy = reason;
+    progress(`${reason}: stopping children and closing sockets`);
+    cleanup().finally(() => process.exit(130));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
+  if (options.exitWithStdin === true) {
+    const stdin = process.stdin;
+    stdin.on('end', () => stop('stdin ended'));
+    stdin.on('close', () => stop('stdin closed'));
+    stdin.on('error', () => stop('stdin failed'));
+    stdin.resume(); // reads (and discards) whatever comes, so 'end' is seen
+    // Watching stdin must not keep a finished run alive.
+    (stdin as { unref?: () => void }).unref?.();
   }
   process.on('exit', killAll);
   const deadline = setTimeout(() => {

@@ -69,8 +69,11 @@ const usage = `usage: node dist/bench/soak/main.js [options]
                             near the start (default 90s; V8 returns it 25–70 s after a load stops)
   --seed <n>                seed of every draw (default 1)
   --json <path>             also write every figure as JSON
+  --exit-with-stdin         stop (cleaning up like SIGTERM, exit 130) when stdin ends: for a parent that
+                            must not leave the run behind if it dies (test/soak/soak.test.ts)
 Exit code: 0 when every check passes, 1 when one fails (a lost byte, a broken toxic promise, an
-unaccounted datagram, RSS or descriptors not flat, an RSS target missed) or on an error, 130 on SIGINT.`;
+unaccounted datagram, RSS or descriptors not flat, an RSS target missed) or on an error, 130 on SIGINT
+or SIGTERM (or the end of stdin with --exit-with-stdin).`;
 
 const { values: options } = parseArgs({
   options: {
@@ -90,6 +93,7 @@ const { values: options } = parseArgs({
     seed: { type: 'string', default: '1' },
     settle: { type: 'string', default: '90s' },
     json: { type: 'string' },
+    'exit-with-stdin': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -212,7 +216,9 @@ async function cleanup(): Promise<void> {
 
 // A safety net: the load phase, its settling, the idle-RSS run (which may wait 30 s for a quiet
 // machine) and the slicer phase, with room to spare.
-const watchdog = cleanUpOnExit(cleanup, progress, durationMs + settleMs + 600_000);
+const watchdog = cleanUpOnExit(cleanup, progress, durationMs + settleMs + 600_000, {
+  exitWithStdin: options['exit-with-stdin'],
+});
 
 interface ProcessFigures {
   label: string;
