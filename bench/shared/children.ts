@@ -98,7 +98,11 @@ export function cleanUpOnExit(
 /** A forked child that talks over IPC: requests out, one answer per request, in order. */
 export interface IpcChild<Request, Message> {
   readonly pid: number;
-  /** Sends `request` and resolves with the next message that is not unsolicited. */
+  /**
+   * Sends `request` and resolves with the child's next message. Messages are matched to requests by
+   * order alone: after its first (ready) message the child must send exactly one per request, nothing
+   * unsolicited.
+   */
   ask(request: Request, what: string, timeoutMs?: number): Promise<Message>;
   /** Sends `stopRequest` (if still connected), then SIGTERM and SIGKILL after `graceMs`. */
   stop(): Promise<void>;
