@@ -1,5 +1,5 @@
 /** Child-process bookkeeping shared by the benchmarks: every child is registered so none outlives a run. */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, type StdioOptions, spawn } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
 
@@ -111,15 +111,29 @@ export interface IpcChild<Request, Message> {
 /**
  * Forks `script` with `args` and an IPC channel (registered, so `killAll` ends it) and waits for its
  * first message, which `ready` turns into the child's start-up result (or rejects). Later messages
- * answer `ask` calls in order.
+ * answer `ask` calls in order. With `beforeExec` (a shell command such as `ulimit -n 256`) the child is
+ * started as `sh -c '<beforeExec> && exec node <script> <args>'`: the IPC channel survives the exec, and
+ * the pid is node's.
  */
 export async function forkWithIpc<Request, Message, Ready>(
   script: string,
   args: readonly string[],
   ready: (message: Message) => Ready,
-  options: { what: string; stopRequest: Request; startTimeoutMs?: number; graceMs?: number },
+  options: {
+    what: string;
+    stopRequest: Request;
+    startTimeoutMs?: number;
+    graceMs?: number;
+    beforeExec?: string;
+  },
 ): Promise<{ child: IpcChild<Request, Message>; ready: Ready }> {
-  const child = fork(script, [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const child =
+    options.beforeExec === undefined
+      ? fork(script, [...args], { stdio })
+      : spawn('sh', ['-c', `${options.beforeExec} && exec "$0" "$@"`, process.execPath, script, ...args], {
+          stdio,
+        });
   register(child);
   const waiting: { resolve: (message: Message) => void; reject: (error: Error) => void }[] = [];
   let started: ((message: Message) => void) | undefined;
