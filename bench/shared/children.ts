@@ -1,5 +1,5 @@
 /** Child-process bookkeeping shared by the benchmarks: every child is registered so none outlives a run. */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, type StdioOptions, spawn } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
 
@@ -49,9 +49,9 @@ export function positiveInt(name: string, text: string, max: number, usage: stri
   return value;
 }
 
-let interruptedBy: NodeJS.Signals | undefined;
+let interruptedBy: string | undefined;
 
-/** Whether SIGINT/SIGTERM stopped the run: errors after that come from the teardown, not the benchmark. */
+/** Whether SIGINT/SIGTERM (or the end of stdin, see `cleanUpOnExit`) stopped the run: errors after that come from the teardown, not the benchmark. */
 export function interrupted(): boolean {
   return interruptedBy !== undefined;
 }
@@ -59,20 +59,32 @@ export function interrupted(): boolean {
 /**
  * On SIGINT/SIGTERM runs `cleanup` once and exits 130; past `deadlineMs` does the same and exits 1; on any
  * exit SIGKILLs children still running, so an interrupted or stuck benchmark leaves nothing behind.
+ * With `exitWithStdin`, the end of stdin stops the run like SIGTERM: a parent that holds the other end
+ * of a pipe (a test) takes the run down with it however it dies, even by SIGKILL. Off by default: a run
+ * started with stdin closed (`< /dev/null`, a detached CI step) would stop at once.
  * Returns the deadline's timer, to clear when the run ends in time.
  */
 export function cleanUpOnExit(
   cleanup: () => Promise<void>,
   progress: (line: string) => void,
   deadlineMs: number,
+  options: { exitWithStdin?: boolean } = {},
 ): NodeJS.Timeout {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (interruptedBy !== undefined) return;
-      interruptedBy = signal;
-      progress(`${signal}: stopping children and closing sockets`);
-      cleanup().finally(() => process.exit(130));
-    });
+  const stop = (reason: string): void => {
+    if (interruptedBy !== undefined) return;
+    interruptedBy = reason;
+    progress(`${reason}: stopping children and closing sockets`);
+    cleanup().finally(() => process.exit(130));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
+  if (options.exitWithStdin === true) {
+    const stdin = process.stdin;
+    stdin.on('end', () => stop('stdin ended'));
+    stdin.on('close', () => stop('stdin closed'));
+    stdin.on('error', () => stop('stdin failed'));
+    stdin.resume(); // reads (and discards) whatever comes, so 'end' is seen
+    // Watching stdin must not keep a finished run alive.
+    (stdin as { unref?: () => void }).unref?.();
   }
   process.on('exit', killAll);
   const deadline = setTimeout(() => {
@@ -86,7 +98,11 @@ export function cleanUpOnExit(
 /** A forked child that talks over IPC: requests out, one answer per request, in order. */
 export interface IpcChild<Request, Message> {
   readonly pid: number;
-  /** Sends `request` and resolves with the next message that is not unsolicited. */
+  /**
+   * Sends `request` and resolves with the child's next message. Messages are matched to requests by
+   * order alone: after its first (ready) message the child must send exactly one per request, nothing
+   * unsolicited.
+   */
   ask(request: Request, what: string, timeoutMs?: number): Promise<Message>;
   /** Sends `stopRequest` (if still connected), then SIGTERM and SIGKILL after `graceMs`. */
   stop(): Promise<void>;
@@ -95,15 +111,29 @@ export interface IpcChild<Request, Message> {
 /**
  * Forks `script` with `args` and an IPC channel (registered, so `killAll` ends it) and waits for its
  * first message, which `ready` turns into the child's start-up result (or rejects). Later messages
- * answer `ask` calls in order.
+ * answer `ask` calls in order. With `beforeExec` (a shell command such as `ulimit -n 256`) the child is
+ * started as `sh -c '<beforeExec> && exec node <script> <args>'`: the IPC channel survives the exec, and
+ * the pid is node's.
  */
 export async function forkWithIpc<Request, Message, Ready>(
   script: string,
   args: readonly string[],
   ready: (message: Message) => Ready,
-  options: { what: string; stopRequest: Request; startTimeoutMs?: number; graceMs?: number },
+  options: {
+    what: string;
+    stopRequest: Request;
+    startTimeoutMs?: number;
+    graceMs?: number;
+    beforeExec?: string;
+  },
 ): Promise<{ child: IpcChild<Request, Message>; ready: Ready }> {
-  const child = fork(script, [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const child =
+    options.beforeExec === undefined
+      ? fork(script, [...args], { stdio })
+      : spawn('sh', ['-c', `${options.beforeExec} && exec "$0" "$@"`, process.execPath, script, ...args], {
+          stdio,
+        });
   register(child);
   const waiting: { resolve: (message: Message) => void; reject: (error: Error) => void }[] = [];
   let started: ((message: Message) => void) | undefined;

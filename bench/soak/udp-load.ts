@@ -93,11 +93,14 @@ export class UdpLoad {
     this.sockets.add(socket);
     const sentDigests = new Set<string>();
     let sent = 0;
+    /** This client's replies: it waits for its own to stop, whatever the other clients get. */
+    let received = 0;
     let lastActivity = performance.now();
     const startedAt = lastActivity;
     socket.on('error', () => {}); // ICMP errors for a datagram in flight: the counts tell
     socket.on('message', (data) => {
       lastActivity = performance.now();
+      received++;
       this.figures.received++;
       this.figures.bytesReceived += data.length;
       if (!sentDigests.has(data.toString('latin1'))) this.figures.changed++;
@@ -118,11 +121,11 @@ export class UdpLoad {
         return;
       }
       // Timers run before the loop polls sockets: let it read what already arrived before closing.
-      const seen = this.figures.received;
+      const seen = received;
       setImmediate(() =>
         setImmediate(() => {
           if (this.stopping) return;
-          if (this.figures.received !== seen && now - startedAt <= maxWaitMs) this.later(quietMs, waitQuiet);
+          if (received !== seen && now - startedAt <= maxWaitMs) this.later(quietMs, waitQuiet);
           else finish();
         }),
       );

@@ -1,7 +1,9 @@
 // The short soak, in `npm test`: bench/soak for 5 s with 200 TCP connections at once through every toxic
 // (half-closing and interactive clients) and 50 UDP clients through impairments, in child processes of
 // their own. Every byte and datagram must be accounted for and the proxies must let go of every
-// descriptor. The run is its own process group, killed whole after the test whatever happens.
+// descriptor. The run is its own process group, killed whole after the test whatever happens; and it
+// holds the read end of a pipe from this process (--exit-with-stdin), so if this process dies without
+// running `after` (Ctrl-C, a CI timeout's SIGKILL) the soak sees its stdin end and cleans up by itself.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +29,7 @@ interface Report {
     figures: {
       clients: { clients: number; sent: number };
       proxy: { counters: { sessions: { opened: number; expired: number } } };
-      checks: { what: string; left: number; right: number; ok: boolean }[];
+      checks: { what: string; left: number; right: number; relation: string; ok: boolean }[];
     };
     process: Process;
   };
@@ -71,8 +73,9 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
       '0s',
       '--json',
       jsonPath,
+      '--exit-with-stdin',
     ];
-    child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout?.resume();
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-8000);
@@ -119,7 +122,11 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
     assert.ok(report, 'no report');
     const { figures } = report.udp;
     assert.ok(figures.clients.clients >= 50, `only ${figures.clients.clients} UDP clients`);
-    for (const check of figures.checks) assert.ok(check.ok, `${check.what}: ${check.left} ≠ ${check.right}`);
+    for (const check of figures.checks)
+      assert.ok(
+        check.ok,
+        `${check.what}: not ${check.left} ${check.relation} ${check.right}\n${report.text}`,
+      );
     const { sessions } = figures.proxy.counters;
     assert.ok(sessions.opened >= figures.clients.clients, 'a session per client port');
     assert.equal(sessions.expired, sessions.opened, 'every session expired after the clients left');

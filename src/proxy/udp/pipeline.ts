@@ -32,10 +32,11 @@ export const queueLimits = {
 
 /**
  * Sends a released datagram to its target: true if it went out, false if it is lost (the target is
- * gone), `'pending'` if the target holds it for now (a session whose socket is still being opened) and
- * will account for it later through `DirectionPipeline.settle`.
+ * gone), `'no-session'` if it is lost because the target is a session whose socket could not be opened
+ * (counted in `sessionDropped` too), `'pending'` if the target holds it for now (a session whose socket
+ * is still being opened) and will account for it later through `DirectionPipeline.settle`.
  */
-export type Deliver<T> = (data: Buffer, target: T) => boolean | 'pending';
+export type Deliver<T> = (data: Buffer, target: T) => boolean | 'pending' | 'no-session';
 
 export function zeroCounters(): UdpCounters {
   return {
@@ -180,6 +181,10 @@ export class DirectionPipeline<T> {
     const result = this.deliver(item.data, item.target);
     if (result === true) this.counters.forwarded++;
     else if (result === false) this.counters.dropped++;
-    else this.pending++;
+    else if (result === 'pending') this.pending++;
+    else {
+      this.counters.dropped++;
+      this.counters.sessionDropped++;
+    }
   };
 }

@@ -36,6 +36,8 @@ export class UdpSession {
   datagramsUp = 0;
   datagramsDown = 0;
   closed = false;
+  /** Closed because its upstream socket could not be opened (see `fail`). */
+  failed = false;
   /** Where replies to this client go, prepared once on the listen socket. */
   readonly destination: Destination;
   private socket: DatagramSocket | undefined;
@@ -89,10 +91,11 @@ export class UdpSession {
 
   /**
    * Sends to the server: true if it went out, false if the session is closed or too much waits for its
-   * socket, `'pending'` if it waits for the socket being opened (settled later, see `SettlePending`).
+   * socket, `'pending'` if it waits for the socket being opened (settled later, see `SettlePending`),
+   * `'no-session'` if the session failed: its socket could not be opened.
    */
-  send(data: Buffer): boolean | 'pending' {
-    if (this.closed) return false;
+  send(data: Buffer): boolean | 'pending' | 'no-session' {
+    if (this.closed) return this.failed ? 'no-session' : false;
     if (this.socket !== undefined) return this.socket.send(data);
     if (this.pending.length >= pendingMax) return false;
     this.pending.push(data);
@@ -104,8 +107,13 @@ export class UdpSession {
     this.end(false);
   }
 
-  /** Closes a session whose socket could not be opened; what waited for it is dropped for that reason. */
+  /**
+   * Closes a session whose socket could not be opened; what waited for it is dropped for that reason, and
+   * so is what reaches `send` later (datagrams an impairment held meanwhile).
+   */
   fail(): void {
+    if (this.closed) return;
+    this.failed = true;
     this.end(true);
   }
 

@@ -23,7 +23,10 @@ export type UdpDirection = 'upstream' | 'downstream';
 
 /** What happened to sessions: each new client's attempt to open an upstream socket is `opened` or `failed`. */
 export interface UdpSessionCounters {
-  /** Sessions whose upstream socket was opened. */
+  /**
+   * Sessions whose upstream socket was opened — or that `roam()` gave a socket before their first open
+   * finished, whatever that open did.
+   */
   opened: number;
   /**
    * Sessions whose upstream socket could not be opened (out of descriptors — EMFILE, ENFILE — or any
@@ -356,8 +359,11 @@ export class UdpProxy {
     return address;
   }
 
-  /** A socket bound to host:port and connected to the server, so the kernel drops datagrams from others. */
-  private openUpstream(
+  /**
+   * A socket bound to host:port and connected to the server, so the kernel drops datagrams from others.
+   * Protected only so a test can hold a session's first open back (test/proxy/udp/sessions-roam.test.ts).
+   */
+  protected openUpstream(
     host: string,
     port: number,
     upstream: Endpoint,
@@ -440,6 +446,12 @@ export class UdpProxy {
         else session.attach(socket, bindHost, (data) => this.fromUpstream(session, data));
       },
       (error: unknown) => {
+        // Roamed onto a socket of its own meanwhile: the session has its socket, so it was opened, and
+        // neither it nor its datagrams are touched by this late failure.
+        if (session.ready && !session.closed) {
+          this.sessionCounters.opened++;
+          return;
+        }
         // Not kept: the client's next datagram opens a new session, which tries again.
         this.sessionCounters.failed++;
         const cause = error instanceof Error ? error.cause : undefined;

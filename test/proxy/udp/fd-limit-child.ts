@@ -1,16 +1,17 @@
-// Run by fd-limit.test.ts under a low open-file limit: node fd-limit-child.js <io> <upstream-port> <free-fds>
-// Starts a UdpProxy, then opens /dev/null until the process is out of descriptors (EMFILE) and closes
-// <free-fds> of them again, so exactly that many sockets can still be opened. Prints one JSON line when
-// ready, then answers lines on stdin: "report" (counters, sessions, last session error), "release"
-// (closes every filler descriptor). Exits when stdin ends, so it never outlives the test.
+// Run by fd-limit.test.ts under a low open-file limit:
+//   node fd-limit-child.js <io> <upstream-port> <free-fds> [<upstream impairments as JSON>]
+// Started through forkWithIpc (bench/shared/children.ts). Starts a UdpProxy, then opens /dev/null until
+// the process is out of descriptors (EMFILE) and closes <free-fds> of them again, so exactly that many
+// sockets can still be opened. Sends one message when ready, then answers each IPC message with one:
+// "report" (counters, sessions, last session error), "release" (closes every filler descriptor), "stop".
+// Exits when the IPC channel closes, so it never outlives the test.
 import { closeSync, openSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Random } from '../../../src/core/random.js';
-import { UdpProxy } from '../../../src/proxy/udp/udp-proxy.js';
+import { type UdpImpairments, UdpProxy } from '../../../src/proxy/udp/udp-proxy.js';
 
-const [io, upstreamPort, freeText] = process.argv.slice(2);
+const [io, upstreamPort, freeText, impairments] = process.argv.slice(2);
 if ((io !== 'batch' && io !== 'dgram') || upstreamPort === undefined || freeText === undefined) {
-  process.stderr.write('usage: fd-limit-child.js batch|dgram <upstream-port> <free-fds>\n');
+  process.stderr.write('usage: fd-limit-child.js batch|dgram <upstream-port> <free-fds> [<impairments>]\n');
   process.exit(2);
 }
 const proxy = new UdpProxy({
@@ -20,18 +21,20 @@ const proxy = new UdpProxy({
   random: new Random(1),
   io,
 });
+if (impairments !== undefined) proxy.impair('upstream', JSON.parse(impairments) as UdpImpairments);
 await proxy.start();
 
+export type FdLimitRequest = { type: 'report' } | { type: 'release' } | { type: 'stop' };
+
 const print = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.send?.(value);
 };
 const stop = (): void => {
   proxy.stop().finally(() => process.exit(0));
 };
-// Everything that opens a descriptor lazily (stdin's handle, the signal pipe) is set up before filling.
+// Everything that opens a descriptor lazily (the signal pipe) is set up before filling.
 process.on('SIGTERM', stop);
-const lines = createInterface({ input: process.stdin });
-lines.on('close', stop);
+process.on('disconnect', stop);
 
 const fillers: number[] = [];
 /** Bounded: the test runs this under `ulimit -n` of a few hundred. */
@@ -47,15 +50,16 @@ for (;;) {
 }
 for (let i = 0; i < Number(freeText); i++) closeSync(fillers.pop() as number);
 
-lines.on('line', (line) => {
-  if (line === 'report') {
+process.on('message', (request: FdLimitRequest) => {
+  if (request.type === 'stop') stop();
+  else if (request.type === 'report') {
     print({
       counters: proxy.counters(),
       queued: proxy.queued(),
       sessions: proxy.sessions().length,
       lastSessionError: proxy.lastSessionError ?? null,
     });
-  } else if (line === 'release') {
+  } else if (request.type === 'release') {
     const released = fillers.length;
     for (const fd of fillers.splice(0)) closeSync(fd);
     print({ released });

@@ -3,15 +3,16 @@
 // they are counted as dropped for that reason, the failed session is counted and not kept, the errno is
 // reported, and the client's next datagram tries again. The proxy runs in a child process under a low
 // `ulimit -n` that it then fills up, so exactly a few sockets can still be opened; clients and the echo
-// server run here. Once per io.
+// server run here. Once per io, with no impairment and with a 5 ms delay (datagrams the delay holds
+// reach the session after it failed, and count as `sessionDropped` too).
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Socket } from 'node:dgram';
-import { createInterface } from 'node:readline';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { forkWithIpc } from '../../../bench/shared/children.js';
 import { batchUnavailableReason } from '../../../src/proxy/udp/socket-io.js';
-import type { UdpCounters, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
+import type { UdpCounters, UdpImpairments, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
+import type { FdLimitRequest } from './fd-limit-child.js';
 import { portOf, udpSocket, waitFor } from './helpers.js';
 
 const childScript = fileURLToPath(new URL('./fd-limit-child.js', import.meta.url));
@@ -27,69 +28,34 @@ interface Report {
   lastSessionError: { client: string; code: string; message: string } | null;
 }
 
-/** The proxy child, talking JSON lines; killed after the test whatever happens. */
-async function startChild(t: TestContext, io: string, upstreamPort: number) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    'sh',
-    [
-      '-c',
-      `ulimit -n ${fdLimit} && exec "$0" "$@"`,
-      process.execPath,
-      childScript,
-      io,
-      String(upstreamPort),
-      String(free),
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+interface Ready {
+  port: number;
+  io: string;
+  filled: number;
+}
+
+/** The proxy child under `ulimit -n`, over IPC; stopped after the test whatever happens. */
+async function startChild(t: TestContext, io: string, upstreamPort: number, impairments: UdpImpairments) {
+  const { child, ready } = await forkWithIpc<FdLimitRequest, Report, Ready>(
+    childScript,
+    [io, String(upstreamPort), String(free), JSON.stringify(impairments)],
+    (message) => {
+      const first = message as unknown as Ready;
+      if (typeof first.port !== 'number')
+        throw new Error(`expected the ready message, got ${JSON.stringify(first)}`);
+      return first;
+    },
+    { what: 'the proxy child', stopRequest: { type: 'stop' }, beforeExec: `ulimit -n ${fdLimit}` },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  t.after(async () => {
-    child.stdin.end();
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(kill);
-  });
-  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
-  child.once('exit', (code, signal) => {
-    for (const { reject } of waiting.splice(0))
-      reject(new Error(`the proxy child exited (code ${code}, signal ${signal}): ${stderr}`));
-  });
-  const next = <T>(what: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no answer from the proxy child (${what}): ${stderr}`)),
-        10_000,
-      );
-      waiting.push({
-        resolve: (line) => {
-          clearTimeout(timer);
-          resolve(JSON.parse(line) as T);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-    });
-  const ready = await next<{ port: number; io: string; filled: number }>('start');
+  t.after(() => child.stop());
   assert.equal(ready.io, io);
   assert.ok(ready.filled > 0, 'the child filled its descriptors');
-  const ask = <T>(command: string): Promise<T> => {
-    const answer = next<T>(command);
-    child.stdin.write(`${command}\n`);
-    return answer;
-  };
+  const ask = (type: 'report' | 'release') => child.ask({ type }, type, 10_000);
   return { port: ready.port, ask };
 }
 
 /** Asks for reports until the proxy has taken in `received` datagrams and holds none. */
-async function settled(ask: (command: string) => Promise<Report>, received: number): Promise<Report> {
+async function settled(ask: (type: 'report') => Promise<Report>, received: number): Promise<Report> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const report = await ask('report');
@@ -103,8 +69,14 @@ async function settled(ask: (command: string) => Promise<Report>, received: numb
 }
 
 describe('UDP proxy: sessions under an open-file limit', () => {
-  for (const io of ['batch', 'dgram'] as const) {
-    it(`${io}: counts sessions it cannot open and their datagrams as dropped, says why, and retries`, async (t) => {
+  for (const [io, impairments] of [
+    ['batch', {}],
+    ['dgram', {}],
+    ['batch', { delay: { ms: 5 } }],
+    ['dgram', { delay: { ms: 5 } }],
+  ] as const) {
+    const named = Object.keys(impairments).length === 0 ? io : `${io}, ${JSON.stringify(impairments)}`;
+    it(`${named}: counts sessions it cannot open and their datagrams as dropped, says why, and retries`, async (t) => {
       if (io === 'batch' && batchUnavailableReason() !== undefined)
         return t.skip(`batched I/O unavailable: ${batchUnavailableReason()}`);
       const server = await udpSocket(t);
@@ -113,7 +85,7 @@ describe('UDP proxy: sessions under an open-file limit', () => {
         serverReceived++;
         server.send(data, from.port, from.address);
       });
-      const { port, ask } = await startChild(t, io, portOf(server));
+      const { port, ask } = await startChild(t, io, portOf(server), impairments);
       const clients: Socket[] = [];
       const replies: number[] = [];
       for (let i = 0; i < clientCount; i++) {
@@ -132,7 +104,7 @@ describe('UDP proxy: sessions under an open-file limit', () => {
           (clients[i] as Socket).send(Buffer.from(`from ${i}`), port, '127.0.0.1');
           sent++;
           const deadline = Date.now() + 5000;
-          while ((await ask<Report>('report')).counters.upstream.received < sent) {
+          while ((await ask('report')).counters.upstream.received < sent) {
             if (Date.now() > deadline) assert.fail(`the proxy never received client ${i}'s datagram`);
             await new Promise((resolve) => setTimeout(resolve, 5));
           }

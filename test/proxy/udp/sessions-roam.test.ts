@@ -3,7 +3,32 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFaultlineError } from '../../../src/core/errors.js';
+import { Random } from '../../../src/core/random.js';
+import type { DatagramSocket, Endpoint } from '../../../src/proxy/udp/datagram-socket.js';
+import { UdpProxy } from '../../../src/proxy/udp/udp-proxy.js';
 import { portOf, settle, stamped, startSink, startUdpProxy, udpSocket, waitFor } from './helpers.js';
+
+/**
+ * A proxy whose sessions' first upstream opens wait until `release()`, then bind a port another socket
+ * holds, so the kernel refuses them (EADDRINUSE): a real failure, at a moment the test chooses.
+ */
+class HeldFirstOpen extends UdpProxy {
+  takenPort = 0;
+  release: () => void = () => {};
+  private readonly gate = new Promise<void>((resolve) => {
+    this.release = resolve;
+  });
+
+  protected override openUpstream(
+    host: string,
+    port: number,
+    upstream: Endpoint,
+    field: string,
+  ): Promise<DatagramSocket> {
+    if (field !== 'upstream') return super.openUpstream(host, port, upstream, field);
+    return this.gate.then(() => super.openUpstream(host, this.takenPort, upstream, field));
+  }
+}
 
 describe('UDP proxy: sessions and roaming', () => {
   it('tracks a session per client address, and expires idle ones', async (t) => {
@@ -86,6 +111,52 @@ describe('UDP proxy: sessions and roaming', () => {
     assert.equal(proxy.sessions()[0]?.upstreamLocal, loopback?.upstreamLocal);
     assert.equal(await exchange(3), loopback?.upstreamLocal);
     assert.equal(proxy.sessions().length, 1, 'still one session: the client did not change');
+  });
+
+  it('roam() while the first socket is still opening: a late failure of that open leaves the session alone', async (t) => {
+    const sink = await startSink(t, { echo: true });
+    const squatter = await udpSocket(t);
+    const proxy = new HeldFirstOpen({
+      name: 'udp-test',
+      listen: '127.0.0.1:0',
+      upstream: `127.0.0.1:${sink.port}`,
+      random: new Random(1),
+    });
+    proxy.takenPort = portOf(squatter);
+    await proxy.start();
+    t.after(() => {
+      proxy.release();
+      return proxy.stop();
+    });
+    const client = await udpSocket(t);
+    const replies: number[] = [];
+    client.on('message', (data) => replies.push(data.readUInt32BE(0)));
+    client.send(stamped(0), proxy.port, '127.0.0.1');
+    await waitFor(() => proxy.queued().upstream === 1, 'the datagram waiting for the session socket');
+    const [moved] = await proxy.roam();
+    assert.ok(moved !== undefined, 'the session was roamed');
+    await waitFor(() => replies.includes(0), 'the reply through the roamed socket');
+    proxy.release();
+    const attempts = (): number => proxy.counters().sessions.opened + proxy.counters().sessions.failed;
+    await waitFor(() => attempts() === 1, 'the first open to end');
+    const { upstream, sessions } = proxy.counters();
+    assert.deepEqual(
+      sessions,
+      { opened: 1, failed: 0, expired: 0, evicted: 0 },
+      'the session has its socket',
+    );
+    assert.equal(proxy.lastSessionError, undefined, 'no session failed');
+    assert.deepEqual(
+      proxy.sessions().map((s) => s.upstreamLocal),
+      [moved.upstreamLocal],
+      'the session and its roamed socket are kept',
+    );
+    assert.equal(upstream.forwarded, 1);
+    assert.equal(upstream.dropped, 0);
+    client.send(stamped(1), proxy.port, '127.0.0.1');
+    await waitFor(() => replies.includes(1), 'a reply through the same session');
+    assert.equal(sink.arrivals.find((a) => a.seq === 1)?.from, moved.upstreamLocal);
+    assert.equal(proxy.counters().sessions.opened, 1, 'no new session was needed');
   });
 
   it('roamEvery() cycles through addresses while traffic flows', async (t) => {
