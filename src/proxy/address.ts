@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { invalid } from '../core/assert.js';
+import { describe, invalid } from '../core/assert.js';
 
 export interface HostPort {
   readonly host: string;
@@ -31,6 +31,55 @@ export function parseHostPort(text: unknown, field: string): HostPort {
   const problem = hostProblem(host);
   if (problem !== undefined) throw invalid(field, `${problem}, in ${JSON.stringify(text)}`, expected);
   return { host, port };
+}
+
+/** A host as a `Host` header names it: lower case, an IPv6 address in brackets; the port when given. */
+export interface HostName {
+  readonly name: string;
+  readonly port?: number;
+}
+
+const hostNameExpected =
+  'a host name or IPv4 address, with or without ":port" ("toxiproxy", "toxiproxy:8474", "10.0.0.5"), or an IPv6 address in brackets ("[::1]", "[::1]:8474")';
+
+/**
+ * Checks a host given in configuration (`allowedHosts`, `--allow-host`): `name`, `name:port`, `[v6]` or
+ * `[v6]:port`, as a `Host` header carries it, so a bare IPv6 address (`::1`) is refused with the
+ * bracketed form to use. Host names are compared without regard to case.
+ */
+export function parseHostName(text: unknown, field: string): HostName {
+  if (typeof text !== 'string')
+    throw invalid(field, `expected ${hostNameExpected}, got ${describe(text)}`, hostNameExpected);
+  if (isIP(text) === 6) {
+    throw invalid(
+      field,
+      `an IPv6 address goes in brackets: "[${text}]" (or "[${text}]:port", as in a Host header), got ${JSON.stringify(text)}`,
+      hostNameExpected,
+    );
+  }
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d{1,5}))?$/.exec(text);
+  const port = match?.[3] === undefined ? undefined : Number(match[3]);
+  if (match === null || (port !== undefined && (port < 1 || port > 65535))) {
+    throw invalid(field, `expected ${hostNameExpected}, got ${JSON.stringify(text)}`, hostNameExpected);
+  }
+  let name: string;
+  if (match[1] !== undefined) {
+    if (isIP(match[1]) !== 6) {
+      throw invalid(
+        field,
+        `"[${match[1]}]" is not an IPv6 address, in ${JSON.stringify(text)}`,
+        hostNameExpected,
+      );
+    }
+    name = `[${match[1].toLowerCase()}]`;
+  } else {
+    name = match[2] ?? '';
+    const problem = name === '' ? 'no host name' : hostProblem(name);
+    if (problem !== undefined)
+      throw invalid(field, `${problem}, in ${JSON.stringify(text)}`, hostNameExpected);
+    name = name.toLowerCase();
+  }
+  return port === undefined ? { name } : { name, port };
 }
 
 /** Why `host` is neither an IPv4 literal nor a valid host name (RFC 1123, `_` allowed), or undefined. */
