@@ -94,8 +94,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const routes = buildRoutes(hub);
   let requestCount = 0;
   const nextId = (): string => `fl${(++requestCount).toString().padStart(8, '0')}`;
-  // Set once listening: the Host check needs the real port.
-  let guard: Guard = () => undefined;
+  // Set once listening: the Host check needs the real port. Until then nothing gets through.
+  let guard: Guard = () =>
+    refusalOf(503, codes.unavailable, 'request', 'the API is starting: its access checks are not set yet');
 
   const server = createServer({ maxHeaderSize: maxHeaderBytes, requireHostHeader: false }, (req, res) => {
     const id = nextId();
