@@ -12,8 +12,17 @@ import { realClock } from '../core/clock.js';
 import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { readJson } from '../core/json.js';
-import { hostPort, listenTcp } from '../core/listen.js';
-import { type HostName, parseHostName } from '../proxy/address.js';
+import { listenTcp } from '../core/listen.js';
+import {
+  bracketHost,
+  formatHostPort,
+  type HostName,
+  isWildcardHost,
+  loopbackHostNames,
+  parseHostHeader,
+  parseHostName,
+  unbracketHost,
+} from '../proxy/address.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
 import { renderMetrics } from './metrics.js';
 
@@ -159,7 +168,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostPort(actual.address, actual.port)}`,
+    url: `http://${formatHostPort(actual.address, actual.port)}`,
     host: actual.address,
     port: actual.port,
     close: () => {
@@ -263,9 +272,6 @@ function checkAllowedHosts(allowedHosts: unknown): (HostName | '*')[] {
 /** Who may talk to the API: undefined when the request may go on, else the refusal. */
 type Guard = (req: IncomingMessage) => Refusal | undefined;
 
-const loopbackNames = ['localhost', '127.0.0.1', '[::1]'];
-const wildcards = new Set(['0.0.0.0', '::', '']);
-
 /**
  * The checks before routing. The `Host` header must name this server (its address or a loopback name,
  * with its port or none): a web page that reaches the API through DNS rebinding sends its own host name.
@@ -279,10 +285,10 @@ function makeGuard(options: {
   tokenDigest: Buffer | undefined;
 }): Guard {
   const { port, tokenDigest } = options;
-  const ours = new Set(loopbackNames);
-  const wildcard = wildcards.has(options.listenAddress);
+  const ours = new Set(loopbackHostNames);
+  const wildcard = isWildcardHost(options.listenAddress);
   for (const name of [options.listenAddress, options.configuredHost]) {
-    if (!wildcards.has(name)) ours.add(bracketed(name.toLowerCase()));
+    if (!isWildcardHost(name)) ours.add(bracketHost(name.toLowerCase()));
   }
   const anyPort = new Set<string>();
   const exact = new Set<string>();
@@ -303,13 +309,13 @@ function makeGuard(options: {
           return refusalOf(400, codes.invalidArgument, 'host', 'missing Host header (HTTP/1.1 requires one)');
         }
       } else {
-        const parsed = parseHostHeader(header.toLowerCase());
+        const parsed = parseHostHeader(header);
         const ok =
           parsed !== undefined &&
           (anyPort.has(parsed.name) ||
             (parsed.port !== undefined && exact.has(`${parsed.name}:${parsed.port}`)) ||
             ((parsed.port === undefined || parsed.port === port) &&
-              (ours.has(parsed.name) || (wildcard && isIP(unbracketed(parsed.name)) !== 0))));
+              (ours.has(parsed.name) || (wildcard && isIP(unbracketHost(parsed.name)) !== 0))));
         if (!ok) {
           return refusalOf(
             403,
@@ -341,22 +347,6 @@ function makeGuard(options: {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/** `name` and `port` of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), or undefined. */
-function parseHostHeader(text: string): { name: string; port?: number } | undefined {
-  const match = /^(\[[0-9a-f:.%a-z]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(text);
-  if (match === null) return undefined;
-  const name = match[1] as string;
-  return match[2] === undefined ? { name } : { name, port: Number(match[2]) };
-}
-
-function bracketed(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-function unbracketed(name: string): string {
-  return name.startsWith('[') ? name.slice(1, -1) : name;
 }
 
 function closeServer(server: Server): Promise<void> {

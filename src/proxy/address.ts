@@ -115,5 +115,30 @@ export function isLoopbackHost(host: string): boolean {
   }
 }
 
-/** `host:port`, bracketing IPv6 hosts. */
-export { hostPort as formatHostPort } from '../core/listen.js';
+/** The wildcard addresses a server listens on to take every interface: `0.0.0.0`, `::` and `` (`:port`). */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** The names a `Host` header gives this machine by: `localhost`, `127.0.0.1`, `[::1]`. */
+export const loopbackHostNames: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * The name and port of a `Host` header (`name`, `name:port`, `[v6]`, `[v6]:port`), lower case, or
+ * undefined when it is none of these. Lenient where `parseHostName` is strict: it reads what a client
+ * sent, to compare it with names already checked.
+ */
+export function parseHostHeader(text: string): HostName | undefined {
+  const match = /^(\[[0-9a-f:.%a-z]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(text.toLowerCase());
+  if (match === null) return undefined;
+  const name = match[1] as string;
+  return match[2] === undefined ? { name } : { name, port: Number(match[2]) };
+}
+
+/** `[v6]` without its brackets; other hosts unchanged. */
+export function unbracketHost(name: string): string {
+  return name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+}
+
+/** `host:port`, bracketing IPv6 hosts; and the host alone, bracketed. */
+export { bracketHost, hostPort as formatHostPort } from '../core/listen.js';
