@@ -450,11 +450,11 @@ function tooLarge(maxBodyBytes: number): string {
   return `request body too large: the limit is ${maxBodyBytes} bytes`;
 }
 
-/** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
 function tooLargeError(maxBodyBytes: number): FaultlineError {
   return new FaultlineError(codes.tooLarge, tooLarge(maxBodyBytes), { details: { field: 'body' } });
 }
 
+/** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
 function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -479,7 +479,7 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   });
 }
 
-/** Request bodies nest 4 levels (populate → proxy → toxics → toxic → attributes); deeper is refused. */
+/** Request bodies nest 5 levels (populate's array → proxy → toxics → toxic → attributes); deeper is refused. */
 const maxBodyDepth = 32;
 
 function parseBody(text: string, expected: string): unknown {

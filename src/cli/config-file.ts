@@ -17,7 +17,10 @@ export interface ProxyConfig {
 
 /** Config files larger than this are refused before they are read. */
 export const maxConfigBytes = 16 * 1024 * 1024;
-/** Deeper nesting than this is refused (the format needs 4 levels), so no input can exhaust the stack. */
+/**
+ * Deeper nesting than this is refused (the format needs 5 levels: array → proxy → toxics → toxic →
+ * attributes), so no input can exhaust the stack.
+ */
 export const maxConfigDepth = 32;
 
 const proxyKeys = ['name', 'listen', 'upstream', 'enabled', 'toxics'];
