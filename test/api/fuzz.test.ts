@@ -8,8 +8,8 @@
  * table equals the model; the listening sockets are exactly the enabled proxies' (counted, and checked by
  * connecting to every port).
  *
- * Short by default. FAULTLINE_FUZZ_RUNS=<n> runs more; FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_PATH replay
- * a failure (both are printed when one happens).
+ * Short by default. FAULTLINE_FUZZ_API_RUNS=<n> runs more (each up to FAULTLINE_FUZZ_COMMANDS steps);
+ * FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_PATH replay a failure (both are printed when one happens).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -18,16 +18,16 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { type ApiServer, startApiServer } from '../../src/api/server.js';
 import { ProxyHub } from '../../src/proxy/hub.js';
+import { envInteger, fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { busyPort, listeningServers, rawExchange, startEcho, tryConnect } from './helpers.js';
 
 const defaultSeed = 20_240_611;
-const runs = Number(process.env.FAULTLINE_FUZZ_RUNS ?? 40);
-const seed =
-  process.env.FAULTLINE_FUZZ_SEED === undefined ? defaultSeed : Number(process.env.FAULTLINE_FUZZ_SEED);
+const runs = fuzzRuns('API', 40);
+const seed = fuzzSeed(defaultSeed);
 const replayPath = process.env.FAULTLINE_FUZZ_PATH;
 /** fast-check's hint for replaying a shrunk command sequence (`replayPath` in its report). */
 const commandsReplay = process.env.FAULTLINE_FUZZ_REPLAY;
-const maxCommands = Number(process.env.FAULTLINE_FUZZ_COMMANDS ?? 60);
+const maxCommands = envInteger('FAULTLINE_FUZZ_COMMANDS', 60, 1);
 const token = 'fuzz-token';
 
 // ---------------------------------------------------------------------------------------------------
@@ -1228,7 +1228,7 @@ test('API fuzzer: random request sequences keep the server, the model and the li
     externalConflicts: 0,
   };
   t.diagnostic(
-    `API fuzzer: seed ${seed}, ${runs} runs of up to ${maxCommands} commands (FAULTLINE_FUZZ_RUNS, FAULTLINE_FUZZ_COMMANDS, FAULTLINE_FUZZ_SEED, FAULTLINE_FUZZ_PATH)`,
+    `API fuzzer: seed ${seed}, ${runs} runs of up to ${maxCommands} commands (FAULTLINE_FUZZ_API_RUNS, FAULTLINE_FUZZ_COMMANDS, FAULTLINE_FUZZ_SEED, FAULTLINE_FUZZ_PATH)`,
   );
   const started = performance.now();
   const property = fc.asyncProperty(

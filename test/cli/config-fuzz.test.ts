@@ -9,8 +9,8 @@
  * stack trace or a hang; JSON.parse and the config scanner agree on what is JSON; nothing is left
  * listening after a refusal (or after the hub is closed).
  *
- * FAULTLINE_FUZZ_CONFIG_RUNS=<n> (default 2000; or 50 × FAULTLINE_FUZZ_RUNS) runs more; the seed is printed
- * and FAULTLINE_FUZZ_SEED replays.
+ * FAULTLINE_FUZZ_CONFIG_RUNS=<n> (default 2000) runs more; the seed is printed and FAULTLINE_FUZZ_SEED
+ * replays.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,15 +22,12 @@ import fc from 'fast-check';
 import { applyProxyConfig, maxConfigDepth, parseProxyConfig } from '../../src/cli/config-file.js';
 import { FaultlineError } from '../../src/core/errors.js';
 import { ProxyHub } from '../../src/proxy/hub.js';
+import { fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { runCli } from './run-cli.js';
 
 const defaultSeed = 20_240_611;
-const seed =
-  process.env.FAULTLINE_FUZZ_SEED === undefined ? defaultSeed : Number(process.env.FAULTLINE_FUZZ_SEED);
-const runs = Number(
-  process.env.FAULTLINE_FUZZ_CONFIG_RUNS ??
-    (process.env.FAULTLINE_FUZZ_RUNS === undefined ? 2000 : 50 * Number(process.env.FAULTLINE_FUZZ_RUNS)),
-);
+const seed = fuzzSeed(defaultSeed);
+const runs = fuzzRuns('CONFIG', 2000);
 const file = 'fuzz.json';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
