@@ -165,8 +165,7 @@ function responseError(method: Method, url: string, status: number, text: string
     // a plain-text error (Toxiproxy's 403, 404 and 405)
   }
   const details: Record<string, unknown> = { method, url, status };
-  // Toxiproxy's messages start with the offending field (`attributes.latency: …`).
-  field ??= /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1];
+  // Only the server's own `field` is trusted: a Toxiproxy message's prefix (`json: cannot unmarshal …`) is no field.
   if (field !== undefined) details.field = field;
   return new FaultlineError(code ?? codeOf(status, message), message, { details });
 }

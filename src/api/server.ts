@@ -7,11 +7,22 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import { isIP, type Socket } from 'node:net';
+import { describe, invalid } from '../core/assert.js';
 import { realClock } from '../core/clock.js';
 import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { readJson } from '../core/json.js';
-import { hostPort, listenTcp } from '../core/listen.js';
+import { listenTcp } from '../core/listen.js';
+import {
+  bracketHost,
+  formatHostPort,
+  type HostName,
+  isWildcardHost,
+  loopbackHostNames,
+  parseHostHeader,
+  parseHostName,
+  unbracketHost,
+} from '../proxy/address.js';
 import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
 import { renderMetrics } from './metrics.js';
 
@@ -28,13 +39,16 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /**
    * A shared secret. When set, every request must carry `Authorization: Bearer <token>` (compared in
-   * constant time); any other gets 401. Default: none (as Toxiproxy, which has no authentication).
+   * constant time); any other gets 401. It must be a bearer token as RFC 6750 defines one (letters,
+   * digits and `-._~+/`, optionally ending in `=`): anything else could never be sent, and is refused.
+   * Default: none (as Toxiproxy, which has no authentication).
    */
   token?: string;
   /**
    * `Host` header values accepted besides the server's own address and `localhost`, `127.0.0.1` and
    * `[::1]` with its port (or no port). `name` accepts that name with any port, `name:port` only that
-   * port; `*` accepts any Host, which turns off the guard against DNS rebinding.
+   * port; `*` accepts any Host, which turns off the guard against DNS rebinding. An IPv6 address goes in
+   * brackets, as in a Host header: `[fd00::1]`, `[fd00::1]:8474`. An entry that is none of these is refused.
    */
   allowedHosts?: readonly string[];
 }
@@ -84,17 +98,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8474;
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
-    throw new FaultlineError(codes.invalidArgument, 'token: expected a non-empty string', {
-      details: { field: 'token', expected: 'a non-empty string' },
-    });
-  }
-  const tokenDigest = options.token === undefined ? undefined : digest(options.token);
+  const tokenDigest = options.token === undefined ? undefined : digest(checkToken(options.token, 'token'));
+  const allowedHosts = checkAllowedHosts(options.allowedHosts);
   const routes = buildRoutes(hub);
   let requestCount = 0;
   const nextId = (): string => `fl${(++requestCount).toString().padStart(8, '0')}`;
-  // Set once listening: the Host check needs the real port.
-  let guard: Guard = () => undefined;
+  // Set once listening: the Host check needs the real port. Until then nothing gets through.
+  let guard: Guard = () =>
+    refusalOf(503, codes.unavailable, 'request', 'the API is starting: its access checks are not set yet');
 
   const server = createServer({ maxHeaderSize: maxHeaderBytes, requireHostHeader: false }, (req, res) => {
     const id = nextId();
@@ -152,12 +163,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     listenAddress: actual.address,
     configuredHost: host,
     port: actual.port,
-    allowedHosts: options.allowedHosts ?? [],
+    allowedHosts,
     tokenDigest,
   });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostPort(actual.address, actual.port)}`,
+    url: `http://${formatHostPort(actual.address, actual.port)}`,
     host: actual.address,
     port: actual.port,
     close: () => {
@@ -223,11 +234,43 @@ function parseErrorRefusal(error: NodeJS.ErrnoException): Refusal {
   return refusalOf(400, codes.invalidArgument, field, `malformed HTTP request: ${detail}`);
 }
 
+const bearerToken = /^[A-Za-z0-9._~+/-]+=*$/;
+const bearerTokenExpected =
+  'a bearer token (RFC 6750): letters, digits and "-._~+/", optionally ending in "="';
+
+/**
+ * Returns `token` if it can be sent as `Authorization: Bearer <token>` (RFC 6750's b64token), else throws
+ * naming `field`. The message says what is wrong without repeating the secret.
+ */
+export function checkToken(token: unknown, field: string): string {
+  if (typeof token === 'string' && bearerToken.test(token)) return token;
+  let problem: string;
+  if (typeof token !== 'string') problem = `got ${typeof token}`;
+  else if (token === '') problem = 'got an empty string';
+  else {
+    const body = token.replace(/=+$/, '');
+    const bad = [...body].findIndex((char) => !/[A-Za-z0-9._~+/-]/.test(char));
+    problem =
+      bad < 0
+        ? 'got only "="'
+        : `character ${JSON.stringify([...body][bad])} at position ${bad + 1} is not allowed`;
+  }
+  throw invalid(field, `expected ${bearerTokenExpected}; ${problem}`, bearerTokenExpected);
+}
+
+/** The `allowedHosts` option checked entry by entry: `*` or a host name (`parseHostName`). */
+function checkAllowedHosts(allowedHosts: unknown): (HostName | '*')[] {
+  if (allowedHosts === undefined) return [];
+  if (!Array.isArray(allowedHosts)) {
+    throw invalid('allowedHosts', `expected an array of host names, got ${describe(allowedHosts)}`);
+  }
+  return allowedHosts.map((entry: unknown, i) =>
+    entry === '*' ? '*' : parseHostName(entry, `allowedHosts[${i}]`),
+  );
+}
+
 /** Who may talk to the API: undefined when the request may go on, else the refusal. */
 type Guard = (req: IncomingMessage) => Refusal | undefined;
-
-const loopbackNames = ['localhost', '127.0.0.1', '[::1]'];
-const wildcards = new Set(['0.0.0.0', '::', '']);
 
 /**
  * The checks before routing. The `Host` header must name this server (its address or a loopback name,
@@ -238,25 +281,22 @@ function makeGuard(options: {
   listenAddress: string;
   configuredHost: string;
   port: number;
-  allowedHosts: readonly string[];
+  allowedHosts: readonly (HostName | '*')[];
   tokenDigest: Buffer | undefined;
 }): Guard {
   const { port, tokenDigest } = options;
-  const ours = new Set(loopbackNames);
-  const wildcard = wildcards.has(options.listenAddress);
+  const ours = new Set(loopbackHostNames);
+  const wildcard = isWildcardHost(options.listenAddress);
   for (const name of [options.listenAddress, options.configuredHost]) {
-    if (!wildcards.has(name)) ours.add(bracketed(name.toLowerCase()));
+    if (!isWildcardHost(name)) ours.add(bracketHost(name.toLowerCase()));
   }
   const anyPort = new Set<string>();
   const exact = new Set<string>();
   let anyHost = false;
   for (const entry of options.allowedHosts) {
-    const text = entry.trim().toLowerCase();
-    if (text === '*') anyHost = true;
-    const parsed = parseHostHeader(text);
-    if (parsed === undefined) continue;
-    if (parsed.port === undefined) anyPort.add(parsed.name);
-    else exact.add(`${parsed.name}:${parsed.port}`);
+    if (entry === '*') anyHost = true;
+    else if (entry.port === undefined) anyPort.add(entry.name);
+    else exact.add(`${entry.name}:${entry.port}`);
   }
   const allowed = `${[...ours].map((name) => `${name}:${port}`).join(', ')}${
     anyPort.size + exact.size > 0 ? `, ${[...anyPort, ...exact].join(', ')}` : ''
@@ -269,13 +309,13 @@ function makeGuard(options: {
           return refusalOf(400, codes.invalidArgument, 'host', 'missing Host header (HTTP/1.1 requires one)');
         }
       } else {
-        const parsed = parseHostHeader(header.toLowerCase());
+        const parsed = parseHostHeader(header);
         const ok =
           parsed !== undefined &&
           (anyPort.has(parsed.name) ||
             (parsed.port !== undefined && exact.has(`${parsed.name}:${parsed.port}`)) ||
             ((parsed.port === undefined || parsed.port === port) &&
-              (ours.has(parsed.name) || (wildcard && isIP(unbracketed(parsed.name)) !== 0))));
+              (ours.has(parsed.name) || (wildcard && isIP(unbracketHost(parsed.name)) !== 0))));
         if (!ok) {
           return refusalOf(
             403,
@@ -307,22 +347,6 @@ function makeGuard(options: {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/** `name` and `port` of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), or undefined. */
-function parseHostHeader(text: string): { name: string; port?: number } | undefined {
-  const match = /^(\[[0-9a-f:.%a-z]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(text);
-  if (match === null) return undefined;
-  const name = match[1] as string;
-  return match[2] === undefined ? { name } : { name, port: Number(match[2]) };
-}
-
-function bracketed(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-function unbracketed(name: string): string {
-  return name.startsWith('[') ? name.slice(1, -1) : name;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -426,11 +450,11 @@ function tooLarge(maxBodyBytes: number): string {
   return `request body too large: the limit is ${maxBodyBytes} bytes`;
 }
 
-/** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
 function tooLargeError(maxBodyBytes: number): FaultlineError {
   return new FaultlineError(codes.tooLarge, tooLarge(maxBodyBytes), { details: { field: 'body' } });
 }
 
+/** Reads the body as text; an oversized body rejects with 413 once it has been read (up to a bound). */
 function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -455,7 +479,7 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
   });
 }
 
-/** Request bodies nest 4 levels (populate → proxy → toxics → toxic → attributes); deeper is refused. */
+/** Request bodies nest 5 levels (populate's array → proxy → toxics → toxic → attributes); deeper is refused. */
 const maxBodyDepth = 32;
 
 function parseBody(text: string, expected: string): unknown {

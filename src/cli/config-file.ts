@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
@@ -15,9 +15,15 @@ export interface ProxyConfig {
   readonly positions: ReadonlyMap<string, JsonPosition>;
 }
 
-/** Config files larger than this are refused before they are read. */
+/**
+ * Config files larger than this are refused: a regular file before it is read, anything else (a FIFO,
+ * `/dev/stdin`, which have no size) once this many bytes have been read.
+ */
 export const maxConfigBytes = 16 * 1024 * 1024;
-/** Deeper nesting than this is refused (the format needs 4 levels), so no input can exhaust the stack. */
+/**
+ * Deeper nesting than this is refused (the format needs 5 levels: array → proxy → toxics → toxic →
+ * attributes), so no input can exhaust the stack.
+ */
 export const maxConfigDepth = 32;
 
 const proxyKeys = ['name', 'listen', 'upstream', 'enabled', 'toxics'];
@@ -26,11 +32,7 @@ const toxicKeys = ['name', 'type', 'stream', 'toxicity', 'attributes'];
 export async function readProxyConfig(file: string): Promise<ProxyConfig> {
   let text: string;
   try {
-    const size = (await stat(file)).size;
-    if (size > maxConfigBytes) {
-      throw new Error(`${size} bytes; the limit is ${maxConfigBytes}`);
-    }
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, maxConfigBytes);
   } catch (error) {
     throw new FaultlineError(codes.config, `${file}: cannot read config file: ${messageOf(error)}`, {
       cause: error,
@@ -38,6 +40,29 @@ export async function readProxyConfig(file: string): Promise<ProxyConfig> {
     });
   }
   return parseProxyConfig(file, text);
+}
+
+/** Reads `file` as UTF-8 through one handle, refusing it once more than `limitBytes` have been read. */
+async function readBounded(file: string, limitBytes: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > limitBytes) throw new Error(`${size} bytes; the limit is ${limitBytes}`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // Bounded by limitBytes + 1 bytes: each read asks for at most what would cross the limit.
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limitBytes + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > limitBytes) throw new Error(`more than ${limitBytes} bytes; the limit is ${limitBytes}`);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
-import { startApiServer } from '../api/server.js';
+import { checkToken, startApiServer } from '../api/server.js';
 import { requireNumber } from '../core/assert.js';
-import { FaultlineError } from '../core/errors.js';
-import { isLoopbackHost } from '../proxy/address.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import { isLoopbackHost, parseHostName } from '../proxy/address.js';
 import { ProxyHub } from '../proxy/hub.js';
 import { applyProxyConfig, readProxyConfig } from './config-file.js';
 import { parseCommandLine, usageError } from './usage.js';
@@ -17,9 +17,11 @@ Options:
   --config <file>        create proxies (and toxics) at start-up from a JSON file, Toxiproxy's --config
                          format; an error names file:line:column and the field
   --token <secret>       require "Authorization: Bearer <secret>" on every request (default: the
-                         FAULTLINE_TOKEN environment variable, which unlike a flag is not shown by ps)
+                         FAULTLINE_TOKEN environment variable, which unlike a flag is not shown by ps);
+                         letters, digits and -._~+/ (RFC 6750), optionally ending in =
   --allow-host <host>    also answer to this Host header (repeatable): "name" with any port,
-                         "name:port" only that port, "*" any (turns off the DNS rebinding guard)
+                         "name:port" only that port, "[v6]" or "[v6]:port" for an IPv6 address,
+                         "*" any (turns off the DNS rebinding guard)
   --allow-remote-listen  let proxies listen beyond loopback (0.0.0.0, LAN addresses) and on
                          privileged ports (< 1024); refused by default
   --seed <n>             seed of every random draw (toxicity, jitter, …); default: a fresh one, printed
@@ -55,11 +57,12 @@ export async function serverCommand(argv: string[]): Promise<void> {
   const seed =
     values.seed === undefined ? undefined : usageNumber(values.seed, '--seed', { min: 0, integer: true });
   const token = values.token ?? process.env.FAULTLINE_TOKEN;
-  if (token !== undefined && token.trim() === '') {
-    throw usageError(
-      `${values.token === undefined ? 'FAULTLINE_TOKEN' : '--token'}: expected a non-empty secret`,
-      serverUsage,
-    );
+  if (token !== undefined) {
+    usageCheck(() => checkToken(token, values.token === undefined ? 'FAULTLINE_TOKEN' : '--token'));
+  }
+  const allowedHosts = values['allow-host'] ?? [];
+  for (const entry of allowedHosts) {
+    if (entry !== '*') usageCheck(() => parseHostName(entry, '--allow-host'));
   }
   const allowRemoteListen = values['allow-remote-listen'];
   const config = values.config === undefined ? undefined : await readProxyConfig(values.config);
@@ -83,8 +86,8 @@ export async function serverCommand(argv: string[]): Promise<void> {
     host: values.host,
     port,
     ...(log ? { log } : {}),
-    ...(token === undefined ? {} : { token: token.trim() }),
-    allowedHosts: values['allow-host'] ?? [],
+    ...(token === undefined ? {} : { token }),
+    allowedHosts,
   }).catch(async (error) => {
     await hub.close();
     throw error;
@@ -117,6 +120,15 @@ export async function serverCommand(argv: string[]): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** Runs a check from the library; its refusal (which names the flag) becomes a usage error. */
+function usageCheck(check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw usageError(messageOf(error), serverUsage);
+  }
 }
 
 function usageNumber(

@@ -20,7 +20,7 @@ import { FaultlineError } from './errors.js';
  *
  * A `__proto__` member is an own property, as with `JSON.parse`: objects are plain and no member changes
  * their prototype. The reader does no I/O. Callers: the JSON lines history reader (hot: one call a line,
- * no positions) and `faultline server --config`.
+ * no positions), the HTTP API's request bodies and `faultline server --config`.
  */
 export interface JsonReadOptions {
   /** Deepest nesting of arrays and objects accepted. */

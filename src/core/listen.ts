@@ -2,9 +2,17 @@ import type { Server } from 'node:net';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 
-/** Formats an address the way Go and Toxiproxy print it: `host:port`, `[v6]:port`. */
+/** `host` as URLs and `Host` headers write it: an IPv6 address in brackets (`[::1]`), others unchanged. */
+export function bracketHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Formats an address the way Go and Toxiproxy print it: `host:port`, `[v6]:port`. Here rather than in
+ * `proxy/address.ts` (which re-exports it, with the rest of the address helpers) because bind errors need it.
+ */
 export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return `${bracketHost(host)}:${port}`;
 }
 
 /**

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ToxiproxyClient } from '../../src/api/client.js';
+import { startApiServer } from '../../src/api/server.js';
 import { FaultlineError } from '../../src/core/errors.js';
+import { ProxyHub } from '../../src/proxy/hub.js';
 import { type Api, type Reply, startApi, startEcho } from './helpers.js';
 
 interface ErrorJson {
@@ -73,6 +75,79 @@ test('allowedHosts adds names (any port, or one port); "*" turns the Host check 
   assert.equal(await ok('other:1234'), 403);
   const open = await startApi(t, { allowedHosts: ['*'] });
   assert.equal((await open.call('GET', '/version', { headers: { Host: 'anything.example' } })).status, 200);
+});
+
+test('allowedHosts entries that could never match a Host header are refused, naming the entry', async () => {
+  const hub = new ProxyHub();
+  try {
+    for (const [allowedHosts, field, pattern] of [
+      [['toxiproxy', '::1'], 'allowedHosts[1]', /IPv6 address goes in brackets: "\[::1\]"/],
+      [['fe80::1'], 'allowedHosts[0]', /"\[fe80::1\]"/],
+      [['a b'], 'allowedHosts[0]', /not a valid host name/],
+      [[' toxiproxy'], 'allowedHosts[0]', /not a valid host name/],
+      [['[not-v6]:80'], 'allowedHosts[0]', /is not an IPv6 address/],
+      [['name:99999'], 'allowedHosts[0]', /expected a host name/],
+      [['name:'], 'allowedHosts[0]', /expected a host name/],
+      [[''], 'allowedHosts[0]', /no host name/],
+      [[42], 'allowedHosts[0]', /got 42/],
+      ['toxiproxy', 'allowedHosts', /expected an array/],
+    ] as const) {
+      await assert.rejects(
+        startApiServer({ hub, port: 0, allowedHosts: allowedHosts as never }),
+        (error: unknown) => {
+          assert.ok(error instanceof FaultlineError);
+          assert.equal(error.code, 'FL_ERR_INVALID_ARGUMENT');
+          assert.equal(error.details.field, field);
+          assert.ok(error.message.startsWith(`${field}: `), error.message);
+          assert.match(error.message, pattern);
+          return true;
+        },
+        JSON.stringify(allowedHosts),
+      );
+    }
+  } finally {
+    await hub.close();
+  }
+});
+
+test('an IPv6 address is allowed in brackets, with or without a port', async (t) => {
+  const api = await startApi(t, { allowedHosts: ['[FD00::1]', '[fd00::2]:1234'] });
+  const status = async (host: string): Promise<number> =>
+    (await api.call('GET', '/version', { headers: { Host: host } })).status;
+  assert.equal(await status('[fd00::1]:5555'), 200);
+  assert.equal(await status('[fd00::1]'), 200);
+  assert.equal(await status('[fd00::2]:1234'), 200);
+  assert.equal(await status('[fd00::2]:1235'), 403);
+});
+
+test('a token must be a bearer token (RFC 6750), or no request could ever carry it', async () => {
+  const hub = new ProxyHub();
+  try {
+    for (const [token, pattern] of [
+      ['two words', /character " " at position 4/],
+      [' padded', /character " " at position 1/],
+      ['tab\tbed', /character "\\t"/],
+      ['', /empty/],
+      ['==', /only "="/],
+      ['a=b', /character "=" at position 2/],
+      [42, /got number/],
+    ] as const) {
+      await assert.rejects(startApiServer({ hub, port: 0, token: token as string }), (error: unknown) => {
+        assert.ok(error instanceof FaultlineError);
+        assert.equal(error.code, 'FL_ERR_INVALID_ARGUMENT');
+        assert.equal(error.details.field, 'token');
+        assert.match(error.message, /^token: expected a bearer token/);
+        assert.match(error.message, pattern);
+        if (typeof token === 'string' && token.length > 2) assert.ok(!error.message.includes(token));
+        return true;
+      });
+    }
+    for (const token of ['abc', 'A-Z_0.9~+/x', 'base64+/==']) {
+      await (await startApiServer({ hub, port: 0, token })).close();
+    }
+  } finally {
+    await hub.close();
+  }
 });
 
 test('with a token every request needs Authorization: Bearer <token>; 401 JSON otherwise', async (t) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { ToxiproxyClient } from '../../src/api/client.js';
@@ -139,6 +140,27 @@ test('ToxiproxyClient reports a server that is not there as FL_ERR_HTTP with the
   assert.equal(error.code, 'FL_ERR_HTTP');
   assert.match(error.message, /ECONNREFUSED/);
   assert.ok(error.cause instanceof Error);
+});
+
+test("ToxiproxyClient takes the field from the body only, not from a Toxiproxy message's prefix", async (t) => {
+  // Toxiproxy's own errors carry no field; a Go decoding error starts with "json: ".
+  const server = createHttpServer((_req, res) => {
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(
+      JSON.stringify({ error: 'json: cannot unmarshal string into Go value of type int64', status: 400 }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const error = await new ToxiproxyClient(`http://127.0.0.1:${address.port}`).proxies().then(
+    () => assert.fail('expected a rejection'),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof FaultlineError);
+  assert.equal(error.code, 'FL_ERR_INVALID_ARGUMENT');
+  assert.equal(error.details.field, undefined);
 });
 
 /** One scenario, every step's result or error, with ports and listen addresses made comparable. */

@@ -8,8 +8,8 @@
  * table equals the model; the listening sockets are exactly the enabled proxies' (counted, and checked by
  * connecting to every port).
  *
- * Short by default. FAULTLINE_FUZZ_RUNS=<n> runs more; FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_PATH replay
- * a failure (both are printed when one happens).
+ * Short by default. FAULTLINE_FUZZ_API_RUNS=<n> runs more (each up to FAULTLINE_FUZZ_COMMANDS steps);
+ * FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_PATH replay a failure (both are printed when one happens).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -18,16 +18,16 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { type ApiServer, startApiServer } from '../../src/api/server.js';
 import { ProxyHub } from '../../src/proxy/hub.js';
+import { envInteger, fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { busyPort, listeningServers, rawExchange, startEcho, tryConnect } from './helpers.js';
 
 const defaultSeed = 20_240_611;
-const runs = Number(process.env.FAULTLINE_FUZZ_RUNS ?? 40);
-const seed =
-  process.env.FAULTLINE_FUZZ_SEED === undefined ? defaultSeed : Number(process.env.FAULTLINE_FUZZ_SEED);
+const runs = fuzzRuns('API', 40);
+const seed = fuzzSeed(defaultSeed);
 const replayPath = process.env.FAULTLINE_FUZZ_PATH;
 /** fast-check's hint for replaying a shrunk command sequence (`replayPath` in its report). */
 const commandsReplay = process.env.FAULTLINE_FUZZ_REPLAY;
-const maxCommands = Number(process.env.FAULTLINE_FUZZ_COMMANDS ?? 60);
+const maxCommands = envInteger('FAULTLINE_FUZZ_COMMANDS', 60, 1);
 const token = 'fuzz-token';
 
 // ---------------------------------------------------------------------------------------------------
@@ -165,7 +165,6 @@ function attributeProblems(kind: string, given: unknown, into: Record<string, nu
   return fields;
 }
 
-/** Why a proxy body (create, or a populate entry) is invalid; undefined when it is valid. */
 /**
  * Why a proxy body (create, or a populate entry) is refused, undefined when it is valid: 400 with the
  * fields at fault, or 409 for two toxics of one name (the second is added to a proxy that has the first).
@@ -646,7 +645,7 @@ const getArb: CallArb = nameArb.map((choice) => (resolver) => {
     predict: (table) => {
       const proxy = validName(name) ? table.get(name) : undefined;
       return proxy === undefined
-        ? refuse(table, name === '' ? 404 : 404, ['proxy', 'path'])
+        ? refuse(table, 404, ['proxy', 'path'])
         : { status: 200, next: table, body: proxy };
     },
   };
@@ -1060,6 +1059,13 @@ async function portInUseOutside(port: number): Promise<boolean> {
   return false;
 }
 
+/** Whether `reply` is a bind refusal for a port some socket holds (see `portInUseOutside`). */
+async function outsideConflict(reply: Reply): Promise<boolean> {
+  if (reply.status !== 500) return false;
+  const port = Number(/:(\d+): bind: address already in use/.exec(reply.text)?.[1]);
+  return Number.isInteger(port) && (await portInUseOutside(port));
+}
+
 /** After each command: the table, the listener count and every proxy's port, against the model. */
 async function checkListeners(table: Table, real: Real): Promise<void> {
   const enabled = [...table.values()].filter((proxy) => proxy.enabled);
@@ -1106,8 +1112,7 @@ class Step implements fc.AsyncCommand<{ table: Table }, Real> {
     if (reply.status === 500 && predicted.status < 400) {
       // Allowed only when the port is held by something outside the model (another process, or a client
       // socket that took a disabled proxy's port): then it is a refusal like any other.
-      const port = Number(/:(\d+): bind: address already in use/.exec(reply.text)?.[1]);
-      assert.ok(await portInUseOutside(port), `${call.label}: unexpected 500 ${reply.text}`);
+      assert.ok(await outsideConflict(reply), `${call.label}: unexpected 500 ${reply.text}`);
       real.stats.externalConflicts++;
       expected = refuse(model.table, 500);
     }
@@ -1157,17 +1162,27 @@ class Concurrent implements fc.AsyncCommand<{ table: Table }, Real> {
     for (const reply of replies)
       real.stats.statuses.set(reply.status, (real.stats.statuses.get(reply.status) ?? 0) + 1);
     const actual = await serverTable(real.world.apiPort);
+    // As in Step: a 500 where success was predicted is a refusal like any other when something outside
+    // the model holds the port (a released port taken by another process).
+    const outside = await Promise.all(replies.map(outsideConflict));
+    let conflicts = 0;
     const explained = permutations(calls.length).some((order) => {
       let table = model.table;
+      conflicts = 0;
       for (const index of order) {
         const call = calls[index] as Call;
-        const outcome = call.predict(table, real.world);
+        let outcome = call.predict(table, real.world);
         const reply = replies[index] as Reply;
+        if (reply.status === 500 && outcome.status < 400 && outside[index]) {
+          outcome = refuse(table, 500);
+          conflicts++;
+        }
         if (outcome.status !== reply.status) return false;
         table = outcome.next;
       }
       return tableMatches(table, actual);
     });
+    real.stats.externalConflicts += conflicts;
     assert.ok(
       explained,
       `${this.text}: no order explains ${json(replies.map((reply) => reply.status))} and ${show(actual)}\nmodel before ${show(model.table)}`,
@@ -1228,7 +1243,7 @@ test('API fuzzer: random request sequences keep the server, the model and the li
     externalConflicts: 0,
   };
   t.diagnostic(
-    `API fuzzer: seed ${seed}, ${runs} runs of up to ${maxCommands} commands (FAULTLINE_FUZZ_RUNS, FAULTLINE_FUZZ_COMMANDS, FAULTLINE_FUZZ_SEED, FAULTLINE_FUZZ_PATH)`,
+    `API fuzzer: seed ${seed}, ${runs} runs of up to ${maxCommands} commands (FAULTLINE_FUZZ_API_RUNS, FAULTLINE_FUZZ_COMMANDS, FAULTLINE_FUZZ_SEED, FAULTLINE_FUZZ_PATH)`,
   );
   const started = performance.now();
   const property = fc.asyncProperty(

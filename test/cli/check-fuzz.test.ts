@@ -6,7 +6,7 @@
 //
 // Most cases run in process, through the function the CLI runs, in a worker (a hang is stopped and named);
 // a few spawn the real CLI. Fixed seed by default. Environment:
-//   FAULTLINE_FUZZ_RUNS=n     in-process cases (default 1500; e.g. 100000 for a long run)
+//   FAULTLINE_FUZZ_CHECK_RUNS=n  in-process cases (default 1500; e.g. 100000 for a long run)
 //   FAULTLINE_FUZZ_SPAWNS=n   CLI spawns (default 8, or runs / 1000 when more)
 //   FAULTLINE_FUZZ_SEED=n     the seed (default 20250611); FAULTLINE_FUZZ_CASE=i runs case i alone
 import assert from 'node:assert/strict';
@@ -15,22 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { envInteger, fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { type FuzzCase, fuzzCase } from './check-fuzz-cases.js';
 import type { WorkerInput, WorkerMessage } from './check-fuzz-worker.js';
 import { runCli } from './run-cli.js';
 
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new Error(`${name}: expected an integer >= 0, got ${text}`);
-  return value;
-}
-
-const seed = envInteger('FAULTLINE_FUZZ_SEED', 20250611);
+const seed = fuzzSeed(20250611);
 const only = process.env.FAULTLINE_FUZZ_CASE;
-const runs = only === undefined ? envInteger('FAULTLINE_FUZZ_RUNS', 1500) : 1;
+const runs = only === undefined ? fuzzRuns('CHECK', 1500) : 1;
 const first = only === undefined ? 0 : envInteger('FAULTLINE_FUZZ_CASE', 0);
 const spawns =
   only === undefined ? envInteger('FAULTLINE_FUZZ_SPAWNS', Math.max(8, Math.floor(runs / 1000))) : 0;

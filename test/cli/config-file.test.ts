@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { applyProxyConfig, lineAndColumn, parseProxyConfig } from '../../src/cli/config-file.js';
+import {
+  applyProxyConfig,
+  lineAndColumn,
+  maxConfigBytes,
+  parseProxyConfig,
+  readProxyConfig,
+} from '../../src/cli/config-file.js';
 import { FaultlineError } from '../../src/core/errors.js';
 import { ProxyHub } from '../../src/proxy/hub.js';
 
@@ -185,4 +195,52 @@ test('a valid config keeps working: proxies, toxics, a byte-order mark, CRLF lin
   } finally {
     await hub.close();
   }
+});
+
+test('the size limit holds for files without a size (a FIFO), not only regular files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tooBig = (error: unknown): boolean => {
+    assert.ok(error instanceof FaultlineError, String(error));
+    assert.equal(error.code, 'FL_ERR_CONFIG');
+    assert.match(error.message, new RegExp(`cannot read config file: .*the limit is ${maxConfigBytes}`));
+    return true;
+  };
+
+  // A regular file is refused by its size, before it is read (a sparse file costs no disk).
+  const big = join(dir, 'big.json');
+  await writeFile(big, '');
+  await truncate(big, maxConfigBytes + 1);
+  await assert.rejects(readProxyConfig(big), tooBig);
+
+  if (process.platform === 'win32') return; // no mkfifo
+  const fifo = join(dir, 'config.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Fed more than the limit (and more than a pipe holds), the reader stops after limit + 1 bytes;
+  // the writer then sees EPIPE.
+  const feed = async (data: Buffer, times: number): Promise<void> => {
+    const writer = await open(fifo, 'w');
+    try {
+      for (let i = 0; i < times; i++) await writer.write(data);
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'EPIPE');
+    } finally {
+      await writer.close();
+    }
+  };
+  const mib = Buffer.alloc(1024 * 1024, 0x20);
+  const [refused] = await Promise.allSettled([
+    readProxyConfig(fifo),
+    feed(mib, Math.ceil(maxConfigBytes / mib.length) + 2),
+  ]);
+  assert.equal(refused.status, 'rejected');
+  tooBig(refused.reason);
+
+  // Within the limit, a FIFO is read like a file.
+  const config = Buffer.from(`[{"name": "db", "listen": "127.0.0.1:0", "upstream": "${up}"}]`);
+  const [read] = await Promise.all([readProxyConfig(fifo), feed(config, 1)]);
+  assert.deepEqual(
+    read.proxies.map((proxy) => proxy.name),
+    ['db'],
+  );
 });

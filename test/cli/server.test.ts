@@ -241,7 +241,33 @@ describe('faultline server', () => {
     }
     const empty = await runCli(['server', '--port', '0', '--token', '']);
     assert.equal(empty.code, 2);
-    assert.match(empty.stderr, /--token: expected a non-empty secret/);
+    assert.match(empty.stderr, /--token: expected a bearer token .*; got an empty string/);
+  });
+
+  it('refuses a token no request could carry, and an --allow-host no Host could match', async () => {
+    // A token is taken as given (no trimming), by the CLI as by startApiServer.
+    const spaced = await runCli(['server', '--port', '0', '--token', 'two words']);
+    assert.equal(spaced.code, 2);
+    assert.match(spaced.stderr, /--token: expected a bearer token .*character " " at position 4/);
+    assert.doesNotMatch(spaced.stderr, /two words/, 'the secret is not echoed');
+    process.env.FAULTLINE_TOKEN = 'secret\n';
+    try {
+      const fromEnv = await runCli(['server', '--port', '0']);
+      assert.equal(fromEnv.code, 2);
+      assert.match(fromEnv.stderr, /FAULTLINE_TOKEN: expected a bearer token/);
+    } finally {
+      delete process.env.FAULTLINE_TOKEN;
+    }
+    for (const [host, pattern] of [
+      ['::1', /--allow-host: an IPv6 address goes in brackets.*"\[::1\]"/],
+      ['fe80::1', /--allow-host: an IPv6 address goes in brackets/],
+      ['a b', /--allow-host: "a b" is not a valid host name/],
+    ] as const) {
+      const refused = await runCli(['server', '--port', '0', '--allow-host', 'ok', '--allow-host', host]);
+      assert.equal(refused.code, 2, host);
+      assert.match(refused.stderr, pattern);
+      assert.match(refused.stderr, /Usage: faultline server/);
+    }
   });
 
   it('refuses proxies beyond loopback or on privileged ports unless --allow-remote-listen', async () => {
