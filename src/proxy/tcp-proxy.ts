@@ -5,7 +5,7 @@ import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import { listenTcp } from '../core/listen.js';
 import { Random } from '../core/random.js';
-import { formatHostPort, type HostPort, parseHostPort } from './address.js';
+import { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from './address.js';
 import { type ActiveToxic, ProxiedConnection } from './connection.js';
 import type { DirectionCounters } from './pipe.js';
 import type { Direction, ToxicSpec } from './toxic.js';
@@ -371,11 +371,9 @@ export class TcpProxy {
   }
 }
 
-const anyHost = new Set(['0.0.0.0', '::', '']);
-
 /** Same address, counting `localhost` as 127.0.0.1, the wildcards alike, and port 0 as any port. */
 function listenMatches(live: HostPort, wanted: HostPort): boolean {
-  const host = (h: string): string => (h === 'localhost' ? '127.0.0.1' : anyHost.has(h) ? '*' : h);
+  const host = (h: string): string => (h === 'localhost' ? '127.0.0.1' : isWildcardHost(h) ? '*' : h);
   return host(live.host) === host(wanted.host) && (wanted.port === 0 || wanted.port === live.port);
 }
 
