@@ -146,7 +146,7 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
   const anyTime = raws.some((raw) => raw.record.time !== undefined);
   let previousTime = 0;
   return raws.map(({ record, line }, position) => {
-    const { process, type, f, value, time, index } = record;
+    const { process, type, f, value, time: rawTime, index } = record;
     if (!isProcessId(process)) {
       throw fieldError(file, line, 'process', process, 'an integer or a name such as "nemesis"');
     }
@@ -155,17 +155,12 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
     }
     if (typeof f !== 'string' || f === '')
       throw fieldError(file, line, 'f', f, 'a non-empty string such as "read"');
-    if (typeof time === 'bigint') {
-      throw fieldError(
-        file,
-        line,
-        'time',
-        time,
-        'nanoseconds since the start of the history, below 2^53 (104 days; it is not a wall-clock time)',
-      );
-    }
+    // A time beyond 2^53 (read exactly, as a bigint) is a wall-clock time such as Go's UnixNano: it becomes
+    // the nearest number (at most 128 ns off until 2043). Rounding never reorders times, and the checkers order
+    // events by time, then by history order, so no verdict depends on the lost digits.
+    const time = typeof rawTime === 'bigint' ? Number(rawTime) : rawTime;
     if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0)) {
-      throw fieldError(file, line, 'time', time, 'a finite number of nanoseconds >= 0');
+      throw fieldError(file, line, 'time', rawTime, 'a finite number of nanoseconds >= 0');
     }
     if (index !== undefined && (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)) {
       throw fieldError(file, line, 'index', index, 'an integer >= 0');

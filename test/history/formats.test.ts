@@ -8,6 +8,7 @@ import {
   type HistoryFormat,
   parseHistory,
   serializeHistory,
+  validateHistory,
 } from '../../src/history/formats.js';
 import type { Op, OpType } from '../../src/history/op.js';
 
@@ -174,13 +175,28 @@ describe('parseHistory: JSON lines, exact integers', () => {
     );
   });
 
-  it('refuses a time beyond 2^53 ns rather than rounding it', () => {
-    throwsLine(
-      '{"process":0,"type":"invoke","f":"r","time":1700000000000000000123}',
-      'jsonl',
-      1,
-      /time: expected nanoseconds since the start of the history, below 2\^53 .*got 1700000000000000000123/,
-    );
+  it('reads Unix-epoch nanosecond times (Go UnixNano, Porcupine exports) as the nearest numbers, in order', () => {
+    // Beyond 2^53: read exactly as bigints, then rounded to numbers (times are for ordering and display).
+    const times = [1732712345678901234n, 1732712345678901300n, 1732712345678999999n, 1732712345679000000n];
+    const lines = (format: 'jsonl' | 'edn'): string =>
+      times
+        .map((time, i) => {
+          const type = i % 2 === 0 ? 'invoke' : 'ok';
+          return format === 'jsonl'
+            ? `{"process":0,"type":"${type}","f":"write","value":${i >> 1},"time":${time}}`
+            : `{:process 0, :type :${type}, :f :write, :value ${i >> 1}, :time ${time}}`;
+        })
+        .join('\n');
+    for (const format of ['jsonl', 'edn'] as const) {
+      const { ops } = parseHistory(lines(format), { format });
+      assert.deepEqual(
+        ops.map((op) => op.time),
+        times.map((time) => Number(time)),
+        format,
+      );
+      for (const op of ops) assert.equal(typeof op.time, 'number');
+      assert.equal(validateHistory(ops).length, 2, format);
+    }
   });
 
   it('ignores a byte order mark', () => {
