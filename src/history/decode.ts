@@ -3,6 +3,7 @@ import { FaultlineError } from '../core/errors.js';
 import {
   detectFormat,
   type HistoryFormat,
+  isLogOpLine,
   type ParsedHistory,
   parseHistory,
   validateHistory,
@@ -27,18 +28,34 @@ export interface DecodedHistory extends ParsedHistory {
  * A history file's bytes to a well-formed history, refusing anything else — what `faultline check` does
  * before checking. The bytes must be UTF-8 text without NUL characters (a leading byte order mark is
  * ignored), parse in the format (given or detected), hold at least one op, and pass `validateHistory`.
- * Throws FL_ERR_INVALID_ARGUMENT naming the file, the line (and column, where there is one) and what was
- * expected.
+ * A Jepsen log is the exception: its other lines carry raw command output, so only its op lines must be
+ * UTF-8 without NUL (a line with U+FFFD — the stand-in for bytes that are not UTF-8 — or NUL is refused
+ * when it is an op line). Throws FL_ERR_INVALID_ARGUMENT naming the file, the line (and column, where
+ * there is one) and what was expected.
  */
 export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = {}): DecodedHistory {
   const { file } = options;
-  const text = decodeText(data, file);
+  let text: string;
+  // Set when the bytes are not strict text: refused unless the file is a Jepsen log.
+  let notText: FaultlineError | undefined;
+  try {
+    text = decodeText(data, file);
+  } catch (error) {
+    if (!(error instanceof FaultlineError)) throw error;
+    notText = error;
+    text = new TextDecoder('utf-8').decode(data);
+  }
   const detected = options.format === undefined;
   const format = options.format ?? detectFormat(text);
+  if (notText !== undefined && format !== 'jepsen-log') throw notText;
   let parsed: ParsedHistory;
   try {
+    if (notText !== undefined) refuseOpLinesNotText(text, file);
     parsed = parseHistory(text, { format, ...(file === undefined ? {} : { file }) });
   } catch (error) {
+    // Bytes that are not text and hold no op line are binary data, not a log: say that instead.
+    if (notText !== undefined && error instanceof FaultlineError && error.details.expected === logOpLines)
+      throw notText;
     // A detected format is a guess: say so, so that a file in another format is not a mystery.
     if (!detected || !(error instanceof FaultlineError)) throw error;
     throw new FaultlineError(
@@ -60,6 +77,33 @@ export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = 
   }
   const operations = validateHistory(parsed.ops, file === undefined ? {} : { file });
   return { ...parsed, operations, detected };
+}
+
+/** `details.expected` of the Jepsen log reader's refusal of a text without op lines. */
+const logOpLines = 'Jepsen log op lines';
+
+/**
+ * A Jepsen log read leniently (bytes that are not UTF-8 became U+FFFD): refuses the first op line that
+ * holds U+FFFD or NUL, naming its line and column (in UTF-16 code units, as the readers count).
+ */
+function refuseOpLinesNotText(text: string, file: string | undefined): void {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const content = lines[i] as string;
+    const bad = /[\uFFFD\0]/.exec(content);
+    if (bad === null || !isLogOpLine(content)) continue;
+    const what =
+      bad[0] === '\0'
+        ? 'a NUL character'
+        : 'bytes that are not UTF-8 (or the character U+FFFD that stands for them)';
+    throw inputError(
+      file,
+      i + 1,
+      bad.index + 1,
+      `${what} in an op line: expected UTF-8 text in op lines (other lines of a Jepsen log may hold any bytes)`,
+      { expected: 'UTF-8 text without NUL in op lines', format: 'jepsen-log' },
+    );
+  }
 }
 
 /** Strict UTF-8 (a BOM is dropped); refuses invalid bytes and NUL characters, naming where they are. */

@@ -286,6 +286,11 @@ function findLogOp(content: string): RegExpExecArray | null {
   return null;
 }
 
+/** Whether a line of a Jepsen log is an op line (a process and a type outside brackets). */
+export function isLogOpLine(content: string): boolean {
+  return findLogOp(content) !== null;
+}
+
 function outsideBrackets(content: string, end: number): boolean {
   let depth = 0;
   for (let i = 0; i < end; i++) {

@@ -80,6 +80,73 @@ describe('decodeHistory', () => {
     );
   });
 
+  it('reads a Jepsen log whose other lines hold bytes that are not UTF-8 and NUL (raw command output)', () => {
+    const log = Uint8Array.of(
+      ...bytes('INFO jepsen.core - Running\n'),
+      ...bytes('stdout: '),
+      0xff,
+      0xc3,
+      0x28,
+      0x00,
+      ...bytes(' [garbage {\n'),
+      ...bytes('INFO jepsen.util - 0\t:invoke\t:read\tnil\n'),
+      0x00,
+      0x9f,
+      ...bytes('\n'),
+      ...bytes('INFO jepsen.util - 0\t:ok\t:read\t4\n'),
+    );
+    for (const format of [undefined, 'jepsen-log'] as const) {
+      const decoded = decodeHistory(log, { file: 'h.txt', ...(format === undefined ? {} : { format }) });
+      assert.equal(decoded.format, 'jepsen-log');
+      assert.deepEqual(
+        decoded.ops.map((op) => [op.type, op.value, op.line]),
+        [
+          ['invoke', null, 3],
+          ['ok', 4, 5],
+        ],
+      );
+      assert.equal(decoded.skippedLines, 3);
+    }
+    // The fixture with a line of raw bytes added between its op lines reads the same ops.
+    const real = fixture('jepsen.log');
+    const cut = real.indexOf(0x0a) + 1;
+    const mixed = Buffer.concat([
+      real.subarray(0, cut),
+      Buffer.from([0xfe, 0x00, 0x41, 0x0a]),
+      real.subarray(cut),
+    ]);
+    assert.equal(decodeHistory(mixed).ops.length, 10);
+  });
+
+  it('refuses an op line of a Jepsen log holding bytes that are not UTF-8 or NUL, naming its line and column', () => {
+    const head = bytes('INFO x - started\nINFO jepsen.util - 0\t:invoke\t:write\t');
+    for (const format of [undefined, 'jepsen-log'] as const) {
+      refuses(
+        Uint8Array.of(...head, 0xff, ...bytes('\nINFO jepsen.util - 0\t:ok\t:write\t1\n')),
+        { line: 2, column: 37 },
+        /bytes that are not UTF-8 .* in an op line/,
+        format,
+      );
+      refuses(
+        Uint8Array.of(...bytes('INFO x\nINFO jepsen.util - 0\t:invoke\t:read\tnil'), 0x00, ...bytes('\n')),
+        { line: 2, column: 39 },
+        /a NUL character in an op line/,
+        format,
+      );
+    }
+    // Not text and no op line at all: binary data, refused as such.
+    refuses(Uint8Array.of(0x9f, 0x41, 0x0a), { line: 1, column: 1 }, /not UTF-8 text/, 'jepsen-log');
+    // Other formats stay strict: a bad byte anywhere is refused.
+    refuses(
+      Uint8Array.of(
+        ...bytes('{"process":0,"type":"invoke","f":"read"}\n{"process":0,"type":"ok","f":"read"} '),
+        0xff,
+      ),
+      { line: 2, column: 38 },
+      /not UTF-8 text/,
+    );
+  });
+
   it('says the format was detected when the text does not parse in it', () => {
     refuses(
       bytes('hello'),
