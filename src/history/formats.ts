@@ -278,9 +278,18 @@ const LOG_EXAMPLE =
  * `{:process 0 :type :invoke …}` has ":type :invoke" inside an open "{".
  */
 function findLogOp(content: string): RegExpExecArray | null {
+  // One pass over the line: candidates come in increasing order, so the bracket depth up to each one
+  // carries over from the previous candidate (rescanning from 0 would be quadratic on a long line).
+  let depth = 0;
+  let scanned = 0;
   LOG_OP.lastIndex = 0;
   for (let match = LOG_OP.exec(content); match !== null; match = LOG_OP.exec(content)) {
-    if (outsideBrackets(content, match.index)) return match;
+    for (; scanned < match.index; scanned++) {
+      const c = content[scanned];
+      if (c === '{' || c === '[' || c === '(') depth++;
+      else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
+    }
+    if (depth === 0) return match;
     LOG_OP.lastIndex = match.index + 1;
   }
   return null;
@@ -289,16 +298,6 @@ function findLogOp(content: string): RegExpExecArray | null {
 /** Whether a line of a Jepsen log is an op line (a process and a type outside brackets). */
 export function isLogOpLine(content: string): boolean {
   return findLogOp(content) !== null;
-}
-
-function outsideBrackets(content: string, end: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < end; i++) {
-    const c = content[i];
-    if (c === '{' || c === '[' || c === '(') depth++;
-    else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
-  }
-  return depth === 0;
 }
 
 function readLogLines(text: string, file: string | undefined): { records: RawOp[]; skippedLines: number } {

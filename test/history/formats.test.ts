@@ -376,6 +376,25 @@ describe('parseHistory: Jepsen log lines', () => {
     assert.deepEqual(ops[0]?.value, [1, 2]);
   });
 
+  it('decides a long line of bracketed would-be ops in linear time, and finds an op after closed brackets', () => {
+    // Every " 0 :ok" here is inside a bracket: 25 000 candidates. Rescanning the line for each took
+    // seconds; one pass takes milliseconds. The bound is generous for a loaded machine.
+    const line = '[ 0 :ok '.repeat(25_000);
+    const text = `INFO jepsen.util - 0 :invoke :read nil\n${line}\nINFO jepsen.util - 0 :ok :read 1\n`;
+    const started = performance.now();
+    const { ops, skippedLines } = parseHistory(text, { format: 'jepsen-log' });
+    const ms = performance.now() - started;
+    assert.equal(ops.length, 2);
+    assert.equal(skippedLines, 1);
+    assert.ok(ms < 2000, `took ${Math.round(ms)} ms`);
+    // Depth carries over between candidates: closed brackets before the op do not hide it.
+    const closed = parseHistory('x {:a [ 1 :ok ]} ( 2 :ok ) 3 :invoke :read nil', { format: 'jepsen-log' });
+    assert.deepEqual(
+      closed.ops.map((op) => [op.process, op.type]),
+      [[3, 'invoke']],
+    );
+  });
+
   it('refuses lines that look like op lines but do not parse, naming the line', () => {
     const ok = 'INFO  jepsen.util - 0\t:invoke\t:read\tnil';
     throwsLine(`${ok}\nnoise\nINFO  jepsen.util - 1\t:invoke`, 'jepsen-log', 3, /no f after :invoke/);
