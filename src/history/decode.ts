@@ -7,6 +7,7 @@ import {
   type ParsedHistory,
   parseHistory,
   validateHistory,
+  withoutBom,
 } from './formats.js';
 import type { Operation } from './op.js';
 
@@ -35,16 +36,18 @@ export interface DecodedHistory extends ParsedHistory {
  */
 export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = {}): DecodedHistory {
   const { file } = options;
-  let text: string;
+  let raw: string;
   // Set when the bytes are not strict text: refused unless the file is a Jepsen log.
   let notText: FaultlineError | undefined;
   try {
-    text = decodeText(data, file);
-  } catch (error) {
-    if (!(error instanceof FaultlineError)) throw error;
-    notText = error;
-    text = new TextDecoder('utf-8').decode(data);
+    raw = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
+  } catch {
+    notText = invalidUtf8Error(data, file);
+    raw = new TextDecoder('utf-8', { ignoreBOM: true }).decode(data);
   }
+  // The one place the decoding path drops a byte order mark: columns and lines below count without it.
+  const text = withoutBom(raw);
+  notText ??= nulError(text, file);
   const detected = options.format === undefined;
   const format = options.format ?? detectFormat(text);
   if (notText !== undefined && format !== 'jepsen-log') throw notText;
@@ -68,7 +71,8 @@ export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = 
     );
   }
   if (parsed.ops.length === 0) {
-    const lines = text.split('\n').length;
+    // The last line: a final newline ends it rather than starting another.
+    const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0) || 1;
     const got = text.trim() === '' ? (text === '' ? 'an empty file' : 'only blank lines') : 'no op';
     throw inputError(file, lines, undefined, `no operations: expected at least one op, got ${got}`, {
       expected: 'at least one op',
@@ -106,38 +110,42 @@ function refuseOpLinesNotText(text: string, file: string | undefined): void {
   }
 }
 
-/** Strict UTF-8 (a BOM is dropped); refuses invalid bytes and NUL characters, naming where they are. */
-function decodeText(data: Uint8Array, file: string | undefined): string {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    const offset = Math.max(0, firstInvalidUtf8(data));
-    // (lastIndexOf counts a negative start from the end.)
-    const lineStart = offset === 0 ? 0 : data.lastIndexOf(0x0a, offset - 1) + 1;
-    const line = countNewlines(data, lineStart) + 1;
-    throw inputError(
-      file,
-      line,
-      offset - lineStart + 1,
-      `not UTF-8 text (byte 0x${(data[offset] ?? 0).toString(16).padStart(2, '0')} at byte ${offset}): expected a text history (JSON lines, EDN or a Jepsen log)`,
-      { expected: 'UTF-8 text', byteOffset: offset },
-    );
-  }
+/**
+ * The refusal of bytes that are not UTF-8, naming the line and column of the first bad byte. Columns
+ * count UTF-16 code units after a byte order mark, as the readers' do; the message also gives the byte
+ * offset in the file.
+ */
+function invalidUtf8Error(data: Uint8Array, file: string | undefined): FaultlineError {
+  const offset = Math.max(0, firstInvalidUtf8(data));
+  // (lastIndexOf counts a negative start from the end.)
+  const lineStart = offset === 0 ? 0 : data.lastIndexOf(0x0a, offset - 1) + 1;
+  const line = countNewlines(data, lineStart) + 1;
+  // The line up to the bad byte is valid UTF-8: its length in code units places the column.
+  const before = new TextDecoder('utf-8', { ignoreBOM: true }).decode(data.subarray(lineStart, offset));
+  const column = (lineStart === 0 ? withoutBom(before) : before).length + 1;
+  return inputError(
+    file,
+    line,
+    column,
+    `not UTF-8 text (byte 0x${(data[offset] ?? 0).toString(16).padStart(2, '0')} at byte ${offset}): expected a text history (JSON lines, EDN or a Jepsen log)`,
+    { expected: 'UTF-8 text', byteOffset: offset },
+  );
+}
+
+/** The refusal of the first NUL character of `text`, naming its line and column; undefined if none. */
+function nulError(text: string, file: string | undefined): FaultlineError | undefined {
   const nul = text.indexOf('\0');
-  if (nul >= 0) {
-    const lineStart = nul === 0 ? 0 : text.lastIndexOf('\n', nul - 1) + 1;
-    let line = 1;
-    for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) line++;
-    throw inputError(
-      file,
-      line,
-      nul - lineStart + 1,
-      'NUL character: expected a text history (JSON lines, EDN or a Jepsen log), not binary data',
-      { expected: 'text without NUL characters' },
-    );
-  }
-  return text;
+  if (nul < 0) return undefined;
+  const lineStart = nul === 0 ? 0 : text.lastIndexOf('\n', nul - 1) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) line++;
+  return inputError(
+    file,
+    line,
+    nul - lineStart + 1,
+    'NUL character: expected a text history (JSON lines, EDN or a Jepsen log), not binary data',
+    { expected: 'text without NUL characters' },
+  );
 }
 
 function countNewlines(data: Uint8Array, end: number): number {

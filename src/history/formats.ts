@@ -56,7 +56,8 @@ const CORE_KEYS = new Set([...CORE_ORDER, 'line']);
  * strict, so text in another format (or no format) is refused by the reader rather than misread.
  */
 export function detectFormat(text: string): HistoryFormat {
-  const match = /[^\s\uFEFF]/.exec(text);
+  // (\s includes U+FEFF: a byte order mark is whitespace here.)
+  const match = /\S/.exec(text);
   if (match === null) return 'jsonl';
   const first = match[0];
   if (first === '{') {
@@ -67,13 +68,18 @@ export function detectFormat(text: string): HistoryFormat {
   return 'jepsen-log';
 }
 
+/** The text without its leading byte order mark (U+FEFF), if any: the one place a BOM is dropped. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
  * Reads a history. Every op carries the 1-based `line` it starts on. Throws FL_ERR_INVALID_ARGUMENT
  * naming the file, line (and column) and what was expected. A leading byte order mark is ignored. An
  * empty text is an empty history; a Jepsen log with lines but no op line is refused (it is not a log).
  */
 export function parseHistory(input: string, options: ParseHistoryOptions = {}): ParsedHistory {
-  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const text = withoutBom(input);
   const format = options.format ?? detectFormat(text);
   switch (format) {
     case 'jsonl':

@@ -232,8 +232,8 @@ describe('faultline check', () => {
     const blank = await historyFile('blank.jsonl', '\n   \n');
     const comments = await historyFile('comments.edn', '; nothing but a comment');
     const cases: [string[], RegExp][] = [
-      [[blank], /blank\.jsonl: line 4: no operations: .*got only blank lines/],
-      [[comments], /comments\.edn: line 2: no operations/],
+      [[blank], /blank\.jsonl: line 3: no operations: .*got only blank lines/],
+      [[comments], /comments\.edn: line 1: no operations/],
       [[fixturePath('history.jsonl'), '--format', 'edn'], /history\.jsonl: line 1, column \d+: /],
       [
         [fixturePath('history.jsonl'), '--format', 'jepsen-log'],

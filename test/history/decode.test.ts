@@ -57,8 +57,11 @@ describe('decodeHistory', () => {
 
   it('refuses a file with no operations, naming what it holds', () => {
     refuses(bytes(''), { line: 1 }, /no operations: expected at least one op, got an empty file/);
-    refuses(bytes('\n  \n'), { line: 3 }, /no operations: .*got only blank lines/);
-    refuses(bytes('; only a comment\n'), { line: 2 }, /no operations: .*got no op/);
+    // The last line of the file: a final newline ends it, it does not start another.
+    refuses(bytes('\n  \n'), { line: 2 }, /no operations: .*got only blank lines/);
+    refuses(bytes('; only a comment\n'), { line: 1 }, /no operations: .*got no op/);
+    refuses(bytes('; a comment\n; another'), { line: 2 }, /no operations: .*got no op/);
+    refuses(bytes('\n\n\n'), { line: 3 }, /no operations: .*got only blank lines/);
     refuses(bytes('[]'), { line: 1 }, /no operations/);
     for (const format of ['jsonl', 'edn', 'jepsen-log'] as const)
       refuses(bytes(''), { line: 1 }, /no operations/, format);
@@ -145,6 +148,19 @@ describe('decodeHistory', () => {
       { line: 2, column: 38 },
       /not UTF-8 text/,
     );
+  });
+
+  it('counts columns in UTF-16 code units after a byte order mark, as the readers do, for bad bytes and NUL', () => {
+    // '"é日😀' is 10 bytes but 5 code units: the bad byte after it is at column 6 (byte 13 of the file).
+    const wide = Uint8Array.of(...bytes('{}\n"é日😀'), 0xff);
+    for (const format of [undefined, 'jsonl', 'edn'] as const)
+      refuses(wide, { line: 2, column: 6 }, /not UTF-8 text \(byte 0xff at byte 13\)/, format);
+    // A byte order mark is not a column (the readers drop it too); the byte offset is the file's.
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, ...bytes('ab'), 0xff);
+    refuses(bom, { line: 1, column: 3 }, /not UTF-8 text \(byte 0xff at byte 5\)/, 'jsonl');
+    refuses(bytes('\uFEFF{"a":\0}'), { line: 1, column: 6 }, /NUL character/, 'jsonl');
+    // The same column as the JSON reader gives for a bad character at the same place.
+    refuses(bytes('\uFEFF{"é日😀":x}'), { line: 1, column: 9 }, /not valid JSON/, 'jsonl');
   });
 
   it('says the format was detected when the text does not parse in it', () => {
