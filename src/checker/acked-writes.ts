@@ -17,9 +17,9 @@ import {
   lastOp,
   opsOf,
   pushTo,
-  stableKey,
   valueError,
 } from './safety-support.js';
+import { valueKey } from './value-key.js';
 
 export interface AckedWritesCheckOptions extends BaseCheckOptions {
   /** f of the writes; the invocation's value is the item written. Default `write`. */
@@ -51,7 +51,7 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
   const writes = operations.filter((o) => o.f !== readF);
   const written = new Map<string, Operation[]>();
   for (const write of writes) {
-    pushTo(written, stableKey(write.input), write);
+    pushTo(written, valueKey(write.input), write);
   }
   const allReads: { operation: Operation; items: Set<string>; values: readonly unknown[] }[] = [];
   for (const operation of operations) {
@@ -60,7 +60,7 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
     if (!Array.isArray(complete.value)) {
       throw valueError(complete, name, `the ok ${readF}'s value`, 'an array of the items present');
     }
-    allReads.push({ operation, items: new Set(complete.value.map(stableKey)), values: complete.value });
+    allReads.push({ operation, items: new Set(complete.value.map(valueKey)), values: complete.value });
   }
   const reads =
     after === undefined
@@ -97,7 +97,7 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
   }
 
   for (const write of writes) {
-    const key = stableKey(write.input);
+    const key = valueKey(write.input);
     if (write.type === 'ok') {
       const acked = write.complete as Op;
       const checked = reads.filter((r) => r.operation.invoke.index > acked.index);
@@ -134,7 +134,7 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
   const reportedUnexpected = new Set<string>();
   for (const read of reads) {
     for (const value of read.values) {
-      const key = stableKey(value);
+      const key = valueKey(value);
       if (written.has(key) || reportedUnexpected.has(key)) continue;
       reportedUnexpected.add(key);
       anomalies.push({

@@ -10,7 +10,6 @@ import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
   clientOperations,
-  deepEqual,
   describeAt,
   formatTime,
   formatValue,
@@ -18,6 +17,7 @@ import {
   valueError,
   whereOf,
 } from './safety-support.js';
+import { deepEqual } from './value-key.js';
 
 export type ReplicaId = string | number;
 

@@ -15,9 +15,9 @@ import {
   lastOp,
   maxEvidenceOps,
   opsOf,
-  stableKey,
   valueError,
 } from './safety-support.js';
+import { valueKey } from './value-key.js';
 
 export type ApplicationId = string | number;
 
@@ -76,7 +76,7 @@ export function checkNoDuplicates(history: History, options: NoDuplicatesCheckOp
           : 'a value idOf maps to an id',
       );
     }
-    const key = stableKey(id);
+    const key = valueKey(id);
     let entry = byId.get(key);
     if (entry === undefined) {
       entry = { id, applied: [], maybe: [] };

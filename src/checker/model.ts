@@ -1,6 +1,5 @@
-import { codes } from '../core/codes.js';
-import { FaultlineError } from '../core/errors.js';
-import { historyError, maxNestingDepth, type Operation } from '../history/op.js';
+import { historyError, type Operation } from '../history/op.js';
+import { valueKey } from './value-key.js';
 
 /**
  * A sequential specification for the linearizability checker: the object as it would behave if every
@@ -54,57 +53,7 @@ export interface Model<S> {
   show?(state: S): string;
 }
 
-/**
- * A canonical, injective text for a JSON-like value: two values give the same key iff they are deeply
- * equal (`undefined` counts as `null`; object key order does not matter; `1` and `"1"` differ; a bigint
- * differs from every number). Maps (EDN maps with non-keyword keys) and Sets compare by content, in any
- * order. Throws FL_ERR_INVALID_ARGUMENT on a value nested deeper than `maxNestingDepth` (or cyclic).
- */
-export function valueKey(value: unknown): string {
-  return keyAt(value, 0);
-}
-
-function keyAt(value: unknown, depth: number): string {
-  switch (typeof value) {
-    case 'number':
-      return Object.is(value, -0) ? '0' : String(value);
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'bigint':
-      return `${value}n`;
-    case 'undefined':
-      return 'null';
-    case 'object': {
-      if (value === null) return 'null';
-      if (depth >= maxNestingDepth) {
-        throw new FaultlineError(
-          codes.invalidArgument,
-          `value nested deeper than ${maxNestingDepth} levels, or cyclic`,
-          { details: { expected: `at most ${maxNestingDepth} nested arrays, objects, Maps and Sets` } },
-        );
-      }
-      const inner = depth + 1;
-      if (Array.isArray(value)) return `[${value.map((item) => keyAt(item, inner)).join(',')}]`;
-      if (value instanceof Map) {
-        const entries = [...value].map(([k, v]) => `${keyAt(k, inner)}=>${keyAt(v, inner)}`).sort();
-        return `Map{${entries.join(',')}}`;
-      }
-      if (value instanceof Set) {
-        return `Set{${[...value]
-          .map((item) => keyAt(item, inner))
-          .sort()
-          .join(',')}}`;
-      }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${keyAt(record[k], inner)}`).join(',')}}`;
-    }
-    default:
-      return JSON.stringify(String(value));
-  }
-}
+export { valueKey } from './value-key.js';
 
 /** A readable form of a value for explanations. */
 export function showValue(value: unknown): string {

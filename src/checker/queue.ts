@@ -16,9 +16,9 @@ import {
   lastOp,
   maxEvidenceOps,
   opsOf,
-  stableKey,
   valueError,
 } from './safety-support.js';
+import { valueKey } from './value-key.js';
 
 export interface QueueCheckOptions extends BaseCheckOptions {
   /** f of the enqueues (the invocation's value is the element). Default `enqueue`. */
@@ -69,7 +69,7 @@ function check(
 
   const elements = new Map<string, ElementRecord>();
   const recordOf = (element: unknown): ElementRecord => {
-    const key = stableKey(element);
+    const key = valueKey(element);
     let record = elements.get(key);
     if (record === undefined) {
       record = { element, enqueues: [], dequeues: [] };

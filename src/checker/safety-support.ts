@@ -1,6 +1,6 @@
 /**
  * Shared helpers of the safety checkers (set, counter, queue, acked-writes, duplicates, convergence,
- * monotonic-reads): pairing with shape checks, stable value keys, deep equality and message formatting.
+ * monotonic-reads): pairing with shape checks and message formatting (value identity: `value-key.ts`).
  * Pure: no I/O, no ambient time or randomness.
  */
 import { invalid } from '../core/assert.js';
@@ -9,7 +9,6 @@ import type { FaultlineError } from '../core/errors.js';
 import {
   type History,
   historyError,
-  maxNestingDepth,
   type Op,
   type Operation,
   opTypes,
@@ -17,6 +16,8 @@ import {
   pairOperations,
   whereOf,
 } from '../history/op.js';
+
+import { valueKey } from './value-key.js';
 
 export { whereOf } from '../history/op.js';
 
@@ -99,98 +100,6 @@ export function lastOp(operation: Operation): Op {
   return operation.complete ?? operation.invoke;
 }
 
-/**
- * A canonical string for a value: equal structures (object keys in any order) give equal keys, and values
- * of different types never collide (`1` vs `"1"`). Used to identify set elements, messages and states.
- */
-export function stableKey(value: unknown): string {
-  return keyOf(value, new Set<object>());
-}
-
-function keyOf(value: unknown, seen: Set<object>): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      // -0 and 0 are the same element; NaN is itself.
-      return Object.is(value, -0) ? '0' : String(value);
-    case 'bigint':
-      return `${value}n`;
-    case 'boolean':
-      return String(value);
-    case 'undefined':
-      return 'undefined';
-    case 'symbol':
-    case 'function':
-      return `<${typeof value}>`;
-    default:
-      break;
-  }
-  if (value === null) return 'null';
-  const object = value as object;
-  if (seen.has(object)) return '<cycle>';
-  // `seen` holds the objects enclosing this one: its size is the depth.
-  if (seen.size >= maxNestingDepth) {
-    throw invalid(
-      'value',
-      `nested deeper than ${maxNestingDepth} levels`,
-      `at most ${maxNestingDepth} nested levels`,
-    );
-  }
-  seen.add(object);
-  try {
-    if (Array.isArray(object)) return `[${object.map((item) => keyOf(item, seen)).join(',')}]`;
-    if (object instanceof Date) return `Date(${object.getTime()})`;
-    if (object instanceof Map) {
-      const entries = [...object].map(([k, v]) => `${keyOf(k, seen)}=>${keyOf(v, seen)}`).sort();
-      return `Map{${entries.join(',')}}`;
-    }
-    if (object instanceof Set)
-      return `Set{${[...object]
-        .map((item) => keyOf(item, seen))
-        .sort()
-        .join(',')}}`;
-    const record = object as Record<string, unknown>;
-    const keys = Object.keys(record)
-      .filter((k) => record[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${keyOf(record[k], seen)}`).join(',')}}`;
-  } finally {
-    seen.delete(object);
-  }
-}
-
-/**
- * Structural equality: arrays element-wise, objects by own enumerable keys in any order (a key set to
- * `undefined` equals a missing key, as in JSON), Maps and Sets by content, Dates by time, numbers with
- * NaN equal to NaN and -0 equal to 0.
- */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  }
-  if (
-    a instanceof Date ||
-    b instanceof Date ||
-    a instanceof Map ||
-    b instanceof Map ||
-    a instanceof Set ||
-    b instanceof Set
-  ) {
-    return stableKey(a) === stableKey(b);
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const keysA = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const keysB = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  if (keysA.length !== keysB.length) return false;
-  return keysA.every((k) => Object.hasOwn(rb, k) && deepEqual(ra[k], rb[k]));
-}
-
 /** A short rendering of a value for messages (JSON-like, truncated). */
 export function formatValue(value: unknown, maxChars = 80): string {
   let text: string;
@@ -200,7 +109,12 @@ export function formatValue(value: unknown, maxChars = 80): string {
     try {
       text = JSON.stringify(value) ?? String(value);
     } catch {
-      text = stableKey(value);
+      // A bigint inside (JSON has none), else a value with no identity (cyclic, too deep).
+      try {
+        text = valueKey(value);
+      } catch {
+        text = String(value);
+      }
     }
   }
   return text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;

@@ -27,5 +27,6 @@ export {
   totalQueueChecker,
 } from './queue.js';
 export type { BaseCheckOptions } from './safety-support.js';
-export { deepEqual, stableKey } from './safety-support.js';
 export { checkSet, type SetCheckOptions, setChecker } from './set.js';
+/** `stableKey` is `valueKey` (one value identity for every checker), under its former name. */
+export { deepEqual, valueKey as stableKey } from './value-key.js';

@@ -13,9 +13,9 @@ import {
   formatValue,
   lastOp,
   opsOf,
-  stableKey,
   valueError,
 } from './safety-support.js';
+import { valueKey } from './value-key.js';
 
 export interface SetCheckOptions extends BaseCheckOptions {
   /** f of the ops that add one element (the invocation's value). Default `add`. */
@@ -44,7 +44,7 @@ export function checkSet(history: History, options: SetCheckOptions = {}): Check
   const reads: { operation: Operation; elements: readonly unknown[] }[] = [];
   for (const operation of operations) {
     if (operation.f === addF) {
-      const key = stableKey(operation.input);
+      const key = valueKey(operation.input);
       const record = adds.get(key);
       if (record === undefined) adds.set(key, { element: operation.input, operations: [operation] });
       else record.operations.push(operation);
@@ -64,7 +64,7 @@ export function checkSet(history: History, options: SetCheckOptions = {}): Check
     const read = operation.complete as Op;
     const seen = new Map<string, { element: unknown; times: number }>();
     for (const element of elements) {
-      const key = stableKey(element);
+      const key = valueKey(element);
       const entry = seen.get(key);
       if (entry === undefined) seen.set(key, { element, times: 1 });
       else entry.times++;
@@ -120,7 +120,7 @@ export function checkSet(history: History, options: SetCheckOptions = {}): Check
 
   const finalOp = final.operation.complete as Op;
   const finalIndex = final.operation.invoke.index;
-  const present = new Set(final.elements.map(stableKey));
+  const present = new Set(final.elements.map(valueKey));
   const lostElements: unknown[] = [];
   for (const [key, record] of adds) {
     const oks = record.operations.filter((o) => o.type === 'ok');

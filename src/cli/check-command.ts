@@ -15,7 +15,7 @@ import {
 import { codes } from '../core/codes.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { type DecodedHistory, decodeHistory } from '../history/decode.js';
+import { decodeHistory } from '../history/decode.js';
 import { type HistoryFormat, historyFormats } from '../history/formats.js';
 import type { Op } from '../history/op.js';
 import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
@@ -79,34 +79,45 @@ levels, calls that do not pair up); the message names the file, line and column.
   -h, --help         show this help
 `;
 
+/**
+ * The error codes that mean bad input — a bad command line, a bad history file — and exit with
+ * `checkExit.badInput`. Any other error, a FaultlineError with another code included, is a defect of
+ * faultline's own and exits with `checkExit.internalError`.
+ */
+const badInputCodes: ReadonlySet<string> = new Set([
+  codes.invalidArgument,
+  codes.usage,
+  codes.invalidDuration,
+  codes.config,
+]);
+
+/** The exit code of `faultline check` for an error it caught. */
+export function checkExitFor(error: unknown): number {
+  return error instanceof FaultlineError && badInputCodes.has(error.code)
+    ? checkExit.badInput
+    : checkExit.internalError;
+}
+
 /** `faultline check …`: prints to `output` (default the process's) and returns the exit code. */
 export async function checkCommand(argv: string[], output: CheckOutput = processOutput): Promise<number> {
   try {
     return await runCheck(argv, output);
   } catch (error) {
-    if (!(error instanceof FaultlineError)) {
+    const exit = checkExitFor(error);
+    if (exit === checkExit.internalError) {
       // Not a refusal of the input but a defect of faultline's own: say so, with what a report needs.
+      const code = error instanceof FaultlineError ? `${error.code}: ` : '';
       output.stderr(
-        `faultline check: internal error (a bug in faultline; please report it): ${messageOf(error)}\n`,
+        `faultline check: internal error (a bug in faultline; please report it): ${code}${messageOf(error)}\n`,
       );
       if (error instanceof Error && error.stack) output.stderr(`${error.stack}\n`);
-      return checkExit.internalError;
+      return exit;
     }
-    output.stderr(`faultline check: ${messageOf(error)}\n`);
-    if (typeof error.details.usage === 'string') output.stderr(`\n${error.details.usage}`);
-    return checkExit.badInput;
+    const refusal = error as FaultlineError;
+    output.stderr(`faultline check: ${messageOf(refusal)}\n`);
+    if (typeof refusal.details.usage === 'string') output.stderr(`\n${refusal.details.usage}`);
+    return exit;
   }
-}
-
-/**
- * The read-and-validate step of `faultline check`: a file's bytes to a well-formed, non-empty history
- * (see `decodeHistory`), or the FL_ERR_INVALID_ARGUMENT error the command prints before exiting with 3.
- */
-export function readCheckInput(
-  data: Uint8Array,
-  options: { file: string; format?: HistoryFormat },
-): DecodedHistory {
-  return decodeHistory(data, options);
 }
 
 async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
@@ -151,7 +162,7 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
       details: { file },
     });
   });
-  const parsedHistory = readCheckInput(data, {
+  const parsedHistory = decodeHistory(data, {
     file,
     ...(format ? { format: format as HistoryFormat } : {}),
   });
@@ -247,9 +258,12 @@ function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Names the history file in an error about one of its lines (`history.edn: line 8: …`). */
+/**
+ * Names the history file in an error about one of its lines (`history.edn: line 8: …`), unless the error
+ * names a file already (`details.file`).
+ */
 function inFile(file: string, error: unknown): unknown {
-  if (!(error instanceof FaultlineError) || error.message.startsWith(file)) return error;
+  if (!(error instanceof FaultlineError) || error.details.file !== undefined) return error;
   return new FaultlineError(error.code, `${file}: ${error.message}`, {
     cause: error,
     details: { ...error.details, file },

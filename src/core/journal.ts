@@ -85,10 +85,27 @@ export function runsDir(stateDir: string): string {
   return dir;
 }
 
-/** Creates `path` (mode 0700) when missing, then refuses it unless it is a directory, not a symlink, owned by `uid`. */
-function privateDirectory(path: string, uid: number | undefined): void {
+/**
+ * `<stateDir>/runs` to read (`findJournals`, `findJournalTemps`), or undefined when it or the state
+ * directory does not exist (nothing is created). Both are checked as `runsDir` checks them: a symlinked
+ * or foreign directory is refused (FL_ERR_PERMISSION), so cleanup never reads — or deletes in — a
+ * directory someone else controls.
+ */
+function existingRunsDir(stateDir: string): string | undefined {
+  const uid = process.getuid?.();
+  if (!privateDirectory(stateDir, uid, false)) return undefined;
+  const dir = runsPath(stateDir);
+  return privateDirectory(dir, uid, false) ? dir : undefined;
+}
+
+/**
+ * Refuses `path` unless it is a directory, not a symlink, owned by `uid`. When it is missing: creates it
+ * (mode 0700) if `create`, else returns false.
+ */
+function privateDirectory(path: string, uid: number | undefined, create = true): boolean {
   let stat = lstatIfExists(path);
   if (stat === undefined) {
+    if (!create) return false;
     try {
       mkdirSync(path, { recursive: true, mode: 0o700 });
     } catch (error) {
@@ -117,6 +134,7 @@ function privateDirectory(path: string, uid: number | undefined): void {
       { details: { path, expected: 'a directory (not a symlink) owned by this user' } },
     );
   }
+  return true;
 }
 
 function lstatIfExists(path: string): Stats | undefined {
@@ -252,9 +270,13 @@ const journalName = /^(\d+)-(\d+)(?:-\d+)?\.json$/;
 /** `<journal>.<pid>.tmp`, what writeAtomically leaves if the process dies mid-write. */
 const journalTempName = /^(\d+)-(\d+)(?:-\d+)?\.json\.\d+\.tmp$/;
 
-/** Every journal in `<stateDir>/runs` (none when the directory does not exist), by file name. */
+/**
+ * Every journal in `<stateDir>/runs` (none when the directory does not exist), by file name. Throws
+ * FL_ERR_PERMISSION when the state directory or `runs` is a symlink, not a directory, or not this user's.
+ */
 export function findJournals(stateDir: string): FoundJournal[] {
-  const dir = runsPath(stateDir);
+  const dir = existingRunsDir(stateDir);
+  if (dir === undefined) return [];
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -282,9 +304,10 @@ export function findJournals(stateDir: string): FoundJournal[] {
   return found;
 }
 
-/** Leftover temp files of journal writes (`<journal>.<pid>.tmp`) in `<stateDir>/runs`. */
+/** Leftover temp files of journal writes (`<journal>.<pid>.tmp`) in `<stateDir>/runs`; checked as `findJournals`. */
 export function findJournalTemps(stateDir: string): { path: string; pid: number; startTime: number }[] {
-  const dir = runsPath(stateDir);
+  const dir = existingRunsDir(stateDir);
+  if (dir === undefined) return [];
   let names: string[];
   try {
     names = readdirSync(dir);

@@ -56,7 +56,8 @@ const CORE_KEYS = new Set([...CORE_ORDER, 'line']);
  * strict, so text in another format (or no format) is refused by the reader rather than misread.
  */
 export function detectFormat(text: string): HistoryFormat {
-  const match = /[^\s\uFEFF]/.exec(text);
+  // (\s includes U+FEFF: a byte order mark is whitespace here.)
+  const match = /\S/.exec(text);
   if (match === null) return 'jsonl';
   const first = match[0];
   if (first === '{') {
@@ -67,13 +68,18 @@ export function detectFormat(text: string): HistoryFormat {
   return 'jepsen-log';
 }
 
+/** The text without its leading byte order mark (U+FEFF), if any: the one place a BOM is dropped. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /**
  * Reads a history. Every op carries the 1-based `line` it starts on. Throws FL_ERR_INVALID_ARGUMENT
  * naming the file, line (and column) and what was expected. A leading byte order mark is ignored. An
  * empty text is an empty history; a Jepsen log with lines but no op line is refused (it is not a log).
  */
 export function parseHistory(input: string, options: ParseHistoryOptions = {}): ParsedHistory {
-  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const text = withoutBom(input);
   const format = options.format ?? detectFormat(text);
   switch (format) {
     case 'jsonl':
@@ -146,7 +152,7 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
   const anyTime = raws.some((raw) => raw.record.time !== undefined);
   let previousTime = 0;
   return raws.map(({ record, line }, position) => {
-    const { process, type, f, value, time, index } = record;
+    const { process, type, f, value, time: rawTime, index } = record;
     if (!isProcessId(process)) {
       throw fieldError(file, line, 'process', process, 'an integer or a name such as "nemesis"');
     }
@@ -155,17 +161,12 @@ function buildOps(raws: readonly RawOp[], file: string | undefined): Op[] {
     }
     if (typeof f !== 'string' || f === '')
       throw fieldError(file, line, 'f', f, 'a non-empty string such as "read"');
-    if (typeof time === 'bigint') {
-      throw fieldError(
-        file,
-        line,
-        'time',
-        time,
-        'nanoseconds since the start of the history, below 2^53 (104 days; it is not a wall-clock time)',
-      );
-    }
+    // A time beyond 2^53 (read exactly, as a bigint) is a wall-clock time such as Go's UnixNano: it becomes
+    // the nearest number (at most 128 ns off until 2043). Rounding never reorders times, and the checkers order
+    // events by time, then by history order, so no verdict depends on the lost digits.
+    const time = typeof rawTime === 'bigint' ? Number(rawTime) : rawTime;
     if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0)) {
-      throw fieldError(file, line, 'time', time, 'a finite number of nanoseconds >= 0');
+      throw fieldError(file, line, 'time', rawTime, 'a finite number of nanoseconds >= 0');
     }
     if (index !== undefined && (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)) {
       throw fieldError(file, line, 'index', index, 'an integer >= 0');
@@ -283,22 +284,26 @@ const LOG_EXAMPLE =
  * `{:process 0 :type :invoke …}` has ":type :invoke" inside an open "{".
  */
 function findLogOp(content: string): RegExpExecArray | null {
+  // One pass over the line: candidates come in increasing order, so the bracket depth up to each one
+  // carries over from the previous candidate (rescanning from 0 would be quadratic on a long line).
+  let depth = 0;
+  let scanned = 0;
   LOG_OP.lastIndex = 0;
   for (let match = LOG_OP.exec(content); match !== null; match = LOG_OP.exec(content)) {
-    if (outsideBrackets(content, match.index)) return match;
+    for (; scanned < match.index; scanned++) {
+      const c = content[scanned];
+      if (c === '{' || c === '[' || c === '(') depth++;
+      else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
+    }
+    if (depth === 0) return match;
     LOG_OP.lastIndex = match.index + 1;
   }
   return null;
 }
 
-function outsideBrackets(content: string, end: number): boolean {
-  let depth = 0;
-  for (let i = 0; i < end; i++) {
-    const c = content[i];
-    if (c === '{' || c === '[' || c === '(') depth++;
-    else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
-  }
-  return depth === 0;
+/** Whether a line of a Jepsen log is an op line (a process and a type outside brackets). */
+export function isLogOpLine(content: string): boolean {
+  return findLogOp(content) !== null;
 }
 
 function readLogLines(text: string, file: string | undefined): { records: RawOp[]; skippedLines: number } {

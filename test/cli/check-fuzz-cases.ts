@@ -2,7 +2,10 @@
 // so any one can be replayed alone. Mutated histories (the fixtures in every format, and histories made
 // from them) and pure garbage, in every --format.
 import { readFileSync } from 'node:fs';
+import { valueKey } from '../../src/checker/value-key.js';
+import { messageOf } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
+import { decodeHistory } from '../../src/history/decode.js';
 import { writeEdn } from '../../src/history/edn.js';
 import {
   buildHistory,
@@ -13,8 +16,9 @@ import {
 import type { Op } from '../../src/history/op.js';
 
 /**
- * garbage and wrong-format must be refused (exit 3); valid must give `expectedCode`; mutated may give
- * any verdict, but a refusal must name the file and line.
+ * garbage and wrong-format must be refused (exit 3); valid must decode to the ops of the history it was
+ * made from and give `expectedCode` (when its history has a checker that takes it); mutated may give any
+ * verdict, but a refusal must name the file and line.
  */
 export type CaseKind = 'garbage' | 'wrong-format' | 'valid' | 'mutated';
 
@@ -26,8 +30,10 @@ export interface FuzzCase {
   readonly bytes: Uint8Array;
   /** `check` arguments after the file. */
   readonly args: readonly string[];
-  /** For `valid` cases: the exit code the history must give. */
+  /** For `valid` cases: the exit code the history must give (undefined: no checker takes it). */
   readonly expectedCode?: number;
+  /** For `valid` cases: `opsKey` of the ops the bytes must decode to. */
+  readonly expectedOps?: string;
 }
 
 interface CorpusEntry {
@@ -36,6 +42,13 @@ interface CorpusEntry {
   readonly text: string;
   /** A checker that accepts this history, and the exit code it gives; undefined when none does. */
   readonly checker?: { readonly args: readonly string[]; readonly code: number };
+  /** `opsKey` of the history's ops. */
+  readonly ops: string;
+}
+
+/** The identity of a history's ops, without their lines (which legitimate variations move). */
+export function opsKey(ops: readonly object[]): string {
+  return valueKey(ops.map(({ line: _line, ...op }: { line?: unknown }) => op));
 }
 
 const fixtures = new URL('../../../test/history/fixtures/', import.meta.url);
@@ -76,8 +89,14 @@ function buildCorpus(): CorpusEntry[] {
   const jsonl = fixture('history.jsonl');
   const edn = fixture('history.edn');
   const log = fixture('jepsen.log');
+  // The real history.edn with its txn calls made writes, so that a model takes it (cas-register):
+  // everything else — records, sets, ratios, a map over two lines, extra keys — stays as it is.
+  const casEdn = edn.replaceAll(':f :txn, :value [[:r 1 nil] [:append 2 5]]', ':f :write, :value 5');
+  if (casEdn === edn)
+    throw new Error('history.edn changed: update the cas-register variant of the fuzz corpus');
   const jsonlOps = parseHistory(jsonl).ops;
   const ednOps = parseHistory(edn).ops;
+  const casEdnOps = parseHistory(casEdn).ops;
   // Writes that differ only beyond 2^53: not linearizable, in every format.
   const big = buildHistory([
     { process: 0, type: 'invoke', f: 'write', value: 9007199254740993n },
@@ -89,11 +108,19 @@ function buildCorpus(): CorpusEntry[] {
     { process: 2, type: 'info', f: 'write', value: -123456789012345678901234567890n, error: 'timed-out' },
   ]);
   const bigChecker = { args: register, code: 1 };
-  return [
+  const casChecker = { args: casRegister, code: 0 };
+  const entries: Omit<CorpusEntry, 'ops'>[] = [
     { name: 'history.jsonl', format: 'jsonl', text: jsonl, checker: { args: register, code: 0 } },
     { name: 'history.edn', format: 'edn', text: edn },
+    { name: 'history.edn (txn as write)', format: 'edn', text: casEdn, checker: casChecker },
     { name: 'jepsen.log', format: 'jepsen-log', text: log, checker: { args: casRegister, code: 1 } },
     { name: 'history.edn as jsonl', format: 'jsonl', text: serializeHistory(ednOps, 'jsonl') },
+    {
+      name: 'history.edn (txn as write) as jsonl',
+      format: 'jsonl',
+      text: serializeHistory(casEdnOps, 'jsonl'),
+      checker: casChecker,
+    },
     {
       name: 'history.jsonl as edn',
       format: 'edn',
@@ -121,6 +148,22 @@ function buildCorpus(): CorpusEntry[] {
       checker: bigChecker,
     },
   ];
+  const corpus = entries.map((entry) => ({ ...entry, ops: opsKey(parseHistory(entry.text).ops) }));
+  // Where a text was written from ops, it reads back as exactly those ops (a log keeps fewer fields).
+  const sources: Record<string, readonly Op[]> = {
+    'history.edn as jsonl': ednOps,
+    'history.edn (txn as write) as jsonl': casEdnOps,
+    'history.jsonl as edn': jsonlOps,
+    'big-integers.jsonl': big,
+    'big-integers.edn': big,
+    'big-integers.edn vector': big,
+  };
+  for (const entry of corpus) {
+    const source = sources[entry.name];
+    if (source !== undefined && entry.ops !== opsKey(source))
+      throw new Error(`fuzz corpus: ${entry.name} does not read back as the ops it was written from`);
+  }
+  return corpus;
 }
 
 let corpusCache: CorpusEntry[] | undefined;
@@ -219,9 +262,9 @@ function garbage(random: Random): { description: string; bytes: Uint8Array } {
     case 4:
       return text(
         'whitespace',
-        Array.from({ length: random.int(20) }, () =>
-          pick(random, [' ', '\t', '\n', '\r\n', '\uFEFF'.slice(0, 0)]),
-        ).join(''),
+        Array.from({ length: random.int(20) }, () => pick(random, [' ', '\t', '\n', '\r\n', '\uFEFF'])).join(
+          '',
+        ),
       );
     case 5:
       return text(
@@ -402,6 +445,94 @@ function mutate(random: Random, bytes: Uint8Array, others: readonly CorpusEntry[
   }
 }
 
+const commonTransforms = ['as is', 'CRLF line ends', 'byte order mark', 'blank lines'] as const;
+const legitimateTransforms = {
+  jsonl: commonTransforms,
+  edn: [...commonTransforms, 'comments', 'discards', 'commas'],
+  'jepsen-log': [...commonTransforms, 'non-op lines'],
+} as const;
+type Transform = (typeof legitimateTransforms)[HistoryFormat][number];
+
+/** EDN forms that read as nothing: `#_` discards the next form (nested discards, brackets inside). */
+const discards = ['#_{:process 9 :type :nonsense}', '#_ #_ 1 2', '#_[1 [2 {:a #{3}}] "]"]', '#_nil'];
+/** Lines a Jepsen log holds besides op lines: maps and vectors that hold ops, stack traces, raw output. */
+const nonOpLines: readonly Uint8Array[] = [
+  'INFO  jepsen.core - {:valid? false, :configs ({:model {:value 0}, :last-op {:process 0, :type :ok, :f :read, :value 3}})}',
+  'INFO  jepsen.util - [ 0 :ok :read 1 ] and ( 1 :invoke :write 2 )',
+  '{:process 0 :type :invoke :f :read :value nil}',
+  '\tat clojure.core$partial$fn__4527.invoke(core.clj:2492) [ :info',
+  'WARN  jepsen.nemesis - {:f :start, :value [:isolated {"n1" #{"n2"}}]}',
+].map((line) => encoder.encode(line));
+const rawOutputLine = Uint8Array.of(
+  ...encoder.encode('stdout: '),
+  0xff,
+  0xfe,
+  0x00,
+  ...encoder.encode(' [{'),
+);
+
+/**
+ * `bytes` varied in a way that does not change what they mean. Lines are added after the first only
+ * where they would change the detected format (a log line starting with "{", a line of commas).
+ */
+function vary(random: Random, bytes: Uint8Array, transform: Transform): Uint8Array {
+  const lines = splitLines(bytes);
+  const insert = (make: () => Uint8Array, from: number): Uint8Array =>
+    joinLines(lines.flatMap((line, i) => (i >= from && random.chance(0.3) ? [make(), line] : [line])));
+  switch (transform) {
+    case 'CRLF line ends':
+      return joinLines(lines.map((line) => concat(line, Uint8Array.of(0x0d))));
+    case 'byte order mark':
+      return concat(Uint8Array.of(0xef, 0xbb, 0xbf), bytes);
+    case 'blank lines':
+      return joinLines(
+        lines.flatMap((line) => (random.chance(0.3) ? [line, encoder.encode(' \t')] : [line])),
+      );
+    case 'comments':
+      // Whole comment lines anywhere, and comments after the last form of a line.
+      return joinLines(
+        splitLines(insert(() => encoder.encode('; a comment: [ { ( " #_'), 0)).map((line) =>
+          random.chance(0.3) ? concat(line, encoder.encode(' ; trailing ] }')) : line,
+        ),
+      );
+    case 'discards':
+      return insert(() => encoder.encode(pick(random, discards)), 0);
+    case 'commas':
+      // Commas are whitespace in EDN: at line ends, and lines of them.
+      return joinLines(
+        splitLines(insert(() => encoder.encode(',, ,'), 1)).map((line) =>
+          random.chance(0.5) ? concat(line, encoder.encode(',')) : line,
+        ),
+      );
+    case 'non-op lines':
+      return insert(() => (random.chance(0.2) ? rawOutputLine : pick(random, nonOpLines)), 1);
+    default:
+      return bytes;
+  }
+}
+
+/**
+ * What is wrong with the outcome of a `valid` case: the bytes must decode (in the case's format, if
+ * given) to the ops of the history they were made from, and `check` must give `expectedCode` — or at
+ * least not refuse the input (exit 3) when it has one.
+ */
+export function validProblems(fuzz: FuzzCase, code: number | null | undefined): string[] {
+  if (fuzz.kind !== 'valid') return [];
+  const found: string[] = [];
+  if (fuzz.expectedCode !== undefined && code !== fuzz.expectedCode)
+    found.push(`exit ${code} for a legitimate history, expected ${fuzz.expectedCode}`);
+  const formatAt = fuzz.args.indexOf('--format');
+  const format = formatAt < 0 ? undefined : (fuzz.args[formatAt + 1] as HistoryFormat);
+  try {
+    const decoded = decodeHistory(fuzz.bytes, format === undefined ? {} : { format });
+    if (fuzz.expectedOps !== undefined && opsKey(decoded.ops) !== fuzz.expectedOps)
+      found.push('decoded to other ops than the history it was made from');
+  } catch (error) {
+    found.push(`refused: ${messageOf(error)}`);
+  }
+  return found;
+}
+
 /** The case `index` of the run seeded `seed`. */
 export function fuzzCase(seed: number, index: number): FuzzCase {
   const random = new Random(seed).fork(`case-${index}`);
@@ -431,28 +562,18 @@ export function fuzzCase(seed: number, index: number): FuzzCase {
       args: [...(entry.checker?.args ?? register), '--format', wrong],
     };
   }
-  if (roll < 0.42 && entry.checker !== undefined) {
-    // Legitimate variations: the verdict must not change.
+  if (roll < 0.42) {
+    // Legitimate variations: the ops and the verdict must not change.
     const right = random.chance(0.5) ? [] : ['--format', entry.format];
-    const transform = pick(random, ['as is', 'CRLF line ends', 'byte order mark', 'blank lines'] as const);
-    const lines = splitLines(bytes);
-    const data =
-      transform === 'CRLF line ends'
-        ? joinLines(lines.map((line) => concat(line, Uint8Array.of(0x0d))))
-        : transform === 'byte order mark'
-          ? concat(Uint8Array.of(0xef, 0xbb, 0xbf), bytes)
-          : transform === 'blank lines'
-            ? joinLines(
-                lines.flatMap((line) => (random.chance(0.3) ? [line, encoder.encode(' \t')] : [line])),
-              )
-            : bytes;
+    const transform = pick(random, legitimateTransforms[entry.format]);
     return {
       index,
       kind: 'valid',
       description: `${entry.name} ${transform}`,
-      bytes: data,
-      args: [...entry.checker.args, ...right],
-      expectedCode: entry.checker.code,
+      bytes: vary(random, bytes, transform),
+      args: [...(entry.checker?.args ?? register), ...right],
+      ...(entry.checker === undefined ? {} : { expectedCode: entry.checker.code }),
+      expectedOps: entry.ops,
     };
   }
   let data: Uint8Array = bytes;

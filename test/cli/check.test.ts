@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkCommand, readCheckInput } from '../../src/cli/check-command.js';
+import { checkCommand, checkExit, checkExitFor } from '../../src/cli/check-command.js';
+import { codes } from '../../src/core/codes.js';
+import { FaultlineError } from '../../src/core/errors.js';
+import { decodeHistory } from '../../src/history/decode.js';
 import { runCli } from './run-cli.js';
 
 // Tests run from dist/test/cli; fixtures stay in the source tree.
@@ -169,6 +172,39 @@ describe('faultline check', () => {
     }
   });
 
+  it('exits 3 only for the error codes of bad input; any other error, a FaultlineError too, is internal (70)', () => {
+    for (const code of [codes.invalidArgument, codes.usage, codes.invalidDuration, codes.config]) {
+      assert.equal(checkExitFor(new FaultlineError(code, 'bad input')), checkExit.badInput, code);
+    }
+    for (const code of [codes.aborted, codes.internal, codes.timeout, codes.notFound, codes.permission]) {
+      assert.equal(checkExitFor(new FaultlineError(code, 'a defect')), checkExit.internalError, code);
+    }
+    assert.equal(checkExitFor(new TypeError('a defect')), checkExit.internalError);
+    assert.equal(checkExitFor('thrown text'), checkExit.internalError);
+  });
+
+  it('names the file in a checker error even when its message happens to start with the file name', async () => {
+    // A history file named "line": the checker's "line 1: …" starts with it, and must still get "line: ".
+    await writeFile(
+      join(dir, 'line'),
+      '{"process":0,"type":"invoke","f":"frob","value":1}\n{"process":0,"type":"ok","f":"frob","value":1}\n',
+    );
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const result = await checkHere(['line', '--model', 'register']);
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(
+        result.stderr,
+        /^faultline check: line: line 1: the register model has no operation "frob"/,
+      );
+      const set = await checkHere(['line', '--checker', 'set']);
+      assert.match(set.stderr, /^faultline check: line: line 1: set checker: unknown f "frob"/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('refuses garbage, an empty file and a file in another format with exit 3, naming the file and line', async () => {
     const random = join(dir, 'random.bin');
     await writeFile(random, Buffer.from([0x9f, 0x00, 0xff, 0x41, 0x0a, 0xc3]));
@@ -196,8 +232,8 @@ describe('faultline check', () => {
     const blank = await historyFile('blank.jsonl', '\n   \n');
     const comments = await historyFile('comments.edn', '; nothing but a comment');
     const cases: [string[], RegExp][] = [
-      [[blank], /blank\.jsonl: line 4: no operations: .*got only blank lines/],
-      [[comments], /comments\.edn: line 2: no operations/],
+      [[blank], /blank\.jsonl: line 3: no operations: .*got only blank lines/],
+      [[comments], /comments\.edn: line 1: no operations/],
       [[fixturePath('history.jsonl'), '--format', 'edn'], /history\.jsonl: line 1, column \d+: /],
       [
         [fixturePath('history.jsonl'), '--format', 'jepsen-log'],
@@ -221,8 +257,8 @@ describe('faultline check', () => {
       ['jepsen.log', 'jepsen-log'],
     ] as const) {
       const data = await readFile(fixturePath(name));
-      assert.equal(readCheckInput(data, { file: name }).format, format);
-      assert.ok(readCheckInput(data, { file: name, format }).ops.length > 0);
+      assert.equal(decodeHistory(data, { file: name }).format, format);
+      assert.ok(decodeHistory(data, { file: name, format }).ops.length > 0);
     }
     const edn = await historyFile(
       'rich.edn',

@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -311,6 +312,23 @@ describe('faultline cleanup', () => {
     assert.ok(await waitDead(ours.pid));
     assert.equal(existsSync(file), false);
     assert.equal(existsSync(path), false);
+  });
+
+  it('refuses a symlinked runs dir: reads no journal there and deletes no temp file in it', async () => {
+    // Someone else's directory with a dead run's journal and a leftover temp, reached through a symlink.
+    const elsewhere = join(root, 'elsewhere-state');
+    const path = fakeDeadJournal(elsewhere, [{ kind: 'file', path: join(root, '.faultline-fill-link') }]);
+    const temp = `${path}.1.tmp`;
+    writeFileSync(temp, '{}');
+    const stateDir = join(root, 'linked-state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    symlinkSync(join(elsewhere, 'runs'), join(stateDir, 'runs'));
+    const result = await runCli(['cleanup', '--state-dir', stateDir]);
+    assert.notEqual(result.code, 0, result.stdout);
+    assert.match(result.stderr, /runs is a symbolic link/);
+    assert.doesNotMatch(result.stdout, /nothing to clean up/);
+    assert.ok(existsSync(path), 'the journal is untouched');
+    assert.ok(existsSync(temp), 'the temp file is untouched');
   });
 
   it('exits 1 and keeps the journal when something cannot be undone', async () => {

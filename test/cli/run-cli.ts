@@ -12,12 +12,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `faultline …` to completion (bounded by `timeoutMs`). */
+/**
+ * Runs `faultline …` to completion (bounded by `timeoutMs`). Resolves on `'close'`, not `'exit'`: the
+ * process can exit while its stdout/stderr pipes still hold data, and the output must be complete.
+ */
 export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
   const child = startCli(args);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
   try {
-    const [code, signal] = (await once(child.process, 'exit')) as [number | null, NodeJS.Signals | null];
+    const [code, signal] = (await once(child.process, 'close')) as [number | null, NodeJS.Signals | null];
     return { code, signal, stdout: child.stdout(), stderr: child.stderr() };
   } finally {
     clearTimeout(timer);
@@ -29,8 +32,8 @@ export interface RunningCli {
   stdout(): string;
   stderr(): string;
   /**
-   * Resolves with the first match of `pattern` in stdout (or stderr); rejects if the process exits first
-   * or time runs out.
+   * Resolves with the first match of `pattern` in stdout (or stderr); rejects if the process ends (its
+   * pipes closed, so all its output has been read) without printing it, or time runs out.
    */
   waitFor(pattern: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
   /** Kills it (SIGKILL) if still running. */
@@ -61,19 +64,26 @@ export function startCli(args: string[]): RunningCli {
           const match = pattern.exec(stream === 'stdout' ? out : err);
           if (match) finish(() => resolve(match));
         };
-        const onExit = (): void => finish(() => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
+        // 'close', not 'exit': after 'exit' the pipes may still hold the very output being waited for.
+        const onClose = (): void => {
+          check();
+          finish(() => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
+        };
         const timer = setTimeout(
           () => finish(() => reject(new Error(`timed out waiting for ${pattern}: ${out}${err}`))),
           timeoutMs,
         );
+        let settled = false;
         const finish = (settle: () => void): void => {
+          if (settled) return;
           clearTimeout(timer);
           source.off('data', check);
-          child.off('exit', onExit);
+          child.off('close', onClose);
+          settled = true;
           settle();
         };
         source.on('data', check);
-        child.once('exit', onExit);
+        child.once('close', onClose);
         check();
       }),
   };

@@ -14,7 +14,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findJournals, Journal, type JournalFile, runsDir } from '../../src/core/journal.js';
+import {
+  findJournals,
+  findJournalTemps,
+  Journal,
+  type JournalFile,
+  runsDir,
+} from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { readProcStat } from '../../src/core/proc-stat.js';
 
@@ -175,6 +181,51 @@ describe('runsDir', () => {
         assert.throws(() => runsDir(foreign), refusal(/is owned by uid 54321, not 0/));
         assert.deepEqual(readdirSync(foreign), []);
       }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('findJournals and findJournalTemps refuse a symlinked or foreign state or runs dir, and read a missing one as empty', () => {
+    const base = mkdtempSync(join(tmpdir(), 'faultline-statedir-'));
+    try {
+      // Someone else's directory, holding a journal and a temp file, reached through a symlink.
+      const target = join(base, 'elsewhere');
+      mkdirSync(target, { mode: 0o700 });
+      const planted = ['1-2.json', '1-2.json.1.tmp'];
+      writeFileSync(join(target, planted[0] as string), '{}');
+      writeFileSync(join(target, planted[1] as string), '{}');
+      const state = join(base, 'state');
+      mkdirSync(state, { mode: 0o700 });
+      symlinkSync(target, join(state, 'runs'));
+      assert.throws(() => findJournals(state), refusal(/runs is a symbolic link/));
+      assert.throws(() => findJournalTemps(state), refusal(/runs is a symbolic link/));
+      const linkedState = join(base, 'linked-state');
+      symlinkSync(state, linkedState);
+      assert.throws(() => findJournals(linkedState), refusal(/linked-state is a symbolic link/));
+      assert.throws(() => findJournalTemps(linkedState), refusal(/linked-state is a symbolic link/));
+      const file = join(base, 'file');
+      writeFileSync(file, '');
+      assert.throws(() => findJournals(file), refusal(/is not a directory/));
+      assert.deepEqual(readdirSync(target).sort(), planted, 'nothing read or changed there');
+
+      if (process.getuid?.() === 0) {
+        const foreign = join(base, 'foreign');
+        mkdirSync(join(foreign, 'runs'), { recursive: true, mode: 0o700 });
+        chownSync(join(foreign, 'runs'), 54321, 54321);
+        assert.throws(() => findJournals(foreign), refusal(/is owned by uid 54321, not 0/));
+        assert.throws(() => findJournalTemps(foreign), refusal(/is owned by uid 54321, not 0/));
+      }
+
+      // Missing: empty, and nothing is created.
+      const missing = join(base, 'missing');
+      assert.deepEqual(findJournals(missing), []);
+      assert.deepEqual(findJournalTemps(missing), []);
+      assert.equal(existsSync(missing), false);
+      mkdirSync(missing, { mode: 0o700 });
+      assert.deepEqual(findJournals(missing), []);
+      assert.deepEqual(findJournalTemps(missing), []);
+      assert.deepEqual(readdirSync(missing), []);
     } finally {
       rmSync(base, { recursive: true, force: true });
     }

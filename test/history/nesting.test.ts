@@ -5,8 +5,7 @@ import { describe, it } from 'node:test';
 import { checkLinearizability } from '../../src/checker/linearizability.js';
 import { valueKey } from '../../src/checker/model.js';
 import { registerModel } from '../../src/checker/models/register.js';
-import { checkSet } from '../../src/checker/safety.js';
-import { stableKey } from '../../src/checker/safety-support.js';
+import { checkSet, stableKey } from '../../src/checker/safety.js';
 import { buildHistory, serializeHistory } from '../../src/history/formats.js';
 import { maxNestingDepth, nestedDeeperThan, pairOperations } from '../../src/history/op.js';
 
