@@ -96,6 +96,9 @@ const STRING_ESCAPES: Readonly<Record<string, string>> = {
 const INTEGER = /^[+-]?(?:0|[1-9]\d*)N?$/;
 const FLOAT = /^[+-]?(?:0|[1-9]\d*)(?:\.\d*)?(?:[eE][+-]?\d+)?M?$/;
 const RATIO = /^[+-]?\d+\/\d+$/;
+/** Clojure's other integer forms, which `pr` writes in Jepsen histories (`#object[… 0x4e25154f …]`). */
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]+)N?$/;
+const RADIX = /^([+-]?)([2-9]|[12]\d|3[0-6])[rR]([0-9a-zA-Z]+)$/;
 
 /** Reads a text of EDN forms; `EdnReader` keeps its position so callers can read forms one at a time. */
 export class EdnReader {
@@ -418,6 +421,24 @@ export class EdnReader {
       const n = Number(digits);
       return Number.isSafeInteger(n) ? n : BigInt(digits.startsWith('+') ? digits.slice(1) : digits);
     }
+    const hex = HEX.exec(token);
+    if (hex) return exactInteger(hex[1] === '-', BigInt(`0x${hex[2]}`));
+    const radix = RADIX.exec(token);
+    if (radix) {
+      const base = Number(radix[2]);
+      let value = 0n;
+      for (const digit of (radix[3] as string).toLowerCase()) {
+        const d = Number.parseInt(digit, 36);
+        if (d >= base)
+          throw this.error(
+            start,
+            `digit ${digit} is not valid in base ${base}: ${token}`,
+            `digits below ${base}`,
+          );
+        value = value * BigInt(base) + BigInt(d);
+      }
+      return exactInteger(radix[1] === '-', value);
+    }
     if (FLOAT.test(token)) return Number(token.endsWith('M') ? token.slice(0, -1) : token);
     if (RATIO.test(token)) {
       const [num, den] = token.split('/') as [string, string];
@@ -427,10 +448,18 @@ export class EdnReader {
     }
     throw this.error(
       start,
-      `malformed number ${token}: expected an integer (42, 42N), a float (1.5, 1e3, 1.5M) or a ratio (1/3)`,
+      `malformed number ${token}: expected an integer (42, 42N, 0x2A, 2r101010), a float (1.5, 1e3, 1.5M) or a ratio (1/3)`,
       'a number',
     );
   }
+}
+
+/** An integer as a number when it is safe, else exactly as a bigint (as the decimal forms are read). */
+function exactInteger(negative: boolean, magnitude: bigint): number | bigint {
+  const value = negative ? -magnitude : magnitude;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
 }
 
 function isSimpleKey(value: EdnValue): value is string | number | bigint | boolean | null {

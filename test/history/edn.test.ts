@@ -236,3 +236,19 @@ describe('writeEdn', () => {
     assert.deepEqual(readEdn(writeEdn([keyword('a'), new EdnSymbol('b')])), ['a', new EdnSymbol('b')]);
   });
 });
+
+describe('Clojure integer forms that pr writes', () => {
+  it('reads hex and radix integers, exactly past 2^53, as in #object[… 0x4e25154f …]', () => {
+    assert.deepEqual(readEdn('#object[java.lang.Object 0x4e25154f "x"]'), [
+      new EdnSymbol('java.lang.Object'),
+      0x4e25154f,
+      'x',
+    ]);
+    assert.equal(readEdn('-0x10'), -16);
+    assert.equal(readEdn('0x1FN'), 31);
+    assert.equal(readEdn('2r1010'), 10);
+    assert.equal(readEdn('36rZZ'), 1295);
+    assert.equal(readEdn('0xFFFFFFFFFFFFFFFF'), 0xffffffffffffffffn);
+    assert.throws(() => readEdn('2r102'), /column 1: digit 2 is not valid in base 2/);
+  });
+});
