@@ -835,7 +835,7 @@ async function main(): Promise<void> {
     const sessions = figures.proxy.counters.sessions;
     out.push(
       '',
-      `UDP: ${figures.clients.clients} clients (a fresh port each) in ${durationMs / 1000} s, up to ${udpConcurrency} at once; sessions idle ${udpSessionIdleMs} ms expire`,
+      `UDP: ${figures.clients.clients} clients (a fresh socket each, ${figures.clients.endpoints} distinct addresses) in ${durationMs / 1000} s, up to ${udpConcurrency} at once; sessions idle ${udpSessionIdleMs} ms expire`,
       `  upstream: loss 2 %, corrupt 1 %, delay 2±1 ms; downstream: duplicate 2 %, reorder 2 %, rate 20 MB/s (64 KiB queue)`,
       `  sessions: opened ${sessions.opened}, failed ${sessions.failed}, expired ${sessions.expired}, evicted ${sessions.evicted}; open at the end ${figures.proxy.sessions}${figures.proxy.lastSessionError ? `; last error: ${figures.proxy.lastSessionError}` : ''}`,
       `  datagrams: clients sent ${figures.clients.sent}, got back ${figures.clients.received} (${figures.clients.changed} changed); upstream dropped ${up.dropped} (queue ${up.queueDropped}, no session ${up.sessionDropped}), corrupted ${up.corrupted}; downstream dropped ${down.dropped} (queue ${down.queueDropped}), duplicated ${down.duplicated}, reordered ${down.reordered}`,

@@ -21,6 +21,11 @@ export interface UdpLoadOptions {
 
 export interface UdpLoadFigures {
   clients: number;
+  /**
+   * Distinct client addresses (address:port) among them. The OS may hand a closed client's port to a new
+   * one; within the session's idle time that client continues the old session instead of opening one.
+   */
+  endpoints: number;
   sent: number;
   received: number;
   bytesSent: number;
@@ -38,6 +43,7 @@ const maxWaitMs = 5000;
 export class UdpLoad {
   readonly figures: UdpLoadFigures = {
     clients: 0,
+    endpoints: 0,
     sent: 0,
     received: 0,
     bytesSent: 0,
@@ -45,6 +51,7 @@ export class UdpLoad {
     changed: 0,
   };
   private readonly sockets = new Set<Socket>();
+  private readonly endpoints = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private inFlight = 0;
   private started = 0;
@@ -145,6 +152,11 @@ export class UdpLoad {
       if (sent < count) this.later(gapMs, sendOne);
       else this.later(quietMs, waitQuiet);
     };
-    socket.bind(0, sources[id % sources.length] as string, () => sendOne());
+    socket.bind(0, sources[id % sources.length] as string, () => {
+      const { address, port: clientPort } = socket.address();
+      this.endpoints.add(`${address}:${clientPort}`);
+      this.figures.endpoints = this.endpoints.size;
+      sendOne();
+    });
   }
 }

@@ -27,7 +27,7 @@ interface Report {
   tcp: { figures: Record<string, Record<ClientMode, ModeFigures>>; process: Process; connections: number };
   udp: {
     figures: {
-      clients: { clients: number; sent: number };
+      clients: { clients: number; endpoints: number; sent: number };
       proxy: { counters: { sessions: { opened: number; expired: number } } };
       checks: { what: string; left: number; right: number; relation: string; ok: boolean }[];
     };
@@ -128,7 +128,11 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
         `${check.what}: not ${check.left} ${check.relation} ${check.right}\n${report.text}`,
       );
     const { sessions } = figures.proxy.counters;
-    assert.ok(sessions.opened >= figures.clients.clients, 'a session per client port');
+    // At least one per client address; a port the OS reused within the idle time continues its session.
+    assert.ok(
+      sessions.opened >= figures.clients.endpoints,
+      `${sessions.opened} sessions for ${figures.clients.endpoints} client addresses`,
+    );
     assert.equal(sessions.expired, sessions.opened, 'every session expired after the clients left');
   });
 
