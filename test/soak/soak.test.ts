@@ -30,6 +30,7 @@ interface Report {
       clients: { clients: number; endpoints: number; sent: number };
       proxy: { counters: { sessions: { opened: number; expired: number } } };
       checks: { what: string; left: number; right: number; relation: string; ok: boolean }[];
+      kernel?: { dropped: number };
     };
     process: Process;
   };
@@ -128,10 +129,12 @@ describe('soak (short): every toxic, half-closing clients, UDP sessions', () => 
         `${check.what}: not ${check.left} ${check.relation} ${check.right}\n${report.text}`,
       );
     const { sessions } = figures.proxy.counters;
-    // At least one per client address; a port the OS reused within the idle time continues its session.
+    // At least one per client address (a port the OS reused within the idle time continues its session),
+    // but for clients whose every datagram the kernel dropped before the proxy read it.
+    const kernelDropped = figures.kernel?.dropped ?? 0;
     assert.ok(
-      sessions.opened >= figures.clients.endpoints,
-      `${sessions.opened} sessions for ${figures.clients.endpoints} client addresses`,
+      sessions.opened >= figures.clients.endpoints - kernelDropped,
+      `${sessions.opened} sessions for ${figures.clients.endpoints} client addresses (kernel dropped ${kernelDropped})`,
     );
     assert.equal(sessions.expired, sessions.opened, 'every session expired after the clients left');
   });
