@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
+// The timers module's own functions, not the globals: a test runner that fakes the global timers
+// (Vitest's or Jest's fake timers) must not stop a real clock, or mix faked timers with real time.
+import { clearTimeout, setTimeout } from 'node:timers';
 import { codes } from './codes.js';
 import { FaultlineError } from './errors.js';
+
+/** Taken when this module loads, before a test could fake `performance.now`. */
+const monotonicNow = performance.now.bind(performance);
 
 /** An opaque timer handle returned by `Clock.setTimeout`. */
 export type TimerHandle = { readonly __timer: unique symbol } | object;
@@ -36,7 +42,7 @@ class SteppedTimer {
   }
 
   private step(): void {
-    const leftMs = this.dueAt - performance.now();
+    const leftMs = this.dueAt - monotonicNow();
     if (leftMs === Number.POSITIVE_INFINITY) return; // never due: no Node timer kept alive for it
     this.current =
       leftMs > maxTimerStepMs
@@ -47,7 +53,7 @@ class SteppedTimer {
 
 export class RealClock implements Clock {
   now(): number {
-    return performance.now();
+    return monotonicNow();
   }
 
   wallNow(): number {
@@ -66,19 +72,24 @@ export class RealClock implements Clock {
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(abortError(signal));
-      const timer = this.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, delayMs);
-      const onAbort = (): void => {
-        this.clearTimeout(timer);
-        reject(abortError(signal as AbortSignal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, delayMs, signal);
   }
+}
+
+/** `Clock.sleep` in terms of the clock's own timers, for every Clock. */
+export function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    const onAbort = (): void => {
+      clock.clearTimeout(timer);
+      reject(abortError(signal as AbortSignal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function abortError(signal: AbortSignal): FaultlineError {

@@ -12,6 +12,7 @@ export {
 } from '../core/journal.js';
 export { type Heal, Ledger, type LedgerEntry, type LedgerOptions } from '../core/ledger.js';
 export { Random } from '../core/random.js';
+export { VirtualClock } from '../core/virtual-clock.js';
 export * from './api.js';
 export * from './check.js';
 export * from './history.js';

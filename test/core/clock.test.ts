@@ -41,3 +41,23 @@ test('RealClock: sleep past the timer range waits, and an abort ends it', async 
   controller.abort();
   await assert.rejects(sleeping, { code: 'FL_ERR_ABORTED' });
 });
+
+test('RealClock keeps real time when a test runner fakes the global timers after it loaded', async () => {
+  // What Vitest's and Jest's fake timers do: replace the globals with timers that run only when told to.
+  const globals = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  const faked: (() => void)[] = [];
+  globalThis.setTimeout = ((callback: () => void) => {
+    faked.push(callback);
+    return 0;
+  }) as unknown as typeof globalThis.setTimeout;
+  globalThis.clearTimeout = (() => {}) as typeof globalThis.clearTimeout;
+  try {
+    const start = clock.now();
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, 20));
+    assert.ok(clock.now() - start >= 19, 'a real 20 ms passed');
+    assert.equal(faked.length, 0, 'the faked global setTimeout was not used');
+  } finally {
+    globalThis.setTimeout = globals.setTimeout;
+    globalThis.clearTimeout = globals.clearTimeout;
+  }
+});
