@@ -24,7 +24,8 @@ Options:
                          "*" any (turns off the DNS rebinding guard)
   --allow-remote-listen  let proxies listen beyond loopback (0.0.0.0, LAN addresses) and on
                          privileged ports (< 1024); refused by default
-  --seed <n>             seed of every random draw (toxicity, jitter, …); default: a fresh one, printed
+  --seed <n>             seed of every random draw (toxicity, jitter, …); default: FAULTLINE_SEED, else
+                         a fresh one; printed
   --quiet                do not log each request
   -h, --help             show this help
 `;

@@ -1,4 +1,4 @@
-import { requireNumber } from './assert.js';
+import { invalid, requireNumber } from './assert.js';
 
 /**
  * The only source of randomness: xoshiro128** (Blackman & Vigna), seeded from a 128-bit hash of the
@@ -28,9 +28,19 @@ export class Random {
     for (let i = 0; i < 8; i++) this.nextUint32(); // spread the hash's bits through the state
   }
 
-  /** A fresh seed for a run that was given none (the one place that may read ambient entropy). */
+  /**
+   * The seed of a component that was given none: `FAULTLINE_SEED` when set, so one variable replays a
+   * whole test run or CI job; else a fresh one (the one place that may read ambient entropy).
+   */
   static freshSeed(): number {
-    return Math.floor(Math.random() * 2 ** 32);
+    const fromEnvironment = process.env.FAULTLINE_SEED;
+    if (fromEnvironment === undefined || fromEnvironment === '') return Math.floor(Math.random() * 2 ** 32);
+    const seed = Number(fromEnvironment);
+    if (!/^\d+$/.test(fromEnvironment) || !Number.isSafeInteger(seed)) {
+      const valid = 'an integer from 0 to 2^53 - 1';
+      throw invalid('FAULTLINE_SEED', `expected ${valid}, got ${JSON.stringify(fromEnvironment)}`, valid);
+    }
+    return seed;
   }
 
   /** An independent, deterministic stream named `label` below this one. */

@@ -74,3 +74,42 @@ describe('Random', () => {
     }
   });
 });
+
+describe('Random.freshSeed', () => {
+  const withSeedVariable = <T>(value: string | undefined, body: () => T): T => {
+    const saved = process.env.FAULTLINE_SEED;
+    if (value === undefined) delete process.env.FAULTLINE_SEED;
+    else process.env.FAULTLINE_SEED = value;
+    try {
+      return body();
+    } finally {
+      if (saved === undefined) delete process.env.FAULTLINE_SEED;
+      else process.env.FAULTLINE_SEED = saved;
+    }
+  };
+
+  it('takes FAULTLINE_SEED when set, so one variable replays a run', () => {
+    assert.equal(
+      withSeedVariable('42', () => Random.freshSeed()),
+      42,
+    );
+    assert.equal(
+      withSeedVariable('9007199254740991', () => Random.freshSeed()),
+      Number.MAX_SAFE_INTEGER,
+    );
+    const fresh = withSeedVariable(undefined, () => Random.freshSeed());
+    assert.ok(Number.isInteger(fresh) && fresh >= 0 && fresh < 2 ** 32);
+  });
+
+  it('refuses a FAULTLINE_SEED that is not a seed, naming the variable', () => {
+    for (const bad of ['abc', '-1', '1.5', ' 7', '9007199254740992', '1e3']) {
+      assert.throws(
+        () => withSeedVariable(bad, () => Random.freshSeed()),
+        (error: Error & { code?: string }) =>
+          error.code === 'FL_ERR_INVALID_ARGUMENT' &&
+          /^FAULTLINE_SEED: expected an integer/.test(error.message),
+        bad,
+      );
+    }
+  });
+});
