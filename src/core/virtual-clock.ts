@@ -1,14 +1,15 @@
 import { invalid, requireNumber } from './assert.js';
 import { type Clock, sleepOn, type TimerHandle } from './clock.js';
+import { type DueEntry, DueHeap } from './due-heap.js';
 
 /** A pending timer of a VirtualClock; the handle `setTimeout` returns. */
-class VirtualTimer {
+class VirtualTimer implements DueEntry {
   cancelled = false;
 
   constructor(
-    readonly dueAt: number,
+    readonly due: number,
     /** Creation order: timers due at the same time run in the order they were set. */
-    readonly sequence: number,
+    readonly seq: number,
     readonly callback: () => void,
   ) {}
 }
@@ -28,8 +29,8 @@ const defaultMaxTimers = 100_000;
 export class VirtualClock implements Clock {
   private nowMs: number;
   private readonly wallStartMs: number;
-  /** A binary min-heap on (dueAt, sequence); cancelled timers are skipped when they reach the top. */
-  private readonly heap: VirtualTimer[] = [];
+  /** Cancelled timers are skipped when they reach the top. */
+  private readonly heap = new DueHeap<VirtualTimer>();
   private sequence = 0;
   private live = 0;
 
@@ -54,14 +55,14 @@ export class VirtualClock implements Clock {
   /** When the next timer falls due, or undefined when none is pending. */
   nextDueAt(): number | undefined {
     this.dropCancelled();
-    return this.heap[0]?.dueAt;
+    return this.heap.peek()?.due;
   }
 
   /** As RealClock: a negative or NaN delay counts as 0, and +Infinity never falls due. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const timer = new VirtualTimer(this.nowMs + Math.max(0, delayMs || 0), this.sequence++, callback);
-    if (timer.dueAt === Number.POSITIVE_INFINITY) return timer;
-    this.push(timer);
+    if (timer.due === Number.POSITIVE_INFINITY) return timer;
+    this.heap.push(timer);
     this.live++;
     return timer;
   }
@@ -69,7 +70,7 @@ export class VirtualClock implements Clock {
   clearTimeout(handle: TimerHandle): void {
     if (!(handle instanceof VirtualTimer) || handle.cancelled) return;
     handle.cancelled = true;
-    if (handle.dueAt !== Number.POSITIVE_INFINITY) this.live--;
+    if (handle.due !== Number.POSITIVE_INFINITY) this.live--;
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
@@ -114,12 +115,12 @@ export class VirtualClock implements Clock {
     let ran = 0;
     for (;;) {
       this.dropCancelled();
-      const next = this.heap[0];
-      if (next === undefined || next.dueAt > target || ran >= maxTimers) break;
-      this.pop();
+      const next = this.heap.peek();
+      if (next === undefined || next.due > target || ran >= maxTimers) break;
+      this.heap.pop();
       next.cancelled = true; // run once: a clearTimeout from inside the callback is then a no-op
       this.live--;
-      this.nowMs = Math.max(this.nowMs, next.dueAt);
+      this.nowMs = Math.max(this.nowMs, next.due);
       ran++;
       next.callback();
     }
@@ -128,41 +129,6 @@ export class VirtualClock implements Clock {
   }
 
   private dropCancelled(): void {
-    while (this.heap[0]?.cancelled) this.pop();
+    while (this.heap.peek()?.cancelled) this.heap.pop();
   }
-
-  private push(timer: VirtualTimer): void {
-    const heap = this.heap;
-    heap.push(timer);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(timer, heap[parent] as VirtualTimer)) break;
-      heap[i] = heap[parent] as VirtualTimer;
-      i = parent;
-    }
-    heap[i] = timer;
-  }
-
-  private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop() as VirtualTimer;
-    if (heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child =
-        right < heap.length && before(heap[right] as VirtualTimer, heap[left] as VirtualTimer) ? right : left;
-      if (!before(heap[child] as VirtualTimer, last)) break;
-      heap[i] = heap[child] as VirtualTimer;
-      i = child;
-    }
-    heap[i] = last;
-  }
-}
-
-function before(a: VirtualTimer, b: VirtualTimer): boolean {
-  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.sequence < b.sequence);
 }

@@ -333,9 +333,7 @@ async function prefixedAsync<T>(prefix: string, body: () => Promise<T>): Promise
   try {
     return await body();
   } catch (error) {
-    return prefixed(prefix, () => {
-      throw error;
-    });
+    throw withFieldPrefix(prefix, error);
   }
 }
 
@@ -344,13 +342,18 @@ function prefixed<T>(prefix: string, body: () => T): T {
   try {
     return body();
   } catch (error) {
-    if (!(error instanceof FaultlineError) || typeof error.details.field !== 'string') throw error;
-    const field = error.details.field;
-    if (field === prefix || field.startsWith(`${prefix}.`) || field.startsWith(`${prefix}[`)) throw error;
-    const message = error.message.startsWith(`${field}:`) ? `${prefix}.${error.message}` : error.message;
-    throw new FaultlineError(error.code, message, {
-      cause: error.cause,
-      details: { ...error.details, field: `${prefix}.${field}` },
-    });
+    throw withFieldPrefix(prefix, error);
   }
+}
+
+/** `error` with its field (and the field named at the start of its message) under `prefix`. */
+function withFieldPrefix(prefix: string, error: unknown): unknown {
+  if (!(error instanceof FaultlineError) || typeof error.details.field !== 'string') return error;
+  const field = error.details.field;
+  if (field === prefix || field.startsWith(`${prefix}.`) || field.startsWith(`${prefix}[`)) return error;
+  const message = error.message.startsWith(`${field}:`) ? `${prefix}.${error.message}` : error.message;
+  return new FaultlineError(error.code, message, {
+    cause: error.cause,
+    details: { ...error.details, field: `${prefix}.${field}` },
+  });
 }

@@ -1,15 +1,13 @@
 import type { Clock, TimerHandle } from '../../core/clock.js';
+import { type DueEntry, DueHeap } from '../../core/due-heap.js';
 import type { Random } from '../../core/random.js';
 import type { Held, Next } from './held.js';
 import type { UdpImpairments } from './impairments.js';
 
 type DelaySpec = NonNullable<UdpImpairments['delay']>;
 
-interface Delayed<T> extends Held<T> {
-  readonly due: number;
-  /** Arrival order, so equal due times leave first in, first out. */
-  readonly seq: number;
-}
+/** `seq` is the arrival order, so equal due times leave first in, first out. */
+interface Delayed<T> extends Held<T>, DueEntry {}
 
 /**
  * Holds each datagram for `ms` plus jitter, then releases it. As in netem, every datagram draws its own
@@ -19,7 +17,7 @@ interface Delayed<T> extends Held<T> {
  */
 export class DelayStage<T> {
   private spec: DelaySpec | undefined;
-  private readonly heap: Delayed<T>[] = [];
+  private readonly heap = new DueHeap<Delayed<T>>();
   private heapBytes = 0;
   private seq = 0;
   private timer: TimerHandle | undefined;
@@ -34,7 +32,7 @@ export class DelayStage<T> {
   ) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   configure(spec: DelaySpec | undefined): void {
@@ -55,23 +53,23 @@ export class DelayStage<T> {
 
   push(item: Held<T>): void {
     const delay = this.spec === undefined ? 0 : this.sample(this.spec);
-    if (delay === 0 && this.heap.length === 0) {
+    if (delay === 0 && this.heap.size === 0) {
       this.next(item);
       return;
     }
-    if (this.heap.length >= this.limits.datagrams || this.heapBytes + item.data.length > this.limits.bytes) {
+    if (this.heap.size >= this.limits.datagrams || this.heapBytes + item.data.length > this.limits.bytes) {
       this.onOverflow();
       return;
     }
     const due = this.clock.now() + delay;
-    this.insert({ data: item.data, target: item.target, due, seq: this.seq++ });
+    this.heap.push({ data: item.data, target: item.target, due, seq: this.seq++ });
     this.heapBytes += item.data.length;
     if (due < this.timerDue) this.arm(due);
   }
 
   reset(): void {
     this.disarm();
-    this.heap.length = 0;
+    this.heap.clear();
     this.heapBytes = 0;
   }
 
@@ -85,11 +83,11 @@ export class DelayStage<T> {
     this.timerDue = Number.POSITIVE_INFINITY;
     // Node's timers have 1 ms granularity and may fire a fraction early; take what is due to within it.
     const now = this.clock.now() + 0.5;
-    for (let top = this.heap[0]; top !== undefined && top.due <= now; top = this.heap[0]) {
+    for (let top = this.heap.peek(); top !== undefined && top.due <= now; top = this.heap.peek()) {
       this.pop();
       this.next(top);
     }
-    const top = this.heap[0];
+    const top = this.heap.peek();
     if (top !== undefined) this.arm(top.due);
   };
 
@@ -105,46 +103,9 @@ export class DelayStage<T> {
     this.timerDue = Number.POSITIVE_INFINITY;
   }
 
-  private before(a: Delayed<T>, b: Delayed<T>): boolean {
-    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
-  }
-
-  private insert(item: Delayed<T>): void {
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent] as Delayed<T>;
-      if (!this.before(item, p)) break;
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = item;
-  }
-
   private pop(): Delayed<T> | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || last === undefined) return undefined;
-    this.heapBytes -= top.data.length;
-    if (heap.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child =
-        right < heap.length && this.before(heap[right] as Delayed<T>, heap[left] as Delayed<T>)
-          ? right
-          : left;
-      const c = heap[child] as Delayed<T>;
-      if (!this.before(c, last)) break;
-      heap[i] = c;
-      i = child;
-    }
-    heap[i] = last;
+    const top = this.heap.pop();
+    if (top !== undefined) this.heapBytes -= top.data.length;
     return top;
   }
 }
