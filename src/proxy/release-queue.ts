@@ -23,8 +23,9 @@ export const queuedItemCostBytes = 192;
 const timerSlackMs = 0.75;
 
 /**
- * How a queue lets held chunks out: whole (no pace) or in pieces spaced in time (slicer, bandwidth).
- * Pieces are cut when they go out, so a chunk held for a long time costs one item, whatever the piece size.
+ * How a queue lets held chunks out: whole (a queue without a pace, or `QueuedStage`'s default) or in pieces
+ * spaced in time (slicer, bandwidth). Pieces are cut when they go out, so a chunk held for a long time
+ * costs one item, whatever the piece size.
  */
 export interface Pace {
   /** How many of the `availableBytes` at the head go out as the next piece (≥ 1), or 0 to hold them. */
@@ -35,7 +36,8 @@ export interface Pace {
 
 /**
  * A FIFO of chunks (and the half-close) each released at its time, in order. Items that are due when
- * pushed onto an empty queue go out synchronously, so a zero delay costs no timer; items released by a
+ * pushed onto an empty queue go out synchronously (unless what follows is congested), so a zero delay
+ * costs no timer; items released by a
  * timer may go out up to `timerSlackMs` early (see above). A queue never reorders.
  *
  * Bounded: each held item is charged to the pipe's budget (bytes plus `queuedItemCostBytes`), so the pipe
