@@ -14,7 +14,7 @@ export interface FaultContext {
   readonly log?: (line: string) => void;
 }
 
-/** An applied fault. `heal()` is idempotent; the ledger holds the same heal. */
+/** An applied fault. `heal()` is idempotent; the ledger holds the same heal; `await using` heals it too. */
 export type Injection = LedgerEntry;
 
 /** A named kind of fault with validated parameters. */
@@ -29,11 +29,13 @@ export interface Fault<P = unknown> {
 export function extendInjection<T extends object>(entry: LedgerEntry, extra: T): Injection & T {
   return Object.assign(
     {
+      id: entry.id,
       label: entry.label,
       get healed() {
         return entry.healed;
       },
       heal: () => entry.heal(),
+      [Symbol.asyncDispose]: () => entry.heal(),
     },
     extra,
   );

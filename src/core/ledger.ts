@@ -1,11 +1,15 @@
+import { type Clock, realClock } from './clock.js';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
+import { publish } from './events.js';
 import type { Journal, Residue } from './journal.js';
 
 export type Heal = () => void | Promise<void>;
 
 /** One applied fault's undo. `heal()` is idempotent and removes the entry from its ledger. */
-export interface LedgerEntry {
+export interface LedgerEntry extends AsyncDisposable {
+  /** Unique in this process; events about this entry carry it. */
+  readonly id: number;
   readonly label: string;
   readonly healed: boolean;
   heal(): Promise<void>;
@@ -14,8 +18,13 @@ export interface LedgerEntry {
 export interface LedgerOptions {
   /** Drain when this signal aborts. */
   signal?: AbortSignal;
-  /** Drain on SIGINT and SIGTERM, then let the signal end the process (default true). */
+  /**
+   * Drain on SIGINT and SIGTERM, then let the signal end the process (default false: a test runner owns
+   * the process's signals; the CLI asks for this).
+   */
   handleSignals?: boolean;
+  /** Times of the `fault.heal` events (default realClock). */
+  clock?: Clock;
   /** Told about every heal, for events and progress output. */
   onHeal?: (label: string, error?: unknown) => void;
   /** Records each pushed residue on disk, so `faultline cleanup` can undo it if this process dies. */
@@ -35,6 +44,8 @@ export class Ledger {
   private readonly onHeal: ((label: string, error?: unknown) => void) | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly journal: Journal | undefined;
+  /** @internal */
+  readonly clock: Clock;
   private readonly onAbort = (): void => void this.drain().catch(() => {});
   private draining: Promise<void> | undefined;
 
@@ -42,8 +53,9 @@ export class Ledger {
     this.onHeal = options.onHeal;
     this.signal = options.signal;
     this.journal = options.journal;
+    this.clock = options.clock ?? realClock;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (options.handleSignals ?? true) watchSignals(this);
+    if (options.handleSignals ?? false) watchSignals(this);
   }
 
   get size(): number {
@@ -124,8 +136,16 @@ export class Ledger {
   }
 
   /** @internal */
-  report(label: string, error?: unknown): void {
-    this.onHeal?.(label, error);
+  report(entry: LedgerEntry, error?: unknown): void {
+    const atMs = this.clock.now();
+    publish({
+      type: 'fault.heal',
+      id: entry.id,
+      label: entry.label,
+      atMs,
+      ...(error === undefined ? {} : { error }),
+    });
+    this.onHeal?.(entry.label, error);
   }
 
   /** @internal */
@@ -161,8 +181,11 @@ export class Ledger {
   }
 }
 
+let lastEntryId = 0;
+
 class Entry implements LedgerEntry {
   private done: Promise<void> | undefined;
+  readonly id = ++lastEntryId;
   healed = false;
 
   constructor(
@@ -179,13 +202,17 @@ class Entry implements LedgerEntry {
         await this.undo();
         this.healed = true;
         this.ledger.unrecord(this.residueIds);
-        this.ledger.report(this.label);
+        this.ledger.report(this);
       } catch (error) {
-        this.ledger.report(this.label, error);
+        this.ledger.report(this, error);
         throw error;
       }
     })();
     return this.done;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.heal();
   }
 }
 

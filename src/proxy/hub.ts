@@ -2,10 +2,14 @@ import { describe, invalid, requireObject, requireUrlName } from '../core/assert
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
+import type { FaultContext, Injection } from '../core/fault.js';
+import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import { isLoopbackHost, parseHostPort } from './address.js';
 import { type PreparedUpdate, type ProxyState, type ProxyStats, TcpProxy } from './tcp-proxy.js';
 import type { ToxicSpec } from './toxic.js';
+import { toxicFaultFromSpec } from './toxic-faults.js';
+import { normalizeToxic, toxicKind } from './toxic-registry.js';
 
 /** faultline's version of the Toxiproxy API it speaks. */
 export const toxiproxyApiVersion = '2.12.0';
@@ -63,7 +67,11 @@ export interface ProxyHubOptions {
   allowRemoteListen?: boolean;
 }
 
-/** The in-process implementation of the Toxiproxy API: a set of named TCP proxies. */
+/**
+ * The in-process implementation of the Toxiproxy API: a set of named TCP proxies. Every toxic it adds
+ * is a fault injected into the hub's own Ledger, so `reset`, `deleteProxy` and `close` heal them the
+ * one way every fault is healed.
+ */
 export class ProxyHub implements ToxiproxyApi {
   readonly seed: number;
   private readonly random: Random;
@@ -71,6 +79,10 @@ export class ProxyHub implements ToxiproxyApi {
   private readonly budgetBytes: number | undefined;
   private readonly allowRemoteListen: boolean;
   private readonly proxyMap = new Map<string, TcpProxy>();
+  private readonly ledger: Ledger;
+  private readonly context: FaultContext;
+  /** The injection behind each toxic, per proxy and toxic name. */
+  private readonly injections = new Map<TcpProxy, Map<string, Injection>>();
   /** Serialises changes, so concurrent requests never see or leave a half-applied state. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -80,6 +92,8 @@ export class ProxyHub implements ToxiproxyApi {
     this.clock = options.clock ?? realClock;
     this.budgetBytes = options.budgetBytes;
     this.allowRemoteListen = options.allowRemoteListen ?? false;
+    this.ledger = new Ledger({ clock: this.clock });
+    this.context = { ledger: this.ledger, clock: this.clock, random: this.random };
   }
 
   /** The live proxy object, for stats and direct use. */
@@ -111,7 +125,7 @@ export class ProxyHub implements ToxiproxyApi {
 
   createProxy(input: ProxyInput): Promise<ProxyState> {
     return this.exclusive(async () => {
-      const proxy = this.build(input, undefined);
+      const { proxy, toxics } = this.build(input, undefined);
       if (this.proxyMap.has(proxy.name)) {
         throw new FaultlineError(codes.alreadyExists, `proxy already exists: "${proxy.name}"`, {
           details: { field: 'name' },
@@ -119,6 +133,7 @@ export class ProxyHub implements ToxiproxyApi {
       }
       await proxy.start();
       this.proxyMap.set(proxy.name, proxy);
+      await this.injectAll(proxy, toxics);
       return proxy.toJSON();
     });
   }
@@ -127,7 +142,8 @@ export class ProxyHub implements ToxiproxyApi {
     return this.exclusive(async () => {
       if (!Array.isArray(inputs))
         throw invalid('proxies', `expected an array of proxies, got ${describe(inputs)}`);
-      const built = inputs.map((input, i) => this.build(input, `proxies[${i}]`, ` at proxy ${i + 1}`));
+      const specs = inputs.map((input, i) => this.build(input, `proxies[${i}]`, ` at proxy ${i + 1}`));
+      const built = specs.map((spec) => spec.proxy);
       const names = new Set<string>();
       for (const [i, proxy] of built.entries()) {
         if (names.has(proxy.name))
@@ -167,10 +183,15 @@ export class ProxyHub implements ToxiproxyApi {
       // The swap, which cannot fail.
       for (const [proxy, donor] of donors) proxy.adoptListener(donor);
       for (const { proxy } of fresh) this.proxyMap.set(proxy.name, proxy);
+      for (const old of replaced) await this.healAll(old);
       // An unchanged proxy keeps its connections; toxics given with it become its toxics.
       for (const [i, { proxy, old, keep }] of plan.entries()) {
-        if (keep && old !== undefined && (inputs[i] as ProxyInput).toxics !== undefined)
-          old.replaceToxics(proxy.toxics);
+        const toxics = (specs[i] as { toxics: ToxicSpec[] }).toxics;
+        if (!keep) await this.injectAll(proxy, toxics);
+        else if (old !== undefined && (inputs[i] as ProxyInput).toxics !== undefined) {
+          await this.healAll(old);
+          await this.injectAll(old, toxics);
+        }
       }
       await Promise.all(replaced.map((old) => old.stop()));
       return built.map((proxy) => (this.proxyMap.get(proxy.name) as TcpProxy).toJSON());
@@ -197,6 +218,7 @@ export class ProxyHub implements ToxiproxyApi {
     return this.exclusive(async () => {
       const proxy = this.proxy(name);
       this.proxyMap.delete(name);
+      await this.healAll(proxy);
       await proxy.stop();
     });
   }
@@ -206,7 +228,21 @@ export class ProxyHub implements ToxiproxyApi {
   }
 
   addToxic(proxy: string, toxic: ToxicInput): Promise<ToxicSpec> {
-    return this.exclusive(async () => this.proxy(proxy).addToxic(toxic));
+    return this.exclusive(async () => {
+      const target = this.proxy(proxy);
+      const spec = normalizeToxic(toxic);
+      if (target.hasToxic(spec.name)) {
+        throw new FaultlineError(
+          codes.alreadyExists,
+          `toxic already exists: "${spec.name}" on proxy "${proxy}"`,
+          {
+            details: { field: 'name' },
+          },
+        );
+      }
+      await this.injectAll(target, [spec]);
+      return target.getToxic(spec.name);
+    });
   }
 
   async getToxic(proxy: string, toxic: string): Promise<ToxicSpec> {
@@ -218,7 +254,13 @@ export class ProxyHub implements ToxiproxyApi {
   }
 
   removeToxic(proxy: string, toxic: string): Promise<void> {
-    return this.exclusive(async () => this.proxy(proxy).removeToxic(toxic));
+    return this.exclusive(async () => {
+      const target = this.proxy(proxy);
+      const injection = this.injections.get(target)?.get(toxic);
+      if (injection === undefined) return target.removeToxic(toxic);
+      this.injections.get(target)?.delete(toxic);
+      await injection.heal();
+    });
   }
 
   reset(): Promise<void> {
@@ -234,7 +276,7 @@ export class ProxyHub implements ToxiproxyApi {
         throw error;
       }
       await Promise.all(prepared.map((change) => change.commit()));
-      for (const proxy of this.proxyMap.values()) proxy.removeAllToxics();
+      for (const proxy of this.proxyMap.values()) await this.healAll(proxy);
     });
   }
 
@@ -243,7 +285,12 @@ export class ProxyHub implements ToxiproxyApi {
     return this.exclusive(async () => {
       const proxies = [...this.proxyMap.values()];
       this.proxyMap.clear();
-      await Promise.all(proxies.map((proxy) => proxy.stop()));
+      this.injections.clear();
+      try {
+        await this.ledger.close();
+      } finally {
+        await Promise.all(proxies.map((proxy) => proxy.stop()));
+      }
     });
   }
 
@@ -251,11 +298,32 @@ export class ProxyHub implements ToxiproxyApi {
     await this.close();
   }
 
+  /** Injects validated toxics, in order, as faults in the hub's ledger. */
+  private async injectAll(proxy: TcpProxy, toxics: readonly ToxicSpec[]): Promise<void> {
+    const byName = this.injections.get(proxy) ?? new Map<string, Injection>();
+    this.injections.set(proxy, byName);
+    for (const spec of toxics) {
+      const injection = await toxicFaultFromSpec(proxy, spec, toxicKind(spec.type)).inject(this.context);
+      byName.set(spec.name, injection);
+    }
+  }
+
+  /** Heals every toxic of a proxy, newest first. */
+  private async healAll(proxy: TcpProxy): Promise<void> {
+    const byName = this.injections.get(proxy);
+    this.injections.delete(proxy);
+    for (const injection of [...(byName?.values() ?? [])].reverse()) await injection.heal();
+  }
+
   /**
    * Validates a proxy and its toxics without starting it. `field` is where the entry sits in a larger
    * body (`proxies[1]`, prefixed to every field named in an error); undefined for a body of its own.
    */
-  private build(input: unknown, field: string | undefined, where = ''): TcpProxy {
+  private build(
+    input: unknown,
+    field: string | undefined,
+    where = '',
+  ): { proxy: TcpProxy; toxics: ToxicSpec[] } {
     const body = requireObject(input, field ?? 'body');
     const within = <T>(step: () => T): T => (field === undefined ? step() : prefixed(field, step));
     return within(() => {
@@ -278,12 +346,23 @@ export class ProxyHub implements ToxiproxyApi {
       if (body.enabled !== undefined) options.enabled = body.enabled as boolean;
       if (this.budgetBytes !== undefined) options.budgetBytes = this.budgetBytes;
       const proxy = new TcpProxy(options);
+      const toxics: ToxicSpec[] = [];
       if (body.toxics !== undefined) {
         if (!Array.isArray(body.toxics))
           throw invalid('toxics', `expected an array, got ${describe(body.toxics)}`);
-        for (const [i, toxic] of body.toxics.entries()) prefixed(`toxics[${i}]`, () => proxy.addToxic(toxic));
+        for (const [i, toxic] of body.toxics.entries()) {
+          const spec = prefixed(`toxics[${i}]`, () => normalizeToxic(toxic));
+          if (toxics.some((earlier) => earlier.name === spec.name)) {
+            throw new FaultlineError(
+              codes.alreadyExists,
+              `toxic already exists: "${spec.name}" on proxy "${proxy.name}"`,
+              { details: { field: `toxics[${i}].name` } },
+            );
+          }
+          toxics.push(spec);
+        }
       }
-      return proxy;
+      return { proxy, toxics };
     });
   }
 

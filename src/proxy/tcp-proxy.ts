@@ -276,11 +276,19 @@ export class TcpProxy {
     this.listenAddress = from.listenAddress;
   }
 
+  hasToxic(name: string): boolean {
+    return this.toxicMap.has(name);
+  }
+
   getToxic(name: string): ToxicSpec {
     return this.toxicEntry(name).spec;
   }
 
-  /** Validates and adds a toxic; it acts on live connections at once. */
+  /**
+   * Validates and adds a toxic; it acts on live connections at once. Apply toxics as faults (`tcp.latency`
+   * …) or through `ProxyHub`, which record their heals in a Ledger.
+   * @internal
+   */
   addToxic(input: unknown): ToxicSpec {
     const spec = normalizeToxic(input);
     if (this.toxicMap.has(spec.name)) {
@@ -307,7 +315,10 @@ export class TcpProxy {
     return toxic.spec;
   }
 
-  /** Removes a toxic; data it held is released at once. */
+  /**
+   * Removes a toxic; data it held is released at once.
+   * @internal
+   */
   removeToxic(name: string): void {
     this.toxicEntry(name);
     this.toxicMap.delete(name);

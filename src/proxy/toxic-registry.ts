@@ -11,6 +11,7 @@ import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import type { Attributes, ToxicKind, ToxicSpec } from './toxic.js';
 import { toxicStreams } from './toxic.js';
+import { registerToxicFault } from './toxic-faults.js';
 import { bandwidth } from './toxics/bandwidth.js';
 import { corrupt } from './toxics/corrupt.js';
 import { latency } from './toxics/latency.js';
@@ -26,7 +27,10 @@ import { timeout } from './toxics/timeout.js';
 const kinds = new Map<string, ToxicKind>();
 const snakeCase = /^[a-z][a-z0-9_]*$/;
 
-/** Makes a toxic kind available by its type name (for user-defined toxics too). */
+/**
+ * Makes a toxic kind available by its type name (for user-defined toxics too), and registers its fault
+ * kind (`tcp.<type in kebab-case>`) with typed parameters.
+ */
 export function registerToxic(kind: ToxicKind): void {
   if (!snakeCase.test(kind.type)) throw invalid('type', 'must be snake_case', 'e.g. "my_toxic"');
   for (const name of Object.keys(kind.attributes)) {
@@ -35,6 +39,7 @@ export function registerToxic(kind: ToxicKind): void {
   if (kinds.has(kind.type)) {
     throw new FaultlineError(codes.alreadyExists, `toxic type "${kind.type}" is already registered`);
   }
+  registerToxicFault(kind);
   kinds.set(kind.type, kind);
 }
 

@@ -11,6 +11,11 @@ export const toxicStreams: readonly ToxicStream[] = ['upstream', 'downstream', '
 export type Attributes = Record<string, number>;
 
 export interface AttributeSpec {
+  /**
+   * The attribute's name as a fault parameter, units last (`latencyMs` for Toxiproxy's `latency`);
+   * default: the attribute name in camelCase. The attribute name itself is Toxiproxy's wire name.
+   */
+  readonly param?: string;
   readonly default: number;
   readonly min?: number;
   readonly max?: number;

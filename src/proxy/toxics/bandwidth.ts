@@ -39,6 +39,7 @@ export const bandwidth: ToxicKind = {
   summary: 'Limits a connection to a maximum number of kilobytes per second.',
   attributes: {
     rate: {
+      param: 'rateKBPerSec',
       default: 0,
       unit: 'KB/s',
       description: 'rate in kilobytes (1000 bytes) per second; 0 = nothing passes',

@@ -44,7 +44,13 @@ export const corrupt: ToxicKind = {
   type: 'corrupt',
   summary: 'Flips bits at random in the data, each bit with the given probability.',
   attributes: {
-    probability: { default: 0, max: 1, unit: '0..1', description: 'chance that any one bit is flipped' },
+    probability: {
+      param: 'bitFlipProbability',
+      default: 0,
+      max: 1,
+      unit: '0..1',
+      description: 'chance that any one bit is flipped',
+    },
   },
   create: (context, attributes) => new CorruptStage(context, attributes.probability ?? 0),
 };

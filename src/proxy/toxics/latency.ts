@@ -25,8 +25,9 @@ export const latency: ToxicKind = {
   type: 'latency',
   summary: 'Adds a delay to all data going through the proxy, with optional jitter.',
   attributes: {
-    latency: { default: 0, unit: 'ms', description: 'delay added to every chunk' },
+    latency: { param: 'latencyMs', default: 0, unit: 'ms', description: 'delay added to every chunk' },
     jitter: {
+      param: 'jitterMs',
       default: 0,
       unit: 'ms',
       description: 'each delay is latency plus a uniform draw in [-jitter, +jitter]',

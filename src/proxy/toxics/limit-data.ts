@@ -54,7 +54,13 @@ export const limitData: ToxicKind = {
   type: 'limit_data',
   summary: 'Closes the connection once the given number of bytes has passed in its direction.',
   attributes: {
-    bytes: { default: 0, integer: true, unit: 'bytes', description: 'bytes let through before closing' },
+    bytes: {
+      param: 'limitBytes',
+      default: 0,
+      integer: true,
+      unit: 'bytes',
+      description: 'bytes let through before closing',
+    },
   },
   create: (context, attributes) => new LimitDataStage(context, attributes),
 };

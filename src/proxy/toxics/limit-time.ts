@@ -6,6 +6,7 @@ export const limitTime: ToxicKind = {
   summary: 'Passes data normally, then closes the connection after a fixed time ("cable unplugged").',
   attributes: {
     time: {
+      param: 'limitMs',
       default: 0,
       unit: 'ms',
       description: 'time after the toxic takes effect before the connection is closed',

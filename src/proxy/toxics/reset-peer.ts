@@ -52,7 +52,12 @@ export const resetPeer: ToxicKind = {
   summary:
     'Resets the connection (TCP RST, "connection reset by peer") once data arrives, after an optional timeout.',
   attributes: {
-    timeout: { default: 0, unit: 'ms', description: 'time from the first data until the reset' },
+    timeout: {
+      param: 'timeoutMs',
+      default: 0,
+      unit: 'ms',
+      description: 'time from the first data until the reset',
+    },
   },
   create: (context, attributes) => new ResetPeerStage(context, attributes),
 };

@@ -35,18 +35,20 @@ export const slicer: ToxicKind = {
   summary: 'Slices data into smaller bits, optionally adding a delay between each sliced packet.',
   attributes: {
     average_size: {
+      param: 'averageSizeBytes',
       default: 0,
       integer: true,
       unit: 'bytes',
       description: 'average slice size; 0 = no slicing',
     },
     size_variation: {
+      param: 'sizeVariationBytes',
       default: 0,
       integer: true,
       unit: 'bytes',
       description: 'slice sizes vary uniformly by ± this',
     },
-    delay: { default: 0, unit: 'µs', description: 'time between slices' },
+    delay: { param: 'delayMicros', default: 0, unit: 'µs', description: 'time between slices' },
   },
   create: (context, attributes) => new SlicerStage(context, attributes),
 };

@@ -46,6 +46,8 @@ class SlowCloseStage implements ToxicStage {
 export const slowClose: ToxicKind = {
   type: 'slow_close',
   summary: 'Delays the TCP socket from closing until delay has elapsed.',
-  attributes: { delay: { default: 0, unit: 'ms', description: 'how long the close is held' } },
+  attributes: {
+    delay: { param: 'delayMs', default: 0, unit: 'ms', description: 'how long the close is held' },
+  },
   create: (context, attributes) => new SlowCloseStage(context, attributes),
 };

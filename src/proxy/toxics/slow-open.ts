@@ -29,7 +29,9 @@ class SlowOpenStage extends QueuedStage {
 export const slowOpen: ToxicKind = {
   type: 'slow_open',
   summary: 'Delays connection establishment: no data passes until delay after the connection is accepted.',
-  attributes: { delay: { default: 0, unit: 'ms', description: 'time from accept until data may pass' } },
+  attributes: {
+    delay: { param: 'delayMs', default: 0, unit: 'ms', description: 'time from accept until data may pass' },
+  },
   openDelayMs: (attributes) => attributes.delay ?? 0,
   create: (context, attributes) => new SlowOpenStage(context, attributes),
 };

@@ -41,7 +41,12 @@ export const timeout: ToxicKind = {
   type: 'timeout',
   summary: 'Stops all data from getting through; closes the connection after timeout (0 = never).',
   attributes: {
-    timeout: { default: 0, unit: 'ms', description: 'time until the connection is closed; 0 keeps it open' },
+    timeout: {
+      param: 'timeoutMs',
+      default: 0,
+      unit: 'ms',
+      description: 'time until the connection is closed; 0 keeps it open',
+    },
   },
   create: (context, attributes) => new TimeoutStage(context, attributes),
 };

@@ -1,0 +1,80 @@
+import { type Channel, channel } from 'node:diagnostics_channel';
+
+/**
+ * Everything that happens in a run is published once, as a typed event on a named
+ * `node:diagnostics_channel` channel (as undici publishes its requests). The runner, telemetry and
+ * reports subscribe; nothing logs its own way. Publishing costs one check when nobody listens.
+ * Times are on the run's Clock (`atMs`), so a VirtualClock run reports virtual times.
+ */
+export type FaultlineEvent =
+  | {
+      readonly type: 'fault.inject';
+      /** Ledger entry id, shared with the matching `fault.heal`. */
+      readonly id: number;
+      readonly kind: string;
+      readonly label: string;
+      readonly params: unknown;
+      readonly atMs: number;
+    }
+  | {
+      readonly type: 'fault.heal';
+      readonly id: number;
+      readonly label: string;
+      /** Set when the heal failed; the entry is then still owed nowhere (the error is reported). */
+      readonly error?: unknown;
+      readonly atMs: number;
+    }
+  | {
+      readonly type: 'probe';
+      readonly name: string;
+      readonly ok: boolean;
+      readonly durationMs: number;
+      readonly error?: string;
+      readonly atMs: number;
+    }
+  | { readonly type: 'op'; readonly op: unknown }
+  | { readonly type: 'phase'; readonly name: string; readonly state: 'start' | 'end'; readonly atMs: number }
+  | {
+      readonly type: 'cleanup';
+      readonly residue: string;
+      readonly outcome: 'undone' | 'gone' | 'failed' | 'skipped';
+      readonly detail?: string;
+    };
+
+export type EventType = FaultlineEvent['type'];
+export type EventOf<T extends EventType> = Extract<FaultlineEvent, { type: T }>;
+
+/** Channel names, one per event type: `faultline:fault.inject`, `faultline:probe`, … */
+export const eventChannelNames = {
+  'fault.inject': 'faultline:fault.inject',
+  'fault.heal': 'faultline:fault.heal',
+  probe: 'faultline:probe',
+  op: 'faultline:op',
+  phase: 'faultline:phase',
+  cleanup: 'faultline:cleanup',
+} as const satisfies Record<EventType, string>;
+
+const channels = new Map<EventType, Channel>(
+  Object.entries(eventChannelNames).map(([type, name]) => [type as EventType, channel(name)]),
+);
+
+export function publish(event: FaultlineEvent): void {
+  const target = channels.get(event.type) as Channel;
+  if (target.hasSubscribers) target.publish(event);
+}
+
+/**
+ * Calls `listener` for every event of the given types (default all) until the returned function is
+ * called. A thin typed wrapper over `diagnostics_channel.subscribe`.
+ */
+export function subscribe(
+  listener: (event: FaultlineEvent) => void,
+  types: readonly EventType[] = Object.keys(eventChannelNames) as EventType[],
+): () => void {
+  const onMessage = (message: unknown): void => listener(message as FaultlineEvent);
+  const subscribed = types.map((type) => channels.get(type) as Channel);
+  for (const one of subscribed) one.subscribe(onMessage);
+  return () => {
+    for (const one of subscribed) one.unsubscribe(onMessage);
+  };
+}

@@ -1,0 +1,109 @@
+import { invalid } from './assert.js';
+import { codes } from './codes.js';
+import { FaultlineError } from './errors.js';
+import { publish } from './events.js';
+import type { Fault, FaultContext, Injection } from './fault.js';
+import { type ParamSpecs, paramsJsonSchema, validateParams } from './params.js';
+
+/** A kind of fault: its name, its parameters, and how to apply them. */
+export interface FaultDefinition<P extends object, I extends Injection = Injection> {
+  /** `domain.name` in kebab-case: `tcp.latency`, `udp.loss`, `net.partition`, `process.kill`. */
+  readonly kind: string;
+  readonly summary: string;
+  readonly params: ParamSpecs;
+  /**
+   * Applies validated params. Must record its heal (and residue) in `context.ledger` before it acts —
+   * `applyWithHeal` does both — and must check conflicts on its target before changing anything.
+   */
+  apply(params: P, context: FaultContext): Promise<I>;
+}
+
+/** Builds a validated Fault of one kind; `kind` and `definition` tell which. */
+export interface FaultFactory<P extends object, I extends Injection = Injection> {
+  (params: P): Fault<P> & { inject(context: FaultContext): Promise<I> };
+  readonly kind: string;
+  readonly definition: FaultDefinition<P, I>;
+}
+
+/** One registry entry, as `faultKinds()` lists it. */
+export interface FaultKindInfo {
+  readonly kind: string;
+  readonly summary: string;
+  /** JSON Schema (2020-12) of the parameters; live objects (`x-ref`) are named by string in files. */
+  readonly schema: Record<string, unknown>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds every kind's params
+const registry = new Map<string, FaultDefinition<any, Injection>>();
+const kindPattern = /^[a-z][a-z0-9]*(\.[a-z0-9]+(-[a-z0-9]+)*)+$/;
+
+/**
+ * Registers a kind of fault and returns its factory. The factory validates every parameter before any
+ * fault exists, so a bad call applies nothing; `inject` publishes a `fault.inject` event once applied.
+ */
+export function defineFault<P extends object, I extends Injection = Injection>(
+  definition: FaultDefinition<P, I>,
+): FaultFactory<P, I> {
+  if (!kindPattern.test(definition.kind)) {
+    throw invalid(
+      'kind',
+      `${JSON.stringify(definition.kind)} is not domain.kebab-name`,
+      'e.g. "tcp.latency"',
+    );
+  }
+  if (registry.has(definition.kind)) {
+    throw new FaultlineError(codes.alreadyExists, `fault kind "${definition.kind}" is already registered`);
+  }
+  registry.set(definition.kind, definition);
+  const factory = (input: P) => faultOf(definition, validateParams<P>(definition.params, input));
+  return Object.assign(factory, { kind: definition.kind, definition });
+}
+
+function faultOf<P extends object, I extends Injection>(
+  definition: FaultDefinition<P, I>,
+  params: P,
+): Fault<P> & { inject(context: FaultContext): Promise<I> } {
+  return {
+    kind: definition.kind,
+    params,
+    async inject(context) {
+      const injection = await definition.apply(params, context);
+      publish({
+        type: 'fault.inject',
+        id: injection.id,
+        kind: definition.kind,
+        label: injection.label,
+        params,
+        atMs: context.clock.now(),
+      });
+      return injection;
+    },
+  };
+}
+
+/** Every registered kind with its parameter schema, sorted by name. */
+export function faultKinds(): FaultKindInfo[] {
+  return [...registry.values()]
+    .sort((a, b) => (a.kind < b.kind ? -1 : 1))
+    .map((definition) => ({
+      kind: definition.kind,
+      summary: definition.summary,
+      schema: paramsJsonSchema(definition.params),
+    }));
+}
+
+/** A fault of a kind named at run time (a scenario file, an API call), validated like the factory's. */
+export function createFault(kind: string, params: unknown): Fault<object> {
+  const definition = registry.get(kind);
+  if (definition === undefined) {
+    const valid = [...registry.keys()].sort().join(', ');
+    throw new FaultlineError(
+      codes.invalidArgument,
+      `kind: unknown fault kind ${JSON.stringify(kind)}; valid: ${valid}`,
+      {
+        details: { field: 'kind', expected: valid },
+      },
+    );
+  }
+  return faultOf(definition, validateParams<object>(definition.params, params));
+}

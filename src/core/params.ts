@@ -1,0 +1,193 @@
+import { describe, invalid, requireBoolean, requireNumber, requireObject, requireOneOf } from './assert.js';
+
+/**
+ * A fault's parameters, described once: the same description validates a call, fills defaults, and is
+ * exported as JSON Schema for scenario files and exports. A parameter without `default` and without
+ * `optional` is required.
+ */
+export type ParamSpec = NumberParam | StringParam | BooleanParam | ListParam | ObjectParam | RefParam;
+
+interface Common {
+  readonly description: string;
+  readonly optional?: boolean;
+}
+
+export interface NumberParam extends Common {
+  readonly type: 'number';
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  /** For people and schemas only: the name already ends in it (`latencyMs`). */
+  readonly unit?: string;
+  readonly default?: number;
+}
+
+export interface StringParam extends Common {
+  readonly type: 'string';
+  readonly oneOf?: readonly string[];
+  readonly default?: string;
+}
+
+export interface BooleanParam extends Common {
+  readonly type: 'boolean';
+  readonly default?: boolean;
+}
+
+export interface ListParam extends Common {
+  readonly type: 'list';
+  readonly items: ParamSpec;
+  readonly minItems?: number;
+}
+
+export interface ObjectParam extends Common {
+  readonly type: 'object';
+  readonly fields: ParamSpecs;
+}
+
+/**
+ * A live object the fault acts on (a proxy, a network, a process). A scenario file names it; in code
+ * it is the object itself, recognised by `is`.
+ */
+export interface RefParam extends Common {
+  readonly type: 'ref';
+  /** What it refers to, e.g. `tcp-proxy`, `udp-proxy`, `network`, `process`. */
+  readonly ref: string;
+  readonly is: (value: unknown) => boolean;
+}
+
+export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
+
+/**
+ * Checks every field of `input` against `specs` before anything is applied: unknown keys, wrong types
+ * and out-of-range values throw FL_ERR_INVALID_ARGUMENT naming the field (`prefix.field[2]`) and what
+ * is valid. Returns a copy with defaults filled in.
+ */
+export function validateParams<P>(specs: ParamSpecs, input: unknown, prefix = ''): P {
+  const field = (name: string): string => (prefix === '' ? name : `${prefix}.${name}`);
+  const value = requireObject(input ?? {}, prefix === '' ? 'params' : prefix);
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(specs, key)) {
+      const valid = Object.keys(specs).join(', ') || 'none';
+      throw invalid(field(key), `unknown parameter; valid: ${valid}`, valid);
+    }
+  }
+  const result: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const given = value[key];
+    if (given === undefined) {
+      if ('default' in spec && spec.default !== undefined) result[key] = spec.default;
+      else if (!spec.optional) throw invalid(field(key), `is required: ${spec.description}`, expected(spec));
+      continue;
+    }
+    result[key] = validateOne(spec, given, field(key));
+  }
+  return result as P;
+}
+
+function validateOne(spec: ParamSpec, value: unknown, field: string): unknown {
+  switch (spec.type) {
+    case 'number': {
+      const options: { min?: number; max?: number; integer?: boolean } = {};
+      if (spec.min !== undefined) options.min = spec.min;
+      if (spec.max !== undefined) options.max = spec.max;
+      if (spec.integer) options.integer = true;
+      return requireNumber(value, field, options);
+    }
+    case 'string':
+      if (spec.oneOf !== undefined) return requireOneOf(value, field, spec.oneOf);
+      if (typeof value !== 'string')
+        throw invalid(field, `expected a string, got ${describe(value)}`, 'a string');
+      return value;
+    case 'boolean':
+      return requireBoolean(value, field);
+    case 'list': {
+      if (!Array.isArray(value))
+        throw invalid(field, `expected a list, got ${describe(value)}`, expected(spec));
+      if (value.length < (spec.minItems ?? 0)) {
+        throw invalid(
+          field,
+          `expected at least ${spec.minItems} item(s), got ${value.length}`,
+          expected(spec),
+        );
+      }
+      return value.map((item, index) => validateOne(spec.items, item, `${field}[${index}]`));
+    }
+    case 'object':
+      return validateParams(spec.fields, requireObject(value, field), field);
+    case 'ref':
+      if (!spec.is(value))
+        throw invalid(field, `expected a ${spec.ref}, got ${describe(value)}`, `a ${spec.ref}`);
+      return value;
+  }
+}
+
+/** What a valid value looks like, for error messages. */
+function expected(spec: ParamSpec): string {
+  switch (spec.type) {
+    case 'number': {
+      const bounds = [
+        spec.min === undefined ? '' : `>= ${spec.min}`,
+        spec.max === undefined ? '' : `<= ${spec.max}`,
+      ].filter(Boolean);
+      return `${spec.integer ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+    }
+    case 'string':
+      return spec.oneOf ? `one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(', ')}` : 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'list':
+      return `a list of ${expected(spec.items)}`;
+    case 'object':
+      return `an object with ${Object.keys(spec.fields).join(', ')}`;
+    case 'ref':
+      return `a ${spec.ref}`;
+  }
+}
+
+/** JSON Schema (2020-12) of a parameter set; a ref becomes a string naming the object, marked `x-ref`. */
+export function paramsJsonSchema(specs: ParamSpecs): Record<string, unknown> {
+  const required = Object.entries(specs)
+    .filter(([, spec]) => !spec.optional && !('default' in spec && spec.default !== undefined))
+    .map(([key]) => key);
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(Object.entries(specs).map(([key, spec]) => [key, jsonSchemaOf(spec)])),
+    ...(required.length > 0 ? { required } : {}),
+  };
+}
+
+function jsonSchemaOf(spec: ParamSpec): Record<string, unknown> {
+  const base: Record<string, unknown> = { description: spec.description };
+  switch (spec.type) {
+    case 'number':
+      return {
+        ...base,
+        type: spec.integer ? 'integer' : 'number',
+        ...(spec.min === undefined ? {} : { minimum: spec.min }),
+        ...(spec.max === undefined ? {} : { maximum: spec.max }),
+        ...(spec.unit === undefined ? {} : { 'x-unit': spec.unit }),
+        ...(spec.default === undefined ? {} : { default: spec.default }),
+      };
+    case 'string':
+      return {
+        ...base,
+        type: 'string',
+        ...(spec.oneOf === undefined ? {} : { enum: [...spec.oneOf] }),
+        ...(spec.default === undefined ? {} : { default: spec.default }),
+      };
+    case 'boolean':
+      return { ...base, type: 'boolean', ...(spec.default === undefined ? {} : { default: spec.default }) };
+    case 'list':
+      return {
+        ...base,
+        type: 'array',
+        items: jsonSchemaOf(spec.items),
+        ...(spec.minItems === undefined ? {} : { minItems: spec.minItems }),
+      };
+    case 'object':
+      return { ...base, ...paramsJsonSchema(spec.fields) };
+    case 'ref':
+      return { ...base, type: 'string', 'x-ref': spec.ref };
+  }
+}
