@@ -22,6 +22,7 @@ export const codes = {
   methodNotAllowed: 'FL_ERR_METHOD_NOT_ALLOWED',
   tooLarge: 'FL_ERR_TOO_LARGE',
   timeout: 'FL_ERR_TIMEOUT',
+  conflict: 'FL_ERR_CONFLICT',
   internal: 'FL_ERR_INTERNAL',
 } as const;
 

@@ -1,4 +1,5 @@
 import { invalid } from './assert.js';
+import type { Clock } from './clock.js';
 import { codes } from './codes.js';
 import { FaultlineError } from './errors.js';
 import { publish } from './events.js';
@@ -68,17 +69,22 @@ function faultOf<P extends object, I extends Injection>(
     params,
     async inject(context) {
       const injection = await definition.apply(params, context);
-      publish({
-        type: 'fault.inject',
-        id: injection.id,
-        kind: definition.kind,
-        label: injection.label,
-        params,
-        atMs: context.clock.now(),
-      });
+      announce(definition.kind, injection, params, context.clock);
       return injection;
     },
   };
+}
+
+/** Publishes the `fault.inject` event of an applied fault. */
+export function announce(kind: string, injection: Injection, params: unknown, clock: Clock): void {
+  publish({
+    type: 'fault.inject',
+    id: injection.id,
+    kind,
+    label: injection.label,
+    params,
+    atMs: clock.now(),
+  });
 }
 
 /** Every registered kind with its parameter schema, sorted by name. */

@@ -5,7 +5,14 @@ import { describe, invalid, requireBoolean, requireNumber, requireObject, requir
  * exported as JSON Schema for scenario files and exports. A parameter without `default` and without
  * `optional` is required.
  */
-export type ParamSpec = NumberParam | StringParam | BooleanParam | ListParam | ObjectParam | RefParam;
+export type ParamSpec =
+  | NumberParam
+  | StringParam
+  | BooleanParam
+  | ListParam
+  | ObjectParam
+  | RefParam
+  | ShapeParam;
 
 interface Common {
   readonly description: string;
@@ -53,6 +60,15 @@ export interface RefParam extends Common {
   /** What it refers to, e.g. `tcp-proxy`, `udp-proxy`, `network`, `process`. */
   readonly ref: string;
   readonly is: (value: unknown) => boolean;
+}
+
+/** A value with a shape of its own (a preset name or an impairments object), checked by its domain. */
+export interface ShapeParam extends Common {
+  readonly type: 'shape';
+  /** Returns the valid value, or throws FL_ERR_INVALID_ARGUMENT naming `field`. */
+  readonly check: (value: unknown, field: string) => unknown;
+  /** Its JSON Schema. */
+  readonly schema: Record<string, unknown>;
 }
 
 export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
@@ -114,6 +130,8 @@ function validateOne(spec: ParamSpec, value: unknown, field: string): unknown {
     }
     case 'object':
       return validateParams(spec.fields, requireObject(value, field), field);
+    case 'shape':
+      return spec.check(value, field);
     case 'ref':
       if (!spec.is(value))
         throw invalid(field, `expected a ${spec.ref}, got ${describe(value)}`, `a ${spec.ref}`);
@@ -141,6 +159,8 @@ function expected(spec: ParamSpec): string {
       return `an object with ${Object.keys(spec.fields).join(', ')}`;
     case 'ref':
       return `a ${spec.ref}`;
+    case 'shape':
+      return spec.description;
   }
 }
 
@@ -189,5 +209,7 @@ function jsonSchemaOf(spec: ParamSpec): Record<string, unknown> {
       return { ...base, ...paramsJsonSchema(spec.fields) };
     case 'ref':
       return { ...base, type: 'string', 'x-ref': spec.ref };
+    case 'shape':
+      return { ...base, ...spec.schema };
   }
 }

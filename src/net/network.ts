@@ -1,7 +1,10 @@
 import { describe, invalid, requireObject, requireOneOf, requireString } from '../core/assert.js';
-import type { Clock } from '../core/clock.js';
+import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
+import type { FaultContext, Injection } from '../core/fault.js';
+import { announce } from '../core/fault-registry.js';
+import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import { formatHostPort, parseHostPort } from '../proxy/address.js';
 import type { TcpProxy } from '../proxy/tcp-proxy.js';
@@ -74,6 +77,10 @@ const emptyLayers: Layers = { partition: null, blocks: new Set(), impairments: n
 const key = (from: string, to: string): string => `${from}\u0000${to}`;
 const unkey = (pairKey: string): [string, string] => pairKey.split('\u0000') as [string, string];
 
+function conflict(message: string): FaultlineError {
+  return new FaultlineError(codes.conflict, message);
+}
+
 /** Records that `field` names `text`; throws if an earlier field (kept in `seen`) already named it. */
 function claimOnce(
   seen: Map<string, string>,
@@ -105,6 +112,16 @@ export class Network {
   private readonly order: ReadonlyMap<string, number>;
   private layers: Layers = emptyLayers;
   private links = new Map<string, Link>();
+  /** Where the conveniences (partition, block, impair …) record their heals. */
+  private readonly own: FaultContext;
+  /** What the conveniences hold now: the partition, and blocks by pair. */
+  private ownPartition: Injection | undefined;
+  private readonly ownBlocks = new Map<string, Injection>();
+  private readonly ownImpairs = new Set<Injection>();
+  /** Set while a network fault (`net.partition` …) runs a method: its change goes to that fault's ledger. */
+  private faultCall:
+    | { context: FaultContext; kind: string; params: unknown; injection?: Injection }
+    | undefined;
   private started = false;
   private starting: Promise<void> | undefined;
 
@@ -148,6 +165,8 @@ export class Network {
     }
     this.splitRandom = this.random.fork('split-majority');
     this.clock = options.clock;
+    const clock = options.clock ?? realClock;
+    this.own = { ledger: new Ledger({ clock }), clock, random: this.random };
   }
 
   /** Opens every link. Faults set before start take effect on it. */
@@ -398,13 +417,26 @@ export class Network {
   /** Stops what `from` sends to `to` (one way; see docs/network.md). Adds to any partition. */
   block(from: string, to: string): NetworkState {
     const pairKey = this.requirePair(from, to, 'block');
-    if (this.layers.blocks.has(pairKey)) return this.state();
-    return this.commit({ ...this.layers, blocks: new Set([...this.layers.blocks, pairKey]) });
+    if (this.layers.blocks.has(pairKey)) {
+      if (this.faultCall === undefined) return this.state();
+      throw conflict(`net.block: ${from} → ${to} is already blocked`);
+    }
+    const entry = this.change(
+      'net.block',
+      `net.block ${from} → ${to}`,
+      { from, to },
+      (layers) => ({ ...layers, blocks: new Set([...layers.blocks, pairKey]) }),
+      (layers) => ({ ...layers, blocks: new Set([...layers.blocks].filter((k) => k !== pairKey)) }),
+    );
+    if (entry !== undefined) this.ownBlocks.set(pairKey, entry);
+    return this.state();
   }
 
   /** Removes an explicit block. A pair the partition blocks stays blocked until the partition heals. */
   unblock(from: string, to: string): NetworkState {
     const pairKey = this.requirePair(from, to, 'unblock');
+    void this.ownBlocks.get(pairKey)?.heal();
+    this.ownBlocks.delete(pairKey);
     if (!this.layers.blocks.has(pairKey)) return this.state();
     const blocks = new Set(this.layers.blocks);
     blocks.delete(pairKey);
@@ -418,12 +450,31 @@ export class Network {
   impair(links: 'all' | readonly Pair[], impairment: NetPresetName | NetImpairments): NetworkState {
     const keys = this.requirePairs(links, 'impair.links');
     const impairments = this.validateImpairments(impairment, 'impair.impairment');
-    const next = new Map(this.layers.impairments);
-    for (const pairKey of keys) {
-      if (Object.keys(impairments).length === 0) next.delete(pairKey);
-      else next.set(pairKey, impairments);
+    if (this.faultCall !== undefined) {
+      const taken = keys.find((pairKey) => this.layers.impairments.has(pairKey));
+      if (taken !== undefined) throw conflict(`net.impair: ${unkey(taken).join(' → ')} is already impaired`);
     }
-    return this.commit({ ...this.layers, impairments: next });
+    const entry = this.change(
+      'net.impair',
+      `net.impair ${links === 'all' ? 'all links' : `${keys.length} link(s)`}`,
+      { links, impairments },
+      (layers) => {
+        const next = new Map(layers.impairments);
+        for (const pairKey of keys) {
+          if (Object.keys(impairments).length === 0) next.delete(pairKey);
+          else next.set(pairKey, impairments);
+        }
+        return { ...layers, impairments: next };
+      },
+      // Only pairs that still have exactly these impairments: a later impair of a pair is not undone.
+      (layers) => {
+        const next = new Map(layers.impairments);
+        for (const pairKey of keys) if (next.get(pairKey) === impairments) next.delete(pairKey);
+        return { ...layers, impairments: next };
+      },
+    );
+    if (entry !== undefined) this.ownImpairs.add(entry);
+    return this.state();
   }
 
   /** Clears the impairments of those pairs (or all); blocks and partitions stay. */
@@ -436,12 +487,72 @@ export class Network {
 
   /** Ends the partition only; explicit blocks and impairments stay. */
   healPartition(): NetworkState {
+    void this.ownPartition?.heal();
+    this.ownPartition = undefined;
     return this.commit({ ...this.layers, partition: null });
   }
 
-  /** Removes every partition, block and impairment. TCP data held by a block is delivered now. */
+  /**
+   * Removes every partition, block and impairment — those of network faults in other ledgers too (their
+   * heals then find nothing left to undo). TCP data held by a block is delivered now.
+   */
   heal(): NetworkState {
+    // Each heal's undo runs before its first await, so all of this happens now, in order.
+    for (const entry of [this.ownPartition, ...this.ownBlocks.values(), ...this.ownImpairs])
+      void entry?.heal();
+    this.ownPartition = undefined;
+    this.ownBlocks.clear();
+    this.ownImpairs.clear();
     return this.commit(emptyLayers);
+  }
+
+  /**
+   * Runs one of this network's methods as the fault `kind`: its change is recorded in `context`'s ledger
+   * (not the network's own), and it conflicts with what is already in force instead of replacing it.
+   * @internal
+   */
+  injectVia(context: FaultContext, kind: string, params: unknown, method: () => unknown): Injection {
+    this.faultCall = { context, kind, params };
+    let injection: Injection | undefined;
+    try {
+      method();
+      injection = this.faultCall.injection;
+    } finally {
+      this.faultCall = undefined;
+    }
+    if (injection === undefined) throw conflict(`${kind}: it is already in force on this network`);
+    return injection;
+  }
+
+  /**
+   * Applies one change of the layers as a ledger entry whose heal reverts exactly that change. Into the
+   * running fault's ledger, or the network's own for the conveniences. Returns the own entry, if any.
+   */
+  private change(
+    kind: string,
+    label: string,
+    params: unknown,
+    apply: (layers: Layers) => Layers,
+    revert: (layers: Layers) => Layers,
+  ): Injection | undefined {
+    const call = this.faultCall;
+    const context = call?.context ?? this.own;
+    const entry = context.ledger.push(label, () => {
+      this.commit(revert(this.layers));
+    });
+    try {
+      this.commit(apply(this.layers));
+    } catch (error) {
+      void entry.heal().catch(() => {});
+      throw error;
+    }
+    // A fault's own inject announces it; a convenience announces here.
+    if (call === undefined) {
+      announce(kind, entry, params, context.clock);
+      return entry;
+    }
+    call.injection = entry;
+    return undefined;
   }
 
   /** Whether what `from` sends to `to` gets through now (ignoring impairments). */
@@ -452,8 +563,28 @@ export class Network {
 
   // --- internals ---
 
+  /**
+   * Puts a partition in force. A convenience call replaces the partition it set before; a partition from
+   * a fault in another ledger conflicts (FL_ERR_CONFLICT), as does any partition for a fault.
+   */
   private setPartition(state: PartitionState, grudge: ReadonlySet<string>): NetworkState {
-    return this.commit({ ...this.layers, partition: { state, grudge } });
+    const current = this.layers.partition;
+    if (current !== null && (this.faultCall !== undefined || this.ownPartition === undefined)) {
+      throw conflict(`net.${state.kind}: a ${current.state.kind} is already in force; heal it first`);
+    }
+    void this.ownPartition?.heal();
+    this.ownPartition = undefined;
+    const layer = { state, grudge };
+    const kind = `net.${state.kind}`;
+    const entry = this.change(
+      kind,
+      `${kind} ${JSON.stringify(state.kind === 'ring' ? state.order : state.groups)}`,
+      state,
+      (layers) => ({ ...layers, partition: layer }),
+      (layers) => (layers.partition === layer ? { ...layers, partition: null } : layers),
+    );
+    this.ownPartition = entry;
+    return this.state();
   }
 
   private commit(next: Layers): NetworkState {

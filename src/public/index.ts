@@ -4,6 +4,22 @@ export { codes, type ErrorCode } from '../core/codes.js';
 export { formatDuration, parseDuration } from '../core/duration.js';
 export { type ErrorDetails, FaultlineError, isFaultlineError } from '../core/errors.js';
 export {
+  type EventOf,
+  type EventType,
+  eventChannelNames,
+  type FaultlineEvent,
+  subscribe,
+} from '../core/events.js';
+export { applyWithHeal, type Fault, type FaultContext, type Injection } from '../core/fault.js';
+export {
+  createFault,
+  defineFault,
+  type FaultDefinition,
+  type FaultFactory,
+  type FaultKindInfo,
+  faultKinds,
+} from '../core/fault-registry.js';
+export {
   defaultStateDir,
   Journal,
   type JournalOptions,
@@ -11,6 +27,17 @@ export {
   type ResidueRecord,
 } from '../core/journal.js';
 export { type Heal, Ledger, type LedgerEntry, type LedgerOptions } from '../core/ledger.js';
+export type {
+  BooleanParam,
+  ListParam,
+  NumberParam,
+  ObjectParam,
+  ParamSpec,
+  ParamSpecs,
+  RefParam,
+  ShapeParam,
+  StringParam,
+} from '../core/params.js';
 export { Random } from '../core/random.js';
 export { VirtualClock } from '../core/virtual-clock.js';
 export * from './api.js';

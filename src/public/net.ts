@@ -9,4 +9,13 @@ export {
   type Pair,
   type PartitionState,
 } from '../net/network.js';
+export {
+  type NetBlockParams,
+  type NetBridgeParams,
+  type NetImpairParams,
+  type NetIsolateParams,
+  type NetPartitionParams,
+  type NetRingParams,
+  net,
+} from '../net/network-faults.js';
 export { type NetPresetName, netPreset, netPresetNames, netPresets } from '../net/presets.js';

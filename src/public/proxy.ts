@@ -7,6 +7,20 @@ export {
   type ToxiproxyApi,
 } from '../proxy/hub.js';
 export { type Pace, ReleaseQueue } from '../proxy/release-queue.js';
+export {
+  type TcpBandwidthParams,
+  type TcpCorruptParams,
+  type TcpLatencyParams,
+  type TcpLimitDataParams,
+  type TcpLimitTimeParams,
+  type TcpResetPeerParams,
+  type TcpSlicerParams,
+  type TcpSlowCloseParams,
+  type TcpSlowOpenParams,
+  type TcpTimeoutParams,
+  type ToxicFaultParams,
+  tcp,
+} from '../proxy/tcp-faults.js';
 export { type ProxyOptions, type ProxyState, type ProxyStats, TcpProxy } from '../proxy/tcp-proxy.js';
 export {
   type AttributeSpec,
@@ -20,4 +34,15 @@ export {
   type ToxicStream,
 } from '../proxy/toxic.js';
 export { registerToxic, toxicKind, toxicKinds } from '../proxy/toxic-registry.js';
+export {
+  type ImpairmentFaultParams,
+  type UdpBurstLossParams,
+  type UdpCorruptParams,
+  type UdpDelayParams,
+  type UdpDuplicateParams,
+  type UdpLossParams,
+  type UdpRateParams,
+  type UdpReorderParams,
+  udp,
+} from '../proxy/udp/impairment-faults.js';
 export * from '../proxy/udp/udp-proxy.js';

@@ -82,12 +82,19 @@ describe('Ledger', () => {
     await ledger.close();
   });
 
+  it('leaves the process signals alone unless asked (a test runner owns them)', async () => {
+    const before = process.listenerCount('SIGINT');
+    const ledger = new Ledger();
+    assert.equal(process.listenerCount('SIGINT'), before);
+    await ledger.close();
+  });
+
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`drains on ${signal}, then ends the process with that signal`, async () => {
       const ledgerModule = new URL('../../src/core/ledger.js', import.meta.url).href;
       const script = `
         import { Ledger } from ${JSON.stringify(ledgerModule)};
-        const ledger = new Ledger();
+        const ledger = new Ledger({ handleSignals: true });
         ledger.push('first', () => console.log('healed first'));
         ledger.push('second', async () => { await new Promise((r) => setTimeout(r, 20)); console.log('healed second'); });
         console.log('ready');

@@ -4,9 +4,13 @@ import { invalid, requireNumber, requireObject, requireOneOf, requireString } fr
 import { type Clock, realClock, type TimerHandle } from '../../core/clock.js';
 import { codes } from '../../core/codes.js';
 import { FaultlineError, messageOf } from '../../core/errors.js';
+import type { FaultContext, Injection } from '../../core/fault.js';
+import { announce } from '../../core/fault-registry.js';
+import { Ledger } from '../../core/ledger.js';
 import { Random } from '../../core/random.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../address.js';
 import type { DatagramSocket, Endpoint, UdpIo } from './datagram-socket.js';
+import { applyImpairment, directionsOf, impairmentKind } from './impairment-faults.js';
 import { type UdpImpairments, validateImpairments } from './impairments.js';
 import { DirectionPipeline, type UdpCounters } from './pipeline.js';
 import { UdpSession, type UdpSessionInfo } from './session.js';
@@ -123,6 +127,12 @@ export class UdpProxy {
   private lastSession: UdpSession | undefined;
   private readonly sessionCounters: UdpSessionCounters = { opened: 0, failed: 0, expired: 0, evicted: 0 };
   private lastFailure: UdpSessionError | undefined;
+  /** What `impair` set, per direction: faults in the proxy's own ledger. */
+  private readonly ownImpairments: Record<UdpDirection, Map<keyof UdpImpairments, Injection>> = {
+    upstream: new Map(),
+    downstream: new Map(),
+  };
+  private readonly faultContext: FaultContext;
 
   constructor(options: UdpProxyOptions) {
     requireObject(options, 'options');
@@ -141,6 +151,8 @@ export class UdpProxy {
         : requireNumber(options.maxSessions, 'maxSessions', { min: 1, integer: true });
     this.io = chooseIo(options.io);
     const random = (options.random ?? new Random(Random.freshSeed())).fork(`udp/${this.name}`);
+    const ledger = new Ledger({ clock: this.clock });
+    this.faultContext = { ledger, clock: this.clock, random };
     this.pipelines = {
       upstream: new DirectionPipeline(random.fork('upstream'), this.clock, (data, session) =>
         session.send(data),
@@ -199,21 +211,76 @@ export class UdpProxy {
   }
 
   /**
-   * Replaces the impairments of a direction (or both). Validated first: on error nothing changes. Acts
-   * at once, on live sessions too; a removed stage releases what it holds.
+   * Replaces the impairments this method set on a direction (or both): each becomes a fault (`udp.loss`,
+   * `udp.delay` …) in the proxy's own Ledger. Validated first, and checked against impairments that
+   * faults from other ledgers hold (FL_ERR_CONFLICT): on error nothing changes. Acts at once, on live
+   * sessions too; a removed stage releases what it holds.
    */
   impair(direction: UdpDirection | 'both', impairments: UdpImpairments): void {
     const which = requireOneOf(direction, 'direction', ['upstream', 'downstream', 'both'] as const);
     const valid = validateImpairments(impairments, which);
-    for (const d of which === 'both' ? directions : [which]) {
-      this.pipelines[d].configure(which === 'both' ? structuredClone(valid) : valid);
+    const names = (Object.keys(valid) as (keyof UdpImpairments)[]).filter((name) => valid[name] !== false);
+    for (const d of directionsOf(which)) {
+      const own = this.ownImpairments[d];
+      for (const name of names) {
+        if (this.pipelines[d].impairments[name] !== undefined && !own.has(name)) {
+          throw new FaultlineError(
+            codes.conflict,
+            `${d}.${name}: a fault from another ledger holds ${name} on ${d} of proxy "${this.name}"; heal it first`,
+            { details: { field: `${d}.${name}`, proxy: this.name } },
+          );
+        }
+      }
+    }
+    for (const d of directionsOf(which)) {
+      const own = this.ownImpairments[d];
+      for (const [name, entry] of own) {
+        if (names.includes(name)) continue;
+        void entry.heal(); // its undo runs now, before the first await
+        own.delete(name);
+      }
+      for (const name of names) {
+        const value = valid[name] as NonNullable<UdpImpairments[typeof name]>;
+        // One this method set already changes in place, so its stage keeps what it holds (a reorder gap).
+        if (own.has(name)) {
+          this.setImpairment(d, name, structuredClone(value));
+          continue;
+        }
+        const kind = impairmentKind(name, value);
+        const entry = applyImpairment(this.faultContext, kind, this, d, name, value);
+        announce(kind, entry, { direction: d, [name]: value }, this.clock);
+        own.set(name, entry);
+      }
     }
   }
 
-  /** Clears the impairments of a direction (default both). */
+  /** Heals what `impair` set on a direction (default both); faults from other ledgers stay. */
   heal(direction: UdpDirection | 'both' = 'both'): void {
-    const which = requireOneOf(direction, 'direction', ['upstream', 'downstream', 'both'] as const);
-    for (const d of which === 'both' ? directions : [which]) this.pipelines[d].configure({});
+    this.healOwn(requireOneOf(direction, 'direction', ['upstream', 'downstream', 'both'] as const));
+  }
+
+  /** Each heal's undo runs before its first await, so the impairments are gone when this returns. */
+  private healOwn(which: UdpDirection | 'both'): void {
+    for (const d of directionsOf(which)) {
+      for (const entry of this.ownImpairments[d].values()) void entry.heal();
+      this.ownImpairments[d].clear();
+    }
+  }
+
+  /**
+   * Sets one impairment of a direction, or removes it when `value` is undefined. The impairment faults
+   * call this; everything else applies impairments through them.
+   * @internal
+   */
+  setImpairment<K extends keyof UdpImpairments>(
+    direction: UdpDirection,
+    name: K,
+    value: UdpImpairments[K] | undefined,
+  ): void {
+    const next: UdpImpairments = { ...this.pipelines[direction].impairments };
+    if (value === undefined) delete next[name];
+    else next[name] = value;
+    this.pipelines[direction].configure(next);
   }
 
   impairments(): Record<UdpDirection, UdpImpairments> {
