@@ -95,7 +95,7 @@ describe('faultline installs from a tarball and from a git URL', { concurrency: 
   });
 
   for (const source of sources) {
-    describe(`installed from the ${source}`, () => {
+    describe(`installed from the ${source === 'git' ? 'git URL' : 'tarball'}`, () => {
       test('has its exports, bin and prebuilt addon, and compiled nothing', () => {
         const { installed, installLog } = project(source);
         assert.doesNotMatch(installLog, /npm (error|ERR!)/);
