@@ -112,7 +112,7 @@ function build() {
 
 /**
  * build/Release/udp_batch.node → prebuilds/linux-<arch>/node.napi.<libc>.node, the name node-gyp-build
- * matches on any Node with N-API (the addon asks for N-API 8) and the same C library. Written beside and
+ * matches on any Node with N-API (the addon asks for N-API 8) and the same C library. Written in build/ and
  * renamed, so a concurrent pack never sees half a file.
  */
 function copyPrebuild() {
@@ -120,7 +120,7 @@ function copyPrebuild() {
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   const target = join(dir, `node.napi.${glibc ? 'glibc' : 'musl'}.node`);
   mkdirSync(dir, { recursive: true });
-  const partial = `${target}.${process.pid}.partial`;
+  const partial = join(root, 'build', `prebuild.${process.pid}.partial`);
   copyFileSync(addon, partial);
   renameSync(partial, target);
   console.log(`faultline: prebuild ${relative(root, target)}`);

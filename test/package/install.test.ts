@@ -112,6 +112,11 @@ describe('faultline installs from a tarball and from a git URL', { concurrency: 
           assert.ok(existsSync(join(installed, path)), `bin ${path}`);
         }
         assert.ok(existsSync(join(installed, prebuild)), `${prebuild} is installed`);
+        if (source === 'git') {
+          // npm ran `prepare` in its clone, which built dist/ and the prebuild.
+          assert.match(installLog, /> faultline@\S+ prepare\n/);
+          assert.match(installLog, /faultline: prebuild prebuilds\/linux-/);
+        }
         // The install script found the prebuild, so it neither compiled nor printed anything.
         assert.ok(!existsSync(join(installed, 'build')), `no build/ (compiled at install):\n${installLog}`);
         assert.doesNotMatch(installLog, /faultline: (built|could not build)/);

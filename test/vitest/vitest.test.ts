@@ -7,7 +7,7 @@ import { cleanEnv, repositoryRoot, run } from '../support/scratch-project.js';
 
 test('the Vitest suites pass under Vitest', { timeout: 120_000 }, async () => {
   const vitest = join(repositoryRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const config = join(repositoryRoot, 'dist', 'test', 'vitest', 'vitest.config.js');
+  const config = join(repositoryRoot, 'vitest.config.mjs');
   const result = await run(process.execPath, [vitest, 'run', '--config', config, '--reporter', 'verbose'], {
     cwd: repositoryRoot,
     env: cleanEnv({ NO_COLOR: '1' }),
