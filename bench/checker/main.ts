@@ -18,7 +18,7 @@ import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';
 import type { Op } from '../../src/history/op.js';
-import { casRegisterSpec, listAppendSpec, simulate } from './simulate.js';
+import { casRegisterSpec, listAppendSpec, simulate } from '../../test/support/checker-simulate.js';
 
 const usage = `usage: node dist/bench/checker/main.js [options]
   --runs <n>        histories per shape (default 9; the median is reported)

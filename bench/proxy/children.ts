@@ -7,7 +7,7 @@ import { execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { killAll, register, stopChild, withTimeout } from '../shared/children.js';
+import { killAll, register, stopChild, withTimeout } from '../../test/support/children.js';
 import type { RelayMessage, RelayRequest } from './reference-relay.js';
 import type { SinkMessage, SinkPorts, SinkRequest } from './sink-server.js';
 

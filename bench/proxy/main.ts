@@ -12,7 +12,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cleanUpOnExit, interrupted, positiveInt } from '../shared/children.js';
+import { cleanUpOnExit, interrupted, positiveInt } from '../../test/support/children.js';
 import {
   backgroundLoad,
   cpuBusyFraction,

@@ -24,6 +24,21 @@ import { messageOf } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
 import type { UdpIo } from '../../src/proxy/udp/udp-proxy.js';
 import {
+  cleanUpOnExit,
+  forkWithIpc,
+  type IpcChild,
+  interrupted,
+  positiveInt,
+  register,
+  stopChild,
+} from '../../test/support/children.js';
+import {
+  type ClientMode,
+  clientModes,
+  type ScenarioFigures,
+  scenarios,
+} from '../../test/support/soak-scenarios.js';
+import {
   killAll,
   openFileLimits,
   type ProxyServer,
@@ -32,18 +47,8 @@ import {
   startSink,
 } from '../proxy/children.js';
 import { round, table } from '../proxy/stats.js';
-import {
-  cleanUpOnExit,
-  forkWithIpc,
-  type IpcChild,
-  interrupted,
-  positiveInt,
-  register,
-  stopChild,
-} from '../shared/children.js';
 import { ProcessSampler, readUdpKernelErrors, type Sample, type UdpKernelErrors } from './sampler.js';
-import { type ClientMode, clientModes, scenarios } from './scenarios.js';
-import { type ScenarioFigures, TcpLoad } from './tcp-load.js';
+import { TcpLoad } from './tcp-load.js';
 import type { UdpEchoMessage, UdpEchoRequest } from './udp-echo.js';
 import { UdpLoad, type UdpLoadFigures } from './udp-load.js';
 import type { UdpChildConfig, UdpChildMessage, UdpChildRequest } from './udp-proxy-child.js';

@@ -7,31 +7,19 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Random } from '../../src/core/random.js';
-import { type ClientMode, type ConnectionRecord, requestSize, type Scenario } from './scenarios.js';
+import {
+  type ClientMode,
+  type ConnectionRecord,
+  type ModeFigures,
+  requestSize,
+  type Scenario,
+  type ScenarioFigures,
+} from '../../test/support/soak-scenarios.js';
 
 export interface TcpTarget {
   readonly scenario: Scenario;
   readonly port: number;
 }
-
-/** Figures of one scenario and client mode. */
-export interface ModeFigures {
-  connections: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Data-preserving scenarios: bytes sent that did not come back intact. */
-  lostBytes: number;
-  /** Connections that broke the scenario's promise. */
-  violations: number;
-  /** Up to a few of their descriptions. */
-  examples: string[];
-  /** Socket errors seen, by code (expected ones included: reset_peer's ECONNRESET). */
-  errors: Record<string, number>;
-  /** Bytes that came back changed (corrupt). */
-  differingBytes: number;
-}
-
-export type ScenarioFigures = Record<ClientMode, ModeFigures>;
 
 const host = '127.0.0.1';
 const patternBytes = 1024 * 1024;

@@ -1,8 +1,8 @@
 import { fork, spawn } from 'node:child_process';
-import { register, stopChild, withTimeout } from '../shared/children.js';
+import { register, stopChild, withTimeout } from '../../test/support/children.js';
 import type { SinkMessage } from './sink.js';
 
-export { killAll } from '../shared/children.js';
+export { killAll } from '../../test/support/children.js';
 
 export interface Sink {
   readonly port: number;

@@ -12,7 +12,7 @@
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cleanUpOnExit, interrupted, positiveInt } from '../shared/children.js';
+import { cleanUpOnExit, interrupted, positiveInt } from '../../test/support/children.js';
 import { killAll, type ProxyChild, type Sink, startProxy, startSink } from './children.js';
 import { Blaster } from './load.js';
 

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { checkLinearizability } from '../../src/checker/linearizability.js';
+import type { Model } from '../../src/checker/model.js';
+import { models } from '../../src/checker/models/index.js';
+import { Random } from '../../src/core/random.js';
+import type { Op } from '../../src/history/op.js';
 import {
   casRegisterSpec,
   counterSpec,
@@ -12,12 +17,7 @@ import {
   type SimSpec,
   setSpec,
   simulate,
-} from '../../bench/checker/simulate.js';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
-import type { Model } from '../../src/checker/model.js';
-import { models } from '../../src/checker/models/index.js';
-import { Random } from '../../src/core/random.js';
-import type { Op } from '../../src/history/op.js';
+} from '../support/checker-simulate.js';
 
 /** A value no simulated client ever writes, adds, appends or enqueues. */
 const never = 99_999;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { casRegisterSpec, listAppendSpec, simulate } from '../../bench/checker/simulate.js';
 import {
   checkLinearizability,
   type LinearizabilityCounterexample,
@@ -11,6 +10,7 @@ import { registerModel } from '../../src/checker/models/register.js';
 import { realClock } from '../../src/core/clock.js';
 import { Random } from '../../src/core/random.js';
 import type { Op } from '../../src/history/op.js';
+import { casRegisterSpec, listAppendSpec, simulate } from '../support/checker-simulate.js';
 import { call, fail, history, info, ok } from './linearizability-helpers.js';
 
 describe('checkLinearizability: explanations', () => {

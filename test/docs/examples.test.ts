@@ -1,5 +1,6 @@
 // Runs the code of README.md and docs/*.md the way a user of the package would: `npm pack` the
-// repository (built), install the tarball offline into a scratch project in a temp dir, write every
+// repository (built), install the tarball into a scratch project in a temp dir (../support/
+// scratch-project.ts, shared with test/package, which tests the installs themselves), write every
 // example there, compile the TypeScript ones in one strict `tsc` run against the installed package's
 // types, and run each with `node` (two at a time, each within a time bound), checking the exit
 // status and the output the page states. Shell blocks run in bash against a real `faultline server`
@@ -8,22 +9,26 @@
 // fails here until it is completed, grouped with the blocks it needs, or marked.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import {
+  compileInProject,
+  createScratchProject,
+  killRunning,
+  packRepository,
+  procPids,
+  repositoryRoot as root,
+  run as runIn,
+  type ScratchProject,
+  type Started,
+  start,
+  stop,
+  waitForOutput,
+} from '../support/scratch-project.js';
 import {
   assemble,
   type Block,
@@ -43,7 +48,6 @@ import {
   shellCommands,
 } from './markdown.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/docs/ → the repository
 const pages = [
   'README.md',
   ...readdirSync(join(root, 'docs'))
@@ -123,186 +127,30 @@ const needsApiServer = (program: Program): boolean =>
 
 // ---- the scratch project
 
+let project: ScratchProject | undefined;
 let scratch = '';
-let tarball = '';
-let installLog = '';
-const compilerOptions = {
-  target: 'es2023',
-  lib: ['es2023'],
-  module: 'nodenext',
-  moduleResolution: 'nodenext',
-  types: ['node'],
-  typeRoots: [join(root, 'node_modules', '@types')],
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  exactOptionalPropertyTypes: true,
-  noImplicitOverride: true,
-  noImplicitReturns: true,
-  noFallthroughCasesInSwitch: true,
-  verbatimModuleSyntax: true,
-  isolatedModules: true,
-  skipLibCheck: false,
-  pretty: false,
-};
 /** Per program: its file in the scratch project and its source (absent for shell-only programs). */
 const prepared = new Map<Program, { source?: Source; file?: string }>();
 /** Compiler messages per program file, already pointing into the docs. */
 const diagnostics = new Map<string, string[]>();
 const globalDiagnostics: string[] = [];
-const running = new Set<ChildProcess>();
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${join(scratch, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-    FAULTLINE_STATE_DIR: join(scratch, 'state'),
-    npm_config_cache: join(scratch, 'npm-cache'),
-    ...extra,
-  };
-  // A node:test file run by a program must report as a program of its own, not as our subtest.
-  delete env.NODE_TEST_CONTEXT;
-  delete env.NODE_OPTIONS;
-  return env;
+  assert.ok(project, 'the scratch project is installed');
+  return project.env(extra);
 }
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  ms: number;
-}
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly done: Promise<Result>;
-  stdout(): string;
-  stderr(): string;
-}
-
-/** Starts a process in its own process group; `done` settles when it has exited (killed at `timeoutMs`). */
-function start(
-  command: string,
-  args: readonly string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
-): Started {
-  const began = performance.now();
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killTree(child.pid);
-  }, options.timeoutMs);
-  const done = new Promise<Result>((resolve) => {
-    child.on('error', (error) => {
-      stderr += String(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ code, signal, stdout, stderr, timedOut, ms: Math.round(performance.now() - began) });
-    });
-  });
-  return { child, done, stdout: () => stdout, stderr: () => stderr };
-}
-
+/** Runs a process to its end, in the scratch project's environment unless told otherwise. */
 function run(
   command: string,
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<Result> {
-  return start(command, args, {
+): ReturnType<typeof runIn> {
+  return runIn(command, args, {
     cwd: options.cwd,
     env: options.env ?? childEnv(),
     timeoutMs: options.timeoutMs ?? programTimeoutMs,
-  }).done;
-}
-
-/** Waits until `pattern` shows in the process's stdout; fails if it exits first or time runs out. */
-async function waitForOutput(
-  started: Started,
-  pattern: RegExp,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let exited = false;
-  void started.done.then(() => {
-    exited = true;
   });
-  while (!pattern.test(started.stdout())) {
-    if (exited || performance.now() > deadline) {
-      throw new Error(
-        `${what}: ${exited ? 'exited' : 'timed out'} before printing ${pattern}\n${started.stdout()}${started.stderr()}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Stops a server process: SIGTERM, then its whole tree with SIGKILL after 5 s. */
-async function stop(started: Started): Promise<Result> {
-  if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
-  const timer = setTimeout(() => killTree(started.child.pid), 5_000);
-  const result = await started.done;
-  clearTimeout(timer);
-  return result;
-}
-
-/** The pids in /proc (Linux); none elsewhere, where the checks that need it do nothing. */
-const procPids = (): string[] => (existsSync('/proc/self/stat') ? readdirSync('/proc') : []);
-
-/** The process and every descendant, from /proc, children first. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of procPids()) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const visit = (p: number): void => {
-    for (const c of children.get(p) ?? []) visit(c);
-    out.push(p);
-  };
-  visit(pid);
-  return out;
-}
-
-function killTree(pid: number | undefined): void {
-  if (pid === undefined) return;
-  for (const p of descendants(pid)) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // no such group
-  }
 }
 
 /** Processes started by the examples (their environment carries `FAULTLINE_DOCS_RUN=<tag>`) still alive. */
@@ -382,34 +230,12 @@ describe('the docs examples run against the installed package', { concurrency: 2
   before(
     async () => {
       scratch = mkdtempSync(join(tmpdir(), 'faultline-docs-'));
-      const project = scratch;
-      // 1. Pack the repository as `npm publish` would, and install the tarball with no network.
-      // --ignore-scripts: a prepare script that rebuilds would delete dist/ under the running tests.
-      const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
-        cwd: root,
-      });
-      assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}`);
-      const packed = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
-      tarball = join(project, packed[0]?.filename ?? '');
-      const shipped = packed[0]?.files.map((file) => file.path) ?? [];
-      assert.ok(
-        !shipped.some((path) => path.startsWith('dist/test/') || path.startsWith('src/')),
-        'the package ships no tests or TypeScript sources',
-      );
-      writeFileSync(
-        join(project, 'package.json'),
-        `${JSON.stringify({ name: 'docs-scratch', private: true, type: 'module' }, null, 2)}\n`,
-      );
-      // The README's Toxiproxy-client example needs toxiproxy-node-client (a dev dependency here),
-      // linked from this repository's node_modules.
+      // 1. Pack the repository as `npm publish` would, and install the tarball. The README's
+      // Toxiproxy-client example needs toxiproxy-node-client (a dev dependency here), linked from this
+      // repository's node_modules.
+      const { tarball } = await packRepository(scratch);
       const client = join(root, 'node_modules', 'toxiproxy-node-client');
-      const install = await run(
-        'npm',
-        ['install', tarball, client, '--offline', '--no-audit', '--no-fund', '--foreground-scripts'],
-        { cwd: project, timeoutMs: 60_000 },
-      );
-      installLog = `${install.stdout}${install.stderr}`;
-      assert.equal(install.code, 0, `npm install of the tarball failed:\n${installLog}`);
+      project = await createScratchProject('docs', [tarball, client], { dir: scratch });
 
       // 2. Write every program, with the ports the page gives (each run gets free ones instead).
       for (const program of programs) {
@@ -419,8 +245,8 @@ describe('the docs examples run against the installed package', { concurrency: 2
           continue;
         }
         const source = assemble(program);
-        mkdirSync(join(project, dirname(file)), { recursive: true });
-        writeFileSync(join(project, file), source.text);
+        mkdirSync(join(scratch, dirname(file)), { recursive: true });
+        writeFileSync(join(scratch, file), source.text);
         prepared.set(program, { source, file });
       }
 
@@ -432,18 +258,7 @@ describe('the docs examples run against the installed package', { concurrency: 2
       );
       let left = files;
       for (let attempt = 0; attempt < 3 && left.length > 0; attempt++) {
-        writeFileSync(
-          join(project, 'tsconfig.json'),
-          `${JSON.stringify({ compilerOptions, files: left }, null, 2)}\n`,
-        );
-        const tsc = await run(
-          process.execPath,
-          [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'],
-          {
-            cwd: project,
-            timeoutMs: 60_000,
-          },
-        );
+        const tsc = await compileInProject(scratch, left);
         const output = `${tsc.stdout}${tsc.stderr}`;
         const broken = new Set([...output.matchAll(/^(.+?)\(\d+,\d+\): error TS1\d{3}:/gm)].map((m) => m[1]));
         mapDiagnostics(output);
@@ -454,13 +269,12 @@ describe('the docs examples run against the installed package', { concurrency: 2
     { timeout: 120_000 },
   );
 
-  after(async () => {
-    for (const child of running) killTree(child.pid);
+  after(() => {
+    killRunning();
     killLeftovers(runTag);
-    if (scratch === '') return;
-    // FAULTLINE_DOCS_KEEP=1 keeps the scratch project to look into (its path is printed).
-    if (process.env.FAULTLINE_DOCS_KEEP === '1') console.log(`docs: scratch project kept at ${scratch}`);
-    else rmSync(scratch, { recursive: true, force: true });
+    // FAULTLINE_SCRATCH_KEEP=1 keeps the scratch project to look into (its path is printed).
+    if (project) project.remove();
+    else if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
   });
 
   test('every ts, js and shell block is run or marked not-run with a reason; markers are well-formed', () => {
@@ -477,43 +291,9 @@ describe('the docs examples run against the installed package', { concurrency: 2
     );
   });
 
-  test('the packed package installs offline, with its native addon built or a quiet fallback', () => {
-    assert.doesNotMatch(installLog, /npm (error|ERR!)/);
-    const installed = join(scratch, 'node_modules', 'faultline');
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
-      bin: Record<string, string>;
-      exports: Record<string, string | Record<string, string>>;
-    };
-    for (const [subpath, target] of Object.entries(manifest.exports)) {
-      for (const path of typeof target === 'string' ? [target] : Object.values(target)) {
-        assert.ok(existsSync(join(installed, path)), `exports["${subpath}"] → ${path} is in the package`);
-      }
-    }
-    for (const path of Object.values(manifest.bin))
-      assert.ok(existsSync(join(installed, path)), `bin ${path}`);
-    const addon = existsSync(join(installed, 'build', 'Release', 'udp_batch.node'));
-    assert.ok(
-      addon || /faultline: .*node:dgram instead/.test(installLog),
-      `the addon is built, or the install says it falls back:\n${installLog}`,
-    );
-    assert.deepEqual(globalDiagnostics, [], `the package's own types compile under strict settings`);
-  });
-
-  test('an installed UDP proxy uses the native addon when the install built it', async () => {
-    const addon = existsSync(
-      join(scratch, 'node_modules', 'faultline', 'build', 'Release', 'udp_batch.node'),
-    );
-    const result = await run(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        "import { UdpProxy } from 'faultline/proxy'; console.log(new UdpProxy({ name: 'u', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' }).io);",
-      ],
-      { cwd: scratch },
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout.trim(), addon ? 'batch' : 'dgram');
+  test('the examples compile with no messages outside their own files', () => {
+    // The installed package's own types, for one (test/package checks them on their own too).
+    assert.deepEqual(globalDiagnostics, []);
   });
 
   // FAULTLINE_DOCS_ONLY=failure-modes runs only the programs whose title contains that text.

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ClientMode, clientModes, scenarios } from '../../bench/soak/scenarios.js';
-import type { ModeFigures } from '../../bench/soak/tcp-load.js';
+import { type ClientMode, clientModes, type ModeFigures, scenarios } from '../support/soak-scenarios.js';
 
 const soakScript = fileURLToPath(new URL('../../bench/soak/main.js', import.meta.url));
 

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { codes } from '../../core/codes.js';
 import { FaultlineError, messageOf } from '../../core/errors.js';
 import {
@@ -10,7 +12,7 @@ import {
   type OpenOptions,
 } from './datagram-socket.js';
 
-/** The native addon (native/udp_batch.c), as built by `npm install` into build/Release. */
+/** The native addon (native/udp_batch.c): prebuilt in prebuilds/, or built by node-gyp into build/Release. */
 interface NativeUdp {
   readonly batch: number;
   readonly metaWords: number;
@@ -29,20 +31,32 @@ type Handle = { readonly __nativeUdpHandle: unique symbol };
 let loaded: { native: NativeUdp; meta: Uint32Array } | undefined;
 let loadFailure: string | undefined;
 
+/** The package root (from dist/src/proxy/udp/), where node-gyp-build finds prebuilds/ and build/. */
+const packageRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The command that compiles the addon where this copy of faultline is: a consumer's or this repository. */
+const rebuildCommand = packageRoot.split(sep).includes('node_modules')
+  ? 'npm rebuild faultline --foreground-scripts'
+  : 'npm run build:native';
+
 function load(): typeof loaded {
   if (loaded !== undefined || loadFailure !== undefined) return loaded;
   if (process.platform !== 'linux') {
     loadFailure = `batched UDP I/O needs Linux (recvmmsg/sendmmsg); this is ${process.platform}`;
     return undefined;
   }
+  const require = createRequire(import.meta.url);
   try {
-    // dist/src/proxy/udp/ → the package root, where node-gyp leaves build/Release.
-    const native = createRequire(import.meta.url)('../../../../build/Release/udp_batch.node') as NativeUdp;
+    // node-gyp-build picks build/Release when there is a build, else the prebuild for this platform,
+    // architecture and C library (N-API, so any Node version).
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    const native = require(nodeGypBuild.resolve(packageRoot)) as NativeUdp;
     const meta = new Uint32Array(native.batch * native.metaWords);
     native.setMeta(meta);
     loaded = { native, meta };
   } catch (error) {
-    loadFailure = `the native addon is not built (${messageOf(error).split('\n')[0]}); run "npm run build:native"`;
+    const why = messageOf(error).split('\n')[0]?.trim();
+    loadFailure = `the native addon does not load (${why}); "${rebuildCommand}" compiles it (needs python3, make and a C compiler)`;
   }
   return loaded;
 }

@@ -27,7 +27,24 @@ export function chooseIo(requested: unknown): 'batch' | 'dgram' {
     requireBatchIo();
     return 'batch';
   }
-  return batchUnavailableReason() === undefined ? 'batch' : 'dgram';
+  const reason = batchUnavailableReason();
+  if (reason === undefined) return 'batch';
+  warnFallbackOnce(reason);
+  return 'dgram';
+}
+
+/** The code of the warning that `auto` falls back to node:dgram (`process.on('warning')` sees it). */
+export const dgramFallbackWarning = 'FL_WARN_UDP_DGRAM_FALLBACK';
+let warned = false;
+
+/** Says once per process, on stderr, that UDP proxies use node:dgram, and why. */
+function warnFallbackOnce(reason: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(`faultline: UDP proxies use node:dgram (slower) instead of batched I/O: ${reason}`, {
+    code: dgramFallbackWarning,
+    detail: 'io: "dgram" (or FAULTLINE_UDP_IO=dgram) chooses node:dgram without this warning.',
+  });
 }
 
 /** Why `auto` falls back to node:dgram on this machine, or undefined when batched I/O works. */

@@ -1,6 +1,6 @@
 // Run by fd-limit.test.ts under a low open-file limit:
 //   node fd-limit-child.js <io> <upstream-port> <free-fds> [<upstream impairments as JSON>]
-// Started through forkWithIpc (bench/shared/children.ts). Starts a UdpProxy, then opens /dev/null until
+// Started through forkWithIpc (test/support/children.ts). Starts a UdpProxy, then opens /dev/null until
 // the process is out of descriptors (EMFILE) and closes <free-fds> of them again, so exactly that many
 // sockets can still be opened. Sends one message when ready, then answers each IPC message with one:
 // "report" (counters, sessions, last session error), "release" (closes every filler descriptor), "stop".

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:dgram';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { forkWithIpc } from '../../../bench/shared/children.js';
 import { batchUnavailableReason } from '../../../src/proxy/udp/socket-io.js';
 import type { UdpCounters, UdpImpairments, UdpSessionCounters } from '../../../src/proxy/udp/udp-proxy.js';
+import { forkWithIpc } from '../../support/children.js';
 import type { FdLimitRequest } from './fd-limit-child.js';
 import { portOf, udpSocket, waitFor } from './helpers.js';
 

@@ -1,5 +1,6 @@
 /**
- * The TCP scenarios of the soak: one proxy each, in front of an echo server, with the toxics below, and
+ * Shared by the soak (bench/soak) and its test (test/soak), which checks its report: the TCP scenarios
+ * of the soak: one proxy each, in front of an echo server, with the toxics below, and
  * what every connection through it must see. Data-preserving scenarios must echo every byte back
  * (a lost byte is a failure); the others cut data on purpose and are held to their exact documented
  * behaviour instead (docs/toxics.md).
@@ -276,3 +277,22 @@ export const scenarios: readonly Scenario[] = [
     },
   },
 ];
+
+/** Figures of one scenario and client mode. */
+export interface ModeFigures {
+  connections: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Data-preserving scenarios: bytes sent that did not come back intact. */
+  lostBytes: number;
+  /** Connections that broke the scenario's promise. */
+  violations: number;
+  /** Up to a few of their descriptions. */
+  examples: string[];
+  /** Socket errors seen, by code (expected ones included: reset_peer's ECONNRESET). */
+  errors: Record<string, number>;
+  /** Bytes that came back changed (corrupt). */
+  differingBytes: number;
+}
+
+export type ScenarioFigures = Record<ClientMode, ModeFigures>;

@@ -1,4 +1,7 @@
-/** Child-process bookkeeping shared by the benchmarks: every child is registered so none outlives a run. */
+/**
+ * Child-process bookkeeping shared by the benchmarks and the tests that fork children: every child is
+ * registered so none outlives a run.
+ */
 import { type ChildProcess, fork, type StdioOptions, spawn } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
