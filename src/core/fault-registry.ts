@@ -36,6 +36,8 @@ export interface FaultKindInfo {
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds every kind's params
 const registry = new Map<string, FaultDefinition<any, Injection>>();
+// biome-ignore lint/suspicious/noExplicitAny: as above
+const factories = new Map<string, FaultFactory<any, Injection>>();
 const kindPattern = /^[a-z][a-z0-9]*(\.[a-z0-9]+(-[a-z0-9]+)*)+$/;
 
 /**
@@ -56,8 +58,20 @@ export function defineFault<P extends object, I extends Injection = Injection>(
     throw new FaultlineError(codes.alreadyExists, `fault kind "${definition.kind}" is already registered`);
   }
   registry.set(definition.kind, definition);
-  const factory = (input: P) => faultOf(definition, validateParams<P>(definition.params, input));
-  return Object.assign(factory, { kind: definition.kind, definition });
+  const factory = Object.assign(
+    (input: P) => faultOf(definition, validateParams<P>(definition.params, input)),
+    {
+      kind: definition.kind,
+      definition,
+    },
+  );
+  factories.set(definition.kind, factory);
+  return factory;
+}
+
+/** The factory of a registered kind, or undefined. */
+export function faultFactory(kind: string): FaultFactory<object> | undefined {
+  return factories.get(kind);
 }
 
 function faultOf<P extends object, I extends Injection>(

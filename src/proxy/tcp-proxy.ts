@@ -8,7 +8,7 @@ import { Random } from '../core/random.js';
 import { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from './address.js';
 import { type ActiveToxic, ProxiedConnection } from './connection.js';
 import type { DirectionCounters } from './pipe.js';
-import type { Direction, ToxicSpec } from './toxic.js';
+import { type Direction, type ToxicSpec, tcpProxies } from './toxic.js';
 import { mergeToxicUpdate, normalizeToxic, toxicKind } from './toxic-registry.js';
 
 export interface ProxyOptions {
@@ -75,6 +75,7 @@ export class TcpProxy {
   private connectionsTotal = 0;
 
   constructor(options: ProxyOptions) {
+    tcpProxies.add(this);
     this.name = requireUrlName(options.name, 'name');
     this.listenAddress = parseHostPort(options.listen, 'listen');
     this.requestedListen = this.listenAddress;

@@ -1,10 +1,17 @@
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import { applyWithHeal } from '../core/fault.js';
-import { defineFault, type FaultFactory } from '../core/fault-registry.js';
+import { defineFault, type FaultFactory, faultFactory } from '../core/fault-registry.js';
 import type { ParamSpecs } from '../core/params.js';
-import { TcpProxy } from './tcp-proxy.js';
-import { type Attributes, type ToxicKind, type ToxicSpec, type ToxicStream, toxicStreams } from './toxic.js';
+import type { TcpProxy } from './tcp-proxy.js';
+import {
+  type Attributes,
+  type ToxicKind,
+  type ToxicSpec,
+  type ToxicStream,
+  tcpProxies,
+  toxicStreams,
+} from './toxic.js';
 
 /** What every toxic fault takes besides its own attributes. */
 export interface ToxicFaultParams {
@@ -18,10 +25,11 @@ export interface ToxicFaultParams {
 }
 
 type AnyToxicFault = FaultFactory<ToxicFaultParams & Readonly<Record<string, unknown>>>;
-const byType = new Map<string, AnyToxicFault>();
 
 /** `tcp.<type in kebab-case>`: `slow_close` is `tcp.slow-close`. */
-export const toxicFaultKind = (type: string): string => `tcp.${type.replaceAll('_', '-')}`;
+export function toxicFaultKind(type: string): string {
+  return `tcp.${type.replaceAll('_', '-')}`;
+}
 
 /** The fault parameter each attribute is given as (`latency` → `latencyMs`). */
 export function paramOf(kind: ToxicKind, attribute: string): string {
@@ -39,7 +47,7 @@ export function registerToxicFault(kind: ToxicKind): void {
     proxy: {
       type: 'ref',
       ref: 'tcp-proxy',
-      is: (v) => v instanceof TcpProxy,
+      is: (v) => typeof v === 'object' && v !== null && tcpProxies.has(v),
       description: 'the proxy to act on',
     },
     stream: {
@@ -68,7 +76,7 @@ export function registerToxicFault(kind: ToxicKind): void {
       description: spec.description,
     };
   }
-  const fault = defineFault<ToxicFaultParams & Readonly<Record<string, unknown>>>({
+  defineFault<ToxicFaultParams & Readonly<Record<string, unknown>>>({
     kind: toxicFaultKind(kind.type),
     summary: kind.summary,
     params,
@@ -107,7 +115,6 @@ export function registerToxicFault(kind: ToxicKind): void {
       );
     },
   });
-  byType.set(kind.type, fault);
 }
 
 /** The fault of a toxic in Toxiproxy's shape (already validated): how the API's toxics are applied. */
@@ -116,7 +123,7 @@ export function toxicFaultFromSpec(
   spec: ToxicSpec,
   kind: ToxicKind,
 ): ReturnType<AnyToxicFault> {
-  const fault = byType.get(spec.type) as AnyToxicFault;
+  const fault = toxicFault(spec.type) as AnyToxicFault;
   const params: Record<string, unknown> = {
     proxy,
     stream: spec.stream,
@@ -129,5 +136,5 @@ export function toxicFaultFromSpec(
 
 /** The factory of a built-in or registered toxic's fault, by Toxiproxy type name. */
 export function toxicFault(type: string): AnyToxicFault | undefined {
-  return byType.get(type);
+  return faultFactory(toxicFaultKind(type)) as AnyToxicFault | undefined;
 }

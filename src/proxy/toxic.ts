@@ -108,3 +108,9 @@ export class PassThroughStage implements ToxicStage {
   flush(): void {}
   dispose(): void {}
 }
+
+/**
+ * Every TcpProxy, so the toxic faults can recognise one without importing tcp-proxy.ts (which imports
+ * them through the toxic registry: a cycle that bundlers such as Vite's SSR loader cannot evaluate).
+ */
+export const tcpProxies = new WeakSet<object>();

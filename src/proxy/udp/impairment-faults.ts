@@ -3,8 +3,8 @@ import { FaultlineError } from '../../core/errors.js';
 import type { FaultContext, Injection } from '../../core/fault.js';
 import { defineFault, type FaultFactory } from '../../core/fault-registry.js';
 import type { ParamSpecs } from '../../core/params.js';
-import { impairmentLimits, type UdpImpairments } from './impairments.js';
-import { type UdpDirection, UdpProxy } from './udp-proxy.js';
+import { impairmentLimits, type UdpImpairments, udpProxies } from './impairments.js';
+import type { UdpDirection, UdpProxy } from './udp-proxy.js';
 
 type ImpairmentName = keyof UdpImpairments;
 
@@ -19,7 +19,7 @@ const common: ParamSpecs = {
   proxy: {
     type: 'ref',
     ref: 'udp-proxy',
-    is: (v) => v instanceof UdpProxy,
+    is: (v) => typeof v === 'object' && v !== null && udpProxies.has(v),
     description: 'the proxy to act on',
   },
   direction: {

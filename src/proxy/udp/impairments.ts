@@ -154,3 +154,6 @@ export function validateImpairments(input: unknown, field: string): UdpImpairmen
   if (value.blackhole !== undefined) result.blackhole = requireBoolean(value.blackhole, `${field}.blackhole`);
   return result;
 }
+
+/** Every UdpProxy, so the impairment faults can recognise one without importing udp-proxy.ts (a cycle). */
+export const udpProxies = new WeakSet<object>();

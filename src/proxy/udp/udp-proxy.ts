@@ -11,7 +11,7 @@ import { Random } from '../../core/random.js';
 import { formatHostPort, type HostPort, parseHostPort } from '../address.js';
 import type { DatagramSocket, Endpoint, UdpIo } from './datagram-socket.js';
 import { applyImpairment, directionsOf, impairmentKind } from './impairment-faults.js';
-import { type UdpImpairments, validateImpairments } from './impairments.js';
+import { type UdpImpairments, udpProxies, validateImpairments } from './impairments.js';
 import { DirectionPipeline, type UdpCounters } from './pipeline.js';
 import { UdpSession, type UdpSessionInfo } from './session.js';
 import { chooseIo, openSocket } from './socket-io.js';
@@ -136,6 +136,7 @@ export class UdpProxy {
 
   constructor(options: UdpProxyOptions) {
     requireObject(options, 'options');
+    udpProxies.add(this);
     this.name = requireString(options.name, 'name', { nonEmpty: true });
     this.listenAddress = parseHostPort(options.listen, 'listen');
     this.upstreamText = requireString(options.upstream, 'upstream', { nonEmpty: true });

@@ -1,0 +1,8 @@
+/** faultline/testing — bind faults to a node:test or Vitest test: healed, stopped and seeded per test. */
+export {
+  type FaultlineTest,
+  type FaultlineTestOptions,
+  type NodeTestLike,
+  useFaultline,
+  type VitestTestLike,
+} from '../testing/index.js';

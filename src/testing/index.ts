@@ -1,0 +1,92 @@
+import { type Clock, realClock } from '../core/clock.js';
+import type { FaultContext } from '../core/fault.js';
+import { Ledger } from '../core/ledger.js';
+import { Random } from '../core/random.js';
+
+/** The parts of a `node:test` TestContext this uses. */
+export interface NodeTestLike {
+  readonly name: string;
+  after(fn: () => unknown): void;
+  diagnostic(message: string): void;
+}
+
+/** The parts of a Vitest TestContext this uses (`test('…', (ctx) => …)`). */
+export interface VitestTestLike {
+  readonly task: { readonly name: string; readonly file?: { readonly filepath?: string } };
+  onTestFinished(fn: () => unknown): void;
+  onTestFailed(fn: () => unknown): void;
+}
+
+export interface FaultlineTestOptions {
+  /** Default: `FAULTLINE_SEED` when set, else a fresh one (printed, with the command that replays it). */
+  readonly seed?: number;
+  /** Default `realClock`; give a VirtualClock to test schedules. */
+  readonly clock?: Clock;
+}
+
+/** A Ledger, clock and seeded Random bound to one test. */
+export interface FaultlineTest {
+  readonly ledger: Ledger;
+  /** What `fault.inject(context)` takes. */
+  readonly context: FaultContext;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly seed: number;
+  /** The command that runs this test again with the same seed. */
+  readonly replay: string;
+  /**
+   * Stops `resource` (a Supervisor, ProxyHub, Network …) when the test ends, after the faults
+   * recorded since are healed, newest first. Returns it.
+   */
+  own<T extends AsyncDisposable>(resource: T, label?: string): T;
+}
+
+/**
+ * Binds a Ledger to a `node:test` or Vitest test: whatever way the test ends — pass, fail, throw, time
+ * out — every fault it injected is healed and every resource it `own`ed is stopped, newest first. It
+ * installs no signal handlers (the test runner owns the process). The seed is printed, with the command
+ * that replays it: as a diagnostic of the test on node:test, and on failure on Vitest.
+ */
+export function useFaultline(
+  t: NodeTestLike | VitestTestLike,
+  options: FaultlineTestOptions = {},
+): FaultlineTest {
+  const seed = options.seed ?? Random.freshSeed();
+  const clock = options.clock ?? realClock;
+  const random = new Random(seed);
+  const ledger = new Ledger({ clock });
+  const replay = replayCommand(t, seed);
+  const line = `faultline seed ${seed}; replay: ${replay}`;
+  if ('after' in t) {
+    t.diagnostic(line);
+    t.after(() => ledger.close());
+  } else {
+    t.onTestFailed(() => process.stderr.write(`${line}\n`));
+    t.onTestFinished(() => ledger.close());
+  }
+  return {
+    ledger,
+    context: { ledger, clock, random },
+    clock,
+    random,
+    seed,
+    replay,
+    own(resource, label = 'stop resource') {
+      ledger.push(label, async () => {
+        await resource[Symbol.asyncDispose]();
+      });
+      return resource;
+    },
+  };
+}
+
+function replayCommand(t: NodeTestLike | VitestTestLike, seed: number): string {
+  const quote = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
+  if ('after' in t) {
+    // node --test runs each file in its own process, with the file as argv[1].
+    const file = process.argv[1] ?? '<test file>';
+    return `FAULTLINE_SEED=${seed} node --test --test-name-pattern=${quote(t.name)} ${quote(file)}`;
+  }
+  const file = t.task.file?.filepath ?? '<test file>';
+  return `FAULTLINE_SEED=${seed} npx vitest run ${quote(file)} -t ${quote(t.task.name)}`;
+}

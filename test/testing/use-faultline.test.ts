@@ -1,0 +1,56 @@
+// useFaultline on node:test: however a test ends, its faults are healed and what it owns is stopped,
+// and its seed is printed with the command that replays it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cleanEnv } from '../support/scratch-project.js';
+
+const testing = new URL('../../src/testing/index.js', import.meta.url).href;
+const tcpFaults = new URL('../../src/proxy/tcp-faults.js', import.meta.url).href;
+const tcpProxy = new URL('../../src/proxy/tcp-proxy.js', import.meta.url).href;
+
+test('a failing test still heals its faults and stops what it owns; the seed and replay are printed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-use-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'failing.test.mjs');
+  writeFileSync(
+    file,
+    `import { test } from 'node:test';
+import { useFaultline } from ${JSON.stringify(testing)};
+import { tcp } from ${JSON.stringify(tcpFaults)};
+import { TcpProxy } from ${JSON.stringify(tcpProxy)};
+const proxy = new TcpProxy({ name: 'db', listen: '127.0.0.1:0', upstream: '127.0.0.1:1' });
+await proxy.start();
+test('breaks', async (t) => {
+  const fl = useFaultline(t, { seed: 7 });
+  fl.own({ [Symbol.asyncDispose]: async () => console.log('OWNED STOPPED with toxics=' + proxy.toxics.length) });
+  await tcp.latency({ proxy, latencyMs: 100 }).inject(fl.context);
+  throw new Error('the system under test misbehaved');
+});
+test('after', async () => {
+  console.log('TOXICS AFTER ' + proxy.toxics.length);
+  await proxy.stop();
+});
+`,
+  );
+  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv(), // the child is a test run of its own, not a part of this one
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 1, output);
+  assert.match(output, /OWNED STOPPED with toxics=0/, output);
+  assert.match(output, /TOXICS AFTER 0/, output);
+  assert.match(
+    output,
+    /faultline seed 7; replay: FAULTLINE_SEED=7 node --test --test-name-pattern='breaks' '.*failing\.test\.mjs'/,
+    output,
+  );
+});
