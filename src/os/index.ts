@@ -36,6 +36,8 @@ export {
 } from './proc.js';
 export { hasSysResource, type NofileLimit, readNofile, writeNofile } from './rlimit.js';
 export {
+  groupTokenVariable,
+  newGroupToken,
   processGroupResidue,
   requireSignal,
   type SignalName,

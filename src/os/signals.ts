@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { invalid } from '../core/assert.js';
 import { realClock } from '../core/clock.js';
 import { registerResidueKind, residueFields, type UndoOutcome } from '../core/residue.js';
@@ -60,21 +61,69 @@ export function trySignalGroup(pgid: number, signal: SignalName | NodeJS.Signals
 
 declare module '../core/residue.js' {
   interface ResidueShapes {
-    /** Kill the group, if the leader's start time still matches (never a reused pid). */
-    'process-group': { pid: number; pgid: number; startTime: number };
+    /**
+     * Kill the group, if the leader's start time still matches (never a reused pid). With the leader gone,
+     * only members whose environment carries `FAULTLINE_GROUP=<token>` are provably ours and killed.
+     */
+    'process-group': { pid: number; pgid: number; startTime: number; token?: string };
     /** SIGCONT the process (its group when it leads one), if its start time still matches. */
     'stopped-process': { pid: number; startTime: number };
   }
+}
+
+/**
+ * The variable a supervised process (and so every descendant that keeps its environment) carries, so that
+ * cleanup can tell its descendants from a reused group after the leader died.
+ */
+export const groupTokenVariable = 'FAULTLINE_GROUP';
+let tokens = 0;
+
+/** A token unique to one process group this run starts: `<runpid>.<run start time>.<n>`. */
+export function newGroupToken(): string {
+  return `${process.pid}.${readProcStat(process.pid)?.startTime ?? 0}.${++tokens}`;
 }
 
 /** The residue of a process group faultline started; undefined when the leader is already gone. */
 export function processGroupResidue(
   pid: number,
   label?: string,
-): { kind: 'process-group'; pid: number; pgid: number; startTime: number; label?: string } | undefined {
+  token?: string,
+):
+  | { kind: 'process-group'; pid: number; pgid: number; startTime: number; token?: string; label?: string }
+  | undefined {
   const startTime = readProcStat(pid)?.startTime;
   if (startTime === undefined) return undefined;
-  return { kind: 'process-group', pid, pgid: pid, startTime, ...(label === undefined ? {} : { label }) };
+  return {
+    kind: 'process-group',
+    pid,
+    pgid: pid,
+    startTime,
+    ...(token === undefined ? {} : { token }),
+    ...(label === undefined ? {} : { label }),
+  };
+}
+
+/** Whether `pid`'s environment holds `FAULTLINE_GROUP=<token>` (false when unreadable). */
+function carriesToken(pid: number, token: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .includes(`${groupTokenVariable}=${token}`);
+  } catch {
+    return false;
+  }
+}
+
+/** SIGCONT then SIGKILL to each pid (a stopped one may hold others waiting), then waits ~2 s for them to go. */
+async function killEach(pids: readonly { pid: number; startTime: number }[]): Promise<number[]> {
+  for (const { pid, startTime } of pids) {
+    if (identifyProcess(pid, startTime) !== 'ours') continue;
+    sendSignal(pid, 'SIGCONT');
+    sendSignal(pid, 'SIGKILL');
+  }
+  const alive = () => pids.filter(({ pid, startTime }) => identifyProcess(pid, startTime) === 'ours');
+  for (let i = 0; i < 100 && alive().length > 0; i++) await realClock.sleep(20);
+  return alive().map(({ pid }) => pid);
 }
 
 function skippedReused(pid: number): UndoOutcome {
@@ -90,6 +139,7 @@ registerResidueKind({
       residueFields.integer(record, 'pid', 1),
       residueFields.integer(record, 'pgid', 1),
       residueFields.integer(record, 'startTime'),
+      residueFields.string(record, 'token', true),
     ),
   describe: (residue) => `process group ${residue.pgid}${labelled(residue.label)}`,
   async undo(residue, { dryRun }) {
@@ -100,11 +150,29 @@ registerResidueKind({
     if (state === 'gone') {
       const members = groupMembers(pgid);
       if (members.length === 0) return { done: true, line: `${who} already gone` };
-      // Without the leader nothing proves the group number was not reused: leave it to a person.
-      return {
-        done: false,
-        line: `not killed ${who}: leader ${pid} is gone, so its ${members.length} remaining member(s) (${members.join(', ')}) cannot be proven ours`,
-      };
+      // Without the leader, only the token in a member's environment proves the group number was not reused.
+      const token = residue.token;
+      const ours = token === undefined ? [] : members.filter((member) => carriesToken(member, token));
+      const unproven = members.filter((member) => !ours.includes(member));
+      if (unproven.length > 0) {
+        return {
+          done: false,
+          line: `not killed ${who}: leader ${pid} is gone, so its ${unproven.length} remaining member(s) (${unproven.join(', ')}) cannot be proven ours`,
+        };
+      }
+      if (dryRun)
+        return { done: true, line: `would kill ${who}: leader ${pid} gone, members ${ours.join(', ')}` };
+      const withStart = ours.map((member) => ({
+        pid: member,
+        startTime: readProcStat(member)?.startTime ?? -1,
+      }));
+      const left = await killEach(withStart);
+      return left.length === 0
+        ? { done: true, line: `killed ${who}: leader ${pid} gone, members ${ours.join(', ')}` }
+        : {
+            done: false,
+            line: `could not kill ${who}: members ${left.join(', ')} alive after SIGKILL (frozen?)`,
+          };
     }
     const started = describeStart(startTime);
     if (dryRun) return { done: true, line: `would kill ${who} (${started})` };

@@ -20,7 +20,9 @@ import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { Journal } from '../core/journal.js';
 import {
+  groupTokenVariable,
   isAlive,
+  newGroupToken,
   processGroupResidue,
   requireSignal,
   type SignalName,
@@ -301,10 +303,12 @@ export class Target {
       path: this.spec.env?.PATH ?? process.env.PATH,
       cwd: this.spec.cwd,
     }) as [string, ...string[]];
+    // Inherited by every descendant: lets cleanup prove they are ours even after the leader is gone.
+    const token = newGroupToken();
     const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(this.spec.env === undefined ? {} : { env: this.spec.env }),
+      env: { ...(this.spec.env ?? process.env), [groupTokenVariable]: token },
       ...(this.spec.cwd === undefined ? {} : { cwd: this.spec.cwd }),
     });
     try {
@@ -329,7 +333,7 @@ export class Target {
     this.child = child;
     this.pid = pid;
     this.groups.add(pid);
-    const residue = processGroupResidue(pid, `target ${this.name}`);
+    const residue = processGroupResidue(pid, `target ${this.name}`, token);
     this.startTime = residue?.startTime;
     if (this.journal !== undefined && residue !== undefined) {
       try {
