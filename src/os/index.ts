@@ -46,3 +46,4 @@ export {
   signalNames,
   trySignalGroup,
 } from './signals.js';
+export { offTermination, onTermination } from './termination.js';

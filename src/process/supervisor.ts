@@ -23,6 +23,8 @@ import {
   groupTokenVariable,
   isAlive,
   newGroupToken,
+  offTermination,
+  onTermination,
   processGroupResidue,
   requireSignal,
   type SignalName,
@@ -526,7 +528,7 @@ export class Supervisor implements AsyncDisposable {
     if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
     const target = new Target(checked, this.clock, logDir, this.options.journal);
     this.targets.set(checked.name, target);
-    if (this.options.handleSignals === true) watchSignals(this);
+    if (this.options.handleSignals === true) onTermination(this, () => this.stopAll());
     try {
       await target.launch();
     } catch (error) {
@@ -540,7 +542,7 @@ export class Supervisor implements AsyncDisposable {
 
   /** Stops every target (newest first), kills their groups and removes the temp log dir. */
   async stopAll(): Promise<void> {
-    unwatchSignals(this);
+    offTermination(this);
     const graceMs = this.options.stopGraceMs ?? 2000;
     const failures: unknown[] = [];
     for (const target of this.list().reverse()) {
@@ -584,41 +586,6 @@ export class Supervisor implements AsyncDisposable {
     }
     return this.tempDir;
   }
-}
-
-type TerminationSignal = 'SIGINT' | 'SIGTERM';
-const terminationSignals: readonly TerminationSignal[] = ['SIGINT', 'SIGTERM'];
-const signalSupervisors = new Set<Supervisor>();
-let terminating = false;
-
-function watchSignals(supervisor: Supervisor): void {
-  if (signalSupervisors.size === 0)
-    for (const name of terminationSignals) process.on(name, onTerminationSignal);
-  signalSupervisors.add(supervisor);
-}
-
-function unwatchSignals(supervisor: Supervisor): void {
-  if (!signalSupervisors.delete(supervisor) || signalSupervisors.size > 0 || terminating) return;
-  for (const name of terminationSignals) process.off(name, onTerminationSignal);
-}
-
-/**
- * Stops every watching supervisor, then re-raises the signal if no one else (a Ledger draining its heals)
- * still listens: whichever handler finishes last ends the process, as the signal would have.
- */
-function onTerminationSignal(signal: TerminationSignal): void {
-  if (terminating) return;
-  terminating = true;
-  const supervisors = [...signalSupervisors];
-  void Promise.allSettled(supervisors.map((supervisor) => supervisor.stopAll())).then((results) => {
-    for (const result of results) {
-      if (result.status === 'rejected') process.stderr.write(`faultline: ${messageOf(result.reason)}\n`);
-    }
-    for (const name of terminationSignals) process.off(name, onTerminationSignal);
-    signalSupervisors.clear();
-    terminating = false;
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  });
 }
 
 function validateSpec(spec: TargetSpec): TargetSpec {

@@ -15,18 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
-import {
-  findJournals,
-  Journal,
-  type JournalFile,
-  journalFormat,
-  type Residue,
-} from '../../src/core/journal.js';
+import { findJournals, Journal } from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { Random } from '../../src/core/random.js';
 import { cgroupSupport, findFaultCgroups, isAlive, readProcStat } from '../../src/os/index.js';
 import { pauseFault } from '../../src/process/faults.js';
 import { Supervisor } from '../../src/process/supervisor.js';
+import { fakeDeadJournal } from './cleanup-helpers.js';
 import { runCli } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'faultline-cleanup-test-'));
@@ -126,22 +121,6 @@ function sleeper(): { pid: number; startTime: number } {
   sleepers.push(child);
   const pid = child.pid as number;
   return { pid, startTime: readProcStat(pid)?.startTime as number };
-}
-
-/** A journal of a run that is gone: this pid, but a start time no process of it has. */
-function fakeDeadJournal(stateDir: string, records: readonly Residue[]): string {
-  const dir = join(stateDir, 'runs');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, `${process.pid}-1.json`);
-  const content: JournalFile = {
-    format: journalFormat,
-    pid: process.pid,
-    startTime: 1,
-    argv: ['fake'],
-    records: records.map((record, index) => ({ ...record, id: index + 1 })),
-  };
-  writeFileSync(path, JSON.stringify(content));
-  return path;
 }
 
 async function waitDead(pid: number, timeoutMs = 5000): Promise<boolean> {

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cleanup } from '../../src/cli/cleanup-command.js';
 import { realClock } from '../../src/core/clock.js';
-import { Journal, type JournalFile, journalFormat } from '../../src/core/journal.js';
+import { Journal, type JournalFile } from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { Random } from '../../src/core/random.js';
 import { registerResidueKind, residueKind } from '../../src/core/residue.js';
 import { cgroupSupport, FaultCgroup, findFaultCgroups, readProcStat } from '../../src/os/index.js';
 import { pauseFault } from '../../src/process/faults.js';
+import { fakeDeadJournal } from '../cli/cleanup-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'faultline-residue-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -21,22 +22,6 @@ declare module '../../src/core/residue.js' {
   interface ResidueShapes {
     'test-marker': { path: string };
   }
-}
-
-/** A journal of a run that is gone: this pid, but a start time no process of it has. */
-function deadJournal(stateDir: string, records: readonly Record<string, unknown>[]): string {
-  const dir = join(stateDir, 'runs');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, `${process.pid}-1.json`);
-  const content = {
-    format: journalFormat,
-    pid: process.pid,
-    startTime: 1,
-    argv: ['fake'],
-    records: records.map((record, index) => ({ ...record, id: index + 1 })),
-  };
-  writeFileSync(path, JSON.stringify(content));
-  return path;
 }
 
 async function clean(stateDir: string): Promise<{ failedRuns: number; output: string }> {
@@ -69,7 +54,7 @@ describe('residue registry', () => {
       /already registered/,
     );
     const stateDir = join(root, 'marker-state');
-    const journal = deadJournal(stateDir, [{ kind: 'test-marker', path: marker }]);
+    const journal = fakeDeadJournal(stateDir, [{ kind: 'test-marker', path: marker }]);
     const { failedRuns, output } = await clean(stateDir);
     assert.equal(failedRuns, 0, output);
     assert.match(output, /removed marker .*marker/);
@@ -79,7 +64,7 @@ describe('residue registry', () => {
 
   it('keeps a record of a kind no loaded module knows, and says so', async () => {
     const stateDir = join(root, 'unknown-state');
-    const journal = deadJournal(stateDir, [{ kind: 'netns', name: 'faultline-x' }]);
+    const journal = fakeDeadJournal(stateDir, [{ kind: 'netns', name: 'faultline-x' }]);
     const { failedRuns, output } = await clean(stateDir);
     assert.equal(failedRuns, 1);
     assert.match(
@@ -96,7 +81,7 @@ describe('residue registry', () => {
 
   it('refuses a tampered record, naming the field and what is valid', async () => {
     const stateDir = join(root, 'bad-state');
-    const journal = deadJournal(stateDir, [
+    const journal = fakeDeadJournal(stateDir, [
       { kind: 'process-group', pid: 'x', pgid: 1, startTime: 1 },
       { kind: 'cgroup', path: 'relative/faultline-1-1' },
       { kind: 'rlimit', pid: 5, startTime: 1, resource: 'nofile', soft: '1; rm -rf /', hard: '2' },
@@ -117,7 +102,7 @@ describe('residue registry', () => {
 
   it('a residue journalled before its cgroup was made is settled when the group never came to exist', async () => {
     const stateDir = join(root, 'never-state');
-    const journal = deadJournal(stateDir, [
+    const journal = fakeDeadJournal(stateDir, [
       { kind: 'cgroup', path: '/sys/fs/cgroup/memory/faultline-0-404', parentPath: '/sys/fs/cgroup/memory' },
       { kind: 'stopped-process', pid: process.pid, startTime: 1 },
     ]);
