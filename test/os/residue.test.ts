@@ -162,6 +162,7 @@ describe('pause through the cgroup layer', () => {
       journal.close();
       process.kill(-pid, 'SIGKILL');
       await once(sleeper, 'exit');
+      rmSync(root, { recursive: true, force: true });
     }
     assert.deepEqual(
       (await findFaultCgroups()).filter((path) => path.includes(`/faultline-${process.pid}-`)),
