@@ -169,6 +169,9 @@ describe('crash safety of cgroup, pause and fd-limit faults', () => {
     t.diagnostic(`seed ${seed}: ${withResidue} of ${tries} kills left residues, all undone`);
     // Many kills land while something is recorded: the test must exercise the journal, not just the loop
     // (a loose bound, for a loaded machine; a typical run sees about half).
-    assert.ok(withResidue >= tries / 10, `only ${withResidue} of ${tries} kills left residues (seed ${seed})`);
+    assert.ok(
+      withResidue >= tries / 10,
+      `only ${withResidue} of ${tries} kills left residues (seed ${seed})`,
+    );
   });
 });
