@@ -1,7 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { invalid, requireNumber, requireOneOf } from '../core/assert.js';
-import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import {
@@ -11,8 +8,16 @@ import {
   type FaultContext,
   type Injection,
 } from '../core/fault.js';
-import type { Residue } from '../core/journal.js';
-import { groupMembers, requireSignal, type SignalName, signalGroup } from './signals.js';
+import {
+  cgroupResidues,
+  cgroupSupport,
+  FaultCgroup,
+  groupMembers,
+  processStartTime,
+  requireSignal,
+  type SignalName,
+  signalGroup,
+} from '../os/index.js';
 import { defaultGraceMs, type ExitInfo, exitWithin, type StopResult, type Target } from './supervisor.js';
 
 /** An injection that also says what happened (which signal ended it, which pause method was used …). */
@@ -29,7 +34,7 @@ function requireGrace(graceMs: number | undefined): number {
   return requireNumber(graceMs ?? defaultGraceMs, 'graceMs', { min: 0 });
 }
 
-function requireRunning(target: Target, what: string): void {
+function requireRunning(target: Pick<Target, 'name' | 'running'>, what: string): void {
   if (!target.running) {
     throw new FaultlineError(codes.processFailed, `${what}: target "${target.name}" is not running`, {
       details: { target: target.name },
@@ -126,22 +131,29 @@ export function gracefulStopFault(
   };
 }
 
+/** How a pause stopped the target: the cgroup v1 freezer, cgroup v2 `cgroup.freeze`, or SIGSTOP. */
+export type PauseMechanism = 'cgroup-v1-freezer' | 'cgroup-v2-freeze' | 'sigstop';
+
 export interface PauseDetails {
-  method: 'freezer' | 'signals';
+  readonly mechanism: PauseMechanism;
+  /** The same in the words of the `method` option: 'freezer' for either cgroup mechanism. */
+  readonly method: 'freezer' | 'signals';
   /** The freezer cgroup used, when `method` is 'freezer'. */
-  cgroup?: string;
+  readonly cgroup?: string;
   readonly pids: readonly number[];
 }
 
-const freezerRoot = '/sys/fs/cgroup/freezer';
-let freezerSequence = 0;
+/** What a pause needs of a target: a Supervisor `Target`, or any running process-group leader. */
+export type PauseTarget = Pick<Target, 'name' | 'pid' | 'running' | 'startTime'>;
 
 /**
- * Freezes the target's process group: the cgroup v1 freezer when available and permitted (the
- * processes cannot see or catch it), else SIGSTOP. Heal: thaw (or SIGCONT) and remove the cgroup.
+ * Freezes the target's process group through the cgroup layer when it can — the v1 freezer, or v2
+ * `cgroup.freeze` (the processes cannot see or catch it) — else with SIGSTOP. The residue (the freezer group
+ * to remove, or the stopped process to continue) is journalled before anything is stopped. Heal: thaw and
+ * remove the group (or SIGCONT).
  */
 export function pauseFault(
-  target: Target,
+  target: PauseTarget,
   options: { method?: 'auto' | 'freezer' | 'signals' } = {},
 ): ProcessFault<{ target: string; method: string }, PauseDetails> {
   const method = requireOneOf(options.method ?? 'auto', 'method', ['auto', 'freezer', 'signals'] as const);
@@ -153,103 +165,62 @@ export function pauseFault(
       const pgid = target.pid;
       const pids = groupMembers(pgid);
       if (pids.length === 0) pids.push(pgid);
-      let frozen: Frozen | undefined;
-      if (method !== 'signals' && existsSync(join(freezerRoot, 'cgroup.procs'))) {
+      if (method !== 'signals') {
         try {
-          frozen = await freeze(pids, context.clock);
+          return await freezeGroup(context, target, pids);
         } catch (error) {
           if (method === 'freezer') {
             throw new FaultlineError(
-              codes.processFailed,
-              `cannot freeze "${target.name}": ${messageOf(error)}`,
-              {
-                cause: error,
-              },
+              codes.unavailable,
+              `method: cannot freeze "${target.name}" through the cgroup freezer: ${messageOf(error)}`,
+              { cause: error, details: { field: 'method', target: target.name } },
             );
           }
+          requireRunning(target, 'pause');
+          // 'auto': the freezer is missing, read-only or refused; fall back to signals.
         }
-      } else if (method === 'freezer') {
-        throw new FaultlineError(
-          codes.unavailable,
-          `the cgroup v1 freezer is not available at ${freezerRoot}`,
-        );
       }
-      const details: PauseDetails = { method: frozen ? 'freezer' : 'signals', pids };
-      if (frozen) details.cgroup = frozen.dir;
-      const label = `pause ${target.name} (pid ${pgid}, ${details.method})`;
-      context.log?.(label);
-      const startTime = target.startTime;
-      const residue: Residue | undefined = frozen
-        ? { kind: 'cgroup', path: frozen.dir, parentPath: freezerRoot, label }
-        : startTime === undefined
-          ? undefined
-          : { kind: 'stopped-process', pid: pgid, startTime, label };
+      const details: PauseDetails = { mechanism: 'sigstop', method: 'signals', pids };
+      const label = `pause ${target.name} (pid ${pgid}, ${details.mechanism})`;
+      const startTime = target.startTime ?? processStartTime(pgid);
       const entry = await applyWithHeal(
         context,
         label,
+        async () => void signalGroup(pgid, 'SIGCONT'),
         async () => {
-          if (frozen) thaw(frozen);
-          else signalGroup(pgid, 'SIGCONT');
+          if (!signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
+          context.log?.(label);
         },
-        async () => {
-          if (!frozen && !signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
-        },
-        residue,
+        startTime === undefined ? undefined : { kind: 'stopped-process', pid: pgid, startTime, label },
       );
       return extendInjection(entry, { details });
     },
   };
 }
 
-interface Frozen {
-  readonly dir: string;
-  readonly origins: Map<number, string>;
-}
-
-function freezerPathOf(pid: number): string {
-  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-    .split('\n')
-    .find((l) => /^\d+:([^:]*,)?freezer(,[^:]*)?:/.test(l));
-  return line === undefined ? '/' : line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
-}
-
-async function freeze(pids: readonly number[], clock: Clock): Promise<Frozen> {
-  const dir = join(freezerRoot, `faultline-${process.pid}-${++freezerSequence}`);
-  mkdirSync(dir);
-  const frozen: Frozen = { dir, origins: new Map() };
-  try {
-    for (const pid of pids) {
-      frozen.origins.set(pid, freezerPathOf(pid));
-      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-    }
-    writeFileSync(join(dir, 'freezer.state'), 'FROZEN');
-    // Freezing is asynchronous: FREEZING until every task has stopped. Bounded at 100 polls.
-    for (let i = 0; i < 100; i++) {
-      if (readFileSync(join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN') return frozen;
-      await clock.sleep(10);
-    }
-    throw new Error('the freezer did not reach FROZEN within 100 polls');
-  } catch (error) {
-    thaw(frozen);
-    throw error;
-  }
-}
-
-function thaw(frozen: Frozen): void {
-  writeFileSync(join(frozen.dir, 'freezer.state'), 'THAWED');
-  const inside = readFileSync(join(frozen.dir, 'cgroup.procs'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map(Number);
-  for (const pid of inside) {
-    const origin = frozen.origins.get(pid) ?? '/';
-    try {
-      writeFileSync(join(freezerRoot, origin, 'cgroup.procs'), String(pid));
-    } catch {
-      writeFileSync(join(freezerRoot, 'cgroup.procs'), String(pid));
-    }
-  }
-  rmdirSync(frozen.dir);
+/** Pauses `pids` in a faultline freezer cgroup; throws (with nothing left applied) when it cannot. */
+async function freezeGroup(
+  context: FaultContext,
+  target: PauseTarget,
+  pids: readonly number[],
+): Promise<ProcessInjection<PauseDetails>> {
+  const support = await cgroupSupport();
+  const group = await FaultCgroup.plan({ controllers: ['freezer'], pids, clock: context.clock, support });
+  const mechanism = group.versionOf('freezer') === 1 ? 'cgroup-v1-freezer' : 'cgroup-v2-freeze';
+  const details: PauseDetails = { mechanism, method: 'freezer', cgroup: group.dirOf('freezer'), pids };
+  const label = `pause ${target.name} (pid ${target.pid}, ${mechanism})`;
+  const entry = await applyWithHeal(
+    context,
+    label,
+    () => group.remove(),
+    async () => {
+      await group.apply();
+      await group.freeze();
+      context.log?.(label);
+    },
+    cgroupResidues(group, label),
+  );
+  return extendInjection(entry, { details });
 }
 
 export interface RestartDetails {

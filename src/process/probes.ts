@@ -5,7 +5,7 @@ import { invalid, requireNumber, requireString } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { signalGroup } from './signals.js';
+import { signalGroup } from '../os/index.js';
 
 /** A steady-state check. `check` resolves when healthy and throws with the reason when not. */
 export interface Probe {

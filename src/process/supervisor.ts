@@ -19,9 +19,20 @@ import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { Journal } from '../core/journal.js';
+import {
+  groupTokenVariable,
+  isAlive,
+  newGroupToken,
+  offTermination,
+  onTermination,
+  processGroupResidue,
+  requireSignal,
+  type SignalName,
+  signalGroup,
+  withDeathSignal,
+} from '../os/index.js';
 import { type LogStream, type Probe, requireArgv } from './probes.js';
 import { waitFor } from './recovery.js';
-import { isAlive, processStartTime, requireSignal, type SignalName, signalGroup } from './signals.js';
 
 export type RestartPolicy =
   | 'never'
@@ -287,11 +298,19 @@ export class Target {
   /** @internal Spawns a run and waits for readiness. Throws (leaving nothing running) if it fails. */
   async launch(): Promise<void> {
     this.stopping = false;
-    const [file, ...args] = this.spec.argv as [string, ...string[]];
-    const child = spawn(file, args, {
+    const file = this.spec.argv[0] as string;
+    // The target gets SIGKILL if faultline dies, even by SIGKILL (os/death-signal.ts); its descendants are
+    // covered by the journalled process group.
+    const [command, ...args] = withDeathSignal(this.spec.argv, {
+      path: this.spec.env?.PATH ?? process.env.PATH,
+      cwd: this.spec.cwd,
+    }) as [string, ...string[]];
+    // Inherited by every descendant: lets cleanup prove they are ours even after the leader is gone.
+    const token = newGroupToken();
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(this.spec.env === undefined ? {} : { env: this.spec.env }),
+      env: { ...(this.spec.env ?? process.env), [groupTokenVariable]: token },
       ...(this.spec.cwd === undefined ? {} : { cwd: this.spec.cwd }),
     });
     try {
@@ -316,11 +335,11 @@ export class Target {
     this.child = child;
     this.pid = pid;
     this.groups.add(pid);
-    this.startTime = processStartTime(pid);
-    if (this.journal !== undefined && this.startTime !== undefined) {
+    const residue = processGroupResidue(pid, `target ${this.name}`, token);
+    this.startTime = residue?.startTime;
+    if (this.journal !== undefined && residue !== undefined) {
       try {
-        const residue = { pid, pgid: pid, startTime: this.startTime, label: `target ${this.name}` };
-        this.recorded.set(pid, this.journal.add({ kind: 'process-group', ...residue }));
+        this.recorded.set(pid, this.journal.add(residue));
       } catch (error) {
         // A target a crash could not clean up is not started at all.
         signalGroup(pid, 'SIGKILL');
@@ -469,6 +488,11 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
   /** Records every target's process group (and the temp log dir), for `faultline cleanup` after a crash. */
   journal?: Journal;
+  /**
+   * On SIGINT or SIGTERM, `stopAll()` (targets stopped, temp log dir and their journal records removed), then
+   * let the signal end the process as it would have (default false). Listens only while targets exist.
+   */
+  handleSignals?: boolean;
 }
 
 /** Starts and owns targets; `stopAll` (or `await using`) stops every one of them and their groups. */
@@ -504,6 +528,7 @@ export class Supervisor implements AsyncDisposable {
     if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
     const target = new Target(checked, this.clock, logDir, this.options.journal);
     this.targets.set(checked.name, target);
+    if (this.options.handleSignals === true) onTermination(this, () => this.stopAll());
     try {
       await target.launch();
     } catch (error) {
@@ -517,6 +542,7 @@ export class Supervisor implements AsyncDisposable {
 
   /** Stops every target (newest first), kills their groups and removes the temp log dir. */
   async stopAll(): Promise<void> {
+    offTermination(this);
     const graceMs = this.options.stopGraceMs ?? 2000;
     const failures: unknown[] = [];
     for (const target of this.list().reverse()) {

@@ -1,23 +1,29 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { invalid, requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
-import { FaultlineError, messageOf } from '../core/errors.js';
-import { extendInjection, type Fault, type FaultContext, type Injection } from '../core/fault.js';
-import type { Residue } from '../core/journal.js';
-import { readProcStat } from '../core/proc-stat.js';
+import { FaultlineError } from '../core/errors.js';
+import {
+  applyWithHeal,
+  extendInjection,
+  type Fault,
+  type FaultContext,
+  type Injection,
+} from '../core/fault.js';
 import {
   type CgroupController,
   type CgroupFs,
   type CgroupSupport,
+  cgroupResidues,
   cgroupSupport,
   FaultCgroup,
+  groupMembers,
+  hasSysResource,
   nodeCgroupFs,
-  processGroupPids,
-  statFields,
-} from './cgroups.js';
+  readNofile,
+  readProcStat,
+  writeNofile,
+} from '../os/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -101,17 +107,22 @@ function validateTarget(params: ResourceTarget): void {
 async function resolveTarget(params: ResourceTarget, procRoot: string | undefined): Promise<number[]> {
   if (params.pids !== undefined) return [...params.pids];
   const pid = params.pid as number;
-  const stat = await statFields(pid, procRoot);
+  const stat = readProcStat(pid, procRoot);
   if (stat === undefined) {
     throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
       details: { field: 'pid' },
     });
   }
   if (stat.pgrp !== pid) return [pid];
-  const group = await processGroupPids(pid, procRoot);
+  const group = groupMembers(pid, procRoot);
   return group.filter((member) => member !== process.pid);
 }
 
+/**
+ * Plans the fault's cgroup, records its heal with the directories it *will* create as residues, then creates
+ * it: a crash at any instant of the creating leaves a journal that names every directory (cleanup tolerates
+ * the ones never made). `heal` defaults to removing the group.
+ */
 async function applyCgroup(
   context: FaultContext,
   label: string,
@@ -121,7 +132,8 @@ async function applyCgroup(
     version: 1 | 2,
     group: { exists(file: string): Promise<boolean> },
   ) => Promise<Partial<Record<CgroupController, readonly (readonly [string, string])[]>>>,
-): Promise<{ group: FaultCgroup; pids: number[] }> {
+  heal?: (group: FaultCgroup) => Promise<void>,
+): Promise<{ entry: Injection; group: FaultCgroup; pids: number[] }> {
   const pids = await resolveTarget(params, params.procRoot);
   const resolved = params.support ?? (await cgroupSupport());
   const status = resolved.controllers[controllers[0] as CgroupController];
@@ -132,7 +144,7 @@ async function applyCgroup(
         ? Promise.resolve(false)
         : (fs ?? nodeCgroupFs).exists(join(status.mountPoint, file)),
   };
-  const group = await FaultCgroup.create({
+  const group = await FaultCgroup.plan({
     controllers,
     pids,
     limits: await limits(status.version ?? 1, existsIn),
@@ -141,19 +153,17 @@ async function applyCgroup(
     ...(fs === undefined ? {} : { fs }),
     ...(params.procRoot === undefined ? {} : { procRoot: params.procRoot }),
   });
-  context.log?.(`${label}: ${group.name} holds pids ${pids.join(', ')}`);
-  return { group, pids };
-}
-
-/** Records the heal of an applied fault cgroup (default: remove it), with its directories as residues. */
-function recordCgroup(
-  context: FaultContext,
-  label: string,
-  group: FaultCgroup,
-  heal: () => Promise<void> = () => group.remove(),
-): Injection {
-  const residues: Residue[] = group.dirs().map((dir) => ({ kind: 'cgroup', ...dir, label }));
-  return context.ledger.push(`${label} (${group.name})`, heal, residues);
+  const entry = await applyWithHeal(
+    context,
+    `${label} (${group.name})`,
+    () => (heal === undefined ? group.remove() : heal(group)),
+    async () => {
+      await group.apply();
+      context.log?.(`${label}: ${group.name} holds pids ${pids.join(', ')}`);
+    },
+    cgroupResidues(group, label),
+  );
+  return { entry, group, pids };
 }
 
 /** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
@@ -168,16 +178,9 @@ export function memoryLimitFault(
     params,
     async inject(context) {
       const label = `memory-limit ${params.limitMiB} MiB`;
-      const { group, pids } = await applyCgroup(context, label, params, ['memory'], async (version, root) => {
-        if (version === 2) return { memory: [['memory.max', bytes]] };
-        // Without a swap limit the kernel would swap the target instead of killing it.
-        const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
-          ? [['memory.memsw.limit_in_bytes', bytes] as const]
-          : [];
-        return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
-      });
       let finalCount: number | undefined;
-      const count = async (): Promise<number> => {
+      /** OOM kills so far in `group`; after heal, the count read just before it was removed. */
+      const countIn = async (group: FaultCgroup): Promise<number> => {
         if (finalCount !== undefined) return finalCount;
         const v2 = group.versionOf('memory') === 2;
         const counters = (await group.read('memory', v2 ? 'memory.events' : 'memory.oom_control')) ?? '';
@@ -187,10 +190,25 @@ export function memoryLimitFault(
         // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
         return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
       };
-      const entry = recordCgroup(context, label, group, async () => {
-        finalCount = await count();
-        await group.remove();
-      });
+      const { entry, group, pids } = await applyCgroup(
+        context,
+        label,
+        params,
+        ['memory'],
+        async (version, root) => {
+          if (version === 2) return { memory: [['memory.max', bytes]] };
+          // Without a swap limit the kernel would swap the target instead of killing it.
+          const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
+            ? [['memory.memsw.limit_in_bytes', bytes] as const]
+            : [];
+          return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
+        },
+        async (planned) => {
+          finalCount = await countIn(planned);
+          await planned.remove();
+        },
+      );
+      const count = (): Promise<number> => countIn(group);
       return extendInjection(entry, { cgroup: group.name, pids, oomKills: count });
     },
   };
@@ -210,7 +228,7 @@ export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaPar
     params,
     async inject(context) {
       const label = `cpu-quota ${percent}% of one core`;
-      const { group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
+      const { entry, group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
         version === 2
           ? { cpu: [['cpu.max', `${quotaUs} ${periodUs}`]] }
           : {
@@ -220,7 +238,7 @@ export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaPar
               ],
             },
       );
-      return extendInjection(recordCgroup(context, label, group), { cgroup: group.name, pids });
+      return extendInjection(entry, { cgroup: group.name, pids });
     },
   };
 }
@@ -234,65 +252,12 @@ export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimit
     params,
     async inject(context) {
       const label = `pids-limit ${max}`;
-      const { group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
+      const { entry, group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
         pids: [['pids.max', String(max)]],
       }));
-      return extendInjection(recordCgroup(context, label, group), { cgroup: group.name, pids });
+      return extendInjection(entry, { cgroup: group.name, pids });
     },
   };
-}
-
-const prlimitPath = '/usr/bin/prlimit';
-const capSysResource = 24n;
-
-async function hasSysResource(): Promise<boolean> {
-  try {
-    const status = await readFile('/proc/self/status', 'utf8');
-    const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1];
-    return hex !== undefined && ((BigInt(`0x${hex}`) >> capSysResource) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-}
-
-function runPrlimit(args: readonly string[], pid: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(prlimitPath, [...args], { timeout: 10_000 }, (error, stdout, stderr) => {
-      if (error === null) return resolve(stdout);
-      const text = `${stderr}`.trim() || messageOf(error);
-      const errno = (error as NodeJS.ErrnoException).code;
-      if (errno === 'ENOENT') {
-        return reject(
-          new FaultlineError(codes.unavailable, `prlimit not found at ${prlimitPath} (install util-linux)`, {
-            cause: error,
-          }),
-        );
-      }
-      if (/not permitted|permission denied/i.test(text)) {
-        return reject(
-          new FaultlineError(
-            codes.permission,
-            `not permitted: prlimit --pid ${pid}: ${text}; run as root or as the target's user`,
-            {
-              cause: error,
-              details: { pid },
-            },
-          ),
-        );
-      }
-      if (/no such process/i.test(text)) {
-        return reject(
-          new FaultlineError(codes.notFound, `pid: process ${pid} does not exist (${text})`, {
-            cause: error,
-            details: { field: 'pid' },
-          }),
-        );
-      }
-      reject(
-        new FaultlineError(codes.unavailable, `prlimit ${args.join(' ')} failed: ${text}`, { cause: error }),
-      );
-    });
-  });
 }
 
 /** Lowers RLIMIT_NOFILE of a live process; its further opens fail with EMFILE. Heal restores the old limit. */
@@ -303,17 +268,7 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
     kind: 'fd-limit',
     params,
     async inject(context) {
-      const out = await runPrlimit(
-        ['--pid', String(pid), '--nofile', '--raw', '--noheadings', '--output', 'SOFT,HARD'],
-        pid,
-      );
-      const [soft, hard] = out.trim().split(/\s+/);
-      if (soft === undefined || hard === undefined) {
-        throw new FaultlineError(
-          codes.unavailable,
-          `prlimit printed no limit for pid ${pid}: ${JSON.stringify(out)}`,
-        );
-      }
+      const { soft, hard } = await readNofile(pid);
       // Raising a hard limit back needs CAP_SYS_RESOURCE; without it lowering the hard limit could never be
       // healed, so only the soft limit (which is what opens are checked against) is lowered.
       const lowersHard = await hasSysResource();
@@ -324,28 +279,33 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
           `an integer <= ${hard}`,
         );
       }
-      await runPrlimit(['--pid', String(pid), `--nofile=${max}:${lowersHard ? max : hard}`], pid);
       const label = `fd-limit ${max} on pid ${pid}`;
-      context.log?.(
-        `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
-      );
       const startTime = readProcStat(pid)?.startTime;
-      const residue: Residue | undefined =
-        startTime === undefined
-          ? undefined
-          : { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label };
-      const entry = context.ledger.push(
+      if (startTime === undefined) {
+        throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
+          details: { field: 'pid' },
+        });
+      }
+      // Recorded before the limit is lowered; restoring a limit never lowered changes nothing.
+      const entry = await applyWithHeal(
+        context,
         label,
         async () => {
           try {
-            await runPrlimit(['--pid', String(pid), `--nofile=${soft}:${hard}`], pid);
+            await writeNofile(pid, { soft, hard });
           } catch (error) {
             // A target that exited holds no limit to restore.
             if (error instanceof FaultlineError && error.code === codes.notFound) return;
             throw error;
           }
         },
-        residue,
+        async () => {
+          await writeNofile(pid, { soft: String(max), hard: lowersHard ? String(max) : hard });
+          context.log?.(
+            `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
+          );
+        },
+        { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label },
       );
       return extendInjection(entry, { previous: { soft, hard }, lowersHard });
     },

@@ -8,7 +8,7 @@ import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { applyWithHeal, extendInjection, type FaultContext, type Injection } from '../core/fault.js';
 import type { Residue } from '../core/journal.js';
-import { readProcStat } from '../core/proc-stat.js';
+import { processGroupResidue, trySignalGroup } from '../os/index.js';
 import type { ResourceFault } from './faults.js';
 import type { StressorSpec } from './stressor-main.js';
 
@@ -85,11 +85,8 @@ async function startStressor(
     if (stderr.length < 4096) stderr += data.toString();
   });
   const pid = child.pid;
-  const startTime = pid === undefined ? undefined : readProcStat(pid)?.startTime;
-  const group: Residue[] =
-    pid === undefined || startTime === undefined
-      ? []
-      : [{ kind: 'process-group', pid, pgid: pid, startTime, label }];
+  const leader = pid === undefined ? undefined : processGroupResidue(pid, label);
+  const group: Residue[] = leader === undefined ? [] : [leader];
   const entry = await applyWithHeal(
     context,
     `${label}${pid === undefined ? '' : ` (pid ${pid})`}`,
@@ -156,7 +153,9 @@ async function stopStressor(
     await exited;
     return;
   }
-  signalGroup(child.pid, 'SIGTERM');
+  // Never throws (trySignalGroup): if a signal is refused (say EPERM from an LSM policy), heal still awaits
+  // the exit (the stressor ends itself after durationMs) and runs `afterExit` rather than failing.
+  trySignalGroup(child.pid, 'SIGTERM');
   const timedOut = Symbol('timeout');
   let timer: ReturnType<typeof context.clock.setTimeout> | undefined;
   const first = await Promise.race([
@@ -166,24 +165,11 @@ async function stopStressor(
     }),
   ]);
   if (timer !== undefined) context.clock.clearTimeout(timer);
-  if (first === timedOut) signalGroup(child.pid, 'SIGKILL');
+  if (first === timedOut) trySignalGroup(child.pid, 'SIGKILL');
   // Its group has no other members (the stressor starts no processes), so the reaped leader ends it; a
   // further group signal could hit a reused pid.
   await exited;
   child.stdin?.destroy();
-}
-
-/**
- * Unlike process/signals.ts `signalGroup`, ignores every error, not only ESRCH: if a signal is refused (say
- * EPERM from an LSM policy), heal still awaits the exit (the stressor ends itself after durationMs) and runs
- * `afterExit` rather than failing.
- */
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already empty.
-  }
 }
 
 /** Burns `cores` CPU cores (one busy thread each) for durationMs. */

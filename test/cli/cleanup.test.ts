@@ -15,20 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
-import {
-  findJournals,
-  Journal,
-  type JournalFile,
-  journalFormat,
-  type Residue,
-} from '../../src/core/journal.js';
+import { findJournals, Journal } from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
-import { readProcStat } from '../../src/core/proc-stat.js';
 import { Random } from '../../src/core/random.js';
+import { cgroupSupport, findFaultCgroups, isAlive, readProcStat } from '../../src/os/index.js';
 import { pauseFault } from '../../src/process/faults.js';
-import { isAlive } from '../../src/process/signals.js';
 import { Supervisor } from '../../src/process/supervisor.js';
-import { cgroupSupport, findFaultCgroups } from '../../src/resource/cgroups.js';
+import { fakeDeadJournal } from './cleanup-helpers.js';
 import { runCli } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'faultline-cleanup-test-'));
@@ -130,22 +123,6 @@ function sleeper(): { pid: number; startTime: number } {
   return { pid, startTime: readProcStat(pid)?.startTime as number };
 }
 
-/** A journal of a run that is gone: this pid, but a start time no process of it has. */
-function fakeDeadJournal(stateDir: string, records: readonly Residue[]): string {
-  const dir = join(stateDir, 'runs');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, `${process.pid}-1.json`);
-  const content: JournalFile = {
-    format: journalFormat,
-    pid: process.pid,
-    startTime: 1,
-    argv: ['fake'],
-    records: records.map((record, index) => ({ ...record, id: index + 1 })),
-  };
-  writeFileSync(path, JSON.stringify(content));
-  return path;
-}
-
 async function waitDead(pid: number, timeoutMs = 5000): Promise<boolean> {
   for (let waited = 0; waited < timeoutMs; waited += 20) {
     if (!isAlive(pid)) return true;
@@ -184,8 +161,12 @@ describe('faultline cleanup', () => {
     await once(child, 'exit');
     const runPid = child.pid as number;
 
-    // The crash left all of it behind.
-    for (const pid of applied.pids) assert.ok(isAlive(pid), `pid ${pid} alive after the crash`);
+    // The crash left the stopped stressor behind; supervised targets get SIGKILL when their parent dies
+    // (PR_SET_PDEATHSIG), though the frozen one cannot act on it until cleanup thaws it.
+    assert.ok(isAlive(applied.pids[4] as number), 'the stopped stressor outlives the crash');
+    for (const pid of [applied.pids[1], applied.pids[3]] as number[]) {
+      assert.ok(await waitDead(pid), `supervised pid ${pid} outlived the run`);
+    }
     const mine = async (): Promise<string[]> =>
       (await findFaultCgroups()).filter((path) => path.includes(`/faultline-${runPid}-`));
     assert.equal((await mine()).length, 2, 'freezer and memory cgroups left');
@@ -197,11 +178,16 @@ describe('faultline cleanup', () => {
     const result = await runCli(['cleanup', '--state-dir', stateDir], 60_000);
     assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
     assert.match(result.stdout, new RegExp(`run ${runPid} \\(started [^)]+\\) is gone`));
-    assert.match(result.stdout, /killed process group \d+ \(target frozen\) \(started /);
+    // Thawed, the frozen target acts on the SIGKILL its parent's death left pending: killed or already gone.
+    assert.match(
+      result.stdout,
+      /(killed process group \d+ \(target frozen\) \(started |process group \d+ \(target frozen\) already gone)/,
+    );
     assert.match(result.stdout, /removed cgroup \/sys\/fs\/cgroup\/freezer\/faultline-/);
     assert.match(result.stdout, /removed cgroup \/sys\/fs\/cgroup\/memory\/.*faultline-/);
-    assert.match(result.stdout, /restored nofile of pid \d+ to \w+:\w+/);
-    assert.match(result.stdout, /continued process group \d+/);
+    // The targets whose limit or stop these undo died with the run; the residues are still settled.
+    assert.match(result.stdout, /pid \d+ is gone; its nofile limit went with it/);
+    assert.match(result.stdout, /stopped pid \d+ already gone/);
     // Continued before the SIGKILL, the stressor may get to remove its own file first.
     assert.match(result.stdout, /(removed .*\.faultline-fill-\S+|\.faultline-fill-\S+ already gone)\n/);
 

@@ -22,7 +22,7 @@ import {
   runsDir,
 } from '../../src/core/journal.js';
 import { Ledger } from '../../src/core/ledger.js';
-import { readProcStat } from '../../src/core/proc-stat.js';
+import { readProcStat } from '../../src/os/index.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'faultline-journal-test-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));

@@ -5,6 +5,7 @@ import { realClock } from '../../src/core/clock.js';
 import type { FaultContext } from '../../src/core/fault.js';
 import type { Ledger } from '../../src/core/ledger.js';
 import { Random } from '../../src/core/random.js';
+import type { SignalName } from '../../src/os/index.js';
 import {
   cascadingKillFault,
   crashLoopFault,
@@ -13,7 +14,6 @@ import {
   pauseFault,
   restartFault,
 } from '../../src/process/faults.js';
-import type { SignalName } from '../../src/process/signals.js';
 import type { Target } from '../../src/process/supervisor.js';
 import { readLog, readyOn, rig, script, until } from './helpers.js';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
+import { isAlive } from '../../src/os/index.js';
 import { functionProbe } from '../../src/process/probes.js';
-import { isAlive } from '../../src/process/signals.js';
 import { Supervisor } from '../../src/process/supervisor.js';
 import { readLog, readyOn, rig, script, seenPids, track, until } from './helpers.js';
 

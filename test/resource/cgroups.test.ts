@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { codes } from '../../src/core/codes.js';
 import { isFaultlineError } from '../../src/core/errors.js';
-import { type CgroupFs, cgroupSupport, nodeCgroupFs } from '../../src/resource/cgroups.js';
+import { type CgroupFs, cgroupSupport, nodeCgroupFs } from '../../src/os/index.js';
 import { cpuQuotaFault, memoryLimitFault, pidsLimitFault } from '../../src/resource/faults.js';
 import { assertNothingLeft, newContext, startTarget } from './helpers.js';
 

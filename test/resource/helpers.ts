@@ -6,7 +6,7 @@ import { realClock } from '../../src/core/clock.js';
 import type { FaultContext } from '../../src/core/fault.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { Random } from '../../src/core/random.js';
-import { findFaultCgroups, statFields } from '../../src/resource/cgroups.js';
+import { findFaultCgroups, readProcStat } from '../../src/os/index.js';
 
 export function newContext(): FaultContext & { ledger: Ledger } {
   return { ledger: new Ledger({ handleSignals: false }), clock: realClock, random: new Random(1) };
@@ -88,7 +88,7 @@ export async function startTarget(source: string, options: { uid?: number } = {}
 
 /** CPU ticks (utime + stime) the process used so far. */
 export async function cpuTicks(pid: number): Promise<number> {
-  const stat = await statFields(pid);
+  const stat = readProcStat(pid);
   assert.ok(stat !== undefined, `pid ${pid} is gone`);
   return stat.utimeTicks + stat.stimeTicks;
 }
@@ -98,7 +98,7 @@ export async function threadTicks(pid: number): Promise<number[]> {
   const tasks = `/proc/${pid}/task`;
   const ticks: number[] = [];
   for (const tid of await readdir(tasks).catch(() => [])) {
-    const stat = await statFields(Number(tid), tasks);
+    const stat = readProcStat(Number(tid), tasks);
     if (stat !== undefined) ticks.push(stat.utimeTicks + stat.stimeTicks);
   }
   return ticks;
@@ -115,7 +115,7 @@ export async function coresUsed(pid: number, windowMs: number): Promise<number> 
 }
 
 export async function alive(pid: number): Promise<boolean> {
-  const stat = await statFields(pid);
+  const stat = readProcStat(pid);
   return stat !== undefined && stat.state !== 'Z';
 }
 
@@ -133,7 +133,7 @@ export async function assertNothingLeft(fillDirs: readonly string[] = []): Promi
     if (!/^\d+$/.test(name)) continue;
     const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
     if (!cmdline.includes('stressor-main.js')) continue;
-    const stat = await statFields(Number(name));
+    const stat = readProcStat(Number(name));
     if (stat !== undefined && stat.state !== 'Z' && (await parentOf(Number(name))) === process.pid) {
       stressors.push(Number(name));
     }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import { codes } from '../../src/core/codes.js';
 import { isFaultlineError } from '../../src/core/errors.js';
-import { cgroupSupport, findFaultCgroups } from '../../src/resource/cgroups.js';
+import { cgroupSupport, findFaultCgroups } from '../../src/os/index.js';
 import { cpuQuotaFault, fdLimitFault, memoryLimitFault, pidsLimitFault } from '../../src/resource/faults.js';
 import { assertNothingLeft, coresUsed, newContext, startTarget, type Target, waitFor } from './helpers.js';
 

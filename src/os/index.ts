@@ -1,0 +1,49 @@
+/**
+ * os/ — the one place that touches /proc, process groups, signals, cgroups (v1/v2) and rlimits. Importing
+ * it registers the undo of every residue kind it creates (process-group, stopped-process, cgroup, rlimit,
+ * file) with core/residue.ts, for `faultline cleanup`.
+ */
+export {
+  type CgroupController,
+  type CgroupFs,
+  type CgroupProbeOptions,
+  type CgroupSupport,
+  type ControllerSupport,
+  cgroupControllers,
+  cgroupSupport,
+  nodeCgroupFs,
+} from './cgroup-support.js';
+export {
+  cgroupResidues,
+  FaultCgroup,
+  type FaultCgroupOptions,
+  type FreezeMechanism,
+  findFaultCgroups,
+  removeGroupDir,
+} from './cgroups.js';
+export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';
+export { isFaultlineName } from './files.js';
+export {
+  describeStart,
+  groupMembers,
+  identifyProcess,
+  isAlive,
+  isSameProcess,
+  type ProcStat,
+  processStartTime,
+  readProcStat,
+  startTimeToDate,
+} from './proc.js';
+export { hasSysResource, type NofileLimit, readNofile, writeNofile } from './rlimit.js';
+export {
+  groupTokenVariable,
+  newGroupToken,
+  processGroupResidue,
+  requireSignal,
+  type SignalName,
+  sendSignal,
+  signalGroup,
+  signalNames,
+  trySignalGroup,
+} from './signals.js';
+export { offTermination, onTermination } from './termination.js';
