@@ -3,6 +3,7 @@ import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 import { publish } from './events.js';
 import type { Journal, Residue } from './journal.js';
+import { offTermination, onTermination } from './termination.js';
 
 export type Heal = () => void | Promise<void>;
 
@@ -30,10 +31,6 @@ export interface LedgerOptions {
   /** Records each pushed residue on disk, so `faultline cleanup` can undo it if this process dies. */
   journal?: Journal;
 }
-
-type TerminationSignal = 'SIGINT' | 'SIGTERM';
-const terminationSignals: readonly TerminationSignal[] = ['SIGINT', 'SIGTERM'];
-const signalLedgers = new Set<Ledger>();
 
 /**
  * The run's stack of heals. Faults push their undo when applied; `drain()` heals the rest in reverse
@@ -217,28 +214,9 @@ class Entry implements LedgerEntry {
 }
 
 function watchSignals(ledger: Ledger): void {
-  if (signalLedgers.size === 0) for (const name of terminationSignals) process.on(name, onTerminationSignal);
-  signalLedgers.add(ledger);
+  onTermination(ledger, () => ledger.close());
 }
 
 function unwatchSignals(ledger: Ledger): void {
-  signalLedgers.delete(ledger);
-  if (signalLedgers.size === 0) for (const name of terminationSignals) process.off(name, onTerminationSignal);
-}
-
-let terminating = false;
-
-function onTerminationSignal(signal: TerminationSignal): void {
-  if (terminating) return;
-  terminating = true;
-  const ledgers = [...signalLedgers];
-  void Promise.allSettled(ledgers.map((ledger) => ledger.close())).then((results) => {
-    for (const result of results) {
-      if (result.status === 'rejected') process.stderr.write(`faultline: ${messageOf(result.reason)}\n`);
-    }
-    for (const name of terminationSignals) process.off(name, onTerminationSignal);
-    // With our handler gone and no one else listening, re-raising ends the process as the signal would have.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    terminating = false;
-  });
+  offTermination(ledger);
 }

@@ -46,4 +46,3 @@ export {
   signalNames,
   trySignalGroup,
 } from './signals.js';
-export { offTermination, onTermination } from './termination.js';

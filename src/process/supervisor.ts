@@ -19,12 +19,11 @@ import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import type { Journal } from '../core/journal.js';
+import { offTermination, onTermination } from '../core/termination.js';
 import {
   groupTokenVariable,
   isAlive,
   newGroupToken,
-  offTermination,
-  onTermination,
   processGroupResidue,
   requireSignal,
   type SignalName,

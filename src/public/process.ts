@@ -1,4 +1,12 @@
 /** faultline/process — supervised targets, process faults, probes and recovery timing. */
+
+export {
+  isAlive,
+  processStartTime,
+  requireSignal,
+  type SignalName,
+  signalNames,
+} from '../os/index.js';
 export {
   type CascadeDetails,
   type CrashLoopDetails,
@@ -38,13 +46,6 @@ export {
   type WaitResult,
   waitFor,
 } from '../process/recovery.js';
-export {
-  isAlive,
-  processStartTime,
-  requireSignal,
-  type SignalName,
-  signalNames,
-} from '../process/signals.js';
 export {
   type ExitInfo,
   type RestartPolicy,

@@ -8,7 +8,7 @@ export {
   cgroupControllers,
   cgroupSupport,
   findFaultCgroups,
-} from '../resource/cgroups.js';
+} from '../os/index.js';
 export {
   type CgroupEnvironment,
   type CgroupInjection,

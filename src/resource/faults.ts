@@ -174,7 +174,7 @@ export function memoryLimitFault(
   requireNumber(params.limitMiB, 'limitMiB', { min: 1 });
   const bytes = String(Math.floor(params.limitMiB * MiB));
   return {
-    kind: 'memory-limit',
+    kind: 'resource.memory-limit',
     params,
     async inject(context) {
       const label = `memory-limit ${params.limitMiB} MiB`;
@@ -224,7 +224,7 @@ export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaPar
   const periodUs = 100_000;
   const quotaUs = Math.round((percent / 100) * periodUs);
   return {
-    kind: 'cpu-quota',
+    kind: 'resource.cpu-quota',
     params,
     async inject(context) {
       const label = `cpu-quota ${percent}% of one core`;
@@ -248,7 +248,7 @@ export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimit
   validateTarget(params);
   const max = requireNumber(params.max, 'max', { integer: true, min: 1 });
   return {
-    kind: 'pids-limit',
+    kind: 'resource.pids-limit',
     params,
     async inject(context) {
       const label = `pids-limit ${max}`;
@@ -265,7 +265,7 @@ export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams
   const pid = requireNumber(params.pid, 'pid', { integer: true, min: 1 });
   const max = requireNumber(params.maxOpenFiles, 'maxOpenFiles', { integer: true, min: 0 });
   return {
-    kind: 'fd-limit',
+    kind: 'resource.fd-limit',
     params,
     async inject(context) {
       const { soft, hard } = await readNofile(pid);

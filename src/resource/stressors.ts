@@ -177,7 +177,7 @@ export function cpuBurnFault(params: CpuBurnParams): ResourceFault<CpuBurnParams
   const cores = requireNumber(params.cores, 'cores', { integer: true, min: 1, max: availableParallelism() });
   const durationMs = requireDuration(params.durationMs);
   return {
-    kind: 'cpu-burn',
+    kind: 'resource.cpu-burn',
     params,
     inject: (context) =>
       startStressor(context, `cpu-burn ${cores} core(s)`, { kind: 'cpu', cores, durationMs }),
@@ -198,7 +198,7 @@ export function memoryHogFault(params: MemoryHogParams): ResourceFault<MemoryHog
     );
   }
   return {
-    kind: 'memory-hog',
+    kind: 'resource.memory-hog',
     params,
     inject: (context) => startStressor(context, `memory-hog ${mib} MiB`, { kind: 'memory', mib, durationMs }),
   };
@@ -213,7 +213,7 @@ export function diskFillFault(params: DiskFillParams): ResourceFault<DiskFillPar
   const mib = requireNumber(params.mib, 'mib', { integer: true, min: 1 });
   const durationMs = requireDuration(params.durationMs);
   return {
-    kind: 'disk-fill',
+    kind: 'resource.disk-fill',
     params,
     async inject(context) {
       let stats: Awaited<ReturnType<typeof statfs>>;

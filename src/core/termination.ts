@@ -1,4 +1,4 @@
-import { messageOf } from '../core/errors.js';
+import { messageOf } from './errors.js';
 
 /**
  * SIGINT/SIGTERM handling shared by everything that must undo its work before the process ends. Each owner
