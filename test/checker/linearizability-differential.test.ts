@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { checkLinearizability } from '../../src/check-driver/index.js';
 import { checkBruteForce } from '../../src/checker/brute-force.js';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';

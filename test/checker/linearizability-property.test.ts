@@ -13,7 +13,7 @@ import {
   setSpec,
   simulate,
 } from '../../bench/checker/simulate.js';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
+import { checkLinearizability } from '../../src/check-driver/index.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';
