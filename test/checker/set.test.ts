@@ -130,7 +130,7 @@ describe('set checker', () => {
       (error: unknown) =>
         isFaultlineError(error, 'FL_ERR_INVALID_ARGUMENT') &&
         /^line 2: set checker: the ok read's value is 5/.test(error.message) &&
-        error.details.expected === "an array of the set's elements",
+        error.details.expected === "an array or set of the set's elements",
     );
     const unknownF = new HistoryBuilder().call(0, 'add', 1, 'ok').call(0, 'remove', 1, 'ok');
     assert.throws(() => checkSet(unknownF.ops), /line 3: set checker: unknown f "remove"/);
