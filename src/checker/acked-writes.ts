@@ -5,6 +5,7 @@
  */
 import { invalid } from '../core/assert.js';
 import type { History, Op, Operation } from '../history/op.js';
+import { valueKey } from '../history/value-key.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -14,12 +15,12 @@ import {
   fList,
   formatTime,
   formatValue,
+  itemsOf,
   lastOp,
   opsOf,
   pushTo,
   valueError,
 } from './safety-support.js';
-import { valueKey } from './value-key.js';
 
 export interface AckedWritesCheckOptions extends BaseCheckOptions {
   /** f of the writes; the invocation's value is the item written. Default `write`. */
@@ -57,10 +58,11 @@ export function checkAckedWrites(history: History, options: AckedWritesCheckOpti
   for (const operation of operations) {
     if (operation.f !== readF || operation.type !== 'ok') continue;
     const complete = operation.complete as Op;
-    if (!Array.isArray(complete.value)) {
-      throw valueError(complete, name, `the ok ${readF}'s value`, 'an array of the items present');
+    const values = itemsOf(complete.value);
+    if (values === undefined) {
+      throw valueError(complete, name, `the ok ${readF}'s value`, 'an array or set of the items present');
     }
-    allReads.push({ operation, items: new Set(complete.value.map(valueKey)), values: complete.value });
+    allReads.push({ operation, items: new Set(values.map(valueKey)), values });
   }
   const reads =
     after === undefined

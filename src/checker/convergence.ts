@@ -6,6 +6,7 @@
  */
 import { invalid } from '../core/assert.js';
 import type { History, Op, Operation } from '../history/op.js';
+import { deepEqual } from '../history/value-key.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -17,7 +18,6 @@ import {
   valueError,
   whereOf,
 } from './safety-support.js';
-import { deepEqual } from './value-key.js';
 
 export type ReplicaId = string | number;
 

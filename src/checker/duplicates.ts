@@ -4,6 +4,7 @@
  * dequeues; this is the same multiset count over whatever ops record an application.
  */
 import type { History, Op, Operation } from '../history/op.js';
+import { valueKey } from '../history/value-key.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -17,7 +18,6 @@ import {
   opsOf,
   valueError,
 } from './safety-support.js';
-import { valueKey } from './value-key.js';
 
 export type ApplicationId = string | number;
 

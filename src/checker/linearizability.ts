@@ -1,47 +1,43 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { requireNumber } from '../core/assert.js';
-import { type Clock, realClock } from '../core/clock.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError } from '../core/errors.js';
 import type { Op, Operation, ProcessId } from '../history/op.js';
 import { pairOperations } from '../history/op.js';
-import {
-  checkPartition,
-  type PartitionBudget,
-  type PartitionOutcome,
-  toWire,
-  type WorkerReply,
-  type WorkerRequest,
-  workerRole,
-} from './linearizability-core.js';
+import { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 import { describeOperation, type Model } from './model.js';
-import { builtInModel } from './models/index.js';
 import type { Anomaly, CheckResult } from './result.js';
 import { pushTo } from './safety-support.js';
 
-export interface LinearizabilityOptions {
-  /** Give up with `'unknown'` after this long (default 60 000 ms; `Infinity` for no limit). */
-  readonly timeoutMs?: number;
+/**
+ * The linearizability check itself, pure: no clock, no event loop, no threads. `checkLinearizabilitySync`
+ * runs it whole; drivers (`checkLinearizability` in src/check-driver/, `faultline check`) pump a
+ * `LinearizabilityRun` to add a real-time budget, yielding and worker threads. The verdict and its
+ * counterexample depend only on the history, the model and the count budgets, never on timing or
+ * parallelism: partitions have a fixed order and the first failing one in that order is reported.
+ */
+
+/** What the search may spend; every budget here is a count, so it gives the same verdict on any machine. */
+export interface LinearizabilitySearchOptions {
   /** Give up with `'unknown'` when one partition's memo holds this many configurations (default 20 million). */
   readonly maxCacheEntries?: number;
   /** Give up with `'unknown'` when one partition's memo needs more than this (default 192 MiB; the process's RSS runs about 1.5× that plus the heap in use). */
   readonly maxMemoryBytes?: number;
+  /** Give up with `'unknown'` when one partition's search visits this many configurations (default no limit). */
+  readonly maxSteps?: number;
   /** Check each `model.partition` separately (default true): P-compositionality. */
   readonly partition?: boolean;
-  /**
-   * Check partitions on a worker thread too: `true` whenever there are two or more partitions, `'auto'`
-   * (default) once the main thread has spent `parallelAfterMs` and the partitions still waiting look
-   * like more work than a worker costs to start (about 200 ms at the rate so far). Only
-   * built-in models with the real clock go parallel; custom models always run in the main thread.
-   */
-  readonly parallel?: boolean | 'auto';
-  /** For `parallel: 'auto'` (default 100 ms). */
-  readonly parallelAfterMs?: number;
   /** Lowe's memo (default true). False only to measure what it buys: the search may then be exponential. */
   readonly memoise?: boolean;
-  /** The time budget's clock (default the real clock). */
-  readonly clock?: Clock;
-  /** Abort the check: the result is `'unknown'` with reason `aborted`. */
-  readonly signal?: AbortSignal;
+}
+
+export interface LinearizabilitySyncOptions extends LinearizabilitySearchOptions {
+  /**
+   * A time budget, read from the caller's `now` (ms) between slices of a few ms of search: past it the
+   * verdict is `'unknown'`. Needs `now`; without both there is no time limit.
+   */
+  readonly timeoutMs?: number;
+  /** The caller's clock (ms), for `timeoutMs`; the checker reads no time of its own. */
+  readonly now?: () => number;
 }
 
 /** One op of a counterexample, with everything a timeline needs. */
@@ -89,7 +85,9 @@ export interface LinearizabilityCounterexample {
   readonly blocking: number | null;
 }
 
-interface Partition {
+/** A partition: the ops of one independent object (or the whole history), in invocation order. */
+export interface Partition {
+  /** `model.partition` of its ops (canonical key text); `null` when the history is checked whole. */
   readonly key: string | null;
   /** Every paired op of the partition, in invocation order. */
   readonly all: readonly Operation[];
@@ -97,117 +95,199 @@ interface Partition {
   readonly ops: readonly Operation[];
 }
 
-interface Finished {
-  readonly partition: Partition;
-  readonly outcome: PartitionOutcome;
-}
-
-const defaultTimeoutMs = 60_000;
-/** 'auto' starts a worker only if the partitions left look like at least this much work. */
-const minParallelWorkMs = 200;
 const defaultMaxCacheEntries = 20_000_000;
 const defaultMaxMemoryBytes = 192 * 1024 * 1024;
 
 /**
- * Checks that `history` is linearizable with respect to `model` (Wing & Gong's search with Lowe's
- * memoisation, partitioned by `model.partition`). Throws only on a malformed history; a verdict —
- * including `'unknown'` when the budget runs out — is always a result. See docs/linearizability.md.
+ * One linearizability check, as partitions a driver hands out and outcomes it records. Partitions are
+ * ordered smallest first (then by key), and that order decides which failure is reported: the first
+ * failing partition in it. A failure at position p makes every partition after p moot, but those
+ * before p must still be checked — so a driver that checks partitions out of order (a worker taking
+ * the largest ones) reports what a serial check would.
  */
-export async function checkLinearizability<S>(
+export class LinearizabilityRun<S> {
+  readonly model: Model<S>;
+  /** In decision order: smallest first, then by key. */
+  readonly partitions: readonly Partition[];
+  readonly opCount: number;
+  readonly budget: PartitionBudget;
+  private readonly outcomes: (PartitionOutcome | undefined)[];
+  private next = 0;
+  private last: number;
+  private readonly returned: number[] = [];
+  private firstFailure = Number.POSITIVE_INFINITY;
+  private stopped: 'timeout' | 'aborted' | undefined;
+
+  /** Pairs, validates and partitions the history; throws only on a malformed history. */
+  constructor(history: readonly Op[], model: Model<S>, options: LinearizabilitySearchOptions = {}) {
+    const maxSteps = options.maxSteps ?? Number.POSITIVE_INFINITY;
+    if (maxSteps !== Number.POSITIVE_INFINITY) requireNumber(maxSteps, 'maxSteps', { min: 0 });
+    this.model = model;
+    this.budget = {
+      memoise: options.memoise ?? true,
+      maxCacheEntries: requireNumber(options.maxCacheEntries ?? defaultMaxCacheEntries, 'maxCacheEntries', {
+        min: 0,
+      }),
+      maxMemoryBytes: requireNumber(options.maxMemoryBytes ?? defaultMaxMemoryBytes, 'maxMemoryBytes', {
+        min: 0,
+      }),
+      maxSteps,
+    };
+    const operations = pairOperations(history);
+    for (const op of operations) model.validate?.(op);
+    this.opCount = operations.length;
+    const partitions = partitionOperations(operations, model, options.partition ?? true);
+    // Smallest first: the first failure is then (nearly always) the smallest failing partition.
+    partitions.sort((a, b) => a.ops.length - b.ops.length || compareKeys(a.key, b.key));
+    this.partitions = partitions;
+    this.outcomes = new Array<PartitionOutcome | undefined>(partitions.length).fill(undefined);
+    this.last = partitions.length - 1;
+  }
+
+  /** True while checking partition `index` can still change the verdict. */
+  needed(index: number): boolean {
+    return this.stopped === undefined && index < this.firstFailure && this.outcomes[index] === undefined;
+  }
+
+  /** The next partition from the front (the smallest left), or undefined when none is needed. */
+  takeFirst(): number | undefined {
+    while (this.next <= this.last) {
+      const index = this.next++;
+      if (this.needed(index)) return index;
+    }
+    while (this.returned.length > 0) {
+      const index = this.returned.shift() as number;
+      if (this.needed(index)) return index;
+    }
+    return undefined;
+  }
+
+  /** The next partition from the back (the largest left), for a second checker; undefined when none. */
+  takeLast(): number | undefined {
+    while (this.next <= this.last) {
+      const index = this.last--;
+      if (this.needed(index)) return index;
+    }
+    return undefined;
+  }
+
+  /** Hands a taken partition back unchecked (its checker failed): `takeFirst` gives it out again. */
+  giveBack(index: number): void {
+    this.returned.push(index);
+  }
+
+  /** A search over partition `index`, for the driver to pump. */
+  search(index: number): PartitionSearch<S> {
+    return new PartitionSearch((this.partitions[index] as Partition).ops, this.model, this.budget);
+  }
+
+  /** Records the outcome of partition `index`; a `timeout` or `aborted` one stops the whole run. */
+  record(index: number, outcome: PartitionOutcome): void {
+    this.outcomes[index] = outcome;
+    if (outcome.status === 'not-linearizable') this.firstFailure = Math.min(this.firstFailure, index);
+    else if (outcome.status === 'timeout' || outcome.status === 'aborted') this.stopped ??= outcome.status;
+  }
+
+  /** Stops the run (the driver's time ran out, or it was aborted): no partition is needed any more. */
+  stop(reason: 'timeout' | 'aborted'): void {
+    this.stopped ??= reason;
+  }
+
+  /** The verdict from the outcomes recorded; `elapsedMs` and `workers` are the driver's, for `stats`. */
+  result(driver: { readonly elapsedMs?: number; readonly workers?: number } = {}): CheckResult {
+    const elapsedMs = driver.elapsedMs ?? 0;
+    let steps = 0;
+    let cacheEntries = 0;
+    let memoryBytes = 0;
+    let checked = 0;
+    for (const outcome of this.outcomes) {
+      if (outcome === undefined) continue;
+      checked++;
+      steps += outcome.steps;
+      cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
+      memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
+    }
+    const count = this.partitions.length;
+    const stats = {
+      ops: this.opCount,
+      partitions: count,
+      partitionsChecked: checked,
+      configurations: steps,
+      maxCacheEntries: cacheEntries,
+      maxMemoryBytes: memoryBytes,
+      workers: driver.workers ?? 0,
+      elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+    };
+    if (this.firstFailure !== Number.POSITIVE_INFINITY) {
+      const partition = this.partitions[this.firstFailure] as Partition;
+      const counterexample = explain(
+        this.model,
+        partition,
+        this.outcomes[this.firstFailure] as PartitionOutcome,
+      );
+      return {
+        checker: 'linearizability',
+        valid: false,
+        anomalies: [anomaly(counterexample, partition)],
+        counterexample,
+        stats,
+      };
+    }
+    const reason = this.unknownReason(elapsedMs, checked);
+    if (reason !== undefined)
+      return { checker: 'linearizability', valid: 'unknown', anomalies: [], reason, stats };
+    return { checker: 'linearizability', valid: true, anomalies: [], stats };
+  }
+
+  private unknownReason(elapsedMs: number, checked: number): string | undefined {
+    const decided = this.outcomes.filter((outcome) => outcome?.status === 'linearizable').length;
+    if (this.stopped === 'timeout')
+      return `time budget ran out after ${Math.round(elapsedMs)} ms (${decided} of ${this.partitions.length} partitions checked)`;
+    if (this.stopped === 'aborted') return 'aborted';
+    // The first in partition order, so the reason too is the same however the run was scheduled.
+    const index = this.outcomes.findIndex((o) => o?.status === 'memory' || o?.status === 'steps');
+    if (index >= 0) {
+      const outcome = this.outcomes[index] as PartitionOutcome;
+      const where = `partition ${this.partitions[index]?.key ?? '(whole history)'}`;
+      return outcome.status === 'memory'
+        ? `memory budget ran out on ${where} (${outcome.cacheEntries} configurations cached)`
+        : `step budget ran out on ${where} (${outcome.steps} configurations visited)`;
+    }
+    if (checked < this.partitions.length) return 'not every partition was checked';
+    return undefined;
+  }
+}
+
+/**
+ * Checks that `history` is linearizable with respect to `model` (Wing & Gong's search with Lowe's
+ * memoisation, partitioned by `model.partition`), synchronously and purely: budgets are counts, or a
+ * time budget on the caller's `now`. Throws only on a malformed history or a bad option; a verdict —
+ * including `'unknown'` when a budget runs out — is always a result. See docs/linearizability.md.
+ */
+export function checkLinearizabilitySync<S>(
   history: readonly Op[],
   model: Model<S>,
-  options: LinearizabilityOptions = {},
-): Promise<CheckResult> {
-  const clock = options.clock ?? realClock;
-  const started = clock.now();
-  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
-  if (timeoutMs !== Number.POSITIVE_INFINITY) requireNumber(timeoutMs, 'timeoutMs', { min: 0 });
-  const budget: PartitionBudget = {
-    clock,
-    deadline: started + timeoutMs,
-    signal: options.signal,
-    memoise: options.memoise ?? true,
-    maxCacheEntries: options.maxCacheEntries ?? defaultMaxCacheEntries,
-    maxMemoryBytes: options.maxMemoryBytes ?? defaultMaxMemoryBytes,
-  };
-  const operations = pairOperations(history);
-  for (const op of operations) model.validate?.(op);
-  const partitions = partitionOperations(operations, model, options.partition ?? true);
-  // Smallest first: the first failure found is then (nearly always) the smallest failing partition.
-  partitions.sort((a, b) => a.ops.length - b.ops.length || compareKeys(a.key, b.key));
-
-  const finished: Finished[] = [];
-  let stop: 'found' | 'timeout' | 'aborted' | undefined;
-  let next = 0;
-  let last = partitions.length - 1;
-  const retry: Partition[] = [];
-  let worker: PartitionWorker | undefined;
-  let workerLoop: Promise<void> | undefined;
-  const parallel = options.parallel ?? 'auto';
-  const canParallel =
-    parallel !== false &&
-    partitions.length >= 2 &&
-    clock === realClock &&
-    builtInModel(model.name) === (model as Model<unknown>) &&
-    availableParallelism() >= 2;
-  const parallelAfterMs = options.parallelAfterMs ?? 100;
-
-  // 'auto': a worker costs tens of ms to start, so only when the work left looks longer than that.
-  let opsDone = 0;
-  const opsTotal = partitions.reduce((sum, partition) => sum + partition.ops.length, 0);
-  const worthAWorker = (): boolean => {
-    const elapsed = clock.now() - started;
-    if (parallel === true) return true;
-    if (elapsed < parallelAfterMs) return false;
-    const projected = opsDone === 0 ? Number.POSITIVE_INFINITY : (elapsed / opsDone) * (opsTotal - opsDone);
-    return projected >= minParallelWorkMs;
-  };
-  const record = (partition: Partition, outcome: PartitionOutcome): void => {
-    finished.push({ partition, outcome });
-    opsDone += partition.ops.length;
-    if (outcome.status === 'not-linearizable') stop ??= 'found';
-    else if (outcome.status === 'timeout' || outcome.status === 'aborted') stop ??= outcome.status;
-  };
-  const startWorker = (): void => {
-    worker = new PartitionWorker();
-    const active = worker;
-    workerLoop = (async () => {
-      // The worker takes the largest partitions, the main thread the smallest.
-      while (stop === undefined && next <= last) {
-        const partition = partitions[last--] as Partition;
-        const outcome = await active.check(partition, model.name, budget);
-        if (outcome === undefined) {
-          retry.push(partition); // the worker failed: check it here instead
-          return;
-        }
-        record(partition, outcome);
-      }
-    })();
-  };
-
-  const onAbort = (): void => {
-    stop ??= 'aborted';
-    void worker?.terminate();
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (options.signal?.aborted) stop = 'aborted';
-    while (stop === undefined) {
-      if (canParallel && worker === undefined && next < last && worthAWorker()) startWorker();
-      const partition = next <= last ? (partitions[next++] as Partition) : retry.shift();
-      if (partition === undefined) {
-        if (workerLoop === undefined) break;
-        await workerLoop;
-        workerLoop = undefined;
-        continue;
-      }
-      record(partition, await checkPartition(partition.ops, model, budget));
-    }
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    await worker?.terminate();
+  options: LinearizabilitySyncOptions = {},
+): CheckResult {
+  const { now, timeoutMs } = options;
+  if (timeoutMs !== undefined && now === undefined) {
+    throw new FaultlineError(
+      codes.invalidArgument,
+      'timeoutMs needs now: the pure checker reads no clock of its own; pass now (e.g. () => performance.now()) or use maxSteps',
+      { details: { field: 'now', expected: 'a function returning milliseconds' } },
+    );
   }
-  return verdict(model, partitions.length, operations.length, finished, stop, clock.now() - started, worker);
+  if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY)
+    requireNumber(timeoutMs, 'timeoutMs', { min: 0 });
+  const run = new LinearizabilityRun(history, model, options);
+  const started = now?.() ?? 0;
+  const deadline = started + (timeoutMs ?? Number.POSITIVE_INFINITY);
+  const late = now === undefined ? () => false : () => now() >= deadline;
+  for (let index = run.takeFirst(); index !== undefined; index = run.takeFirst()) {
+    const search = run.search(index);
+    run.record(index, search.runUntil(late) ?? search.cut('timeout'));
+  }
+  return run.result({ elapsedMs: (now?.() ?? 0) - started });
 }
 
 function compareKeys(a: string | null, b: string | null): number {
@@ -230,59 +310,6 @@ function partitionOperations<S>(
     pushTo(groups, key, op);
   }
   return [...groups].map(([key, all]) => ({ key, all, ops: all.filter(searchable) }));
-}
-
-function verdict<S>(
-  model: Model<S>,
-  partitionCount: number,
-  opCount: number,
-  finished: readonly Finished[],
-  stop: 'found' | 'timeout' | 'aborted' | undefined,
-  elapsedMs: number,
-  worker: PartitionWorker | undefined,
-): CheckResult {
-  let steps = 0;
-  let cacheEntries = 0;
-  let memoryBytes = 0;
-  for (const { outcome } of finished) {
-    steps += outcome.steps;
-    cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
-    memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
-  }
-  const stats = {
-    ops: opCount,
-    partitions: partitionCount,
-    partitionsChecked: finished.length,
-    configurations: steps,
-    maxCacheEntries: cacheEntries,
-    maxMemoryBytes: memoryBytes,
-    workers: worker === undefined ? 0 : 1,
-    elapsedMs: Math.round(elapsedMs * 1000) / 1000,
-  };
-  const failures = finished.filter(({ outcome }) => outcome.status === 'not-linearizable');
-  if (failures.length > 0) {
-    const smallest = failures.reduce((a, b) => (b.partition.ops.length < a.partition.ops.length ? b : a));
-    const counterexample = explain(model, smallest.partition, smallest.outcome);
-    return {
-      checker: 'linearizability',
-      valid: false,
-      anomalies: [anomaly(counterexample, smallest.partition)],
-      counterexample,
-      stats,
-    };
-  }
-  const memory = finished.find(({ outcome }) => outcome.status === 'memory');
-  const reason =
-    stop === 'timeout'
-      ? `time budget ran out after ${Math.round(elapsedMs)} ms (${finished.filter(({ outcome }) => outcome.status === 'linearizable').length} of ${partitionCount} partitions checked)`
-      : stop === 'aborted'
-        ? 'aborted'
-        : memory !== undefined
-          ? `memory budget ran out on partition ${memory.partition.key ?? '(whole history)'} (${memory.outcome.cacheEntries} configurations cached)`
-          : undefined;
-  if (reason !== undefined)
-    return { checker: 'linearizability', valid: 'unknown', anomalies: [], reason, stats };
-  return { checker: 'linearizability', valid: true, anomalies: [], stats };
 }
 
 function explain<S>(
@@ -348,61 +375,4 @@ function anomaly(counterexample: LinearizabilityCounterexample, partition: Parti
     if (operation.complete !== undefined) evidence.push(operation.complete);
   }
   return { type: 'non-linearizable', message, ops: evidence, partition: counterexample.partition };
-}
-
-/** One worker thread checking partitions on request; `check` resolves undefined if the worker fails. */
-class PartitionWorker {
-  private readonly worker: Worker;
-  private pending: ((reply: WorkerReply | undefined) => void) | undefined;
-  private nextId = 0;
-  private dead = false;
-
-  constructor() {
-    this.worker = new Worker(new URL('./linearizability-worker.js', import.meta.url), {
-      workerData: { role: workerRole },
-    });
-    this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
-    this.worker.on('error', () => this.settle(undefined));
-    this.worker.on('exit', () => this.settle(undefined));
-  }
-
-  async check(
-    partition: Partition,
-    model: string,
-    budget: PartitionBudget,
-  ): Promise<PartitionOutcome | undefined> {
-    if (this.dead) return undefined;
-    const request: WorkerRequest = {
-      id: this.nextId++,
-      model,
-      ops: partition.ops.map(toWire),
-      remainingMs: Math.max(0, budget.deadline - budget.clock.now()),
-      memoise: budget.memoise,
-      maxCacheEntries: budget.maxCacheEntries,
-      maxMemoryBytes: budget.maxMemoryBytes,
-    };
-    const reply = await new Promise<WorkerReply | undefined>((resolve) => {
-      this.pending = resolve;
-      try {
-        this.worker.postMessage(request);
-      } catch {
-        this.settle(undefined); // a value that cannot be cloned: the main thread checks it
-      }
-    });
-    return reply === undefined || 'error' in reply ? undefined : reply.outcome;
-  }
-
-  async terminate(): Promise<void> {
-    if (this.dead) return;
-    this.dead = true;
-    this.settle(undefined);
-    await this.worker.terminate();
-  }
-
-  private settle(reply: WorkerReply | undefined): void {
-    if (reply === undefined) this.dead = true;
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.(reply);
-  }
 }

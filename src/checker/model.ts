@@ -1,5 +1,5 @@
 import { historyError, type Operation } from '../history/op.js';
-import { valueKey } from './value-key.js';
+import { valueKey } from '../history/value-key.js';
 
 /**
  * A sequential specification for the linearizability checker: the object as it would behave if every
@@ -53,7 +53,7 @@ export interface Model<S> {
   show?(state: S): string;
 }
 
-export { valueKey } from './value-key.js';
+export { valueKey } from '../history/value-key.js';
 
 /** A readable form of a value for explanations. */
 export function showValue(value: unknown): string {

@@ -32,6 +32,7 @@ const name = 'monotonic-reads';
 function rankOf(value: unknown): number | undefined {
   if (typeof value === 'number' && !Number.isNaN(value)) return value;
   if (Array.isArray(value)) return value.length;
+  if (value instanceof Set) return value.size;
   if (typeof value === 'object' && value !== null) {
     const version = (value as { version?: unknown }).version;
     if (typeof version === 'number' && !Number.isNaN(version)) return version;

@@ -6,6 +6,7 @@
  * to end by draining the queue. Order (FIFO) is the linearizability checker's job, not these.
  */
 import type { History, Op, Operation } from '../history/op.js';
+import { valueKey } from '../history/value-key.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -13,12 +14,12 @@ import {
   describeOp,
   formatList,
   formatValue,
+  itemsOf,
   lastOp,
   maxEvidenceOps,
   opsOf,
   valueError,
 } from './safety-support.js';
-import { valueKey } from './value-key.js';
 
 export interface QueueCheckOptions extends BaseCheckOptions {
   /** f of the enqueues (the invocation's value is the element). Default `enqueue`. */
@@ -90,11 +91,17 @@ function check(
     } else if (operation.type === 'ok') {
       const complete = operation.complete as Op;
       if (operation.f === drainF) {
-        if (!Array.isArray(complete.value)) {
-          throw valueError(complete, name, `the ok ${drainF}'s value`, 'an array of the elements removed');
+        const removed = itemsOf(complete.value);
+        if (removed === undefined) {
+          throw valueError(
+            complete,
+            name,
+            `the ok ${drainF}'s value`,
+            'an array or set of the elements removed',
+          );
         }
-        for (const element of complete.value) recordOf(element).dequeues.push(operation);
-        dequeued += complete.value.length;
+        for (const element of removed) recordOf(element).dequeues.push(operation);
+        dequeued += removed.length;
       } else if (complete.value === null || complete.value === undefined) {
         emptyDequeues++;
       } else {

@@ -17,7 +17,7 @@ import {
   whereOf,
 } from '../history/op.js';
 
-import { valueKey } from './value-key.js';
+import { valueKey } from '../history/value-key.js';
 
 export { whereOf } from '../history/op.js';
 
@@ -100,6 +100,19 @@ export function lastOp(operation: Operation): Op {
   return operation.complete ?? operation.invoke;
 }
 
+/** Items of a collection read: an array (JSON, an EDN vector) or a Set (an EDN `#{…}`); else undefined. */
+export function itemsOf(value: unknown): readonly unknown[] | undefined {
+  if (Array.isArray(value)) return value;
+  if (value instanceof Set) return [...value];
+  return undefined;
+}
+
+/** JSON would show a Map or Set as `{}`: refuse, so `formatValue` shows the value identity instead. */
+function noLossyJson(_key: string, value: unknown): unknown {
+  if (value instanceof Map || value instanceof Set) throw new TypeError('no JSON form');
+  return value;
+}
+
 /** A short rendering of a value for messages (JSON-like, truncated). */
 export function formatValue(value: unknown, maxChars = 80): string {
   let text: string;
@@ -107,9 +120,9 @@ export function formatValue(value: unknown, maxChars = 80): string {
   else if (typeof value === 'bigint') text = `${value}n`;
   else {
     try {
-      text = JSON.stringify(value) ?? String(value);
+      text = JSON.stringify(value, noLossyJson) ?? String(value);
     } catch {
-      // A bigint inside (JSON has none), else a value with no identity (cyclic, too deep).
+      // A bigint, Map or Set inside (JSON has none), else a value with no identity (cyclic, too deep).
       try {
         text = valueKey(value);
       } catch {

@@ -1,4 +1,7 @@
 /** The safety checkers (everything but linearizability), each as a function and as a `Checker` factory. */
+
+/** `stableKey` is `valueKey` (one value identity for every checker), under its former name. */
+export { deepEqual, valueKey as stableKey } from '../history/value-key.js';
 export { type AckedWritesCheckOptions, ackedWritesChecker, checkAckedWrites } from './acked-writes.js';
 export {
   type ConvergenceCheckOptions,
@@ -28,5 +31,3 @@ export {
 } from './queue.js';
 export type { BaseCheckOptions } from './safety-support.js';
 export { checkSet, type SetCheckOptions, setChecker } from './set.js';
-/** `stableKey` is `valueKey` (one value identity for every checker), under its former name. */
-export { deepEqual, valueKey as stableKey } from './value-key.js';

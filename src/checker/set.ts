@@ -4,6 +4,7 @@
  * recovered = an indeterminate (`info`) add that turned out to have happened.
  */
 import type { History, Op, Operation } from '../history/op.js';
+import { valueKey } from '../history/value-key.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -11,11 +12,11 @@ import {
   describeAt,
   describeOp,
   formatValue,
+  itemsOf,
   lastOp,
   opsOf,
   valueError,
 } from './safety-support.js';
-import { valueKey } from './value-key.js';
 
 export interface SetCheckOptions extends BaseCheckOptions {
   /** f of the ops that add one element (the invocation's value). Default `add`. */
@@ -50,10 +51,11 @@ export function checkSet(history: History, options: SetCheckOptions = {}): Check
       else record.operations.push(operation);
     } else if (operation.type === 'ok') {
       const complete = operation.complete as Op;
-      if (!Array.isArray(complete.value)) {
-        throw valueError(complete, name, `the ok ${readF}'s value`, `an array of the set's elements`);
+      const elements = itemsOf(complete.value);
+      if (elements === undefined) {
+        throw valueError(complete, name, `the ok ${readF}'s value`, `an array or set of the set's elements`);
       }
-      reads.push({ operation, elements: complete.value });
+      reads.push({ operation, elements });
     }
   }
 

@@ -5,13 +5,15 @@ import type { Model } from './model.js';
 /** Pending ops checked with `model.doomed` past the first pending return. */
 const doomedLookahead = 16;
 
-export type SearchStatus = 'linearizable' | 'not-linearizable' | 'memory' | 'paused';
+export type SearchStatus = 'linearizable' | 'not-linearizable' | 'memory' | 'steps' | 'paused';
 
 export interface SearchOptions {
   /** Lowe's memo (default true); false only to measure what it buys. */
   readonly memoise: boolean;
   readonly maxCacheEntries: number;
   readonly maxMemoryBytes: number;
+  /** Most configurations to visit (`steps`) before giving up with 'steps': a budget that does not depend on timing. */
+  readonly maxSteps: number;
 }
 
 /** The deepest configuration the search reached: the explanation of a failure. */
@@ -170,7 +172,8 @@ export class WglSearch<S> {
   }
 
   /**
-   * Runs up to `maxSteps` loop iterations; 'paused' means call again.
+   * Runs up to `maxIterations` loop iterations; 'paused' means call again. Slicing never changes the
+   * outcome: the search resumes exactly where it paused.
    *
    * Candidates at a configuration are the ok calls before the first return entry of the main list,
    * then the info calls invoked before that return. Trying ok ops first keeps unknown-outcome ops out of
@@ -182,12 +185,13 @@ export class WglSearch<S> {
    * changes no state, and every op that had to precede it is already placed. So if placing it now
    * fails, or was explored before, this whole configuration fails.
    */
-  run(maxSteps: number): SearchStatus {
+  run(maxIterations: number): SearchStatus {
     if (this.finished !== undefined) return this.finished;
     const { next, prev, entryOp, isCall, returnEntry, isOk, isPure, bits, ops, model, memo } = this;
     const zob = this.zobrist;
     let cursor = this.cursor;
-    for (let iteration = 0; iteration < maxSteps; iteration++) {
+    const maxSteps = this.options.maxSteps;
+    for (let iteration = 0; iteration < maxIterations; iteration++) {
       if (this.okLeft === 0) return this.finish('linearizable', cursor);
       if (!this.infoMode && cursor >= 0 && isCall[cursor] === 0) {
         // The first pending return: only ops invoked before it may go next. Now the info candidates.
@@ -211,6 +215,10 @@ export class WglSearch<S> {
           }
           const forced = isPure[opId] === 1;
           if (fresh) {
+            if (this.steps >= maxSteps) {
+              bits[word] = (bits[word] as number) & ~mask;
+              return this.finish('steps', cursor);
+            }
             this.steps++;
             this.stackForced[this.depth] = forced ? 1 : 0;
             this.stackEntry[this.depth] = cursor;

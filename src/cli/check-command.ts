@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { checkLinearizability, type LinearizabilityCounterexample } from '../checker/linearizability.js';
+import { checkLinearizability } from '../check-driver/index.js';
+import type { LinearizabilityCounterexample } from '../checker/linearizability.js';
 import { builtInModel, modelNames } from '../checker/models/index.js';
 import type { CheckResult } from '../checker/result.js';
 import {

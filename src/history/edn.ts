@@ -1,7 +1,11 @@
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import { setProperty } from '../core/json.js';
+import { EdnKeyword, EdnSymbol } from './edn-types.js';
 import { maxNestingDepth } from './op.js';
+import { valueKey } from './value-key.js';
+
+export { EdnKeyword, EdnSymbol, keyword } from './edn-types.js';
 
 /**
  * A small, complete EDN reader and writer (https://github.com/edn-format/edn), enough for Jepsen's
@@ -16,32 +20,12 @@ import { maxNestingDepth } from './op.js';
  * | keyword (`:write`, `:jepsen/op`) | `string` without the colon (`"write"`, `"jepsen/op"`) |
  * | symbol (`foo`) | `EdnSymbol` |
  * | vector, list | array |
- * | set `#{…}` | array, in the order written (duplicates of simple values are an error) |
- * | map whose keys are strings, keywords or numbers | plain object (number keys become strings) |
- * | any other map | `Map` |
+ * | set `#{…}` | `Set` (a duplicate element, by value, is an error) |
+ * | map whose keys are all strings or keywords | plain object |
+ * | any other map (number, vector, map… keys) | `Map`, so `1` and `"1"` stay different keys |
  * | `#inst "…"`, `#uuid "…"` | the string |
  * | any other tagged literal (`#jepsen.history.Op{…}`) | the tagged value |
  */
-
-/** A symbol (not a keyword): kept distinct from strings so it writes back as a symbol. */
-export class EdnSymbol {
-  constructor(readonly name: string) {}
-  toString(): string {
-    return this.name;
-  }
-}
-
-/** Writer input only: forces a string to be written as a keyword (`keyword('write')` → `:write`). */
-export class EdnKeyword {
-  constructor(readonly name: string) {}
-  toString(): string {
-    return `:${this.name}`;
-  }
-}
-
-export function keyword(name: string): EdnKeyword {
-  return new EdnKeyword(name);
-}
 
 export type EdnValue =
   | null
@@ -52,7 +36,8 @@ export type EdnValue =
   | EdnSymbol
   | EdnValue[]
   | { [key: string]: EdnValue }
-  | Map<EdnValue, EdnValue>;
+  | Map<EdnValue, EdnValue>
+  | Set<EdnValue>;
 
 export interface EdnReadOptions {
   /** Named in error messages. */
@@ -350,7 +335,7 @@ export class EdnReader {
       this.pos += 2;
       const items = this.readSequence('{', start, depth);
       checkDuplicates(items, start, this, 'set element');
-      return items;
+      return new Set(items);
     }
     if (next === '#') {
       this.pos += 2;
@@ -462,16 +447,13 @@ function exactInteger(negative: boolean, magnitude: bigint): number | bigint {
     : value;
 }
 
-function isSimpleKey(value: EdnValue): value is string | number | bigint | boolean | null {
-  return value === null || typeof value !== 'object';
-}
-
+/** Refuses two equal elements (by `valueKey`, the one value identity: `[1 2]` twice is a duplicate). */
 function checkDuplicates(items: readonly EdnValue[], start: number, reader: EdnReader, what: string): void {
-  const seen = new Set<unknown>();
+  const seen = new Set<string>();
   for (const item of items) {
-    if (!isSimpleKey(item)) continue;
-    if (seen.has(item)) throw reader.error(start, `duplicate ${what} ${writeEdn(item)}`, 'distinct elements');
-    seen.add(item);
+    const key = valueKey(item);
+    if (seen.has(key)) throw reader.error(start, `duplicate ${what} ${writeEdn(item)}`, 'distinct elements');
+    seen.add(key);
   }
 }
 
@@ -486,14 +468,11 @@ function toMap(items: EdnValue[], start: number, reader: EdnReader): EdnValue {
   const keys: EdnValue[] = [];
   for (let i = 0; i < items.length; i += 2) keys.push(items[i] as EdnValue);
   checkDuplicates(keys, start, reader, 'map key');
-  const objectLike = keys.every(
-    (k) => typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint',
-  );
-  const asStrings = objectLike ? keys.map((k) => String(k)) : [];
-  if (objectLike && new Set(asStrings).size === keys.length) {
+  // Only string (and keyword) keys make an object: a number key would become a string and meet "1".
+  if (keys.every((k) => typeof k === 'string')) {
     const object: { [key: string]: EdnValue } = {};
-    asStrings.forEach((key, i) => {
-      setProperty(object, key, items[2 * i + 1] as EdnValue);
+    keys.forEach((key, i) => {
+      setProperty(object, key as string, items[2 * i + 1] as EdnValue);
     });
     return object;
   }

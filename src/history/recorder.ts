@@ -1,5 +1,5 @@
 import { requireNumber } from '../core/assert.js';
-import { type Clock, realClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { isProcessId, type Op, type OpType, type ProcessId } from './op.js';
@@ -32,8 +32,11 @@ export function isDefiniteFailure(error: unknown): boolean {
 }
 
 export interface RecorderOptions {
-  /** Default `realClock`. Op times are nanoseconds since the recorder was created. */
-  readonly clock?: Clock;
+  /**
+   * Where op times come from: nanoseconds since the recorder was created. history/ reads no ambient
+   * time, so the caller passes it (the public `Recorder` of `faultline/history` defaults to `realClock`).
+   */
+  readonly clock: Clock;
   /** Most ops the history may hold (default 1,000,000); a call that would exceed it is refused. */
   readonly maxOps?: number;
   /** Extra rule for errors that definitely did not take effect (`fail`); FailError and ECONNREFUSED always are. */
@@ -68,8 +71,8 @@ export class Recorder {
   private readonly ops: Op[] = [];
   private readonly open = new Map<ProcessId, Op>();
 
-  constructor(options: RecorderOptions = {}) {
-    this.clock = options.clock ?? realClock;
+  constructor(options: RecorderOptions) {
+    this.clock = options.clock;
     this.startMs = this.clock.now();
     this.maxOps = requireNumber(options.maxOps ?? DEFAULT_MAX_OPS, 'maxOps', { min: 2, integer: true });
     this.definite = options.definite;

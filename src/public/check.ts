@@ -1,11 +1,13 @@
 /** faultline/check — checkers over operation histories: what a chaos test must prove. */
 
+export { checkLinearizability, type LinearizabilityOptions } from '../check-driver/index.js';
 export { bruteForceMaxOps, checkBruteForce } from '../checker/brute-force.js';
 export {
   type CounterexampleOp,
-  checkLinearizability,
+  checkLinearizabilitySync,
   type LinearizabilityCounterexample,
-  type LinearizabilityOptions,
+  type LinearizabilitySearchOptions,
+  type LinearizabilitySyncOptions,
 } from '../checker/linearizability.js';
 export {
   describeOperation,

@@ -89,7 +89,7 @@ describe('acked-writes checker', () => {
       (error: unknown) =>
         isFaultlineError(error) &&
         /^line 2: acked-writes checker: the ok read's value is \{"items":\[\]\}/.test(error.message) &&
-        error.details.expected === 'an array of the items present',
+        error.details.expected === 'an array or set of the items present',
     );
     assert.throws(
       () => checkAckedWrites(new HistoryBuilder().call(0, 'cas', [1, 2], 'ok').ops),

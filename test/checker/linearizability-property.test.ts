@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
+import { checkLinearizability } from '../../src/check-driver/index.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';
@@ -18,6 +18,7 @@ import {
   setSpec,
   simulate,
 } from '../support/checker-simulate.js';
+import { liftArbitrary, liftHistory } from './value-arbitraries.js';
 
 /** A value no simulated client ever writes, adds, appends or enqueues. */
 const never = 99_999;
@@ -27,6 +28,8 @@ interface Subject {
   readonly spec: SimSpec<never>;
   /** Which completions are reads to corrupt, and how (undefined: the model has no reads). */
   readonly corrupt?: (op: Op) => Op | undefined;
+  /** Values must stay numbers (the counter adds them): no structured variant. */
+  readonly numbersOnly?: boolean;
   /** Smaller histories for models whose unknown-outcome ops make any WGL search expensive. */
   readonly maxOps?: number;
   readonly maxInfoProbability?: number;
@@ -68,6 +71,7 @@ const subjects: Record<string, Subject> = {
     model: models.counter,
     spec: counterSpec() as SimSpec<never>,
     corrupt: readOf('read', (v) => (v as number) + 1000),
+    numbersOnly: true,
   },
   // A queue with many `info` dequeues/enqueues branches at every step (what did the lost op take?):
   // at 60 ops and 30% info the search often runs out of budget, so keep these histories smaller.
@@ -125,6 +129,32 @@ for (const [name, subject] of Object.entries(subjects)) {
             assert.ok(result.counterexample !== undefined);
           }),
           { numRuns: 120, seed: 43 },
+        );
+      });
+    }
+
+    // The same histories over Maps, Sets, nested values and bigints, each occurrence built afresh in
+    // another order: the verdict must not move (one value identity, by content).
+    if (subject.numbersOnly !== true) {
+      const small = shapeOf({ ...subject, maxOps: Math.min(subject.maxOps ?? 60, 30) });
+      it('lifted to Map, Set, nested and bigint values, valid and corrupted verdicts stay', async () => {
+        await fc.assert(
+          fc.asyncProperty(small, liftArbitrary, fc.nat(), async ({ seed, ...options }, lift, pick) => {
+            const ops = simulate(subject.spec, new Random(seed, name), options);
+            const lifted = liftHistory(ops, lift, { setReadF: name === 'set' ? 'read' : undefined });
+            const result = await checkLinearizability(lifted, subject.model, { parallel: false });
+            assert.equal(result.valid, true, `${JSON.stringify(result.anomalies)} ${result.reason ?? ''}`);
+            const candidates = corrupt === undefined ? [] : ops.filter((op) => corrupt(op) !== undefined);
+            if (corrupt === undefined || candidates.length === 0) return;
+            const victim = candidates[pick % candidates.length] as Op;
+            const corrupted = ops.map((op) => (op === victim ? (corrupt(op) as Op) : op));
+            const liftedCorrupted = liftHistory(corrupted, lift, {
+              setReadF: name === 'set' ? 'read' : undefined,
+            });
+            const invalid = await checkLinearizability(liftedCorrupted, subject.model, { parallel: false });
+            assert.equal(invalid.valid, false, `corrupted op ${victim.index}`);
+          }),
+          { numRuns: 25, seed: 44 },
         );
       });
     }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  checkLinearizability,
-  type LinearizabilityCounterexample,
-} from '../../src/checker/linearizability.js';
+import { checkLinearizability } from '../../src/check-driver/index.js';
+import type { LinearizabilityCounterexample } from '../../src/checker/linearizability.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { registerModel } from '../../src/checker/models/register.js';

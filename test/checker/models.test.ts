@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkLinearizability } from '../../src/check-driver/index.js';
 import { checkBruteForce } from '../../src/checker/brute-force.js';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
 import type { Model } from '../../src/checker/model.js';
 import { valueKey } from '../../src/checker/model.js';
 import { casRegisterModel } from '../../src/checker/models/cas-register.js';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { checkSet, setChecker } from '../../src/checker/set.js';
 import { isFaultlineError } from '../../src/core/errors.js';
 import { HistoryBuilder, type Model, propertyRuns, simulate, stepsArbitrary } from './safety-fixtures.js';
+import { liftArbitrary, liftHistory } from './value-arbitraries.js';
 
 const setModel: Model<Set<number>> = {
   initial: () => new Set(),
@@ -130,7 +131,7 @@ describe('set checker', () => {
       (error: unknown) =>
         isFaultlineError(error, 'FL_ERR_INVALID_ARGUMENT') &&
         /^line 2: set checker: the ok read's value is 5/.test(error.message) &&
-        error.details.expected === "an array of the set's elements",
+        error.details.expected === "an array or set of the set's elements",
     );
     const unknownF = new HistoryBuilder().call(0, 'add', 1, 'ok').call(0, 'remove', 1, 'ok');
     assert.throws(() => checkSet(unknownF.ops), /line 3: set checker: unknown f "remove"/);
@@ -175,6 +176,36 @@ describe('set checker', () => {
         assert.deepEqual(
           result.anomalies.map((a) => [a.type, a.element]),
           [['lost', victim]],
+        );
+      }),
+      propertyRuns,
+    );
+  });
+
+  it('property: lifted to Map, Set, nested and bigint elements (reads as Sets too), the verdicts stay', () => {
+    fc.assert(
+      fc.property(stepsArbitrary(4), fc.nat(), liftArbitrary, (steps, pick, lift) => {
+        const correct = simulate(setModel, steps);
+        correct.history.call(99, 'read', null, 'ok', [...correct.state]);
+        const valid = checkSet(liftHistory(correct.history.ops, lift, { setReadF: 'read' }));
+        assert.equal(valid.valid, true);
+        const { history, state } = simulate(setModel, steps);
+        const acked = history.ops
+          .filter((o) => o.f === 'add' && o.type === 'ok')
+          .map((o) => o.value as number);
+        const victim = acked.length === 0 ? undefined : (acked[pick % acked.length] as number);
+        if (victim === undefined) return;
+        history.call(
+          99,
+          'read',
+          null,
+          'ok',
+          [...state].filter((e) => e !== victim),
+        );
+        const lost = checkSet(liftHistory(history.ops, lift, { setReadF: 'read' }));
+        assert.deepEqual(
+          lost.anomalies.map((a) => a.type),
+          ['lost'],
         );
       }),
       propertyRuns,

@@ -338,6 +338,38 @@ describe('faultline check', () => {
     assert.equal(result.code, 1, `${result.stdout}${result.stderr}`);
   });
 
+  it('gives EDN maps with non-string keys and EDN sets their value identity (Map/Set by content)', async () => {
+    const edn = (name: string, written: string, read: string, f = 'write', readF = 'read') =>
+      historyFile(
+        name,
+        [
+          `{:process 0 :type :invoke :f :${f} :value ${written}}`,
+          `{:process 0 :type :ok :f :${f} :value ${written}}`,
+          `{:process 1 :type :invoke :f :${readF} :value nil}`,
+          `{:process 1 :type :ok :f :${readF} :value ${read}}`,
+        ].join('\n'),
+      );
+    const cases: [file: string, args: string[], code: number][] = [
+      // different values under a vector key: not the value written
+      [await edn('vector-key.edn', '{[1 2] 3}', '{[1 2] 4}'), ['--model', 'register'], 1],
+      [await edn('vector-key-same.edn', '{[1 2] 3}', '{[1 2] 3}'), ['--model', 'register'], 0],
+      // number keys are not string keys: {1 :a} is not {"1" :a}
+      [await edn('number-key.edn', '{1 :a}', '{"1" :a}'), ['--model', 'register'], 1],
+      // a set in another order is the same set
+      [await edn('set-order.edn', '#{1 2}', '#{2 1}'), ['--model', 'register'], 0],
+      [await edn('set-nested.edn', '[:k #{[1 2] #{3}}]', '[:k #{#{3} [1 2]}]'), ['--model', 'register'], 0],
+      [await edn('set-differs.edn', '#{1 2}', '#{1 3}'), ['--model', 'register'], 1],
+      // a set read of the set model and the set checker: Jepsen reads sets as #{…}
+      [await edn('set-model.edn', '[1 2]', '#{[1 2]}', 'add'), ['--model', 'set'], 0],
+      [await edn('set-model-lost.edn', '[1 2]', '#{}', 'add'), ['--model', 'set'], 1],
+      [await edn('set-checker.edn', '[1 2]', '#{[1 2]}', 'add'), ['--checker', 'set'], 0],
+    ];
+    for (const [file, args, code] of cases) {
+      const result = await checkHere([file, ...args]);
+      assert.equal(result.code, code, `${file}: ${result.stdout}${result.stderr}`);
+    }
+  });
+
   it('refuses nesting deeper than 512 levels with exit 3, naming the line and column, never overflowing the stack', async () => {
     const value = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const jsonl = await historyFile(

@@ -72,19 +72,37 @@ describe('readEdn', () => {
     assert.equal(String(readEdn('nil?')), 'nil?');
   });
 
-  it('reads vectors, lists and sets as arrays', () => {
+  it('reads vectors and lists as arrays, sets as Sets', () => {
     assert.deepEqual(readEdn('[1 2 3]'), [1, 2, 3]);
     assert.deepEqual(readEdn('(1 (2) [3])'), [1, [2], [3]]);
-    assert.deepEqual(readEdn('#{:a :b}'), ['a', 'b']);
+    assert.deepEqual(readEdn('#{:a :b}'), new Set(['a', 'b']));
     assert.deepEqual(readEdn('[]'), []);
     assert.deepEqual(readEdn('()'), []);
-    assert.deepEqual(readEdn('#{}'), []);
+    assert.deepEqual(readEdn('#{}'), new Set());
     assert.deepEqual(readEdn('[0 3]'), [0, 3]);
+    assert.deepEqual(readEdn('#{[1 2] #{3}}'), new Set([[1, 2], new Set([3])]));
   });
 
-  it('reads maps with keyword, string or number keys as objects and others as Maps', () => {
+  it('refuses duplicate set elements and map keys by value, compound ones too', () => {
+    assert.throws(() => readEdn('#{1 1}'), /duplicate set element 1/);
+    assert.throws(() => readEdn('#{[1 2] [1 2]}'), /duplicate set element \[1 2\]/);
+    assert.throws(() => readEdn('#{#{1 2} #{2 1}}'), /duplicate set element/);
+    assert.throws(() => readEdn('{[1 2] 3, [1 2] 4}'), /duplicate map key \[1 2\]/);
+    assert.throws(() => readEdn('{{:a 1} 3, {:a 1} 4}'), /duplicate map key/);
+    // 1 and "1" are different values, so not duplicates
+    assert.equal((readEdn('#{1 "1"}') as Set<unknown>).size, 2);
+  });
+
+  it('reads maps with keyword or string keys as objects and others as Maps', () => {
     assert.deepEqual(readEdn('{:a 1, :b [2 3], "c d" {:e nil}}'), { a: 1, b: [2, 3], 'c d': { e: null } });
-    assert.deepEqual(readEdn('{0 10, 1 20}'), { 0: 10, 1: 20 });
+    // number keys would become strings in an object and meet "0": a Map keeps them numbers
+    assert.deepEqual(
+      readEdn('{0 10, 1 20}'),
+      new Map([
+        [0, 10],
+        [1, 20],
+      ]),
+    );
     assert.deepEqual(readEdn('{}'), {});
     const map = readEdn('{[1 2] :pair, nil :none}');
     assert.ok(map instanceof Map);

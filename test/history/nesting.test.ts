@@ -2,7 +2,7 @@
 // writing, the checkers' value identity) refuses them with a clear error instead of exhausting the stack.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkLinearizability } from '../../src/checker/linearizability.js';
+import { checkLinearizability } from '../../src/check-driver/index.js';
 import { valueKey } from '../../src/checker/model.js';
 import { registerModel } from '../../src/checker/models/register.js';
 import { checkSet, stableKey } from '../../src/checker/safety.js';

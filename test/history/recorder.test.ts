@@ -7,7 +7,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { isFaultlineError } from '../../src/core/errors.js';
 import { validateHistory } from '../../src/history/formats.js';
-import { FailError, isDefiniteFailure, Recorder } from '../../src/history/recorder.js';
+import { Recorder as HistoryRecorder } from '../../src/history/recorder.js';
+// The package's Recorder: history/'s own with the real clock as the default, given at the boundary.
+import { FailError, isDefiniteFailure, Recorder } from '../../src/public/history.js';
 
 /** A clock the test moves by hand, to check how times are derived. */
 class ManualClock implements Clock {
@@ -154,9 +156,9 @@ describe('Recorder', () => {
     assert.equal(recorder.history().length, 4, 'history() returns a copy');
   });
 
-  it('derives times from the Clock it is given', async () => {
+  it('derives times from the Clock it is given (history/ reads no clock of its own)', async () => {
     const clock = new ManualClock();
-    const recorder = new Recorder({ clock });
+    const recorder = new HistoryRecorder({ clock });
     clock.advance(1.5);
     const pending = recorder.call(0, 'read', null, async () => {
       clock.advance(2);

@@ -1,17 +1,23 @@
 import type { Operation } from '../../history/op.js';
 import { cached, describeOperation, inputKey, type Model, requireF, shapeError, valueKey } from '../model.js';
+import { itemsOf } from '../safety-support.js';
 
 /** Sorted, distinct canonical keys of the elements. */
 export type SetState = readonly string[];
 
-const readKey = cached((op: Operation) => {
-  const elements = op.output === null || op.output === undefined ? [] : (op.output as readonly unknown[]);
-  return [...new Set(elements.map(valueKey))].sort().join(',');
+/** The canonical keys of what a read returned (an array in any order, or a Set), sorted and distinct. */
+const readKeys = cached((op: Operation): readonly string[] => {
+  const elements = op.output === null || op.output === undefined ? [] : (itemsOf(op.output) ?? []);
+  return [...new Set(elements.map(valueKey))].sort();
 });
 
-const readSet = cached((op: Operation) => new Set(readKey(op) === '' ? [] : readKey(op).split(',')));
+// Joined by ',' only to compare whole sets: keys are self-delimiting, so the join is injective. (Never
+// split it again: an element's own key may contain ',', as `[1,2]` does.)
+const readKey = cached((op: Operation) => readKeys(op).join(','));
 
-/** A grow-only set: `add` v and `read` (invoke `null`) → ok `[elements…]` in any order. */
+const readSet = cached((op: Operation) => new Set(readKeys(op)));
+
+/** A grow-only set: `add` v and `read` (invoke `null`) → ok `[elements…]` in any order, or a Set (EDN `#{…}`). */
 export function setModel(): Model<SetState> {
   return {
     name: 'set',
@@ -42,8 +48,8 @@ export function setModel(): Model<SetState> {
     readOnly: (op) => op.f === 'read',
     validate(op) {
       requireF(op, 'set', ['add', 'read']);
-      if (op.f === 'read' && op.type === 'ok' && op.output !== null && !Array.isArray(op.output)) {
-        shapeError(op, 'output', 'set', 'an array of the elements read');
+      if (op.f === 'read' && op.type === 'ok' && op.output !== null && itemsOf(op.output) === undefined) {
+        shapeError(op, 'output', 'set', 'an array or set of the elements read');
       }
     },
     describe: describeOperation,

@@ -1,12 +1,12 @@
 /**
- * The one canonical value identity of the checkers: the linearizability models (`valueKey`, `inputKey`,
- * states), the safety checkers (set elements, queue items, ids, `deepEqual`) and explanations all use it.
- * Pure: no I/O.
+ * The one canonical value identity of history values: the EDN reader (duplicate set elements and map
+ * keys), the linearizability models (`valueKey`, `inputKey`, states), the safety checkers (set elements,
+ * queue items, ids, `deepEqual`) and explanations all use it. Pure: no I/O.
  */
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
-import { EdnSymbol } from '../history/edn.js';
-import { maxNestingDepth } from '../history/op.js';
+import { EdnSymbol } from './edn-types.js';
+import { maxNestingDepth } from './op.js';
 
 /**
  * A canonical, injective text for a value: two values give the same key iff they are the same value

@@ -1,21 +1,17 @@
 /**
- * Worker thread for `checkLinearizability({ parallel })`: checks the partitions the main thread sends,
- * one at a time, with the built-in model named in each request (functions cannot cross threads, so
- * custom models always run in the main thread).
+ * Worker thread of the linearizability driver: checks the partitions the main thread sends, one at a
+ * time, with the built-in model named in each request (functions cannot cross threads, so custom
+ * models always run in the main thread). The main thread terminates it to abort.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { PartitionSearch } from '../checker/linearizability-core.js';
+import { builtInModel } from '../checker/models/index.js';
 import { realClock } from '../core/clock.js';
-import {
-  checkPartition,
-  fromWire,
-  type WorkerReply,
-  type WorkerRequest,
-  workerRole,
-} from './linearizability-core.js';
-import { builtInModel } from './models/index.js';
+import { pumpPartition } from './pump.js';
+import { fromWire, type WorkerReply, type WorkerRequest, workerRole } from './wire.js';
 
 const port = parentPort;
-// Only when started by checkLinearizability: importing this file elsewhere must not grab a parent port.
+// Only when started by the driver: importing this file elsewhere must not grab a parent port.
 if (port !== null && (workerData as { role?: unknown } | null)?.role === workerRole) {
   port.on('message', (request: WorkerRequest) => {
     const model = builtInModel(request.model);
@@ -23,13 +19,11 @@ if (port !== null && (workerData as { role?: unknown } | null)?.role === workerR
       port.postMessage({ id: request.id, error: `no built-in model ${JSON.stringify(request.model)}` });
       return;
     }
-    checkPartition(request.ops.map(fromWire), model, {
+    const search = new PartitionSearch(request.ops.map(fromWire), model, request.budget);
+    pumpPartition(search, {
       clock: realClock,
       deadline: realClock.now() + request.remainingMs,
-      signal: undefined,
-      memoise: request.memoise,
-      maxCacheEntries: request.maxCacheEntries,
-      maxMemoryBytes: request.maxMemoryBytes,
+      yields: false,
     }).then(
       (outcome) => port.postMessage({ id: request.id, outcome } satisfies WorkerReply),
       (error: unknown) => port.postMessage({ id: request.id, error: String(error) } satisfies WorkerReply),

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { valueKey as modelValueKey } from '../../src/checker/model.js';
 import { deepEqual, stableKey } from '../../src/checker/safety.js';
-import { valueKey } from '../../src/checker/value-key.js';
 import { EdnSymbol } from '../../src/history/edn.js';
+import { valueKey } from '../../src/history/value-key.js';
 
 const same = (a: unknown, b: unknown): void => {
   assert.equal(valueKey(a), valueKey(b), `${valueKey(a)} vs ${valueKey(b)}`);
