@@ -43,6 +43,27 @@ export class Random {
     return seed;
   }
 
+  /**
+   * The stream of a component, from its options, the one way every component takes randomness: `random`
+   * (a stream to fork `label` from), or `seed`, or neither (`freshSeed()`). Giving both is refused. The
+   * component exposes `.seed` of the result, so a run can always be replayed.
+   */
+  static from(
+    options: { readonly seed?: number | undefined; readonly random?: Random | undefined },
+    label: string,
+  ): Random {
+    if (options.random !== undefined) {
+      if (!(options.random instanceof Random)) throw invalid('random', 'expected a Random', 'a Random');
+      if (options.seed !== undefined) {
+        throw invalid('seed', 'give seed or random, not both', 'seed (a number) or random (a Random)');
+      }
+      return options.random.fork(label);
+    }
+    const seed = options.seed ?? Random.freshSeed();
+    requireNumber(seed, 'seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+    return new Random(seed, label);
+  }
+
   /** An independent, deterministic stream named `label` below this one. */
   fork(label: string): Random {
     return new Random(this.seed, this.path === '' ? label : `${this.path}/${label}`);

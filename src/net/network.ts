@@ -155,14 +155,8 @@ export class Network {
     this.nodes = [...addresses.keys()];
     this.clients = clients;
     this.order = new Map([...this.nodes, ...clients].map((name, i) => [name, i]));
-    if (options.random !== undefined) {
-      if (!(options.random instanceof Random)) throw invalid('random', 'expected a Random', 'a Random');
-      this.random = options.random.fork('network');
-      this.seed = options.random.seed;
-    } else {
-      this.seed = options.seed ?? Random.freshSeed();
-      this.random = new Random(this.seed).fork('network');
-    }
+    this.random = Random.from(options, 'network');
+    this.seed = this.random.seed;
     this.splitRandom = this.random.fork('split-majority');
     this.clock = options.clock;
     const clock = options.clock ?? realClock;

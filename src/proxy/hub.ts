@@ -87,8 +87,8 @@ export class ProxyHub implements ToxiproxyApi {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ProxyHubOptions = {}) {
-    this.seed = options.seed ?? Random.freshSeed();
-    this.random = new Random(this.seed);
+    this.random = Random.from(options, '');
+    this.seed = this.random.seed;
     this.clock = options.clock ?? realClock;
     this.budgetBytes = options.budgetBytes;
     this.allowRemoteListen = options.allowRemoteListen ?? false;

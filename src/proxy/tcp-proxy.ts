@@ -18,7 +18,9 @@ export interface ProxyOptions {
   /** `host:port` of the upstream service. */
   upstream: string;
   enabled?: boolean;
-  /** Stream the proxy draws from; default: a fresh seed (printed by the CLI). */
+  /** Seed of the proxy's draws (toxicity, jitter); default `FAULTLINE_SEED`, else a fresh one. */
+  seed?: number;
+  /** Stream to fork the proxy's draws from, instead of `seed`. */
   random?: Random;
   clock?: Clock;
   /** Bytes each direction of a connection may hold inside its toxics before reading pauses. Default 1 MiB. */
@@ -55,6 +57,8 @@ const defaultBudgetBytes = 1024 * 1024;
  */
 export class TcpProxy {
   readonly name: string;
+  /** The seed its draws come from: replaying with it replays them. */
+  readonly seed: number;
   readonly clock: Clock;
   readonly budgetBytes: number;
   readonly counters: Record<Direction, DirectionCounters> = {
@@ -82,7 +86,8 @@ export class TcpProxy {
     this.upstreamText = requireString(options.upstream, 'upstream', { nonEmpty: true });
     this.upstreamAddress = parseHostPort(options.upstream, 'upstream');
     this.isEnabled = options.enabled === undefined ? true : requireBoolean(options.enabled, 'enabled');
-    this.random = (options.random ?? new Random(Random.freshSeed())).fork(`proxy/${this.name}`);
+    this.random = Random.from(options, `proxy/${this.name}`);
+    this.seed = this.random.seed;
     this.clock = options.clock ?? realClock;
     this.budgetBytes = options.budgetBytes ?? defaultBudgetBytes;
   }

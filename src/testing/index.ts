@@ -51,9 +51,9 @@ export function useFaultline(
   t: NodeTestLike | VitestTestLike,
   options: FaultlineTestOptions = {},
 ): FaultlineTest {
-  const seed = options.seed ?? Random.freshSeed();
+  const random = Random.from(options, '');
+  const seed = random.seed;
   const clock = options.clock ?? realClock;
-  const random = new Random(seed);
   const ledger = new Ledger({ clock });
   const replay = replayCommand(t, seed);
   const line = `faultline seed ${seed}; replay: ${replay}`;

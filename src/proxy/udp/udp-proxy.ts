@@ -68,7 +68,9 @@ export interface UdpProxyOptions {
   listen: string;
   /** `host:port` of the server. */
   upstream: string;
-  /** Stream the impairments draw from; default: a fresh seed. */
+  /** Seed of the impairments' draws; default `FAULTLINE_SEED`, else a fresh one. */
+  seed?: number;
+  /** Stream to fork the impairments' draws from, instead of `seed`. */
   random?: Random;
   clock?: Clock;
   /** A session with no datagram either way for this long is closed. Default 60 s. */
@@ -110,6 +112,8 @@ async function resolve(address: HostPort): Promise<Endpoint> {
  */
 export class UdpProxy {
   readonly name: string;
+  /** The seed its draws come from: replaying with it replays them. */
+  readonly seed: number;
   readonly clock: Clock;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
@@ -151,7 +155,8 @@ export class UdpProxy {
         ? defaultMaxSessions
         : requireNumber(options.maxSessions, 'maxSessions', { min: 1, integer: true });
     this.io = chooseIo(options.io);
-    const random = (options.random ?? new Random(Random.freshSeed())).fork(`udp/${this.name}`);
+    const random = Random.from(options, `udp/${this.name}`);
+    this.seed = random.seed;
     const ledger = new Ledger({ clock: this.clock });
     this.faultContext = { ledger, clock: this.clock, random };
     this.pipelines = {
