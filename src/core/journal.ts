@@ -339,3 +339,27 @@ function parseJournal(text: string): JournalFile {
   }
   return file as JournalFile;
 }
+
+let processWide: Journal | null | undefined;
+
+/**
+ * This process's own journal, opened at its first record: where every Ledger (and Supervisor) given no
+ * journal of its own records residue, so a crash at any instant leaves nothing `faultline cleanup` does not
+ * know about. Its file exists only while something is owed. When the state directory cannot be used it
+ * warns once (FL_WARN_NO_JOURNAL) and returns undefined: the run goes on, without that net.
+ */
+export function processJournal(): Journal | undefined {
+  if (processWide === undefined) {
+    try {
+      processWide = Journal.open();
+    } catch (error) {
+      processWide = null;
+      process.emitWarning(
+        `cannot open a crash journal (${messageOf(error)}); residue of a crash during a fault will not be ` +
+          'known to `faultline cleanup`. Set FAULTLINE_STATE_DIR to a directory this user owns.',
+        { code: 'FL_WARN_NO_JOURNAL' },
+      );
+    }
+  }
+  return processWide ?? undefined;
+}

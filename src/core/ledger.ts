@@ -2,7 +2,7 @@ import { type Clock, realClock } from './clock.js';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 import { publish } from './events.js';
-import type { Journal, Residue } from './journal.js';
+import { type Journal, processJournal, type Residue } from './journal.js';
 import { offTermination, onTermination } from './termination.js';
 
 export type Heal = () => void | Promise<void>;
@@ -28,8 +28,11 @@ export interface LedgerOptions {
   clock?: Clock;
   /** Told about every heal, for events and progress output. */
   onHeal?: (label: string, error?: unknown) => void;
-  /** Records each pushed residue on disk, so `faultline cleanup` can undo it if this process dies. */
-  journal?: Journal;
+  /**
+   * Where each pushed residue is recorded on disk, so `faultline cleanup` can undo it if this process dies.
+   * Default: the process's own journal (`processJournal()`); `false` records nothing.
+   */
+  journal?: Journal | false;
 }
 
 /**
@@ -40,7 +43,7 @@ export class Ledger {
   private readonly stack: Entry[] = [];
   private readonly onHeal: ((label: string, error?: unknown) => void) | undefined;
   private readonly signal: AbortSignal | undefined;
-  private readonly journal: Journal | undefined;
+  private readonly ownJournal: Journal | false | undefined;
   /** @internal */
   readonly clock: Clock;
   private readonly onAbort = (): void => void this.drain().catch(() => {});
@@ -49,7 +52,7 @@ export class Ledger {
   constructor(options: LedgerOptions = {}) {
     this.onHeal = options.onHeal;
     this.signal = options.signal;
-    this.journal = options.journal;
+    this.ownJournal = options.journal;
     this.clock = options.clock ?? realClock;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (options.handleSignals ?? false) watchSignals(this);
@@ -57,6 +60,12 @@ export class Ledger {
 
   get size(): number {
     return this.stack.length;
+  }
+
+  /** Where residue is recorded: the one given, none (`false`), or the process's own journal. */
+  private get journal(): Journal | undefined {
+    if (this.ownJournal === false) return undefined;
+    return this.ownJournal ?? processJournal();
   }
 
   /** Labels of the heals still owed, oldest first. */
@@ -70,7 +79,7 @@ export class Ledger {
    */
   push(label: string, heal: Heal, residue?: Residue | readonly Residue[]): LedgerEntry {
     const ids: number[] = [];
-    const journal = this.journal;
+    const journal = residue === undefined ? undefined : this.journal;
     if (journal !== undefined && residue !== undefined) {
       try {
         for (const one of 'kind' in residue ? [residue] : residue) ids.push(journal.add(one));

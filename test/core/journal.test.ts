@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   chownSync,
   existsSync,
@@ -137,6 +138,31 @@ describe('Ledger with a journal', () => {
     journal.close();
     assert.equal(existsSync(journal.path), true);
     rmSync(journal.path);
+  });
+});
+
+describe('the process journal', () => {
+  it('is where a Ledger given no journal records residue, from the first record until it is healed', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'faultline-process-journal-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const ledger = new URL('../../src/core/ledger.js', import.meta.url).href;
+    const script = `
+      import { readdirSync } from 'node:fs';
+      import { Ledger } from ${JSON.stringify(ledger)};
+      const runs = () => { try { return readdirSync(${JSON.stringify(join(stateDir, 'runs'))}).length; } catch { return 0; } };
+      const before = runs();
+      const entry = new Ledger().push('a file', () => {}, { kind: 'file', path: '/nonexistent/.faultline-x' });
+      const during = runs();
+      await entry.heal();
+      const offLedger = new Ledger({ journal: false }).push('not recorded', () => {}, { kind: 'file', path: '/x' });
+      console.log(JSON.stringify({ before, during, after: runs(), off: runs() }));
+      await offLedger.heal();
+    `;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, FAULTLINE_STATE_DIR: stateDir },
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(output), { before: 0, during: 1, after: 0, off: 0 });
   });
 });
 
