@@ -34,6 +34,7 @@ export {
   type ToxicStream,
 } from '../proxy/toxic.js';
 export { registerToxic, toxicKind, toxicKinds } from '../proxy/toxic-registry.js';
+export type { UdpIo } from '../proxy/udp/datagram-socket.js';
 export {
   type ImpairmentFaultParams,
   type UdpBurstLossParams,
@@ -45,4 +46,14 @@ export {
   type UdpReorderParams,
   udp,
 } from '../proxy/udp/impairment-faults.js';
-export * from '../proxy/udp/udp-proxy.js';
+export { type UdpImpairments, type UdpLoss, validateImpairments } from '../proxy/udp/impairments.js';
+export type { UdpCounters } from '../proxy/udp/pipeline.js';
+export type { UdpSessionInfo } from '../proxy/udp/session.js';
+export {
+  type UdpDirection,
+  UdpProxy,
+  type UdpProxyCounters,
+  type UdpProxyOptions,
+  type UdpSessionCounters,
+  type UdpSessionError,
+} from '../proxy/udp/udp-proxy.js';
