@@ -1,8 +1,6 @@
 import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { ProxyInput, ToxicInput, ToxiproxyApi } from '../proxy/hub.js';
-import type { ProxyState } from '../proxy/tcp-proxy.js';
-import type { ToxicSpec } from '../proxy/toxic.js';
+import type { ProxyInput, ProxyState, ToxicInput, ToxicSpec, ToxiproxyApi } from '../proxy/index.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 

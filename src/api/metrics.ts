@@ -1,5 +1,5 @@
-import type { ProxyStats } from '../proxy/tcp-proxy.js';
-import { directions } from '../proxy/toxic.js';
+import type { ProxyStats } from '../proxy/index.js';
+import { directions } from '../proxy/index.js';
 
 interface Family {
   readonly name: string;

@@ -13,6 +13,7 @@ import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { readJson } from '../core/json.js';
 import { listenTcp } from '../core/listen.js';
+import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/index.js';
 import {
   bracketHost,
   formatHostPort,
@@ -22,8 +23,7 @@ import {
   parseHostHeader,
   parseHostName,
   unbracketHost,
-} from '../proxy/address.js';
-import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/hub.js';
+} from '../proxy/index.js';
 import { renderMetrics } from './metrics.js';
 
 export interface ApiServerOptions {

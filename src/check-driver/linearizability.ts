@@ -1,17 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { CheckResult, Model, PartitionBudget, PartitionOutcome } from '../checker/index.js';
 import {
+  builtInModel,
   LinearizabilityRun,
   type LinearizabilitySearchOptions,
   type Partition,
-} from '../checker/linearizability.js';
-import type { PartitionBudget, PartitionOutcome } from '../checker/linearizability-core.js';
-import type { Model } from '../checker/model.js';
-import { builtInModel } from '../checker/models/index.js';
-import type { CheckResult } from '../checker/result.js';
+} from '../checker/index.js';
 import { requireNumber } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
-import type { Op } from '../history/op.js';
+import type { Op } from '../history/index.js';
 import { pumpPartition } from './pump.js';
 import { clonesFaithfully, toWire, type WorkerReply, type WorkerRequest, workerRole } from './wire.js';
 

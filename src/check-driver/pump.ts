@@ -1,4 +1,4 @@
-import type { PartitionOutcome, PartitionSearch } from '../checker/linearizability-core.js';
+import type { PartitionOutcome, PartitionSearch } from '../checker/index.js';
 import type { Clock } from '../core/clock.js';
 
 /** Longest time a search holds the event loop before yielding (so aborts and workers get a turn). */

@@ -1,6 +1,6 @@
 /** What crosses between the linearizability driver and its worker threads (see worker.ts). */
-import type { PartitionBudget, PartitionOutcome } from '../checker/linearizability-core.js';
-import type { Op, Operation } from '../history/op.js';
+import type { PartitionBudget, PartitionOutcome } from '../checker/index.js';
+import type { Op, Operation } from '../history/index.js';
 
 /** Marks the worker threads the driver starts. */
 export const workerRole = 'faultline-linearizability';

@@ -4,8 +4,7 @@
  * models always run in the main thread). The main thread terminates it to abort.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PartitionSearch } from '../checker/linearizability-core.js';
-import { builtInModel } from '../checker/models/index.js';
+import { builtInModel, PartitionSearch } from '../checker/index.js';
 import { realClock } from '../core/clock.js';
 import { pumpPartition } from './pump.js';
 import { fromWire, type WorkerReply, type WorkerRequest, workerRole } from './wire.js';

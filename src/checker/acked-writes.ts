@@ -4,8 +4,8 @@
  * experiment: reads after recovery return the items present, and each is compared with the writes.
  */
 import { invalid } from '../core/assert.js';
-import type { History, Op, Operation } from '../history/op.js';
-import { valueKey } from '../history/value-key.js';
+import type { History, Op, Operation } from '../history/index.js';
+import { valueKey } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -1,6 +1,6 @@
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
-import { type Op, type Operation, pairOperations } from '../history/op.js';
+import { type Op, type Operation, pairOperations } from '../history/index.js';
 import type { Model } from './model.js';
 import type { CheckResult } from './result.js';
 

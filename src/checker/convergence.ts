@@ -5,8 +5,8 @@
  * one state to converge to.
  */
 import { invalid } from '../core/assert.js';
-import type { History, Op, Operation } from '../history/op.js';
-import { deepEqual } from '../history/value-key.js';
+import type { History, Op, Operation } from '../history/index.js';
+import { deepEqual } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -5,7 +5,7 @@
  */
 
 import { invalid } from '../core/assert.js';
-import type { History, Op, Operation } from '../history/op.js';
+import type { History, Op, Operation } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -3,8 +3,8 @@
  * property idempotency keys and exactly-once delivery promise. Jepsen's queue checkers count duplicated
  * dequeues; this is the same multiset count over whatever ops record an application.
  */
-import type { History, Op, Operation } from '../history/op.js';
-import { valueKey } from '../history/value-key.js';
+import type { History, Op, Operation } from '../history/index.js';
+import { valueKey } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -1,4 +1,4 @@
-import type { Operation } from '../history/op.js';
+import type { Operation } from '../history/index.js';
 import type { Model } from './model.js';
 import { type SearchOptions, WglSearch } from './wgl-search.js';
 

@@ -1,8 +1,8 @@
 import { requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
-import type { Op, Operation, ProcessId } from '../history/op.js';
-import { pairOperations } from '../history/op.js';
+import type { Op, Operation, ProcessId } from '../history/index.js';
+import { pairOperations } from '../history/index.js';
 import { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 import { describeOperation, type Model } from './model.js';
 import type { Anomaly, CheckResult } from './result.js';

@@ -1,5 +1,4 @@
-import { historyError, type Operation } from '../history/op.js';
-import { valueKey } from '../history/value-key.js';
+import { historyError, type Operation, valueKey } from '../history/index.js';
 
 /**
  * A sequential specification for the linearizability checker: the object as it would behave if every
@@ -53,7 +52,7 @@ export interface Model<S> {
   show?(state: S): string;
 }
 
-export { valueKey } from '../history/value-key.js';
+export { valueKey } from '../history/index.js';
 
 /** A readable form of a value for explanations. */
 export function showValue(value: unknown): string {

@@ -2,7 +2,7 @@
  * Monotonic reads (a session guarantee, as in Jepsen's and Elle's session checks): once a process has
  * read a value, its later reads never return an older one.
  */
-import type { History, Op, Operation } from '../history/op.js';
+import type { History, Op, Operation } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -5,8 +5,8 @@
  * enqueued); `total-queue` also requires every acknowledged enqueue to come out, which needs the history
  * to end by draining the queue. Order (FIFO) is the linearizability checker's job, not these.
  */
-import type { History, Op, Operation } from '../history/op.js';
-import { valueKey } from '../history/value-key.js';
+import type { History, Op, Operation } from '../history/index.js';
+import { valueKey } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

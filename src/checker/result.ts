@@ -1,4 +1,4 @@
-import type { Op } from '../history/op.js';
+import type { Op } from '../history/index.js';
 
 /** `unknown`: the checker could not decide (budget exhausted, or the history cannot tell). */
 export type Validity = true | false | 'unknown';

@@ -14,12 +14,11 @@ import {
   opTypes,
   type ProcessId,
   pairOperations,
+  valueKey,
   whereOf,
-} from '../history/op.js';
+} from '../history/index.js';
 
-import { valueKey } from '../history/value-key.js';
-
-export { whereOf } from '../history/op.js';
+export { whereOf } from '../history/index.js';
 
 /** Options every safety checker accepts. */
 export interface BaseCheckOptions {

@@ -1,7 +1,7 @@
 /** The safety checkers (everything but linearizability), each as a function and as a `Checker` factory. */
 
 /** `stableKey` is `valueKey` (one value identity for every checker), under its former name. */
-export { deepEqual, valueKey as stableKey } from '../history/value-key.js';
+export { deepEqual, valueKey as stableKey } from '../history/index.js';
 export { type AckedWritesCheckOptions, ackedWritesChecker, checkAckedWrites } from './acked-writes.js';
 export {
   type ConvergenceCheckOptions,

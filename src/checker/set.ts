@@ -3,8 +3,8 @@
  * with what a final read returns. Lost = acknowledged but absent; unexpected = read but never attempted;
  * recovered = an indeterminate (`info`) add that turned out to have happened.
  */
-import type { History, Op, Operation } from '../history/op.js';
-import { valueKey } from '../history/value-key.js';
+import type { History, Op, Operation } from '../history/index.js';
+import { valueKey } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,

@@ -1,4 +1,4 @@
-import type { Operation } from '../history/op.js';
+import type { Operation } from '../history/index.js';
 import { MemoTable, mix32, zobrist } from './memo-table.js';
 import type { Model } from './model.js';
 

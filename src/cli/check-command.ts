@@ -1,9 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { checkLinearizability } from '../check-driver/index.js';
-import type { LinearizabilityCounterexample } from '../checker/linearizability.js';
-import { builtInModel, modelNames } from '../checker/models/index.js';
-import type { CheckResult } from '../checker/result.js';
+import type { CheckResult, LinearizabilityCounterexample } from '../checker/index.js';
 import {
+  builtInModel,
   checkAckedWrites,
   checkConvergence,
   checkCounter,
@@ -12,14 +11,14 @@ import {
   checkQueue,
   checkSet,
   checkTotalQueue,
-} from '../checker/safety.js';
+  modelNames,
+} from '../checker/index.js';
 import { codes } from '../core/codes.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { decodeHistory } from '../history/decode.js';
-import { type HistoryFormat, historyFormats } from '../history/formats.js';
-import type { Op } from '../history/op.js';
-import { renderLinearizabilityHtml } from '../report/linearizability-html.js';
+import type { Op } from '../history/index.js';
+import { decodeHistory, type HistoryFormat, historyFormats } from '../history/index.js';
+import { renderLinearizabilityHtml } from '../report/index.js';
 import { parseCommandLine, usageError } from './usage.js';
 
 /**

@@ -3,8 +3,7 @@ import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { type JsonPosition, readJson } from '../core/json.js';
-import type { ProxyHub, ProxyInput } from '../proxy/hub.js';
-import type { ProxyState } from '../proxy/tcp-proxy.js';
+import type { ProxyHub, ProxyInput, ProxyState } from '../proxy/index.js';
 
 /** A parsed `--config` file: Toxiproxy's format, a JSON array of proxies (faultline also takes `toxics`). */
 export interface ProxyConfig {

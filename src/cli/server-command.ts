@@ -1,8 +1,7 @@
-import { checkToken, startApiServer } from '../api/server.js';
+import { checkToken, startApiServer } from '../api/index.js';
 import { requireNumber } from '../core/assert.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { isLoopbackHost, parseHostName } from '../proxy/address.js';
-import { ProxyHub } from '../proxy/hub.js';
+import { isLoopbackHost, ProxyHub, parseHostName } from '../proxy/index.js';
 import { applyProxyConfig, readProxyConfig } from './config-file.js';
 import { parseCommandLine, usageError } from './usage.js';
 

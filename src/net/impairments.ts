@@ -1,5 +1,5 @@
 import { describe, invalid, requireBoolean, requireNumber, requireObject } from '../core/assert.js';
-import { impairmentLimits, impairmentNames, type UdpImpairments } from '../proxy/udp/impairments.js';
+import { impairmentLimits, impairmentNames, type UdpImpairments } from '../proxy/index.js';
 
 /**
  * Per-direction impairments of a link, in the UDP proxy's shape (docs/udp.md). A TCP network accepts the

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Random } from '../core/random.js';
-import type { Direction } from '../proxy/toxic.js';
+import type { Direction } from '../proxy/index.js';
 import type { NetImpairments } from './impairments.js';
 
 export interface LinkOptions {

@@ -1,5 +1,5 @@
-import { TcpProxy } from '../proxy/tcp-proxy.js';
-import type { Direction } from '../proxy/toxic.js';
+import type { Direction } from '../proxy/index.js';
+import { TcpProxy } from '../proxy/index.js';
 import { type NetImpairments, type TcpToxicPlan, tcpToxics } from './impairments.js';
 import { Link, type LinkOptions, proxyOptions } from './link.js';
 

@@ -1,5 +1,5 @@
-import type { Direction } from '../proxy/toxic.js';
-import { UdpProxy } from '../proxy/udp/udp-proxy.js';
+import type { Direction } from '../proxy/index.js';
+import { UdpProxy } from '../proxy/index.js';
 import type { NetImpairments } from './impairments.js';
 import { Link, type LinkOptions, proxyOptions } from './link.js';
 

@@ -1,4 +1,4 @@
-import type { CounterexampleOp, LinearizabilityCounterexample } from '../checker/linearizability.js';
+import type { CounterexampleOp, LinearizabilityCounterexample } from '../checker/index.js';
 import { escapeHtml as e } from './html-escape.js';
 
 export interface TimelineOptions {

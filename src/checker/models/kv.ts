@@ -1,4 +1,4 @@
-import type { Operation } from '../../history/op.js';
+import type { Operation } from '../../history/index.js';
 import {
   cached,
   describeOperation,

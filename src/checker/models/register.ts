@@ -1,4 +1,4 @@
-import type { Operation } from '../../history/op.js';
+import type { Operation } from '../../history/index.js';
 import { describeOperation, inputKey, type Model, outputKey, requireF, valueKey } from '../model.js';
 
 /** The register's state is the canonical key of its value (see `valueKey`): cheap to compare and hash. */

@@ -1,0 +1,14 @@
+/** history/'s surface for its neighbours: they import these from here, never its modules. */
+export { decodeHistory } from './decode.js';
+export { type HistoryFormat, historyFormats } from './formats.js';
+export {
+  type History,
+  historyError,
+  type Op,
+  type Operation,
+  opTypes,
+  type ProcessId,
+  pairOperations,
+  whereOf,
+} from './op.js';
+export { deepEqual, valueKey } from './value-key.js';
