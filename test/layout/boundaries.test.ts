@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const src = join(root, 'src');
 
 /** Every relative specifier a module imports or re-exports from (static and dynamic). */
-export function specifiers(text: string): string[] {
+function specifiers(text: string): string[] {
   const found: string[] = [];
   for (const match of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g))
     found.push(match[1] as string);
@@ -19,7 +19,7 @@ export function specifiers(text: string): string[] {
 }
 
 /** The imports of `file` (a path under src/) that break the rule, as `file: specifier`. */
-export function violations(file: string, text: string): string[] {
+function violations(file: string, text: string): string[] {
   const folder = file.split('/')[0] as string;
   if (folder === 'public') return [];
   return specifiers(text)
