@@ -4,6 +4,7 @@ import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
+import { faultsCommand } from './faults-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
 
@@ -13,6 +14,7 @@ Commands:
   server      run the Toxiproxy-compatible fault proxy server (default 127.0.0.1:8474)
   check       check a history: linearizability against a model, or a safety checker
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
+  faults      list every kind of fault and its parameters (--json: JSON Schemas)
   help        show this help
   version     print faultline's version
 
@@ -26,6 +28,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   },
   check: checkCommand,
   cleanup: cleanupCommand,
+  faults: faultsCommand,
   help: async () => {
     process.stdout.write(usage);
     return 0;
