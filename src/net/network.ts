@@ -115,7 +115,11 @@ export class Network {
   /** What the conveniences hold now: the partition, and blocks by pair. */
   private ownPartition: Injection | undefined;
   private readonly ownBlocks = new Map<string, Injection>();
-  private readonly ownImpairs = new Set<Injection>();
+  /** The impairments the conveniences set: per entry, its pairs and the object it put on them. */
+  private readonly ownImpairs = new Map<
+    Injection,
+    { keys: readonly string[]; impairments: NetImpairments }
+  >();
   /** Set while a network fault (`net.partition` …) runs a method: its change goes to that fault's ledger. */
   private faultCall:
     | { context: FaultContext; kind: string; params: unknown; injection?: Injection }
@@ -442,10 +446,15 @@ export class Network {
   impair(links: 'all' | readonly Pair[], impairment: NetPresetName | NetImpairments): NetworkState {
     const keys = this.requirePairs(links, 'impair.links');
     const impairments = this.validateImpairments(impairment, 'impair.impairment');
-    if (this.faultCall !== undefined) {
-      const taken = keys.find((pairKey) => this.layers.impairments.has(pairKey));
-      if (taken !== undefined) throw conflict(`net.impair: ${unkey(taken).join(' → ')} is already impaired`);
+    const taken = keys.find(
+      (pairKey) =>
+        this.layers.impairments.has(pairKey) &&
+        (this.faultCall !== undefined || !this.ownsImpairment(pairKey)),
+    );
+    if (taken !== undefined) {
+      throw conflict(`net.impair: ${unkey(taken).join(' → ')} is already impaired by a fault; heal it first`);
     }
+    if (this.faultCall === undefined) this.healOwnImpairs(keys);
     const entry = this.change(
       'net.impair',
       `net.impair ${links === 'all' ? 'all links' : `${keys.length} link(s)`}`,
@@ -465,13 +474,32 @@ export class Network {
         return { ...layers, impairments: next };
       },
     );
-    if (entry !== undefined) this.ownImpairs.add(entry);
+    if (entry !== undefined) this.ownImpairs.set(entry, { keys, impairments });
     return this.state();
+  }
+
+  /** Whether the impairments on a pair are the ones a convenience call put there. */
+  private ownsImpairment(pairKey: string): boolean {
+    const current = this.layers.impairments.get(pairKey);
+    return [...this.ownImpairs.values()].some(
+      (own) => own.impairments === current && own.keys.includes(pairKey),
+    );
+  }
+
+  /** Heals (now) the convenience impairments that only cover pairs in `keys`: they are being replaced. */
+  private healOwnImpairs(keys: readonly string[]): void {
+    const replaced = new Set(keys);
+    for (const [entry, own] of this.ownImpairs) {
+      if (!own.keys.every((pairKey) => replaced.has(pairKey))) continue;
+      void entry.heal(); // its undo runs before the first await
+      this.ownImpairs.delete(entry);
+    }
   }
 
   /** Clears the impairments of those pairs (or all); blocks and partitions stay. */
   unimpair(links: 'all' | readonly Pair[] = 'all'): NetworkState {
     const keys = this.requirePairs(links, 'unimpair.links');
+    this.healOwnImpairs(keys);
     const next = new Map(this.layers.impairments);
     for (const pairKey of keys) next.delete(pairKey);
     return this.commit({ ...this.layers, impairments: next });
@@ -490,7 +518,7 @@ export class Network {
    */
   heal(): NetworkState {
     // Each heal's undo runs before its first await, so all of this happens now, in order.
-    for (const entry of [this.ownPartition, ...this.ownBlocks.values(), ...this.ownImpairs])
+    for (const entry of [this.ownPartition, ...this.ownBlocks.values(), ...this.ownImpairs.keys()])
       void entry?.heal();
     this.ownPartition = undefined;
     this.ownBlocks.clear();

@@ -251,6 +251,24 @@ describe('Network operations as faults', () => {
     n.heal();
     assert.deepEqual(n.state().blocked, []);
   });
+
+  it('a method call replaces what methods set, never what a fault holds', async (t) => {
+    const ctx = context(t);
+    const n = network(t);
+    const held = await net.impair({ network: n, links: [['n1', 'n2']], impairments: 'loss-30' }).inject(ctx);
+    assert.throws(() => n.impair([['n1', 'n2']], 'loss-50'), { code: codes.conflict });
+    for (const preset of ['loss-50', 'duplicate', 'reorder'] as const) n.impair([['n2', 'n3']], preset);
+    assert.deepEqual(
+      n.state().impaired.map(({ from, to, impairments }) => [from, to, Object.keys(impairments)]),
+      [
+        ['n1', 'n2', ['loss']],
+        ['n2', 'n3', ['reorder']],
+      ],
+    );
+    n.unimpair([['n2', 'n3']]);
+    await held.heal();
+    assert.deepEqual(n.state().impaired, []);
+  });
 });
 
 describe('events', () => {
