@@ -59,7 +59,7 @@ const pause = await pauseFault(frozen).inject(context);
 await pauseFault(stopped, { method: 'signals' }).inject(context);
 const memory = await memoryLimitFault({ pid: limited.pid, limitMiB: 512 }).inject(context);
 await fdLimitFault({ pid: fds.pid, maxOpenFiles: 64 }).inject(context);
-const fill = await diskFillFault({ dir: fillDir, mib: 1, durationMs: 600000 }).inject(context);
+const fill = await diskFillFault({ dir: fillDir, sizeMiB: 1, durationMs: 600000 }).inject(context);
 console.log('applied ' + JSON.stringify({
   pids: [frozen.pid, stopped.pid, limited.pid, fds.pid, fill.pid],
   freezer: pause.details.cgroup,
