@@ -45,7 +45,7 @@ describe('recovery timing', () => {
       await tcpProbe({ port: portOf(server) }).check();
     });
     const from = realClock.now();
-    await killFault(server, 'SIGKILL').inject(context);
+    await killFault({ target: server, signal: 'SIGKILL' }).inject(context);
     const result = await timeToGreen(probe, { from, timeoutMs: 10_000, intervalMs: 20 });
     assert.ok(result.ms >= 290, `recovered in ${result.ms}`);
     assert.ok(result.resolutionMs <= 1000);
