@@ -104,10 +104,6 @@ export interface KillDetails {
   readonly selfRestarts: boolean;
 }
 
-/**
- * Sends `signal` to the target's process group and waits (up to `exitTimeoutMs`) for it to exit.
- * Heal: if the target's own restart policy brings it back, wait for that; otherwise start it again.
- */
 export interface KillParams {
   readonly target: Target;
   /** Default SIGKILL. */
@@ -116,6 +112,10 @@ export interface KillParams {
   readonly exitTimeoutMs?: number;
 }
 
+/**
+ * Sends `signal` to the target's process group and waits (up to `exitTimeoutMs`) for it to exit.
+ * Heal: if the target's own restart policy brings it back, wait for that; otherwise start it again.
+ */
 export const killFault = defineProcessFault<
   KillParams,
   KillDetails,
@@ -176,13 +176,13 @@ export interface GracefulStopDetails extends StopResult {
   readonly pid: number;
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; records which one ended it and when. Heal: start it again. */
 export interface GracefulStopParams {
   readonly target: Target;
   /** How long SIGTERM has before SIGKILL; default the supervisor's (5000). */
   readonly graceMs?: number;
 }
 
+/** SIGTERM, then SIGKILL after `graceMs`; records which one ended it and when. Heal: start it again. */
 export const gracefulStopFault = defineProcessFault<
   GracefulStopParams,
   GracefulStopDetails,
@@ -236,12 +236,6 @@ export interface PauseDetails {
 /** What a pause needs of a target: a Supervisor `Target`, or any running process-group leader. */
 export type PauseTarget = Pick<Target, 'name' | 'pid' | 'running' | 'startTime'>;
 
-/**
- * Freezes the target's process group through the cgroup layer when it can — the v1 freezer, or v2
- * `cgroup.freeze` (the processes cannot see or catch it) — else with SIGSTOP. The residue (the freezer group
- * to remove, or the stopped process to continue) is journalled before anything is stopped. Heal: thaw and
- * remove the group (or SIGCONT).
- */
 export interface PauseParams {
   readonly target: PauseTarget;
   /** 'auto' (default): the cgroup freezer when it can, else SIGSTOP. */
@@ -266,6 +260,12 @@ function claimPause(target: PauseTarget, label: string) {
   return claim([`pause:${target.pid}`], label, 'target', () => `target "${target.name}" (pid ${target.pid})`);
 }
 
+/**
+ * Freezes the target's process group through the cgroup layer when it can — the v1 freezer, or v2
+ * `cgroup.freeze` (the processes cannot see or catch it) — else with SIGSTOP. The residue (the freezer group
+ * to remove, or the stopped process to continue) is journalled before anything is stopped. Heal: thaw and
+ * remove the group (or SIGCONT).
+ */
 export const pauseFault = defineProcessFault<
   PauseParams,
   PauseDetails,
@@ -373,13 +373,9 @@ export interface RestartDetails {
   newPid: number;
 }
 
-/** Restarts the target (graceful stop, start, readiness). Heal: make sure it runs. */
-export interface RestartParams {
-  readonly target: Target;
-  /** How long SIGTERM has before SIGKILL; default the supervisor's (5000). */
-  readonly graceMs?: number;
-}
+export type RestartParams = GracefulStopParams;
 
+/** Restarts the target (graceful stop, start, readiness). Heal: make sure it runs. */
 export const restartFault = defineProcessFault<
   RestartParams,
   RestartDetails,
@@ -418,10 +414,6 @@ export interface CrashLoopDetails {
   readonly finished: Promise<void>;
 }
 
-/**
- * Kills the target every `everyMs` for `forMs` (Clock time). When its own restart policy does not bring
- * it back, the loop starts it again after each kill. Heal: end the loop and make sure it runs.
- */
 export interface CrashLoopParams {
   readonly target: Target;
   readonly everyMs: number;
@@ -430,6 +422,10 @@ export interface CrashLoopParams {
   readonly signal?: SignalName;
 }
 
+/**
+ * Kills the target every `everyMs` for `forMs` (Clock time). When its own restart policy does not bring
+ * it back, the loop starts it again after each kill. Heal: end the loop and make sure it runs.
+ */
 export const crashLoopFault = defineProcessFault<
   CrashLoopParams,
   CrashLoopDetails,
@@ -502,7 +498,6 @@ export interface CascadeDetails {
   readonly order: { name: string; pid: number; atMs: number }[];
 }
 
-/** Kills `targets` in order, `gapMs` apart. Heal: make sure each runs again, in the same order. */
 export interface CascadingKillParams {
   readonly targets: readonly Target[];
   /** Default SIGKILL. */
@@ -511,6 +506,7 @@ export interface CascadingKillParams {
   readonly gapMs?: number;
 }
 
+/** Kills `targets` in order, `gapMs` apart. Heal: make sure each runs again, in the same order. */
 export const cascadingKillFault = defineProcessFault<
   CascadingKillParams,
   CascadeDetails,

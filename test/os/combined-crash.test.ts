@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { findJournals } from '../../src/core/journal.js';
 import { Random } from '../../src/core/random.js';
 import { cgroupSupport, findFaultCgroups, identifyProcess, removeGroupDir } from '../../src/os/index.js';
 import { runCli } from '../cli/run-cli.js';
+import { startChildRun } from './child-run.js';
 
 // Issue 10's combined crash test: one run applies a TCP toxic, a UDP impairment, a partition, a process pause
 // and a memory limit, all journalled, and is SIGKILLed; `faultline cleanup` then leaves nothing behind — no
@@ -153,29 +154,13 @@ function boundPorts(): { tcp: Set<number>; udp: Set<number> } {
 async function startRun(seed: number): Promise<{ run: ChildProcess; applied: Applied }> {
   const script = join(root, 'run.mjs');
   writeFileSync(script, runScript);
-  const run = spawn(process.execPath, [script, stateDir, String(seed)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { run, printed: applied } = await startChildRun<Applied>(
+    script,
+    [stateDir, String(seed)],
+    'applied',
+    60_000,
+  );
   runs.push(run);
-  let out = '';
-  let err = '';
-  run.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    err += text;
-  });
-  const applied = await new Promise<Applied>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`run did not apply its faults: ${out}${err}`)), 60_000);
-    run.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      out += text;
-      const match = /^applied (.*)$/m.exec(out);
-      if (match?.[1] === undefined) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(match[1]) as Applied);
-    });
-    run.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`run exited (${code ?? signal}) early: ${out}${err}`));
-    });
-  });
   targets.push(...applied.targets);
   return { run, applied };
 }

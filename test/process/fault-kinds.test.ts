@@ -31,18 +31,8 @@ const invalidField = (field: string, pattern?: RegExp) => (error: unknown) => {
 };
 
 describe('process fault kinds', () => {
-  it('are registered with JSON Schemas naming the target as a ref', () => {
+  it('have JSON Schemas naming the target as a ref (the list of kinds: test/core/fault-model.test.ts)', () => {
     const kinds = new Map(faultKinds().map((kind) => [kind.kind, kind.schema]));
-    for (const kind of [
-      'process.kill',
-      'process.graceful-stop',
-      'process.pause',
-      'process.restart',
-      'process.crash-loop',
-      'process.cascading-kill',
-    ]) {
-      assert.ok(kinds.has(kind), `${kind} is registered`);
-    }
     const kill = kinds.get('process.kill') as {
       properties: Record<string, Record<string, unknown>>;
       required: string[];

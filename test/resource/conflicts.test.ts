@@ -30,19 +30,8 @@ const conflictOn = (field: string, pattern: RegExp) => (error: unknown) => {
 };
 
 describe('resource fault kinds', () => {
-  it('are registered with JSON Schemas: units-last, integer pids, no test-only hooks', () => {
+  it('have JSON Schemas: units-last, integer pids, no test-only hooks', () => {
     const kinds = new Map(faultKinds().map((kind) => [kind.kind, kind.schema]));
-    for (const kind of [
-      'resource.memory-limit',
-      'resource.cpu-quota',
-      'resource.pids-limit',
-      'resource.fd-limit',
-      'resource.cpu-burn',
-      'resource.memory-hog',
-      'resource.disk-fill',
-    ]) {
-      assert.ok(kinds.has(kind), `${kind} is registered`);
-    }
     const memory = kinds.get('resource.memory-limit') as {
       properties: Record<string, Record<string, unknown>>;
     };
