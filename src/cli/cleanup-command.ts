@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { messageOf } from '../core/errors.js';
+import { type EventOf, publish } from '../core/events.js';
 import {
   defaultStateDir,
   type FoundJournal,
@@ -102,10 +103,14 @@ async function cleanJournal(
   const run = `run ${journal.pid} (${describeStart(journal.startTime)})`;
   if (isSameProcess(journal.pid, journal.startTime)) {
     print(`${run} is still running; left alone (${journal.path})`);
+    for (const record of journal.content?.records ?? [])
+      announce(record, 'skipped', `${run} is still running`);
     return true;
   }
   if (journal.content === undefined) {
-    print(`cannot read journal ${journal.path}: ${journal.error ?? 'unknown error'}; left in place`);
+    const why = `cannot read journal ${journal.path}: ${journal.error ?? 'unknown error'}; left in place`;
+    print(why);
+    publish({ type: 'cleanup', residue: `journal ${journal.path}`, outcome: 'failed', detail: why });
     return false;
   }
   print(`${run} is gone; ${dryRun ? 'would undo' : 'undoing'} ${journal.content.records.length} residue(s)`);
@@ -113,6 +118,7 @@ async function cleanJournal(
   for (const record of [...journal.content.records].reverse()) {
     const outcome = await undo(record, dryRun);
     print(outcome.line);
+    announce(record, !outcome.done ? 'failed' : dryRun ? 'skipped' : 'undone', outcome.line);
     if (!outcome.done) left.unshift(record);
   }
   if (dryRun) return true;
@@ -125,6 +131,30 @@ async function cleanJournal(
   rewriteJournal(journal, left);
   print(`kept journal ${journal.path}: ${left.length} residue(s) could not be undone`);
   return false;
+}
+
+/**
+ * Publishes one residue's `cleanup` event. `undone` covers a residue already gone too (the undo's line says
+ * which); `skipped`: a dry run, or a run still alive.
+ */
+function announce(record: ResidueRecord, outcome: EventOf<'cleanup'>['outcome'], detail: string): void {
+  publish({ type: 'cleanup', residue: describeRecord(record), outcome, detail });
+}
+
+/** "cgroup /sys/fs/cgroup/memory/faultline-1-2", or the kind and id of a record no loaded module knows. */
+function describeRecord(record: ResidueRecord): string {
+  const handler = residueKind(record.kind);
+  try {
+    if (
+      handler !== undefined &&
+      handler.validate(record as unknown as Record<string, unknown>) === undefined
+    ) {
+      return handler.describe(record);
+    }
+  } catch {
+    // a handler that cannot describe its record still gets an event
+  }
+  return `${record.kind} record ${record.id}`;
 }
 
 /** One record through its kind's validate and undo; an unknown kind or a bad record is kept, never guessed at. */

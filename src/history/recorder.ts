@@ -2,6 +2,7 @@ import { requireNumber } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { publish } from '../core/events.js';
 import { isProcessId, type Op, type OpType, type ProcessId } from './op.js';
 
 /**
@@ -61,7 +62,8 @@ const DEFAULT_MAX_OPS = 1_000_000;
 /**
  * Records a history of client calls in Jepsen's model. Each call is an `invoke` followed by `ok` (it
  * happened), `fail` (it definitely did not) or `info` (unknown: it timed out or the connection was lost
- * and it may have taken effect). A process has at most one open call, as in Jepsen.
+ * and it may have taken effect). A process has at most one open call, as in Jepsen. Every op it records is
+ * also published as an `op` event (`faultline:op` on node:diagnostics_channel) — no I/O, no time of its own.
  */
 export class Recorder {
   private readonly clock: Clock;
@@ -193,7 +195,7 @@ export class Recorder {
     }
     this.reserve(1);
     const op = { ...extra, ...this.base(process, 'info', f, value) };
-    this.ops.push(op);
+    this.push(op);
     return op;
   }
 
@@ -224,8 +226,14 @@ export class Recorder {
       error === undefined
         ? this.base(process, type, f, value)
         : { ...this.base(process, type, f, value), error };
-    this.ops.push(op);
+    this.push(op);
     return op;
+  }
+
+  /** Appends `op` to the history and announces it. */
+  private push(op: Op): void {
+    this.ops.push(op);
+    publish({ type: 'op', op });
   }
 }
 

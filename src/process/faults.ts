@@ -1,4 +1,3 @@
-import { invalid, requireNumber, requireOneOf } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import {
@@ -8,17 +7,21 @@ import {
   type FaultContext,
   type Injection,
 } from '../core/fault.js';
+import { defineFault, type FaultDefinition, type FaultFactory } from '../core/fault-registry.js';
+import type { ParamSpec, RefParam, StringParam } from '../core/params.js';
 import {
   cgroupResidues,
   cgroupSupport,
   FaultCgroup,
   groupMembers,
   processStartTime,
-  requireSignal,
+  readProcStat,
   type SignalName,
   signalGroup,
+  signalNames,
 } from '../os/index.js';
-import { defaultGraceMs, type ExitInfo, exitWithin, type StopResult, type Target } from './supervisor.js';
+import { claim, conflict, refuseNested, releasing } from '../resource/claims.js';
+import { defaultGraceMs, type ExitInfo, exitWithin, type StopResult, Target } from './supervisor.js';
 
 /** An injection that also says what happened (which signal ended it, which pause method was used …). */
 export interface ProcessInjection<D> extends Injection {
@@ -29,10 +32,60 @@ export interface ProcessFault<P, D> extends Fault<P> {
   inject(context: FaultContext): Promise<ProcessInjection<D>>;
 }
 
-/** Validates a fault's `graceMs` option (default: the supervisor's own). */
-function requireGrace(graceMs: number | undefined): number {
-  return requireNumber(graceMs ?? defaultGraceMs, 'graceMs', { min: 0 });
+/**
+ * A process fault kind's factory: `killFault({ target, signal })`. It also takes the positional form of
+ * faultline 0.1 (`killFault(target, 'SIGKILL')`), validated the same way; that form is deprecated.
+ */
+export type ProcessFaultFactory<P extends object, D, Positional extends unknown[]> = ((
+  params: P,
+) => ProcessFault<P, D>) &
+  ((...positional: Positional) => ProcessFault<P, D>) &
+  FaultFactory<P, ProcessInjection<D>>;
+
+/** Registers a process fault kind; `fromPositional` maps the deprecated positional call to its params. */
+function defineProcessFault<P extends object, D, Positional extends unknown[]>(
+  definition: FaultDefinition<P, ProcessInjection<D>>,
+  isPositional: (first: unknown) => boolean,
+  fromPositional: (...positional: Positional) => P,
+): ProcessFaultFactory<P, D, Positional> {
+  const factory = defineFault(definition);
+  const call = (...args: unknown[]) =>
+    factory(isPositional(args[0]) ? fromPositional(...(args as Positional)) : (args[0] as P));
+  return Object.assign(call, { kind: factory.kind, definition: factory.definition }) as ProcessFaultFactory<
+    P,
+    D,
+    Positional
+  >;
 }
+
+/** Copies the defined fields of `options` (the positional form's last argument). */
+function definedOf<T extends object>(options: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const isTarget = (value: unknown): value is Target => value instanceof Target;
+
+const targetParam: RefParam = {
+  type: 'ref',
+  ref: 'process-target',
+  is: isTarget,
+  description: 'a Supervisor target',
+};
+
+const signalParam = (description: string): StringParam => ({
+  type: 'string',
+  oneOf: signalNames,
+  default: 'SIGKILL',
+  description,
+});
+
+const graceParam: ParamSpec = {
+  type: 'number',
+  min: 0,
+  unit: 'ms',
+  default: defaultGraceMs,
+  description: 'how long SIGTERM has before SIGKILL',
+};
 
 function requireRunning(target: Pick<Target, 'name' | 'running'>, what: string): void {
   if (!target.running) {
@@ -51,21 +104,41 @@ export interface KillDetails {
   readonly selfRestarts: boolean;
 }
 
+export interface KillParams {
+  readonly target: Target;
+  /** Default SIGKILL. */
+  readonly signal?: SignalName;
+  /** How long to wait for the exit (default 5000); a target that outlives it handled the signal. */
+  readonly exitTimeoutMs?: number;
+}
+
 /**
  * Sends `signal` to the target's process group and waits (up to `exitTimeoutMs`) for it to exit.
  * Heal: if the target's own restart policy brings it back, wait for that; otherwise start it again.
  */
-export function killFault(
-  target: Target,
-  signal: SignalName = 'SIGKILL',
-  options: { exitTimeoutMs?: number } = {},
-): ProcessFault<{ target: string; signal: SignalName }, KillDetails> {
-  const checked = requireSignal(signal, 'signal');
-  const exitTimeoutMs = requireNumber(options.exitTimeoutMs ?? 5000, 'exitTimeoutMs', { min: 0 });
-  return {
+export const killFault = defineProcessFault<
+  KillParams,
+  KillDetails,
+  [target: Target, signal?: SignalName, options?: { exitTimeoutMs?: number }]
+>(
+  {
     kind: 'process.kill',
-    params: { target: target.name, signal: checked },
-    async inject(context) {
+    summary: "Sends a signal to a target's process group and waits for it to exit; heal makes it run again.",
+    params: {
+      target: targetParam,
+      signal: signalParam('the signal to send'),
+      exitTimeoutMs: {
+        type: 'number',
+        min: 0,
+        unit: 'ms',
+        default: 5000,
+        description: 'how long to wait for the exit; a target that outlives it handled the signal',
+      },
+    },
+    async apply(params, context) {
+      const { target } = params;
+      const checked = params.signal as SignalName;
+      const exitTimeoutMs = params.exitTimeoutMs as number;
       requireRunning(target, `kill -${checked}`);
       const details: KillDetails = {
         signal: checked,
@@ -90,23 +163,38 @@ export function killFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  isTarget,
+  (target, signal, options) => ({
+    target,
+    ...(signal === undefined ? {} : { signal }),
+    ...definedOf(options),
+  }),
+);
 
 export interface GracefulStopDetails extends StopResult {
   readonly pid: number;
 }
 
+export interface GracefulStopParams {
+  readonly target: Target;
+  /** How long SIGTERM has before SIGKILL; default the supervisor's (5000). */
+  readonly graceMs?: number;
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; records which one ended it and when. Heal: start it again. */
-export function gracefulStopFault(
-  target: Target,
-  options: { graceMs?: number } = {},
-): ProcessFault<{ target: string; graceMs: number }, GracefulStopDetails> {
-  const graceMs = requireGrace(options.graceMs);
-  return {
+export const gracefulStopFault = defineProcessFault<
+  GracefulStopParams,
+  GracefulStopDetails,
+  [target: Target, options?: { graceMs?: number }]
+>(
+  {
     kind: 'process.graceful-stop',
-    params: { target: target.name, graceMs },
-    async inject(context) {
+    summary: 'Stops a target with SIGTERM, then SIGKILL after graceMs; heal starts it again.',
+    params: { target: targetParam, graceMs: graceParam },
+    async apply(params, context) {
+      const { target } = params;
+      const graceMs = params.graceMs as number;
       requireRunning(target, 'graceful stop');
       const details: { pid: number; endedBy: StopResult['endedBy']; afterMs: number } = {
         pid: target.pid,
@@ -128,8 +216,10 @@ export function gracefulStopFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  isTarget,
+  (target, options) => ({ target, ...definedOf(options) }),
+);
 
 /** How a pause stopped the target: the cgroup v1 freezer, cgroup v2 `cgroup.freeze`, or SIGSTOP. */
 export type PauseMechanism = 'cgroup-v1-freezer' | 'cgroup-v2-freeze' | 'sigstop';
@@ -146,29 +236,79 @@ export interface PauseDetails {
 /** What a pause needs of a target: a Supervisor `Target`, or any running process-group leader. */
 export type PauseTarget = Pick<Target, 'name' | 'pid' | 'running' | 'startTime'>;
 
+export interface PauseParams {
+  readonly target: PauseTarget;
+  /** 'auto' (default): the cgroup freezer when it can, else SIGSTOP. */
+  readonly method?: PauseMethod;
+}
+
+export type PauseMethod = 'auto' | 'freezer' | 'signals';
+
+const isPauseTarget = (value: unknown): value is PauseTarget => {
+  const v = value as Partial<PauseTarget> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    Number.isInteger(v.pid) &&
+    typeof v.running === 'boolean'
+  );
+};
+
+/** What a pause holds: one per process group, so a paused target cannot be paused again. */
+function claimPause(target: PauseTarget, label: string) {
+  return claim([`pause:${target.pid}`], label, 'target', () => `target "${target.name}" (pid ${target.pid})`);
+}
+
 /**
  * Freezes the target's process group through the cgroup layer when it can — the v1 freezer, or v2
  * `cgroup.freeze` (the processes cannot see or catch it) — else with SIGSTOP. The residue (the freezer group
  * to remove, or the stopped process to continue) is journalled before anything is stopped. Heal: thaw and
  * remove the group (or SIGCONT).
  */
-export function pauseFault(
-  target: PauseTarget,
-  options: { method?: 'auto' | 'freezer' | 'signals' } = {},
-): ProcessFault<{ target: string; method: string }, PauseDetails> {
-  const method = requireOneOf(options.method ?? 'auto', 'method', ['auto', 'freezer', 'signals'] as const);
-  return {
+export const pauseFault = defineProcessFault<
+  PauseParams,
+  PauseDetails,
+  [target: PauseTarget, options?: { method?: PauseMethod }]
+>(
+  {
     kind: 'process.pause',
-    params: { target: target.name, method },
-    async inject(context) {
+    summary:
+      "Freezes a target's process group (cgroup freezer, else SIGSTOP) so it cannot run; heal thaws it.",
+    params: {
+      target: {
+        type: 'ref',
+        ref: 'process',
+        is: isPauseTarget,
+        description:
+          'a Supervisor target, or any running process-group leader { name, pid, running, startTime? }',
+      },
+      method: {
+        type: 'string',
+        oneOf: ['auto', 'freezer', 'signals'],
+        default: 'auto',
+        description:
+          "'freezer' (cgroup v1 freezer or v2 cgroup.freeze), 'signals' (SIGSTOP) or 'auto': the freezer when it can",
+      },
+    },
+    async apply(params, context) {
+      const { target } = params;
+      const method = params.method as PauseMethod;
       requireRunning(target, 'pause');
       const pgid = target.pid;
+      if (readProcStat(pgid)?.state === 'T') {
+        throw conflict(
+          'target',
+          `target "${target.name}" (pid ${pgid}) is already stopped; continue it first`,
+        );
+      }
       const pids = groupMembers(pgid);
       if (pids.length === 0) pids.push(pgid);
       if (method !== 'signals') {
         try {
           return await freezeGroup(context, target, pids);
         } catch (error) {
+          if (error instanceof FaultlineError && error.code === codes.conflict) throw error;
           if (method === 'freezer') {
             throw new FaultlineError(
               codes.unavailable,
@@ -183,10 +323,11 @@ export function pauseFault(
       const details: PauseDetails = { mechanism: 'sigstop', method: 'signals', pids };
       const label = `pause ${target.name} (pid ${pgid}, ${details.mechanism})`;
       const startTime = target.startTime ?? processStartTime(pgid);
+      const hold = claimPause(target, label);
       const entry = await applyWithHeal(
         context,
         label,
-        async () => void signalGroup(pgid, 'SIGCONT'),
+        releasing(hold, async () => void signalGroup(pgid, 'SIGCONT')),
         async () => {
           if (!signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
           context.log?.(label);
@@ -195,8 +336,10 @@ export function pauseFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  isPauseTarget,
+  (target, options) => ({ target, ...definedOf(options) }),
+);
 
 /** Pauses `pids` in a faultline freezer cgroup; throws (with nothing left applied) when it cannot. */
 async function freezeGroup(
@@ -209,10 +352,12 @@ async function freezeGroup(
   const mechanism = group.versionOf('freezer') === 1 ? 'cgroup-v1-freezer' : 'cgroup-v2-freeze';
   const details: PauseDetails = { mechanism, method: 'freezer', cgroup: group.dirOf('freezer'), pids };
   const label = `pause ${target.name} (pid ${target.pid}, ${mechanism})`;
+  refuseNested(group, ['freezer'], 'target', `target "${target.name}" (pid ${target.pid})`);
+  const hold = claimPause(target, label);
   const entry = await applyWithHeal(
     context,
     label,
-    () => group.remove(),
+    releasing(hold, () => group.remove()),
     async () => {
       await group.apply();
       await group.freeze();
@@ -228,16 +373,21 @@ export interface RestartDetails {
   newPid: number;
 }
 
+export type RestartParams = GracefulStopParams;
+
 /** Restarts the target (graceful stop, start, readiness). Heal: make sure it runs. */
-export function restartFault(
-  target: Target,
-  options: { graceMs?: number } = {},
-): ProcessFault<{ target: string; graceMs: number }, RestartDetails> {
-  const graceMs = requireGrace(options.graceMs);
-  return {
+export const restartFault = defineProcessFault<
+  RestartParams,
+  RestartDetails,
+  [target: Target, options?: { graceMs?: number }]
+>(
+  {
     kind: 'process.restart',
-    params: { target: target.name, graceMs },
-    async inject(context) {
+    summary: 'Restarts a target: graceful stop, start, readiness; heal makes sure it runs.',
+    params: { target: targetParam, graceMs: graceParam },
+    async apply(params, context) {
+      const { target } = params;
+      const graceMs = params.graceMs as number;
       const details: RestartDetails = { oldPid: target.pid, newPid: 0 };
       const entry = await applyWithHeal(
         context,
@@ -251,8 +401,10 @@ export function restartFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  isTarget,
+  (target, options) => ({ target, ...definedOf(options) }),
+);
 
 export interface CrashLoopDetails {
   /** Kills sent so far. */
@@ -262,21 +414,35 @@ export interface CrashLoopDetails {
   readonly finished: Promise<void>;
 }
 
+export interface CrashLoopParams {
+  readonly target: Target;
+  readonly everyMs: number;
+  readonly forMs: number;
+  /** Default SIGKILL. */
+  readonly signal?: SignalName;
+}
+
 /**
  * Kills the target every `everyMs` for `forMs` (Clock time). When its own restart policy does not bring
  * it back, the loop starts it again after each kill. Heal: end the loop and make sure it runs.
  */
-export function crashLoopFault(
-  target: Target,
-  options: { everyMs: number; forMs: number; signal?: SignalName },
-): ProcessFault<{ target: string; everyMs: number; forMs: number; signal: SignalName }, CrashLoopDetails> {
-  const everyMs = requireNumber(options.everyMs, 'everyMs', { min: 1 });
-  const forMs = requireNumber(options.forMs, 'forMs', { min: 0 });
-  const signal = requireSignal(options.signal ?? 'SIGKILL', 'signal');
-  return {
+export const crashLoopFault = defineProcessFault<
+  CrashLoopParams,
+  CrashLoopDetails,
+  [target: Target, options: { everyMs: number; forMs: number; signal?: SignalName }]
+>(
+  {
     kind: 'process.crash-loop',
-    params: { target: target.name, everyMs, forMs, signal },
-    async inject(context) {
+    summary: 'Kills a target every everyMs for forMs, starting it again when its own policy does not.',
+    params: {
+      target: targetParam,
+      everyMs: { type: 'number', min: 1, unit: 'ms', description: 'time between kills' },
+      forMs: { type: 'number', min: 0, unit: 'ms', description: 'how long the loop runs' },
+      signal: signalParam('the signal of each kill'),
+    },
+    async apply(params, context) {
+      const { target, everyMs, forMs } = params;
+      const signal = params.signal as SignalName;
       requireRunning(target, 'crash loop');
       const { clock } = context;
       const stop = new AbortController();
@@ -323,27 +489,41 @@ export function crashLoopFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  isTarget,
+  (target, options) => ({ ...definedOf(options), target }) as CrashLoopParams,
+);
 
 export interface CascadeDetails {
   readonly order: { name: string; pid: number; atMs: number }[];
 }
 
+export interface CascadingKillParams {
+  readonly targets: readonly Target[];
+  /** Default SIGKILL. */
+  readonly signal?: SignalName;
+  /** Time between two kills (default 0). */
+  readonly gapMs?: number;
+}
+
 /** Kills `targets` in order, `gapMs` apart. Heal: make sure each runs again, in the same order. */
-export function cascadingKillFault(
-  targets: readonly Target[],
-  options: { signal?: SignalName; gapMs?: number } = {},
-): ProcessFault<{ targets: string[]; signal: SignalName; gapMs: number }, CascadeDetails> {
-  if (!Array.isArray(targets) || targets.length === 0) {
-    throw invalid('targets', 'expected a non-empty list of targets', 'at least one target');
-  }
-  const signal = requireSignal(options.signal ?? 'SIGKILL', 'signal');
-  const gapMs = requireNumber(options.gapMs ?? 0, 'gapMs', { min: 0 });
-  return {
+export const cascadingKillFault = defineProcessFault<
+  CascadingKillParams,
+  CascadeDetails,
+  [targets: readonly Target[], options?: { signal?: SignalName; gapMs?: number }]
+>(
+  {
     kind: 'process.cascading-kill',
-    params: { targets: targets.map((t) => t.name), signal, gapMs },
-    async inject(context) {
+    summary: 'Kills targets in order, gapMs apart; heal makes each run again, in the same order.',
+    params: {
+      targets: { type: 'list', items: targetParam, minItems: 1, description: 'the targets, in kill order' },
+      signal: signalParam('the signal of each kill'),
+      gapMs: { type: 'number', min: 0, unit: 'ms', default: 0, description: 'time between two kills' },
+    },
+    async apply(params, context) {
+      const { targets } = params;
+      const signal = params.signal as SignalName;
+      const gapMs = params.gapMs as number;
       for (const target of targets) requireRunning(target, 'cascading kill');
       const details: CascadeDetails = { order: [] };
       const begin = context.clock.now();
@@ -365,5 +545,7 @@ export function cascadingKillFault(
       );
       return extendInjection(entry, { details });
     },
-  };
-}
+  },
+  Array.isArray,
+  (targets, options) => ({ targets, ...definedOf(options) }),
+);

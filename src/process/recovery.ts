@@ -3,6 +3,7 @@ import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { formatDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { publish } from '../core/events.js';
 import type { Probe } from './probes.js';
 
 export interface WaitOptions {
@@ -52,6 +53,7 @@ async function poll(probe: Probe, options: WaitOptions, clock: Clock, from: numb
     try {
       await checkBefore(probe, clock, deadline, options.signal);
       const end = clock.now();
+      published(probe, checkStart, end);
       const result: WaitResult = {
         elapsedMs: end - from,
         attempts,
@@ -60,6 +62,7 @@ async function poll(probe: Probe, options: WaitOptions, clock: Clock, from: numb
       if (lastError !== undefined) result.lastError = lastError;
       return result;
     } catch (error) {
+      published(probe, checkStart, clock.now(), error);
       lastError = error;
       lastFailStart = checkStart;
     }
@@ -76,6 +79,12 @@ async function poll(probe: Probe, options: WaitOptions, clock: Clock, from: numb
     }
     await clock.sleep(Math.min(intervalMs, deadline - now), options.signal);
   }
+}
+
+/** Publishes one check's `probe` event; `start` and `end` are on the wait's clock. */
+function published(probe: Probe, start: number, end: number, error?: unknown): void {
+  const base = { type: 'probe', name: probe.name, durationMs: end - start, atMs: end } as const;
+  publish(error === undefined ? { ...base, ok: true } : { ...base, ok: false, error: messageOf(error) });
 }
 
 /** One check, cut off at the deadline so a hanging probe cannot outlast the wait. */

@@ -9,18 +9,28 @@ export {
 } from '../os/index.js';
 export {
   type CascadeDetails,
+  type CascadingKillParams,
   type CrashLoopDetails,
+  type CrashLoopParams,
   cascadingKillFault,
   crashLoopFault,
   type GracefulStopDetails,
+  type GracefulStopParams,
   gracefulStopFault,
   type KillDetails,
+  type KillParams,
   killFault,
   type PauseDetails,
+  type PauseMechanism,
+  type PauseMethod,
+  type PauseParams,
+  type PauseTarget,
   type ProcessFault,
+  type ProcessFaultFactory,
   type ProcessInjection,
   pauseFault,
   type RestartDetails,
+  type RestartParams,
   restartFault,
 } from '../process/faults.js';
 export {

@@ -10,7 +10,6 @@ export {
   findFaultCgroups,
 } from '../os/index.js';
 export {
-  type CgroupEnvironment,
   type CgroupInjection,
   type CpuQuotaParams,
   cpuQuotaFault,
@@ -23,6 +22,7 @@ export {
   type PidsLimitParams,
   pidsLimitFault,
   type ResourceFault,
+  type ResourceFaultFactory,
   type ResourceTarget,
 } from '../resource/faults.js';
 export {

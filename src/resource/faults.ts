@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { invalid, requireNumber } from '../core/assert.js';
+import { invalid } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import {
@@ -10,6 +10,8 @@ import {
   type FaultContext,
   type Injection,
 } from '../core/fault.js';
+import { defineFault, type FaultDefinition, type FaultFactory } from '../core/fault-registry.js';
+import type { ParamSpecs } from '../core/params.js';
 import {
   type CgroupController,
   type CgroupFs,
@@ -24,12 +26,29 @@ import {
   readProcStat,
   writeNofile,
 } from '../os/index.js';
+import { claim, refuseNested, releasing } from './claims.js';
 
 const MiB = 1024 * 1024;
 
 /** A fault whose injection tells more than a plain ledger entry. */
 export interface ResourceFault<P, I extends Injection> extends Fault<P> {
   inject(context: FaultContext): Promise<I>;
+}
+
+/**
+ * A registered kind's factory whose faults keep their richer injection type. (Called through `FaultFactory`
+ * alone, `inject` would resolve to `Fault`'s plain `Injection` overload.)
+ */
+export type ResourceFaultFactory<P extends object, I extends Injection> = ((
+  params: P,
+) => ResourceFault<P, I>) &
+  FaultFactory<P, I>;
+
+/** `defineFault`, typed as a `ResourceFaultFactory`. */
+export function defineResourceFault<P extends object, I extends Injection>(
+  definition: FaultDefinition<P, I>,
+): ResourceFaultFactory<P, I> {
+  return defineFault(definition) as ResourceFaultFactory<P, I>;
 }
 
 /** Whom a cgroup fault limits: one pid (with its whole process group when it leads one) or a list of pids. */
@@ -40,25 +59,28 @@ export interface ResourceTarget {
   readonly pids?: readonly number[];
 }
 
-/** Advanced: where cgroups are found; tests lay out a fake hierarchy. */
+/**
+ * Advanced, not a parameter: where cgroups are found, for tests that lay out a fake hierarchy. Given to one
+ * fault with `withCgroupEnvironment` (src/resource/faults.ts), so the registered kinds' schemas stay plain data.
+ */
 export interface CgroupEnvironment {
   readonly support?: CgroupSupport;
   readonly fs?: CgroupFs;
   readonly procRoot?: string;
 }
 
-export interface MemoryLimitParams extends ResourceTarget, CgroupEnvironment {
+export interface MemoryLimitParams extends ResourceTarget {
   readonly limitMiB: number;
 }
 
-export interface CpuQuotaParams extends ResourceTarget, CgroupEnvironment {
+export interface CpuQuotaParams extends ResourceTarget {
   /** 10 = a tenth of one core; 200 = two full cores. */
   readonly percentOfOneCore: number;
 }
 
-export interface PidsLimitParams extends ResourceTarget, CgroupEnvironment {
+export interface PidsLimitParams extends ResourceTarget {
   /** Most tasks (processes and threads) the group may hold; forks beyond it fail with EAGAIN. */
-  readonly max: number;
+  readonly maxTasks: number;
 }
 
 export interface FdLimitParams {
@@ -85,17 +107,38 @@ export interface FdLimitInjection extends Injection {
   readonly lowersHard: boolean;
 }
 
+const environments = new WeakMap<object, CgroupEnvironment>();
+
+/**
+ * @internal The same fault acting on another cgroup hierarchy (a fake one laid out by a test): `fault` must
+ * come from `memoryLimitFault`, `cpuQuotaFault` or `pidsLimitFault`. Kept out of the parameters, so the
+ * registry's schemas stay what a scenario file can say.
+ */
+export function withCgroupEnvironment<F extends Fault<object>>(fault: F, environment: CgroupEnvironment): F {
+  environments.set(fault.params, environment);
+  return fault;
+}
+
+const pidSpec = { type: 'number', integer: true, min: 1, description: 'a process id' } as const;
+const targetParams: ParamSpecs = {
+  pid: {
+    ...pidSpec,
+    optional: true,
+    description: 'a process; when it leads a process group, the whole group (give pid or pids)',
+  },
+  pids: {
+    type: 'list',
+    items: pidSpec,
+    minItems: 1,
+    optional: true,
+    description: 'exactly these processes and what they fork while limited (give pid or pids)',
+  },
+};
+
+/** The cross-field rule of pid/pids, checked before anything is read or applied. */
 function validateTarget(params: ResourceTarget): void {
   if ((params.pid === undefined) === (params.pids === undefined)) {
     throw invalid('pid', 'give exactly one of pid or pids', 'pid: a process id, or pids: a non-empty list');
-  }
-  if (params.pid !== undefined) requireNumber(params.pid, 'pid', { integer: true, min: 1 });
-  if (params.pids !== undefined) {
-    if (!Array.isArray(params.pids) || params.pids.length === 0) {
-      throw invalid('pids', 'expected a non-empty list of process ids', 'a non-empty array of integers >= 1');
-    }
-    for (const [index, pid] of params.pids.entries())
-      requireNumber(pid, `pids[${index}]`, { integer: true, min: 1 });
   }
   const own = params.pid ?? params.pids?.find((pid) => pid === process.pid);
   if (own === process.pid) {
@@ -121,12 +164,13 @@ async function resolveTarget(params: ResourceTarget, procRoot: string | undefine
 /**
  * Plans the fault's cgroup, records its heal with the directories it *will* create as residues, then creates
  * it: a crash at any instant of the creating leaves a journal that names every directory (cleanup tolerates
- * the ones never made). `heal` defaults to removing the group.
+ * the ones never made). `heal` defaults to removing the group. A pid already limited by a fault of the same
+ * controller is refused (FL_ERR_CONFLICT) before anything is made.
  */
 async function applyCgroup(
   context: FaultContext,
   label: string,
-  params: ResourceTarget & CgroupEnvironment,
+  params: ResourceTarget,
   controllers: readonly CgroupController[],
   limits: (
     version: 1 | 2,
@@ -134,10 +178,12 @@ async function applyCgroup(
   ) => Promise<Partial<Record<CgroupController, readonly (readonly [string, string])[]>>>,
   heal?: (group: FaultCgroup) => Promise<void>,
 ): Promise<{ entry: Injection; group: FaultCgroup; pids: number[] }> {
-  const pids = await resolveTarget(params, params.procRoot);
-  const resolved = params.support ?? (await cgroupSupport());
+  validateTarget(params);
+  const environment = environments.get(params) ?? {};
+  const pids = await resolveTarget(params, environment.procRoot);
+  const resolved = environment.support ?? (await cgroupSupport());
   const status = resolved.controllers[controllers[0] as CgroupController];
-  const fs = params.fs;
+  const fs = environment.fs;
   const existsIn = {
     exists: (file: string): Promise<boolean> =>
       status.mountPoint === undefined
@@ -151,12 +197,21 @@ async function applyCgroup(
     clock: context.clock,
     support: resolved,
     ...(fs === undefined ? {} : { fs }),
-    ...(params.procRoot === undefined ? {} : { procRoot: params.procRoot }),
+    ...(environment.procRoot === undefined ? {} : { procRoot: environment.procRoot }),
   });
+  const field = params.pid === undefined ? 'pids' : 'pid';
+  const keys = controllers.flatMap((controller) => pids.map((pid) => `${controller}:${pid}`));
+  const hold = claim(keys, label, field, (key) => `pid ${key.split(':')[1]}'s ${key.split(':')[0]}`);
+  try {
+    refuseNested(group, controllers, field, `pid ${pids[0]}`);
+  } catch (error) {
+    hold.release();
+    throw error;
+  }
   const entry = await applyWithHeal(
     context,
     `${label} (${group.name})`,
-    () => (heal === undefined ? group.remove() : heal(group)),
+    releasing(hold, () => (heal === undefined ? group.remove() : heal(group))),
     async () => {
       await group.apply();
       context.log?.(`${label}: ${group.name} holds pids ${pids.join(', ')}`);
@@ -167,147 +222,164 @@ async function applyCgroup(
 }
 
 /** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
-export function memoryLimitFault(
-  params: MemoryLimitParams,
-): ResourceFault<MemoryLimitParams, MemoryLimitInjection> {
-  validateTarget(params);
-  requireNumber(params.limitMiB, 'limitMiB', { min: 1 });
-  const bytes = String(Math.floor(params.limitMiB * MiB));
-  return {
-    kind: 'resource.memory-limit',
-    params,
-    async inject(context) {
-      const label = `memory-limit ${params.limitMiB} MiB`;
-      let finalCount: number | undefined;
-      /** OOM kills so far in `group`; after heal, the count read just before it was removed. */
-      const countIn = async (group: FaultCgroup): Promise<number> => {
-        if (finalCount !== undefined) return finalCount;
-        const v2 = group.versionOf('memory') === 2;
-        const counters = (await group.read('memory', v2 ? 'memory.events' : 'memory.oom_control')) ?? '';
-        const kills = /^oom_kill (\d+)/m.exec(counters);
-        if (kills !== null) return Number(kills[1]);
-        if (v2) return 0;
-        // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
-        return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
-      };
-      const { entry, group, pids } = await applyCgroup(
-        context,
-        label,
-        params,
-        ['memory'],
-        async (version, root) => {
-          if (version === 2) return { memory: [['memory.max', bytes]] };
-          // Without a swap limit the kernel would swap the target instead of killing it.
-          const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
-            ? [['memory.memsw.limit_in_bytes', bytes] as const]
-            : [];
-          return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
-        },
-        async (planned) => {
-          finalCount = await countIn(planned);
-          await planned.remove();
-        },
-      );
-      const count = (): Promise<number> => countIn(group);
-      return extendInjection(entry, { cgroup: group.name, pids, oomKills: count });
-    },
-  };
-}
+export const memoryLimitFault = defineResourceFault<MemoryLimitParams, MemoryLimitInjection>({
+  kind: 'resource.memory-limit',
+  summary: 'Limits the memory of a process (group) with a cgroup; past it the kernel OOM-kills.',
+  params: {
+    ...targetParams,
+    limitMiB: { type: 'number', min: 1, unit: 'MiB', description: 'the memory limit' },
+  },
+  async apply(params, context) {
+    const bytes = String(Math.floor(params.limitMiB * MiB));
+    const label = `memory-limit ${params.limitMiB} MiB`;
+    let finalCount: number | undefined;
+    /** OOM kills so far in `group`; after heal, the count read just before it was removed. */
+    const countIn = async (group: FaultCgroup): Promise<number> => {
+      if (finalCount !== undefined) return finalCount;
+      const v2 = group.versionOf('memory') === 2;
+      const counters = (await group.read('memory', v2 ? 'memory.events' : 'memory.oom_control')) ?? '';
+      const kills = /^oom_kill (\d+)/m.exec(counters);
+      if (kills !== null) return Number(kills[1]);
+      if (v2) return 0;
+      // Kernels before 4.13 lack the oom_kill counter; a hit limit is the closest evidence.
+      return Number((await group.read('memory', 'memory.failcnt')) ?? 0) > 0 ? 1 : 0;
+    };
+    const { entry, group, pids } = await applyCgroup(
+      context,
+      label,
+      params,
+      ['memory'],
+      async (version, root) => {
+        if (version === 2) return { memory: [['memory.max', bytes]] };
+        // Without a swap limit the kernel would swap the target instead of killing it.
+        const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
+          ? [['memory.memsw.limit_in_bytes', bytes] as const]
+          : [];
+        return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
+      },
+      async (planned) => {
+        finalCount = await countIn(planned);
+        await planned.remove();
+      },
+    );
+    const count = (): Promise<number> => countIn(group);
+    return extendInjection(entry, { cgroup: group.name, pids, oomKills: count });
+  },
+});
 
 /** Caps a target's CPU time at a share of one core with the CFS bandwidth controller. */
-export function cpuQuotaFault(params: CpuQuotaParams): ResourceFault<CpuQuotaParams, CgroupInjection> {
-  validateTarget(params);
-  const percent = requireNumber(params.percentOfOneCore, 'percentOfOneCore', {
-    min: 1,
-    max: 100 * availableParallelism(),
-  });
-  const periodUs = 100_000;
-  const quotaUs = Math.round((percent / 100) * periodUs);
-  return {
-    kind: 'resource.cpu-quota',
-    params,
-    async inject(context) {
-      const label = `cpu-quota ${percent}% of one core`;
-      const { entry, group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
-        version === 2
-          ? { cpu: [['cpu.max', `${quotaUs} ${periodUs}`]] }
-          : {
-              cpu: [
-                ['cpu.cfs_period_us', String(periodUs)],
-                ['cpu.cfs_quota_us', String(quotaUs)],
-              ],
-            },
-      );
-      return extendInjection(entry, { cgroup: group.name, pids });
+export const cpuQuotaFault = defineResourceFault<CpuQuotaParams, CgroupInjection>({
+  kind: 'resource.cpu-quota',
+  summary: 'Caps the CPU time of a process (group) at a share of one core (CFS bandwidth).',
+  params: {
+    ...targetParams,
+    percentOfOneCore: {
+      type: 'number',
+      min: 1,
+      max: 100 * availableParallelism(),
+      unit: '% of one core',
+      description: '10 = a tenth of one core; 200 = two full cores (at most 100 × the CPU count)',
     },
-  };
-}
+  },
+  async apply(params, context) {
+    const percent = params.percentOfOneCore;
+    const periodUs = 100_000;
+    const quotaUs = Math.round((percent / 100) * periodUs);
+    const label = `cpu-quota ${percent}% of one core`;
+    const { entry, group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
+      version === 2
+        ? { cpu: [['cpu.max', `${quotaUs} ${periodUs}`]] }
+        : {
+            cpu: [
+              ['cpu.cfs_period_us', String(periodUs)],
+              ['cpu.cfs_quota_us', String(quotaUs)],
+            ],
+          },
+    );
+    return extendInjection(entry, { cgroup: group.name, pids });
+  },
+});
 
 /** Caps how many tasks a target may hold; further fork/clone calls fail with EAGAIN. */
-export function pidsLimitFault(params: PidsLimitParams): ResourceFault<PidsLimitParams, CgroupInjection> {
-  validateTarget(params);
-  const max = requireNumber(params.max, 'max', { integer: true, min: 1 });
-  return {
-    kind: 'resource.pids-limit',
-    params,
-    async inject(context) {
-      const label = `pids-limit ${max}`;
-      const { entry, group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
-        pids: [['pids.max', String(max)]],
-      }));
-      return extendInjection(entry, { cgroup: group.name, pids });
+export const pidsLimitFault = defineResourceFault<PidsLimitParams, CgroupInjection>({
+  kind: 'resource.pids-limit',
+  summary: 'Caps how many tasks a process (group) may hold; further forks fail with EAGAIN.',
+  params: {
+    ...targetParams,
+    maxTasks: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      unit: 'tasks',
+      description: 'most processes and threads the group may hold',
     },
-  };
-}
+  },
+  async apply(params, context) {
+    const label = `pids-limit ${params.maxTasks}`;
+    const { entry, group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
+      pids: [['pids.max', String(params.maxTasks)]],
+    }));
+    return extendInjection(entry, { cgroup: group.name, pids });
+  },
+});
 
 /** Lowers RLIMIT_NOFILE of a live process; its further opens fail with EMFILE. Heal restores the old limit. */
-export function fdLimitFault(params: FdLimitParams): ResourceFault<FdLimitParams, FdLimitInjection> {
-  const pid = requireNumber(params.pid, 'pid', { integer: true, min: 1 });
-  const max = requireNumber(params.maxOpenFiles, 'maxOpenFiles', { integer: true, min: 0 });
-  return {
-    kind: 'resource.fd-limit',
-    params,
-    async inject(context) {
-      const { soft, hard } = await readNofile(pid);
-      // Raising a hard limit back needs CAP_SYS_RESOURCE; without it lowering the hard limit could never be
-      // healed, so only the soft limit (which is what opens are checked against) is lowered.
-      const lowersHard = await hasSysResource();
-      if (!lowersHard && hard !== 'unlimited' && Number(hard) < max) {
-        throw invalid(
-          'maxOpenFiles',
-          `${max} is above pid ${pid}'s hard limit ${hard}`,
-          `an integer <= ${hard}`,
-        );
-      }
-      const label = `fd-limit ${max} on pid ${pid}`;
-      const startTime = readProcStat(pid)?.startTime;
-      if (startTime === undefined) {
-        throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
-          details: { field: 'pid' },
-        });
-      }
-      // Recorded before the limit is lowered; restoring a limit never lowered changes nothing.
-      const entry = await applyWithHeal(
-        context,
-        label,
-        async () => {
-          try {
-            await writeNofile(pid, { soft, hard });
-          } catch (error) {
-            // A target that exited holds no limit to restore.
-            if (error instanceof FaultlineError && error.code === codes.notFound) return;
-            throw error;
-          }
-        },
-        async () => {
-          await writeNofile(pid, { soft: String(max), hard: lowersHard ? String(max) : hard });
-          context.log?.(
-            `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
-          );
-        },
-        { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label },
-      );
-      return extendInjection(entry, { previous: { soft, hard }, lowersHard });
+export const fdLimitFault = defineResourceFault<FdLimitParams, FdLimitInjection>({
+  kind: 'resource.fd-limit',
+  summary: "Lowers a live process's open-files limit (RLIMIT_NOFILE); further opens fail with EMFILE.",
+  params: {
+    pid: { ...pidSpec, description: 'the process whose limit is lowered' },
+    maxOpenFiles: {
+      type: 'number',
+      integer: true,
+      min: 0,
+      unit: 'files',
+      description: 'the new limit on open file descriptors',
     },
-  };
-}
+  },
+  async apply(params, context) {
+    const { pid, maxOpenFiles: max } = params;
+    const label = `fd-limit ${max} on pid ${pid}`;
+    const startTime = readProcStat(pid)?.startTime;
+    if (startTime === undefined) {
+      throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
+        details: { field: 'pid' },
+      });
+    }
+    const { soft, hard } = await readNofile(pid);
+    // Raising a hard limit back needs CAP_SYS_RESOURCE; without it lowering the hard limit could never be
+    // healed, so only the soft limit (which is what opens are checked against) is lowered.
+    const lowersHard = await hasSysResource();
+    if (!lowersHard && hard !== 'unlimited' && Number(hard) < max) {
+      throw invalid(
+        'maxOpenFiles',
+        `${max} is above pid ${pid}'s hard limit ${hard}`,
+        `an integer <= ${hard}`,
+      );
+    }
+    // A second limit would restore the first one's value when healed first.
+    const hold = claim([`nofile:${pid}`], label, 'pid', () => `pid ${pid}'s open-files limit`);
+    // Recorded before the limit is lowered; restoring a limit never lowered changes nothing.
+    const entry = await applyWithHeal(
+      context,
+      label,
+      releasing(hold, async () => {
+        try {
+          await writeNofile(pid, { soft, hard });
+        } catch (error) {
+          // A target that exited holds no limit to restore.
+          if (error instanceof FaultlineError && error.code === codes.notFound) return;
+          throw error;
+        }
+      }),
+      async () => {
+        await writeNofile(pid, { soft: String(max), hard: lowersHard ? String(max) : hard });
+        context.log?.(
+          `${label} (was ${soft}:${hard}${lowersHard ? '' : '; soft limit only, no CAP_SYS_RESOURCE'})`,
+        );
+      },
+      { kind: 'rlimit', pid, startTime, resource: 'nofile', soft, hard, label },
+    );
+    return extendInjection(entry, { previous: { soft, hard }, lowersHard });
+  },
+});

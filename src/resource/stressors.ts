@@ -3,13 +3,14 @@ import { rm, statfs } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { invalid, requireBoolean, requireNumber, requireString } from '../core/assert.js';
+import { invalid } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { applyWithHeal, extendInjection, type FaultContext, type Injection } from '../core/fault.js';
 import type { Residue } from '../core/journal.js';
+import type { NumberParam } from '../core/params.js';
 import { processGroupResidue, trySignalGroup } from '../os/index.js';
-import type { ResourceFault } from './faults.js';
+import { defineResourceFault } from './faults.js';
 import type { StressorSpec } from './stressor-main.js';
 
 const MiB = 1024 * 1024;
@@ -29,7 +30,7 @@ export interface CpuBurnParams {
 }
 
 export interface MemoryHogParams {
-  readonly mib: number;
+  readonly sizeMiB: number;
   readonly durationMs: number;
   /** Allow more than half of the machine's memory. */
   readonly force?: boolean;
@@ -37,7 +38,7 @@ export interface MemoryHogParams {
 
 export interface DiskFillParams {
   readonly dir: string;
-  readonly mib: number;
+  readonly sizeMiB: number;
   readonly durationMs: number;
 }
 
@@ -59,9 +60,21 @@ export interface DiskFillInjection extends StressorInjection {
 
 let sequence = 0;
 
-function requireDuration(value: unknown): number {
-  return requireNumber(value, 'durationMs', { integer: true, min: 1, max: maxDurationMs });
-}
+const durationMs: NumberParam = {
+  type: 'number',
+  integer: true,
+  min: 1,
+  max: maxDurationMs,
+  unit: 'ms',
+  description: 'how long it runs; the stressor exits by itself after it, even if faultline has died',
+};
+const sizeMiB = (description: string): NumberParam => ({
+  type: 'number',
+  integer: true,
+  min: 1,
+  unit: 'MiB',
+  description,
+});
 
 async function startStressor(
   context: FaultContext,
@@ -173,74 +186,86 @@ async function stopStressor(
 }
 
 /** Burns `cores` CPU cores (one busy thread each) for durationMs. */
-export function cpuBurnFault(params: CpuBurnParams): ResourceFault<CpuBurnParams, StressorInjection> {
-  const cores = requireNumber(params.cores, 'cores', { integer: true, min: 1, max: availableParallelism() });
-  const durationMs = requireDuration(params.durationMs);
-  return {
-    kind: 'resource.cpu-burn',
-    params,
-    inject: (context) =>
-      startStressor(context, `cpu-burn ${cores} core(s)`, { kind: 'cpu', cores, durationMs }),
-  };
-}
+export const cpuBurnFault = defineResourceFault<CpuBurnParams, StressorInjection>({
+  kind: 'resource.cpu-burn',
+  summary: 'Burns CPU cores (one busy thread each) in a bounded stressor process.',
+  params: {
+    cores: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: availableParallelism(),
+      unit: 'cores',
+      description: 'how many cores to keep busy (at most the CPU count)',
+    },
+    durationMs,
+  },
+  apply: ({ cores, durationMs }, context) =>
+    startStressor(context, `cpu-burn ${cores} core(s)`, { kind: 'cpu', cores, durationMs }),
+});
 
-/** Allocates and touches `mib` MiB in a child process for durationMs. */
-export function memoryHogFault(params: MemoryHogParams): ResourceFault<MemoryHogParams, StressorInjection> {
-  const mib = requireNumber(params.mib, 'mib', { integer: true, min: 1 });
-  const durationMs = requireDuration(params.durationMs);
-  const force = params.force === undefined ? false : requireBoolean(params.force, 'force');
-  const halfMiB = Math.floor(totalmem() / MiB / 2);
-  if (mib > halfMiB && !force) {
-    throw invalid(
-      'mib',
-      `${mib} MiB is more than half of this machine's ${Math.floor(totalmem() / MiB)} MiB; pass force: true to allow it`,
-      `an integer <= ${halfMiB}, or force: true`,
-    );
-  }
-  return {
-    kind: 'resource.memory-hog',
-    params,
-    inject: (context) => startStressor(context, `memory-hog ${mib} MiB`, { kind: 'memory', mib, durationMs }),
-  };
-}
+/** Allocates and touches `sizeMiB` MiB in a child process for durationMs. */
+export const memoryHogFault = defineResourceFault<MemoryHogParams, StressorInjection>({
+  kind: 'resource.memory-hog',
+  summary: 'Allocates and touches memory in a bounded stressor process.',
+  params: {
+    sizeMiB: sizeMiB('memory to allocate and keep resident; at most half of the machine unless force'),
+    durationMs,
+    force: { type: 'boolean', default: false, description: "allow more than half of the machine's memory" },
+  },
+  async apply({ sizeMiB: mib, durationMs, force }, context) {
+    const halfMiB = Math.floor(totalmem() / MiB / 2);
+    if (mib > halfMiB && force !== true) {
+      throw invalid(
+        'sizeMiB',
+        `${mib} MiB is more than half of this machine's ${Math.floor(totalmem() / MiB)} MiB; pass force: true to allow it`,
+        `an integer <= ${halfMiB}, or force: true`,
+      );
+    }
+    return startStressor(context, `memory-hog ${mib} MiB`, { kind: 'memory', mib, durationMs });
+  },
+});
 
 /**
- * Writes a faultline-owned file of `mib` MiB into `dir`. Refuses to leave less than max(1 GiB, 10 %) of the
- * filesystem free; the file is removed on heal, and by the stressor itself when it ends.
+ * Writes a faultline-owned file of `sizeMiB` MiB into `dir`. Refuses to leave less than max(1 GiB, 10 %) of
+ * the filesystem free; the file is removed on heal, and by the stressor itself when it ends.
  */
-export function diskFillFault(params: DiskFillParams): ResourceFault<DiskFillParams, DiskFillInjection> {
-  const dir = resolve(requireString(params.dir, 'dir', { nonEmpty: true }));
-  const mib = requireNumber(params.mib, 'mib', { integer: true, min: 1 });
-  const durationMs = requireDuration(params.durationMs);
-  return {
-    kind: 'resource.disk-fill',
-    params,
-    async inject(context) {
-      let stats: Awaited<ReturnType<typeof statfs>>;
-      try {
-        stats = await statfs(dir);
-      } catch (error) {
-        throw invalid('dir', `cannot inspect ${dir}: ${messageOf(error)}`, 'an existing directory');
-      }
-      const free = stats.bavail * stats.bsize;
-      const reserve = Math.max(GiB, 0.1 * stats.blocks * stats.bsize);
-      const allowedMiB = Math.max(0, Math.floor((free - reserve) / MiB));
-      if (mib > allowedMiB) {
-        throw invalid(
-          'mib',
-          `filling ${mib} MiB in ${dir} would leave less than ${Math.round(reserve / MiB)} MiB (max of 1 GiB and 10 %) free; ${Math.round(free / MiB)} MiB are free now`,
-          `an integer <= ${allowedMiB}`,
-        );
-      }
-      const path = join(dir, `.faultline-fill-${process.pid}-${++sequence}`);
-      const injection = await startStressor(
-        context,
-        `disk-fill ${mib} MiB in ${dir}`,
-        { kind: 'disk', path, mib, durationMs },
-        () => rm(path, { force: true }),
-        [{ kind: 'file', path, label: 'disk-fill file' }],
+export const diskFillFault = defineResourceFault<DiskFillParams, DiskFillInjection>({
+  kind: 'resource.disk-fill',
+  summary: 'Fills a filesystem with a faultline-owned file, keeping max(1 GiB, 10 %) free.',
+  params: {
+    dir: { type: 'string', description: 'an existing directory on the filesystem to fill' },
+    sizeMiB: sizeMiB('size of the fill file'),
+    durationMs,
+  },
+  async apply(params, context) {
+    if (params.dir === '') throw invalid('dir', 'must not be empty', 'an existing directory');
+    const dir = resolve(params.dir);
+    const { sizeMiB: mib, durationMs } = params;
+    let stats: Awaited<ReturnType<typeof statfs>>;
+    try {
+      stats = await statfs(dir);
+    } catch (error) {
+      throw invalid('dir', `cannot inspect ${dir}: ${messageOf(error)}`, 'an existing directory');
+    }
+    const free = stats.bavail * stats.bsize;
+    const reserve = Math.max(GiB, 0.1 * stats.blocks * stats.bsize);
+    const allowedMiB = Math.max(0, Math.floor((free - reserve) / MiB));
+    if (mib > allowedMiB) {
+      throw invalid(
+        'sizeMiB',
+        `filling ${mib} MiB in ${dir} would leave less than ${Math.round(reserve / MiB)} MiB (max of 1 GiB and 10 %) free; ${Math.round(free / MiB)} MiB are free now`,
+        `an integer <= ${allowedMiB}`,
       );
-      return Object.assign(injection, { path });
-    },
-  };
-}
+    }
+    const path = join(dir, `.faultline-fill-${process.pid}-${++sequence}`);
+    const injection = await startStressor(
+      context,
+      `disk-fill ${mib} MiB in ${dir}`,
+      { kind: 'disk', path, mib, durationMs },
+      () => rm(path, { force: true }),
+      [{ kind: 'file', path, label: 'disk-fill file' }],
+    );
+    return Object.assign(injection, { path });
+  },
+});

@@ -55,11 +55,11 @@ const stopped = await supervisor.start({ name: 'stopped', argv });
 const limited = await supervisor.start({ name: 'limited', argv });
 const fds = await supervisor.start({ name: 'fds', argv });
 const context = { ledger, clock: realClock, random: new Random(1) };
-const pause = await pauseFault(frozen).inject(context);
-await pauseFault(stopped, { method: 'signals' }).inject(context);
+const pause = await pauseFault({ target: frozen }).inject(context);
+await pauseFault({ target: stopped, method: 'signals' }).inject(context);
 const memory = await memoryLimitFault({ pid: limited.pid, limitMiB: 512 }).inject(context);
 await fdLimitFault({ pid: fds.pid, maxOpenFiles: 64 }).inject(context);
-const fill = await diskFillFault({ dir: fillDir, mib: 1, durationMs: 600000 }).inject(context);
+const fill = await diskFillFault({ dir: fillDir, sizeMiB: 1, durationMs: 600000 }).inject(context);
 console.log('applied ' + JSON.stringify({
   pids: [frozen.pid, stopped.pid, limited.pid, fds.pid, fill.pid],
   freezer: pause.details.cgroup,
@@ -213,7 +213,7 @@ describe('faultline cleanup', () => {
         name: 'sleeper',
         argv: [process.execPath, '-e', 'setInterval(() => {}, 1000)'],
       });
-      await pauseFault(target, { method: 'signals' }).inject({
+      await pauseFault({ target, method: 'signals' }).inject({
         ledger,
         clock: realClock,
         random: new Random(1),

@@ -10,12 +10,16 @@ import type { FaultContext } from '../../src/core/fault.js';
 import { createFault, defineFault, faultKinds } from '../../src/core/fault-registry.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { Random } from '../../src/core/random.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { Network } from '../../src/net/network.js';
+import '../../src/process/faults.js';
 import { net } from '../../src/net/network-faults.js';
 import { tcp } from '../../src/proxy/tcp-faults.js';
 import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { udp } from '../../src/proxy/udp/impairment-faults.js';
 import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
+import { FailError, Recorder } from '../../src/public/history.js';
+import '../../src/resource/stressors.js';
 
 function context(t: TestContext): FaultContext {
   const ledger = new Ledger();
@@ -43,7 +47,7 @@ const invalidField = (field: string) => (error: unknown) => {
 };
 
 describe('the fault registry', () => {
-  it('lists every toxic, impairment and network operation, one kind-name style, each with a JSON Schema', () => {
+  it('lists every toxic, impairment, network, process and resource operation, one kind-name style, each with a JSON Schema', () => {
     const kinds = faultKinds().map((k) => k.kind);
     for (const kind of [
       'tcp.latency',
@@ -61,6 +65,19 @@ describe('the fault registry', () => {
       'net.ring',
       'net.block',
       'net.impair',
+      'process.kill',
+      'process.graceful-stop',
+      'process.pause',
+      'process.restart',
+      'process.crash-loop',
+      'process.cascading-kill',
+      'resource.memory-limit',
+      'resource.cpu-quota',
+      'resource.pids-limit',
+      'resource.fd-limit',
+      'resource.cpu-burn',
+      'resource.memory-hog',
+      'resource.disk-fill',
     ]) {
       assert.ok(kinds.includes(kind), `${kind} is registered`);
     }
@@ -287,5 +304,27 @@ describe('events', () => {
     );
     assert.equal((mine[0] as { kind: string }).kind, 'tcp.noop');
     assert.equal(eventChannelNames['fault.inject'], 'faultline:fault.inject');
+  });
+
+  it('publishes every op a Recorder records, invoke and completion alike, as it records them', async (t) => {
+    const ops: unknown[] = [];
+    const stop = subscribe(
+      (event) => {
+        if (event.type === 'op') ops.push(event.op);
+      },
+      ['op'],
+    );
+    t.after(stop);
+    const recorder = new Recorder({ clock: new VirtualClock() });
+    await recorder.call(1, 'write', 3, async () => undefined);
+    await recorder.attempt(2, 'read', null, async () => {
+      throw new FailError('no');
+    });
+    recorder.note('nemesis', 'partition', ['a']);
+    assert.deepEqual(ops, recorder.history());
+    assert.deepEqual(
+      recorder.history().map((op) => `${op.process} ${op.type} ${op.f}`),
+      ['1 invoke write', '1 ok write', '2 invoke read', '2 fail read', 'nemesis info partition'],
+    );
   });
 });

@@ -48,10 +48,10 @@ const target = { name: 'sleeper', pid, running: true, startTime: Number(startTim
 const faults = {
   memory: () => memoryLimitFault({ pid, limitMiB: 256 }),
   cpu: () => cpuQuotaFault({ pid, percentOfOneCore: 50 }),
-  pids: () => pidsLimitFault({ pid, max: 64 }),
+  pids: () => pidsLimitFault({ pid, maxTasks: 64 }),
   fd: () => fdLimitFault({ pid, maxOpenFiles: 32 }),
-  freeze: () => pauseFault(target, { method: 'freezer' }),
-  sigstop: () => pauseFault(target, { method: 'signals' }),
+  freeze: () => pauseFault({ target, method: 'freezer' }),
+  sigstop: () => pauseFault({ target, method: 'signals' }),
 };
 // Ready after one warm cycle: the kills then land in the loop, not in module loading.
 for (let cycle = 0; ; cycle++) {

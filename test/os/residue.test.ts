@@ -138,7 +138,7 @@ describe('pause through the cgroup layer', () => {
         random: new Random(1),
         log: (line: string) => logged.push(line),
       };
-      const pause = await pauseFault(target).inject(context);
+      const pause = await pauseFault({ target }).inject(context);
       const version = (await cgroupSupport()).controllers.freezer.version;
       const expected = version === 1 ? 'cgroup-v1-freezer' : 'cgroup-v2-freeze';
       assert.equal(pause.details.mechanism, expected);
@@ -153,7 +153,7 @@ describe('pause through the cgroup layer', () => {
       assert.equal(journal.size, 0);
       assert.equal(existsSync(journal.path), false);
 
-      const stopped = await pauseFault(target, { method: 'signals' }).inject(context);
+      const stopped = await pauseFault({ target, method: 'signals' }).inject(context);
       assert.equal(stopped.details.mechanism, 'sigstop');
       assert.match(logged.join('\n'), /pause sleeper \(pid \d+, sigstop\)/);
       await stopped.heal();

@@ -32,7 +32,7 @@ describe('process faults', () => {
     const target = await start({ name: 'victim', argv: script('idle.mjs'), ready: readyOn() });
     for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
       const pid = target.pid;
-      const injection = await killFault(target, signal).inject(context(ledger));
+      const injection = await killFault({ target, signal }).inject(context(ledger));
       assert.equal(injection.details.exit?.signal, signal);
       assert.equal(target.running, false);
       await injection.heal();
@@ -50,7 +50,7 @@ describe('process faults', () => {
       ready: readyOn(),
       restart: { policy: 'on-failure', backoffMs: 200 },
     });
-    const injection = await killFault(target, 'SIGKILL').inject(context(ledger));
+    const injection = await killFault({ target, signal: 'SIGKILL' }).inject(context(ledger));
     assert.equal(injection.details.selfRestarts, true);
     await injection.heal();
     assert.equal(target.running, true);
@@ -61,12 +61,12 @@ describe('process faults', () => {
     const { start, ledger } = rig(t);
     const target = await start({ name: 'x', argv: script('idle.mjs'), ready: readyOn() });
     assert.throws(
-      () => killFault(target, 'SIGBOGUS' as SignalName),
-      /signal: unknown signal "SIGBOGUS"; valid: SIGKILL, SIGTERM/,
+      () => killFault({ target, signal: 'SIGBOGUS' as SignalName }),
+      /signal: expected one of "SIGKILL", "SIGTERM", .*got "SIGBOGUS"/,
     );
     assert.throws(
-      () => crashLoopFault(target, { everyMs: 10, forMs: 10, signal: 'KILL' as SignalName }),
-      /signal: unknown/,
+      () => crashLoopFault({ target, everyMs: 10, forMs: 10, signal: 'KILL' as SignalName }),
+      /signal: expected one of/,
     );
     assert.equal(ledger.size, 0);
     assert.equal(target.running, true);
@@ -81,8 +81,8 @@ describe('process faults', () => {
       env: { ...process.env, IGNORE_TERM: '1' },
       ready: readyOn(),
     });
-    const a = await gracefulStopFault(polite, { graceMs: 2000 }).inject(context(ledger));
-    const b = await gracefulStopFault(stubborn, { graceMs: 250 }).inject(context(ledger));
+    const a = await gracefulStopFault({ target: polite, graceMs: 2000 }).inject(context(ledger));
+    const b = await gracefulStopFault({ target: stubborn, graceMs: 250 }).inject(context(ledger));
     assert.equal(a.details.endedBy, 'SIGTERM');
     assert.equal(b.details.endedBy, 'SIGKILL');
     assert.ok(b.details.afterMs >= 240);
@@ -103,7 +103,7 @@ describe('process faults', () => {
         ready: readyOn(),
       });
       await until('counting', () => lastCount(readLog(target)) >= 3);
-      const injection = await pauseFault(target, { method }).inject(context(ledger));
+      const injection = await pauseFault({ target, method }).inject(context(ledger));
       assert.equal(injection.details.method, method);
       if (method === 'freezer') assert.ok(injection.details.cgroup && existsSync(injection.details.cgroup));
       await realClock.sleep(100); // let output already in the pipe land
@@ -120,9 +120,9 @@ describe('process faults', () => {
   it('restart gives a new pid; crash loop kills at least N times then leaves it running', async (t) => {
     const { start, ledger } = rig(t);
     const target = await start({ name: 'loop', argv: script('idle.mjs'), ready: readyOn() });
-    const restarted = await restartFault(target, { graceMs: 1000 }).inject(context(ledger));
+    const restarted = await restartFault({ target, graceMs: 1000 }).inject(context(ledger));
     assert.notEqual(restarted.details.newPid, restarted.details.oldPid);
-    const loop = await crashLoopFault(target, { everyMs: 200, forMs: 1000 }).inject(context(ledger));
+    const loop = await crashLoopFault({ target, everyMs: 200, forMs: 1000 }).inject(context(ledger));
     await loop.details.finished;
     assert.ok(loop.details.kills >= 4, `kills ${loop.details.kills}`);
     assert.equal(new Set(loop.details.pids).size, loop.details.kills);
@@ -137,7 +137,7 @@ describe('process faults', () => {
       targets.push(await start({ name, argv: script('idle.mjs'), ready: readyOn() }));
     const healed: string[] = [];
     ledger.push('first', () => void healed.push('first'));
-    const cascade = await cascadingKillFault(targets, { signal: 'SIGTERM', gapMs: 150 }).inject(
+    const cascade = await cascadingKillFault({ targets, signal: 'SIGTERM', gapMs: 150 }).inject(
       context(ledger),
     );
     ledger.push('last', () => void healed.push('last'));
@@ -160,10 +160,10 @@ describe('process faults', () => {
     const target = await start({ name: 'down', argv: script('idle.mjs'), ready: readyOn() });
     await target.stop({ graceMs: 1000 });
     await assert.rejects(
-      killFault(target).inject(context(ledger)),
+      killFault({ target }).inject(context(ledger)),
       /kill -SIGKILL: target "down" is not running/,
     );
-    await assert.rejects(pauseFault(target).inject(context(ledger)), /not running/);
+    await assert.rejects(pauseFault({ target }).inject(context(ledger)), /not running/);
     assert.equal(ledger.size, 0);
   });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
+import { type EventOf, subscribe } from '../../src/core/events.js';
 import type { FaultContext } from '../../src/core/fault.js';
 import { Random } from '../../src/core/random.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { killFault } from '../../src/process/faults.js';
 import { functionProbe, tcpProbe } from '../../src/process/probes.js';
 import { assertRecoveryWithin, timeToGreen, waitFor } from '../../src/process/recovery.js';
@@ -22,6 +24,49 @@ describe('recovery timing', () => {
     assert.ok(result.attempts >= 3);
     assert.ok(result.resolutionMs > 0 && result.resolutionMs < 200, `resolution ${result.resolutionMs}`);
     assert.match(String(result.lastError), /still red/);
+  });
+
+  it('publishes a probe event per check, on the wait’s clock (a VirtualClock here)', async () => {
+    const clock = new VirtualClock({ startMs: 1000 });
+    const events: EventOf<'probe'>[] = [];
+    let attempts = 0;
+    const stop = subscribe(
+      (event) => {
+        if (event.type === 'probe') events.push(event);
+      },
+      ['probe'],
+    );
+    try {
+      const probe = functionProbe('virtual flip', async () => {
+        if (clock.now() < 1250) throw new Error('still red');
+      });
+      const waiting = timeToGreen(probe, { clock, timeoutMs: 1000, intervalMs: 100 });
+      let settled = false;
+      void waiting.finally(() => {
+        settled = true;
+      });
+      for (let i = 0; i < 20 && !settled; i++) await clock.advanceAsync(100);
+      attempts = (await waiting).attempts;
+    } finally {
+      stop();
+    }
+    const mine = events.filter((event) => event.name === 'virtual flip');
+    assert.equal(mine.length, attempts, 'one event per check');
+    assert.ok(attempts >= 2);
+    for (const [i, event] of mine.entries()) {
+      const last = i === mine.length - 1;
+      assert.equal(event.ok, last);
+      assert.equal(event.error, last ? undefined : 'still red');
+      assert.ok(
+        event.durationMs >= 0 && event.atMs - event.durationMs >= 1000,
+        'the check began on the clock',
+      );
+      // Virtual times: from the clock's start, not the machine's.
+      assert.ok(event.atMs >= 1000 && event.atMs <= 2000, `atMs ${event.atMs}`);
+      if (i > 0) assert.ok(event.atMs > (mine[i - 1]?.atMs ?? 0));
+    }
+    assert.ok((mine.at(-1)?.atMs ?? 0) >= 1250);
+    assert.equal('error' in (mine.at(-1) ?? {}), false, 'a passing check carries no error');
   });
 
   it('waitFor fails with the probe’s last error when it never passes', async () => {
@@ -45,7 +90,7 @@ describe('recovery timing', () => {
       await tcpProbe({ port: portOf(server) }).check();
     });
     const from = realClock.now();
-    await killFault(server, 'SIGKILL').inject(context);
+    await killFault({ target: server, signal: 'SIGKILL' }).inject(context);
     const result = await timeToGreen(probe, { from, timeoutMs: 10_000, intervalMs: 20 });
     assert.ok(result.ms >= 290, `recovered in ${result.ms}`);
     assert.ok(result.resolutionMs <= 1000);

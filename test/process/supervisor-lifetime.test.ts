@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { cleanup } from '../../src/cli/cleanup-command.js';
 import { realClock } from '../../src/core/clock.js';
 import { findJournals } from '../../src/core/journal.js';
 import { deathSignalSupported, isAlive } from '../../src/os/index.js';
+import { startChildRun } from '../os/child-run.js';
 
 // Supervised targets never outlive the run: stopped on SIGINT/SIGTERM when the run handles signals, killed
 // by the kernel (PR_SET_PDEATHSIG through setpriv) when the run is SIGKILLed, their descendants by cleanup.
@@ -57,29 +58,12 @@ interface Started {
 async function startRun(handleSignals: boolean): Promise<{ run: ChildProcess; started: Started }> {
   const script = join(root, 'run.mjs');
   writeFileSync(script, runScript);
-  const run = spawn(process.execPath, [script, join(root, 'state'), handleSignals ? 'yes' : 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { run, printed: started } = await startChildRun<Started>(
+    script,
+    [join(root, 'state'), handleSignals ? 'yes' : 'no'],
+    'started',
+  );
   runs.push(run);
-  let out = '';
-  let err = '';
-  run.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    err += text;
-  });
-  const started = await new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`run did not start its target: ${out}${err}`)), 30_000);
-    run.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      out += text;
-      const match = /^started (.*)$/m.exec(out);
-      if (match?.[1] === undefined) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(match[1]) as Started);
-    });
-    run.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`run exited (${code ?? signal}) early: ${out}${err}`));
-    });
-  });
   pids.add(started.pid);
   pids.add(started.child);
   return { run, started };

@@ -6,7 +6,12 @@ import { after, describe, it } from 'node:test';
 import { codes } from '../../src/core/codes.js';
 import { isFaultlineError } from '../../src/core/errors.js';
 import { type CgroupFs, cgroupSupport, nodeCgroupFs } from '../../src/os/index.js';
-import { cpuQuotaFault, memoryLimitFault, pidsLimitFault } from '../../src/resource/faults.js';
+import {
+  cpuQuotaFault,
+  memoryLimitFault,
+  pidsLimitFault,
+  withCgroupEnvironment,
+} from '../../src/resource/faults.js';
 import { assertNothingLeft, newContext, startTarget } from './helpers.js';
 
 const temps: string[] = [];
@@ -90,7 +95,9 @@ describe('cgroup detection', () => {
     try {
       const context = newContext();
       await assert.rejects(
-        memoryLimitFault({ pids: [target.pid], limitMiB: 64, support }).inject(context),
+        withCgroupEnvironment(memoryLimitFault({ pids: [target.pid], limitMiB: 64 }), { support }).inject(
+          context,
+        ),
         (error) => {
           assert.ok(isFaultlineError(error, codes.unavailable), String(error));
           assert.match(error.message, /memory controller not mounted/);
@@ -121,7 +128,9 @@ describe('cgroup v2 file writes (temp-directory layout)', () => {
     const support = await cgroupSupport({ mountinfoPath: v2.mountinfoPath });
     const env = { support, fs: v2.fs, procRoot: v2.procRoot };
     const context = newContext();
-    const memory = await memoryLimitFault({ pids: [4242], limitMiB: 64, ...env }).inject(context);
+    const memory = await withCgroupEnvironment(memoryLimitFault({ pids: [4242], limitMiB: 64 }), env).inject(
+      context,
+    );
     const groupDir = `/app/${memory.cgroup}`;
     assert.deepEqual(v2.writes, [
       ['/app/cgroup.subtree_control', '+memory'],
@@ -140,9 +149,14 @@ describe('cgroup v2 file writes (temp-directory layout)', () => {
     assert.deepEqual([...(v2.procs.get(join(v2.root, 'app')) ?? [])], [4242]);
 
     v2.writes.length = 0;
-    const cpu = await cpuQuotaFault({ pids: [4242], percentOfOneCore: 10, ...env }).inject(context);
+    const cpu = await withCgroupEnvironment(
+      cpuQuotaFault({ pids: [4242], percentOfOneCore: 10 }),
+      env,
+    ).inject(context);
     assert.deepEqual(v2.writes[1], [`/app/${cpu.cgroup}/cpu.max`, '10000 100000']);
-    const pids = await pidsLimitFault({ pids: [4242], max: 5, ...env }).inject(context);
+    const pids = await withCgroupEnvironment(pidsLimitFault({ pids: [4242], maxTasks: 5 }), env).inject(
+      context,
+    );
     assert.equal(await readFile(join(v2.root, 'app', pids.cgroup, 'pids.max'), 'utf8'), '5');
     await context.ledger.drain();
     assert.deepEqual([...(v2.procs.get(join(v2.root, 'app')) ?? [])], [4242]);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
 import { codes } from '../../src/core/codes.js';
 import { isFaultlineError } from '../../src/core/errors.js';
+import type { FaultContext } from '../../src/core/fault.js';
 import { cgroupSupport, findFaultCgroups } from '../../src/os/index.js';
 import { cpuQuotaFault, fdLimitFault, memoryLimitFault, pidsLimitFault } from '../../src/resource/faults.js';
 import { assertNothingLeft, coresUsed, newContext, startTarget, type Target, waitFor } from './helpers.js';
@@ -129,7 +130,7 @@ describe('pidsLimitFault', { skip: skipWithout('pids') }, () => {
     parent.send('before');
     assert.equal(await parent.line(/^result before/), 'result before ok');
     const context = newContext();
-    await pidsLimitFault({ pids: [parent.pid], max: 1 }).inject(context);
+    await pidsLimitFault({ pids: [parent.pid], maxTasks: 1 }).inject(context);
     parent.send('during');
     assert.equal(await parent.line(/^result during/), 'result during EAGAIN');
     await context.ledger.drain();
@@ -177,14 +178,14 @@ describe('bad input', () => {
   it('names the offending field', () => {
     const cases: [() => unknown, string][] = [
       [() => memoryLimitFault({ pid: 1, limitMiB: 0 }), 'limitMiB'],
-      [() => memoryLimitFault({ limitMiB: 64 }), 'pid'],
+      [() => memoryLimitFault({ pid: 1, limitMiB: '64' as unknown as number }), 'limitMiB'],
+      [() => memoryLimitFault({ pid: 1, limitMiB: 64, limitMB: 64 } as never), 'limitMB'],
+      [() => memoryLimitFault({ pids: [1, 2.5], limitMiB: 64 }), 'pids[1]'],
       [() => cpuQuotaFault({ pids: [], percentOfOneCore: 10 }), 'pids'],
       [() => cpuQuotaFault({ pids: [1], percentOfOneCore: 0 }), 'percentOfOneCore'],
-      [() => pidsLimitFault({ pid: 1, pids: [1], max: 1 }), 'pid'],
-      [() => pidsLimitFault({ pid: 1, max: 0.5 }), 'max'],
+      [() => pidsLimitFault({ pid: 1, maxTasks: 0.5 }), 'maxTasks'],
       [() => fdLimitFault({ pid: 1.5, maxOpenFiles: 3 }), 'pid'],
       [() => fdLimitFault({ pid: 1, maxOpenFiles: -1 }), 'maxOpenFiles'],
-      [() => memoryLimitFault({ pid: process.pid, limitMiB: 64 }), 'pids'],
     ];
     for (const [make, field] of cases) {
       assert.throws(
@@ -192,6 +193,22 @@ describe('bad input', () => {
         (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === field,
       );
     }
+  });
+
+  it('pid and pids together, neither, or faultline itself: refused at inject, before anything is applied', async () => {
+    const context = newContext();
+    const cases: [() => { inject(context: FaultContext): Promise<unknown> }, string][] = [
+      [() => memoryLimitFault({ limitMiB: 64 }), 'pid'],
+      [() => pidsLimitFault({ pid: 1, pids: [1], maxTasks: 1 }), 'pid'],
+      [() => memoryLimitFault({ pid: process.pid, limitMiB: 64 }), 'pids'],
+    ];
+    for (const [make, field] of cases) {
+      await assert.rejects(
+        make().inject(context),
+        (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === field,
+      );
+    }
+    assert.equal(context.ledger.size, 0);
   });
 
   it('a process that does not exist is refused with nothing applied', async () => {

@@ -65,7 +65,7 @@ describe('cpuBurnFault', () => {
 describe('memoryHogFault', () => {
   it('holds about N MiB resident', async () => {
     const context = tracked();
-    const hog = await memoryHogFault({ mib: 128, durationMs: 60_000 }).inject(context);
+    const hog = await memoryHogFault({ sizeMiB: 128, durationMs: 60_000 }).inject(context);
     const rss = await rssMiB(hog.pid);
     // Node's own heap and code add tens of MiB on top of the hog.
     assert.ok(rss >= 128 && rss < 128 + 150, `RSS ${rss.toFixed(0)} MiB for a 128 MiB hog`);
@@ -73,19 +73,21 @@ describe('memoryHogFault', () => {
     assert.equal(await alive(hog.pid), false);
   });
 
-  it('refuses more than half of the machine without force', () => {
+  it('refuses more than half of the machine without force, before anything starts', async () => {
     const mib = Math.ceil(totalmem() / MiB);
-    assert.throws(
-      () => memoryHogFault({ mib, durationMs: 1000 }),
-      (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === 'mib',
+    const context = newContext();
+    await assert.rejects(
+      memoryHogFault({ sizeMiB: mib, durationMs: 1000 }).inject(context),
+      (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === 'sizeMiB',
     );
+    assert.equal(context.ledger.size, 0);
   });
 });
 
 describe('diskFillFault', () => {
   it('writes an N MiB faultline-owned file and removes it on heal', async () => {
     const context = tracked();
-    const fill = await diskFillFault({ dir: fillDir, mib: 32, durationMs: 60_000 }).inject(context);
+    const fill = await diskFillFault({ dir: fillDir, sizeMiB: 32, durationMs: 60_000 }).inject(context);
     assert.equal((await stat(fill.path)).size, 32 * MiB);
     assert.ok(fill.path.startsWith(join(fillDir, '.faultline-fill-')));
     await context.ledger.drain();
@@ -94,7 +96,7 @@ describe('diskFillFault', () => {
 
   it('removes its file by itself when its duration ends', async () => {
     const context = tracked();
-    const fill = await diskFillFault({ dir: fillDir, mib: 4, durationMs: 400 }).inject(context);
+    const fill = await diskFillFault({ dir: fillDir, sizeMiB: 4, durationMs: 400 }).inject(context);
     await fill.exited;
     await assert.rejects(stat(fill.path), /ENOENT/);
     await fill.heal();
@@ -103,16 +105,16 @@ describe('diskFillFault', () => {
   it('refuses to leave less than max(1 GiB, 10 %) free, naming the field; nothing is written', async () => {
     const context = tracked();
     await assert.rejects(
-      diskFillFault({ dir: fillDir, mib: 1024 * 1024 * 1024, durationMs: 1000 }).inject(context),
+      diskFillFault({ dir: fillDir, sizeMiB: 1024 * 1024 * 1024, durationMs: 1000 }).inject(context),
       (error) => {
         assert.ok(isFaultlineError(error, codes.invalidArgument));
-        assert.equal(error.details.field, 'mib');
+        assert.equal(error.details.field, 'sizeMiB');
         assert.match(error.message, /would leave less than/);
         return true;
       },
     );
     await assert.rejects(
-      diskFillFault({ dir: join(fillDir, 'missing'), mib: 1, durationMs: 1000 }).inject(context),
+      diskFillFault({ dir: join(fillDir, 'missing'), sizeMiB: 1, durationMs: 1000 }).inject(context),
       (error) => isFaultlineError(error, codes.invalidArgument) && error.details.field === 'dir',
     );
     assert.deepEqual(await readdir(fillDir), []);
@@ -129,8 +131,8 @@ describe('stressors under one Ledger', () => {
     });
     const context = { ...newContext(), ledger };
     const burn = await cpuBurnFault({ cores: 1, durationMs: 60_000 }).inject(context);
-    const hog = await memoryHogFault({ mib: 16, durationMs: 60_000 }).inject(context);
-    const fill = await diskFillFault({ dir: fillDir, mib: 1, durationMs: 60_000 }).inject(context);
+    const hog = await memoryHogFault({ sizeMiB: 16, durationMs: 60_000 }).inject(context);
+    const fill = await diskFillFault({ dir: fillDir, sizeMiB: 1, durationMs: 60_000 }).inject(context);
     await ledger.close();
     assert.deepEqual(healed, ['disk-fill', 'memory-hog', 'cpu-burn']);
     for (const pid of [burn.pid, hog.pid, fill.pid]) assert.equal(await alive(pid), false);
@@ -140,8 +142,9 @@ describe('stressors under one Ledger', () => {
     const cases: [() => unknown, string][] = [
       [() => cpuBurnFault({ cores: 0, durationMs: 1000 }), 'cores'],
       [() => cpuBurnFault({ cores: 1, durationMs: 0 }), 'durationMs'],
-      [() => memoryHogFault({ mib: 1.5, durationMs: 1000 }), 'mib'],
-      [() => diskFillFault({ dir: '', mib: 1, durationMs: 1000 }), 'dir'],
+      [() => memoryHogFault({ sizeMiB: 1.5, durationMs: 1000 }), 'sizeMiB'],
+      [() => diskFillFault({ dir: 1 as unknown as string, sizeMiB: 1, durationMs: 1000 }), 'dir'],
+      [() => memoryHogFault({ sizeMiB: 1, durationMs: 1000, force: 'yes' as unknown as boolean }), 'force'],
     ];
     for (const [make, field] of cases) {
       assert.throws(
