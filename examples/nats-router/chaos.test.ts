@@ -306,7 +306,7 @@ describe('nats-router under process faults', { concurrency: false }, () => {
 
   scenario('NATS SIGKILL: its supervisor restarts it on the same store; the router reconnects', async () => {
     const from = realClock.now();
-    const injection = await killFault(rig.nats, 'SIGKILL').inject(rig.faultContext());
+    const injection = await killFault({ target: rig.nats, signal: 'SIGKILL' }).inject(rig.faultContext());
     assert.equal(injection.details.exit?.signal, 'SIGKILL');
     await rig.measure('NATS SIGKILL', from, true, 'restart policy always, same -sd store');
     await injection.heal();
@@ -314,7 +314,9 @@ describe('nats-router under process faults', { concurrency: false }, () => {
 
   scenario('NATS SIGTERM: graceful stop, then started again', async () => {
     const from = realClock.now();
-    const injection = await gracefulStopFault(rig.nats, { graceMs: 10_000 }).inject(rig.faultContext());
+    const injection = await gracefulStopFault({ target: rig.nats, graceMs: 10_000 }).inject(
+      rig.faultContext(),
+    );
     assert.equal(injection.details.endedBy, 'SIGTERM', 'nats-server should exit on SIGTERM within the grace');
     await injection.heal(); // the operator (or systemd) starts it again at once
     await rig.measure(
@@ -327,7 +329,7 @@ describe('nats-router under process faults', { concurrency: false }, () => {
 
   scenario('NATS SIGINT: its supervisor restarts it', async () => {
     const from = realClock.now();
-    const injection = await killFault(rig.nats, 'SIGINT').inject(rig.faultContext());
+    const injection = await killFault({ target: rig.nats, signal: 'SIGINT' }).inject(rig.faultContext());
     assert.notEqual(injection.details.exit, undefined, 'nats-server should exit on SIGINT');
     await rig.measure('NATS SIGINT', from, true, 'restart policy always');
     await injection.heal();
@@ -336,7 +338,7 @@ describe('nats-router under process faults', { concurrency: false }, () => {
   scenario('router SIGKILL: its supervisor restarts it; in-flight orders are redelivered', async () => {
     const restartsBefore = rig.router.restarts;
     const from = realClock.now();
-    const injection = await killFault(rig.router, 'SIGKILL').inject(rig.faultContext());
+    const injection = await killFault({ target: rig.router, signal: 'SIGKILL' }).inject(rig.faultContext());
     assert.equal(injection.details.exit?.signal, 'SIGKILL');
     await rig.measure('router SIGKILL', from, false, 'restart policy on-failure');
     await injection.heal();
@@ -345,7 +347,7 @@ describe('nats-router under process faults', { concurrency: false }, () => {
 
   scenario('router paused: lag builds up, then the backlog drains after resume', async () => {
     const before = await rig.consumerState();
-    const injection = await pauseFault(rig.router).inject(rig.faultContext());
+    const injection = await pauseFault({ target: rig.router }).inject(rig.faultContext());
     const pausedAt = realClock.now();
     await sleep(4000);
     const during = await rig.consumerState();
@@ -376,12 +378,12 @@ describe('nats-router under process faults', { concurrency: false }, () => {
 
   scenario('router SIGKILL while it drains a backlog: redelivered orders are not routed twice', async () => {
     // A backlog keeps the router busy, so the kill lands between a publish and its ack for some orders.
-    const paused = await pauseFault(rig.router).inject(rig.faultContext());
+    const paused = await pauseFault({ target: rig.router }).inject(rig.faultContext());
     await sleep(2000);
     await paused.heal();
     await sleep(10);
     const from = realClock.now();
-    const injection = await killFault(rig.router, 'SIGKILL').inject(rig.faultContext());
+    const injection = await killFault({ target: rig.router, signal: 'SIGKILL' }).inject(rig.faultContext());
     assert.equal(injection.details.exit?.signal, 'SIGKILL');
     await rig.measure('router SIGKILL mid-backlog', from, false, 'killed 10 ms into draining a 2 s backlog');
     await injection.heal();

@@ -13,15 +13,25 @@ export interface FaultDefinition<P extends object, I extends Injection = Injecti
   readonly summary: string;
   readonly params: ParamSpecs;
   /**
+   * Rules that span fields (exactly one of `pid` or `pids`), checked when the fault is made, after each
+   * field passed its own schema: throw FL_ERR_INVALID_ARGUMENT naming the field. Nothing is applied yet.
+   */
+  validate?(params: P): void;
+  /**
    * Applies validated params. Must record its heal (and residue) in `context.ledger` before it acts —
    * `applyWithHeal` does both — and must check conflicts on its target before changing anything.
    */
   apply(params: P, context: FaultContext): Promise<I>;
 }
 
+/** A Fault whose injection is of a richer type (a memory limit's tells its OOM kills). */
+export type TypedFault<P, I extends Injection> = Omit<Fault<P>, 'inject'> & {
+  inject(context: FaultContext): Promise<I>;
+};
+
 /** Builds a validated Fault of one kind; `kind` and `definition` tell which. */
 export interface FaultFactory<P extends object, I extends Injection = Injection> {
-  (params: P): Fault<P> & { inject(context: FaultContext): Promise<I> };
+  (params: P): TypedFault<P, I>;
   readonly kind: string;
   readonly definition: FaultDefinition<P, I>;
 }
@@ -58,13 +68,10 @@ export function defineFault<P extends object, I extends Injection = Injection>(
     throw new FaultlineError(codes.alreadyExists, `fault kind "${definition.kind}" is already registered`);
   }
   registry.set(definition.kind, definition);
-  const factory = Object.assign(
-    (input: P) => faultOf(definition, validateParams<P>(definition.params, input)),
-    {
-      kind: definition.kind,
-      definition,
-    },
-  );
+  const factory = Object.assign((input: P) => faultOf(definition, validated(definition, input)), {
+    kind: definition.kind,
+    definition,
+  });
   factories.set(definition.kind, factory);
   return factory;
 }
@@ -77,7 +84,7 @@ export function faultFactory(kind: string): FaultFactory<object> | undefined {
 function faultOf<P extends object, I extends Injection>(
   definition: FaultDefinition<P, I>,
   params: P,
-): Fault<P> & { inject(context: FaultContext): Promise<I> } {
+): TypedFault<P, I> {
   return {
     kind: definition.kind,
     params,
@@ -125,5 +132,11 @@ export function createFault(kind: string, params: unknown): Fault<object> {
       },
     );
   }
-  return faultOf(definition, validateParams<object>(definition.params, params));
+  return faultOf(definition, validated(definition, params));
+}
+
+function validated<P extends object>(definition: FaultDefinition<P, Injection>, input: unknown): P {
+  const params = validateParams<P>(definition.params, input);
+  definition.validate?.(params);
+  return params;
 }

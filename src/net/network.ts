@@ -1,4 +1,5 @@
 import { describe, invalid, requireObject, requireOneOf, requireString } from '../core/assert.js';
+import { conflict } from '../core/claims.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
@@ -74,10 +75,6 @@ const emptyLayers: Layers = { partition: null, blocks: new Set(), impairments: n
 /** Pair keys: names may hold any character but NUL. */
 const key = (from: string, to: string): string => `${from}\u0000${to}`;
 const unkey = (pairKey: string): [string, string] => pairKey.split('\u0000') as [string, string];
-
-function conflict(message: string): FaultlineError {
-  return new FaultlineError(codes.conflict, message);
-}
 
 /** Records that `field` names `text`; throws if an earlier field (kept in `seen`) already named it. */
 function claimOnce(
@@ -415,7 +412,7 @@ export class Network {
     const pairKey = this.requirePair(from, to, 'block');
     if (this.layers.blocks.has(pairKey)) {
       if (this.faultCall === undefined) return this.state();
-      throw conflict(`net.block: ${from} → ${to} is already blocked`);
+      throw conflict('to', `net.block: ${from} → ${to} is already blocked`);
     }
     const entry = this.change(
       'net.block',
@@ -452,7 +449,10 @@ export class Network {
         (this.faultCall !== undefined || !this.ownsImpairment(pairKey)),
     );
     if (taken !== undefined) {
-      throw conflict(`net.impair: ${unkey(taken).join(' → ')} is already impaired by a fault; heal it first`);
+      throw conflict(
+        'links',
+        `net.impair: ${unkey(taken).join(' → ')} is already impaired by a fault; heal it first`,
+      );
     }
     if (this.faultCall === undefined) this.healOwnImpairs(keys);
     const entry = this.change(
@@ -540,7 +540,7 @@ export class Network {
     } finally {
       this.faultCall = undefined;
     }
-    if (injection === undefined) throw conflict(`${kind}: it is already in force on this network`);
+    if (injection === undefined) throw conflict('network', `${kind} is already in force on this network`);
     return injection;
   }
 
@@ -590,7 +590,10 @@ export class Network {
   private setPartition(state: PartitionState, grudge: ReadonlySet<string>): NetworkState {
     const current = this.layers.partition;
     if (current !== null && (this.faultCall !== undefined || this.ownPartition === undefined)) {
-      throw conflict(`net.${state.kind}: a ${current.state.kind} is already in force; heal it first`);
+      throw conflict(
+        'network',
+        `net.${state.kind}: a ${current.state.kind} is already in force; heal it first`,
+      );
     }
     void this.ownPartition?.heal();
     this.ownPartition = undefined;

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { conflict } from '../core/claims.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
@@ -492,3 +493,26 @@ registerResidueKind({
       : { done: false, line: `could not remove cgroup ${path}: ${failures.join('; ')}` };
   },
 });
+
+/**
+ * Refuses a group whose pids already sit in a faultline group of one of `controllers` (a fault of another run,
+ * or one this process no longer tracks). Only cgroup v1 hierarchies are checked: in v2 every controller shares
+ * one tree, so a pid in another kind's group is no clash.
+ */
+export function refuseNested(
+  group: FaultCgroup,
+  controllers: readonly CgroupController[],
+  field: string,
+  whom: string,
+): void {
+  for (const controller of controllers) {
+    if (group.versionOf(controller) !== 1) continue;
+    const parent = dirname(group.dirOf(controller));
+    if (basename(parent).startsWith('faultline-')) {
+      throw conflict(
+        field,
+        `${whom} is already in faultline's ${controller} cgroup ${parent}; heal that fault first`,
+      );
+    }
+  }
+}

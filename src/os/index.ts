@@ -19,6 +19,7 @@ export {
   type FaultCgroupOptions,
   type FreezeMechanism,
   findFaultCgroups,
+  refuseNested,
   removeGroupDir,
 } from './cgroups.js';
 export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';

@@ -1,13 +1,8 @@
+import { claim, conflict, releasing } from '../core/claims.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import {
-  applyWithHeal,
-  extendInjection,
-  type Fault,
-  type FaultContext,
-  type Injection,
-} from '../core/fault.js';
-import { defineFault, type FaultDefinition, type FaultFactory } from '../core/fault-registry.js';
+import { applyWithHeal, extendInjection, type FaultContext, type Injection } from '../core/fault.js';
+import { defineFault } from '../core/fault-registry.js';
 import type { ParamSpec, RefParam, StringParam } from '../core/params.js';
 import {
   cgroupResidues,
@@ -16,51 +11,16 @@ import {
   groupMembers,
   processStartTime,
   readProcStat,
+  refuseNested,
   type SignalName,
   signalGroup,
   signalNames,
 } from '../os/index.js';
-import { claim, conflict, refuseNested, releasing } from '../resource/claims.js';
 import { defaultGraceMs, type ExitInfo, exitWithin, type StopResult, Target } from './supervisor.js';
 
 /** An injection that also says what happened (which signal ended it, which pause method was used …). */
 export interface ProcessInjection<D> extends Injection {
   readonly details: D;
-}
-
-export interface ProcessFault<P, D> extends Fault<P> {
-  inject(context: FaultContext): Promise<ProcessInjection<D>>;
-}
-
-/**
- * A process fault kind's factory: `killFault({ target, signal })`. It also takes the positional form of
- * faultline 0.1 (`killFault(target, 'SIGKILL')`), validated the same way; that form is deprecated.
- */
-export type ProcessFaultFactory<P extends object, D, Positional extends unknown[]> = ((
-  params: P,
-) => ProcessFault<P, D>) &
-  ((...positional: Positional) => ProcessFault<P, D>) &
-  FaultFactory<P, ProcessInjection<D>>;
-
-/** Registers a process fault kind; `fromPositional` maps the deprecated positional call to its params. */
-function defineProcessFault<P extends object, D, Positional extends unknown[]>(
-  definition: FaultDefinition<P, ProcessInjection<D>>,
-  isPositional: (first: unknown) => boolean,
-  fromPositional: (...positional: Positional) => P,
-): ProcessFaultFactory<P, D, Positional> {
-  const factory = defineFault(definition);
-  const call = (...args: unknown[]) =>
-    factory(isPositional(args[0]) ? fromPositional(...(args as Positional)) : (args[0] as P));
-  return Object.assign(call, { kind: factory.kind, definition: factory.definition }) as ProcessFaultFactory<
-    P,
-    D,
-    Positional
-  >;
-}
-
-/** Copies the defined fields of `options` (the positional form's last argument). */
-function definedOf<T extends object>(options: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 const isTarget = (value: unknown): value is Target => value instanceof Target;
@@ -116,61 +76,49 @@ export interface KillParams {
  * Sends `signal` to the target's process group and waits (up to `exitTimeoutMs`) for it to exit.
  * Heal: if the target's own restart policy brings it back, wait for that; otherwise start it again.
  */
-export const killFault = defineProcessFault<
-  KillParams,
-  KillDetails,
-  [target: Target, signal?: SignalName, options?: { exitTimeoutMs?: number }]
->(
-  {
-    kind: 'process.kill',
-    summary: "Sends a signal to a target's process group and waits for it to exit; heal makes it run again.",
-    params: {
-      target: targetParam,
-      signal: signalParam('the signal to send'),
-      exitTimeoutMs: {
-        type: 'number',
-        min: 0,
-        unit: 'ms',
-        default: 5000,
-        description: 'how long to wait for the exit; a target that outlives it handled the signal',
-      },
-    },
-    async apply(params, context) {
-      const { target } = params;
-      const checked = params.signal as SignalName;
-      const exitTimeoutMs = params.exitTimeoutMs as number;
-      requireRunning(target, `kill -${checked}`);
-      const details: KillDetails = {
-        signal: checked,
-        pid: target.pid,
-        exit: undefined,
-        selfRestarts: target.selfRestarts,
-      };
-      const exited = target.waitForExit();
-      const entry = await applyWithHeal(
-        context,
-        `kill -${checked} ${target.name} (pid ${details.pid})`,
-        async () => {
-          // A stopped target would otherwise stay stopped: continuing it is harmless for a running one.
-          if (target.running && target.pid === details.pid) signalGroup(details.pid, 'SIGCONT');
-          await target.ensureRunning();
-        },
-        async () => {
-          context.log?.(`kill -${checked} ${target.name} (pid ${details.pid})`);
-          target.signal(checked);
-          details.exit = await exitWithin(context.clock, exited, exitTimeoutMs);
-        },
-      );
-      return extendInjection(entry, { details });
+export const killFault = defineFault<KillParams, ProcessInjection<KillDetails>>({
+  kind: 'process.kill',
+  summary: "Sends a signal to a target's process group and waits for it to exit; heal makes it run again.",
+  params: {
+    target: targetParam,
+    signal: signalParam('the signal to send'),
+    exitTimeoutMs: {
+      type: 'number',
+      min: 0,
+      unit: 'ms',
+      default: 5000,
+      description: 'how long to wait for the exit; a target that outlives it handled the signal',
     },
   },
-  isTarget,
-  (target, signal, options) => ({
-    target,
-    ...(signal === undefined ? {} : { signal }),
-    ...definedOf(options),
-  }),
-);
+  async apply(params, context) {
+    const { target } = params;
+    const checked = params.signal as SignalName;
+    const exitTimeoutMs = params.exitTimeoutMs as number;
+    requireRunning(target, `kill -${checked}`);
+    const details: KillDetails = {
+      signal: checked,
+      pid: target.pid,
+      exit: undefined,
+      selfRestarts: target.selfRestarts,
+    };
+    const exited = target.waitForExit();
+    const entry = await applyWithHeal(
+      context,
+      `kill -${checked} ${target.name} (pid ${details.pid})`,
+      async () => {
+        // A stopped target would otherwise stay stopped: continuing it is harmless for a running one.
+        if (target.running && target.pid === details.pid) signalGroup(details.pid, 'SIGCONT');
+        await target.ensureRunning();
+      },
+      async () => {
+        context.log?.(`kill -${checked} ${target.name} (pid ${details.pid})`);
+        target.signal(checked);
+        details.exit = await exitWithin(context.clock, exited, exitTimeoutMs);
+      },
+    );
+    return extendInjection(entry, { details });
+  },
+});
 
 export interface GracefulStopDetails extends StopResult {
   readonly pid: number;
@@ -183,43 +131,35 @@ export interface GracefulStopParams {
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; records which one ended it and when. Heal: start it again. */
-export const gracefulStopFault = defineProcessFault<
-  GracefulStopParams,
-  GracefulStopDetails,
-  [target: Target, options?: { graceMs?: number }]
->(
-  {
-    kind: 'process.graceful-stop',
-    summary: 'Stops a target with SIGTERM, then SIGKILL after graceMs; heal starts it again.',
-    params: { target: targetParam, graceMs: graceParam },
-    async apply(params, context) {
-      const { target } = params;
-      const graceMs = params.graceMs as number;
-      requireRunning(target, 'graceful stop');
-      const details: { pid: number; endedBy: StopResult['endedBy']; afterMs: number } = {
-        pid: target.pid,
-        endedBy: 'not-running',
-        afterMs: 0,
-      };
-      const entry = await applyWithHeal(
-        context,
-        `stop ${target.name} (pid ${details.pid}, grace ${graceMs}ms)`,
-        () => target.ensureRunning(),
-        async () => {
-          const result = await target.stop({ graceMs });
-          details.endedBy = result.endedBy;
-          details.afterMs = result.afterMs;
-          context.log?.(
-            `stopped ${target.name}: ended by ${result.endedBy} after ${result.afterMs.toFixed(0)}ms`,
-          );
-        },
-      );
-      return extendInjection(entry, { details });
-    },
+export const gracefulStopFault = defineFault<GracefulStopParams, ProcessInjection<GracefulStopDetails>>({
+  kind: 'process.graceful-stop',
+  summary: 'Stops a target with SIGTERM, then SIGKILL after graceMs; heal starts it again.',
+  params: { target: targetParam, graceMs: graceParam },
+  async apply(params, context) {
+    const { target } = params;
+    const graceMs = params.graceMs as number;
+    requireRunning(target, 'graceful stop');
+    const details: { pid: number; endedBy: StopResult['endedBy']; afterMs: number } = {
+      pid: target.pid,
+      endedBy: 'not-running',
+      afterMs: 0,
+    };
+    const entry = await applyWithHeal(
+      context,
+      `stop ${target.name} (pid ${details.pid}, grace ${graceMs}ms)`,
+      () => target.ensureRunning(),
+      async () => {
+        const result = await target.stop({ graceMs });
+        details.endedBy = result.endedBy;
+        details.afterMs = result.afterMs;
+        context.log?.(
+          `stopped ${target.name}: ended by ${result.endedBy} after ${result.afterMs.toFixed(0)}ms`,
+        );
+      },
+    );
+    return extendInjection(entry, { details });
   },
-  isTarget,
-  (target, options) => ({ target, ...definedOf(options) }),
-);
+});
 
 /** How a pause stopped the target: the cgroup v1 freezer, cgroup v2 `cgroup.freeze`, or SIGSTOP. */
 export type PauseMechanism = 'cgroup-v1-freezer' | 'cgroup-v2-freeze' | 'sigstop';
@@ -266,80 +206,68 @@ function claimPause(target: PauseTarget, label: string) {
  * to remove, or the stopped process to continue) is journalled before anything is stopped. Heal: thaw and
  * remove the group (or SIGCONT).
  */
-export const pauseFault = defineProcessFault<
-  PauseParams,
-  PauseDetails,
-  [target: PauseTarget, options?: { method?: PauseMethod }]
->(
-  {
-    kind: 'process.pause',
-    summary:
-      "Freezes a target's process group (cgroup freezer, else SIGSTOP) so it cannot run; heal thaws it.",
-    params: {
-      target: {
-        type: 'ref',
-        ref: 'process',
-        is: isPauseTarget,
-        description:
-          'a Supervisor target, or any running process-group leader { name, pid, running, startTime? }',
-      },
-      method: {
-        type: 'string',
-        oneOf: ['auto', 'freezer', 'signals'],
-        default: 'auto',
-        description:
-          "'freezer' (cgroup v1 freezer or v2 cgroup.freeze), 'signals' (SIGSTOP) or 'auto': the freezer when it can",
-      },
+export const pauseFault = defineFault<PauseParams, ProcessInjection<PauseDetails>>({
+  kind: 'process.pause',
+  summary: "Freezes a target's process group (cgroup freezer, else SIGSTOP) so it cannot run; heal thaws it.",
+  params: {
+    target: {
+      type: 'ref',
+      ref: 'process',
+      is: isPauseTarget,
+      description:
+        'a Supervisor target, or any running process-group leader { name, pid, running, startTime? }',
     },
-    async apply(params, context) {
-      const { target } = params;
-      const method = params.method as PauseMethod;
-      requireRunning(target, 'pause');
-      const pgid = target.pid;
-      if (readProcStat(pgid)?.state === 'T') {
-        throw conflict(
-          'target',
-          `target "${target.name}" (pid ${pgid}) is already stopped; continue it first`,
-        );
-      }
-      const pids = groupMembers(pgid);
-      if (pids.length === 0) pids.push(pgid);
-      if (method !== 'signals') {
-        try {
-          return await freezeGroup(context, target, pids);
-        } catch (error) {
-          if (error instanceof FaultlineError && error.code === codes.conflict) throw error;
-          if (method === 'freezer') {
-            throw new FaultlineError(
-              codes.unavailable,
-              `method: cannot freeze "${target.name}" through the cgroup freezer: ${messageOf(error)}`,
-              { cause: error, details: { field: 'method', target: target.name } },
-            );
-          }
-          requireRunning(target, 'pause');
-          // 'auto': the freezer is missing, read-only or refused; fall back to signals.
-        }
-      }
-      const details: PauseDetails = { mechanism: 'sigstop', method: 'signals', pids };
-      const label = `pause ${target.name} (pid ${pgid}, ${details.mechanism})`;
-      const startTime = target.startTime ?? processStartTime(pgid);
-      const hold = claimPause(target, label);
-      const entry = await applyWithHeal(
-        context,
-        label,
-        releasing(hold, async () => void signalGroup(pgid, 'SIGCONT')),
-        async () => {
-          if (!signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
-          context.log?.(label);
-        },
-        startTime === undefined ? undefined : { kind: 'stopped-process', pid: pgid, startTime, label },
-      );
-      return extendInjection(entry, { details });
+    method: {
+      type: 'string',
+      oneOf: ['auto', 'freezer', 'signals'],
+      default: 'auto',
+      description:
+        "'freezer' (cgroup v1 freezer or v2 cgroup.freeze), 'signals' (SIGSTOP) or 'auto': the freezer when it can",
     },
   },
-  isPauseTarget,
-  (target, options) => ({ target, ...definedOf(options) }),
-);
+  async apply(params, context) {
+    const { target } = params;
+    const method = params.method as PauseMethod;
+    requireRunning(target, 'pause');
+    const pgid = target.pid;
+    if (readProcStat(pgid)?.state === 'T') {
+      throw conflict('target', `target "${target.name}" (pid ${pgid}) is already stopped; continue it first`);
+    }
+    const pids = groupMembers(pgid);
+    if (pids.length === 0) pids.push(pgid);
+    if (method !== 'signals') {
+      try {
+        return await freezeGroup(context, target, pids);
+      } catch (error) {
+        if (error instanceof FaultlineError && error.code === codes.conflict) throw error;
+        if (method === 'freezer') {
+          throw new FaultlineError(
+            codes.unavailable,
+            `method: cannot freeze "${target.name}" through the cgroup freezer: ${messageOf(error)}`,
+            { cause: error, details: { field: 'method', target: target.name } },
+          );
+        }
+        requireRunning(target, 'pause');
+        // 'auto': the freezer is missing, read-only or refused; fall back to signals.
+      }
+    }
+    const details: PauseDetails = { mechanism: 'sigstop', method: 'signals', pids };
+    const label = `pause ${target.name} (pid ${pgid}, ${details.mechanism})`;
+    const startTime = target.startTime ?? processStartTime(pgid);
+    const hold = claimPause(target, label);
+    const entry = await applyWithHeal(
+      context,
+      label,
+      releasing(hold, async () => void signalGroup(pgid, 'SIGCONT')),
+      async () => {
+        if (!signalGroup(pgid, 'SIGSTOP')) requireRunning(target, 'pause');
+        context.log?.(label);
+      },
+      startTime === undefined ? undefined : { kind: 'stopped-process', pid: pgid, startTime, label },
+    );
+    return extendInjection(entry, { details });
+  },
+});
 
 /** Pauses `pids` in a faultline freezer cgroup; throws (with nothing left applied) when it cannot. */
 async function freezeGroup(
@@ -376,35 +304,27 @@ export interface RestartDetails {
 export type RestartParams = GracefulStopParams;
 
 /** Restarts the target (graceful stop, start, readiness). Heal: make sure it runs. */
-export const restartFault = defineProcessFault<
-  RestartParams,
-  RestartDetails,
-  [target: Target, options?: { graceMs?: number }]
->(
-  {
-    kind: 'process.restart',
-    summary: 'Restarts a target: graceful stop, start, readiness; heal makes sure it runs.',
-    params: { target: targetParam, graceMs: graceParam },
-    async apply(params, context) {
-      const { target } = params;
-      const graceMs = params.graceMs as number;
-      const details: RestartDetails = { oldPid: target.pid, newPid: 0 };
-      const entry = await applyWithHeal(
-        context,
-        `restart ${target.name}`,
-        () => target.ensureRunning(),
-        async () => {
-          context.log?.(`restart ${target.name} (pid ${details.oldPid})`);
-          await target.restart({ graceMs });
-          details.newPid = target.pid;
-        },
-      );
-      return extendInjection(entry, { details });
-    },
+export const restartFault = defineFault<RestartParams, ProcessInjection<RestartDetails>>({
+  kind: 'process.restart',
+  summary: 'Restarts a target: graceful stop, start, readiness; heal makes sure it runs.',
+  params: { target: targetParam, graceMs: graceParam },
+  async apply(params, context) {
+    const { target } = params;
+    const graceMs = params.graceMs as number;
+    const details: RestartDetails = { oldPid: target.pid, newPid: 0 };
+    const entry = await applyWithHeal(
+      context,
+      `restart ${target.name}`,
+      () => target.ensureRunning(),
+      async () => {
+        context.log?.(`restart ${target.name} (pid ${details.oldPid})`);
+        await target.restart({ graceMs });
+        details.newPid = target.pid;
+      },
+    );
+    return extendInjection(entry, { details });
   },
-  isTarget,
-  (target, options) => ({ target, ...definedOf(options) }),
-);
+});
 
 export interface CrashLoopDetails {
   /** Kills sent so far. */
@@ -426,73 +346,65 @@ export interface CrashLoopParams {
  * Kills the target every `everyMs` for `forMs` (Clock time). When its own restart policy does not bring
  * it back, the loop starts it again after each kill. Heal: end the loop and make sure it runs.
  */
-export const crashLoopFault = defineProcessFault<
-  CrashLoopParams,
-  CrashLoopDetails,
-  [target: Target, options: { everyMs: number; forMs: number; signal?: SignalName }]
->(
-  {
-    kind: 'process.crash-loop',
-    summary: 'Kills a target every everyMs for forMs, starting it again when its own policy does not.',
-    params: {
-      target: targetParam,
-      everyMs: { type: 'number', min: 1, unit: 'ms', description: 'time between kills' },
-      forMs: { type: 'number', min: 0, unit: 'ms', description: 'how long the loop runs' },
-      signal: signalParam('the signal of each kill'),
-    },
-    async apply(params, context) {
-      const { target, everyMs, forMs } = params;
-      const signal = params.signal as SignalName;
-      requireRunning(target, 'crash loop');
-      const { clock } = context;
-      const stop = new AbortController();
-      const pids: number[] = [];
-      const state = { kills: 0 };
-      const loop = async (): Promise<void> => {
-        const end = clock.now() + forMs;
-        while (!stop.signal.aborted && clock.now() < end) {
-          if (target.running) {
-            const exited = target.waitForExit();
-            const pid = target.pid;
-            try {
-              target.signal(signal);
-              state.kills++;
-              pids.push(pid);
-              context.log?.(`crash loop: kill -${signal} ${target.name} (pid ${pid})`);
-            } catch {
-              // it died on its own between the check and the kill
-            }
-            if (!target.selfRestarts) {
-              await exitWithin(clock, exited, everyMs);
-              if (!stop.signal.aborted) await target.ensureRunning().catch(() => {});
-            }
-          }
-          const wait = Math.min(everyMs, end - clock.now());
-          if (wait > 0) await clock.sleep(wait, stop.signal).catch(() => {});
-        }
-      };
-      const finished = loop();
-      const details: CrashLoopDetails = {
-        get kills() {
-          return state.kills;
-        },
-        pids,
-        finished,
-      };
-      const entry = context.ledger.push(
-        `crash loop ${target.name} every ${everyMs}ms for ${forMs}ms`,
-        async () => {
-          stop.abort();
-          await finished;
-          await target.ensureRunning();
-        },
-      );
-      return extendInjection(entry, { details });
-    },
+export const crashLoopFault = defineFault<CrashLoopParams, ProcessInjection<CrashLoopDetails>>({
+  kind: 'process.crash-loop',
+  summary: 'Kills a target every everyMs for forMs, starting it again when its own policy does not.',
+  params: {
+    target: targetParam,
+    everyMs: { type: 'number', min: 1, unit: 'ms', description: 'time between kills' },
+    forMs: { type: 'number', min: 0, unit: 'ms', description: 'how long the loop runs' },
+    signal: signalParam('the signal of each kill'),
   },
-  isTarget,
-  (target, options) => ({ ...definedOf(options), target }) as CrashLoopParams,
-);
+  async apply(params, context) {
+    const { target, everyMs, forMs } = params;
+    const signal = params.signal as SignalName;
+    requireRunning(target, 'crash loop');
+    const { clock } = context;
+    const stop = new AbortController();
+    const pids: number[] = [];
+    const state = { kills: 0 };
+    const loop = async (): Promise<void> => {
+      const end = clock.now() + forMs;
+      while (!stop.signal.aborted && clock.now() < end) {
+        if (target.running) {
+          const exited = target.waitForExit();
+          const pid = target.pid;
+          try {
+            target.signal(signal);
+            state.kills++;
+            pids.push(pid);
+            context.log?.(`crash loop: kill -${signal} ${target.name} (pid ${pid})`);
+          } catch {
+            // it died on its own between the check and the kill
+          }
+          if (!target.selfRestarts) {
+            await exitWithin(clock, exited, everyMs);
+            if (!stop.signal.aborted) await target.ensureRunning().catch(() => {});
+          }
+        }
+        const wait = Math.min(everyMs, end - clock.now());
+        if (wait > 0) await clock.sleep(wait, stop.signal).catch(() => {});
+      }
+    };
+    const finished = loop();
+    const details: CrashLoopDetails = {
+      get kills() {
+        return state.kills;
+      },
+      pids,
+      finished,
+    };
+    const entry = context.ledger.push(
+      `crash loop ${target.name} every ${everyMs}ms for ${forMs}ms`,
+      async () => {
+        stop.abort();
+        await finished;
+        await target.ensureRunning();
+      },
+    );
+    return extendInjection(entry, { details });
+  },
+});
 
 export interface CascadeDetails {
   readonly order: { name: string; pid: number; atMs: number }[];
@@ -507,45 +419,37 @@ export interface CascadingKillParams {
 }
 
 /** Kills `targets` in order, `gapMs` apart. Heal: make sure each runs again, in the same order. */
-export const cascadingKillFault = defineProcessFault<
-  CascadingKillParams,
-  CascadeDetails,
-  [targets: readonly Target[], options?: { signal?: SignalName; gapMs?: number }]
->(
-  {
-    kind: 'process.cascading-kill',
-    summary: 'Kills targets in order, gapMs apart; heal makes each run again, in the same order.',
-    params: {
-      targets: { type: 'list', items: targetParam, minItems: 1, description: 'the targets, in kill order' },
-      signal: signalParam('the signal of each kill'),
-      gapMs: { type: 'number', min: 0, unit: 'ms', default: 0, description: 'time between two kills' },
-    },
-    async apply(params, context) {
-      const { targets } = params;
-      const signal = params.signal as SignalName;
-      const gapMs = params.gapMs as number;
-      for (const target of targets) requireRunning(target, 'cascading kill');
-      const details: CascadeDetails = { order: [] };
-      const begin = context.clock.now();
-      const entry = await applyWithHeal(
-        context,
-        `cascading kill -${signal} ${targets.map((t) => t.name).join(' → ')}`,
-        async () => {
-          for (const target of targets) await target.ensureRunning();
-        },
-        async () => {
-          for (const [i, target] of targets.entries()) {
-            if (i > 0 && gapMs > 0) await context.clock.sleep(gapMs, context.signal);
-            const pid = target.pid;
-            target.signal(signal);
-            details.order.push({ name: target.name, pid, atMs: context.clock.now() - begin });
-            context.log?.(`cascade: kill -${signal} ${target.name} (pid ${pid})`);
-          }
-        },
-      );
-      return extendInjection(entry, { details });
-    },
+export const cascadingKillFault = defineFault<CascadingKillParams, ProcessInjection<CascadeDetails>>({
+  kind: 'process.cascading-kill',
+  summary: 'Kills targets in order, gapMs apart; heal makes each run again, in the same order.',
+  params: {
+    targets: { type: 'list', items: targetParam, minItems: 1, description: 'the targets, in kill order' },
+    signal: signalParam('the signal of each kill'),
+    gapMs: { type: 'number', min: 0, unit: 'ms', default: 0, description: 'time between two kills' },
   },
-  Array.isArray,
-  (targets, options) => ({ targets, ...definedOf(options) }),
-);
+  async apply(params, context) {
+    const { targets } = params;
+    const signal = params.signal as SignalName;
+    const gapMs = params.gapMs as number;
+    for (const target of targets) requireRunning(target, 'cascading kill');
+    const details: CascadeDetails = { order: [] };
+    const begin = context.clock.now();
+    const entry = await applyWithHeal(
+      context,
+      `cascading kill -${signal} ${targets.map((t) => t.name).join(' → ')}`,
+      async () => {
+        for (const target of targets) await target.ensureRunning();
+      },
+      async () => {
+        for (const [i, target] of targets.entries()) {
+          if (i > 0 && gapMs > 0) await context.clock.sleep(gapMs, context.signal);
+          const pid = target.pid;
+          target.signal(signal);
+          details.order.push({ name: target.name, pid, atMs: context.clock.now() - begin });
+          context.log?.(`cascade: kill -${signal} ${target.name} (pid ${pid})`);
+        }
+      },
+    );
+    return extendInjection(entry, { details });
+  },
+});

@@ -84,6 +84,7 @@ export {
   type FaultFactory,
   type FaultKindInfo,
   faultKinds,
+  type TypedFault,
 } from '../core/fault-registry.js';
 export {
   defaultStateDir,
@@ -187,18 +188,26 @@ export {
 } from '../os/index.js';
 export {
   type CascadeDetails,
+  type CascadingKillParams,
   type CrashLoopDetails,
+  type CrashLoopParams,
   cascadingKillFault,
   crashLoopFault,
   type GracefulStopDetails,
+  type GracefulStopParams,
   gracefulStopFault,
   type KillDetails,
+  type KillParams,
   killFault,
   type PauseDetails,
-  type ProcessFault,
+  type PauseMechanism,
+  type PauseMethod,
+  type PauseParams,
+  type PauseTarget,
   type ProcessInjection,
   pauseFault,
   type RestartDetails,
+  type RestartParams,
   restartFault,
 } from '../process/faults.js';
 export {
@@ -293,7 +302,6 @@ export {
 } from '../proxy/udp/udp-proxy.js';
 export { renderLinearizabilityHtml, type TimelineOptions } from '../report/linearizability-html.js';
 export {
-  type CgroupEnvironment,
   type CgroupInjection,
   type CpuQuotaParams,
   cpuQuotaFault,
@@ -305,7 +313,6 @@ export {
   memoryLimitFault,
   type PidsLimitParams,
   pidsLimitFault,
-  type ResourceFault,
   type ResourceTarget,
 } from '../resource/faults.js';
 export {

@@ -25,8 +25,6 @@ export {
   type PauseMethod,
   type PauseParams,
   type PauseTarget,
-  type ProcessFault,
-  type ProcessFaultFactory,
   type ProcessInjection,
   pauseFault,
   type RestartDetails,

@@ -21,8 +21,6 @@ export {
   memoryLimitFault,
   type PidsLimitParams,
   pidsLimitFault,
-  type ResourceFault,
-  type ResourceFaultFactory,
   type ResourceTarget,
 } from '../resource/faults.js';
 export {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { invalid } from '../core/assert.js';
+import { claim, releasing } from '../core/claims.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import {
@@ -10,7 +11,7 @@ import {
   type FaultContext,
   type Injection,
 } from '../core/fault.js';
-import { defineFault, type FaultDefinition, type FaultFactory } from '../core/fault-registry.js';
+import { defineFault } from '../core/fault-registry.js';
 import type { ParamSpecs } from '../core/params.js';
 import {
   type CgroupController,
@@ -24,32 +25,11 @@ import {
   nodeCgroupFs,
   readNofile,
   readProcStat,
+  refuseNested,
   writeNofile,
 } from '../os/index.js';
-import { claim, refuseNested, releasing } from './claims.js';
 
 const MiB = 1024 * 1024;
-
-/** A fault whose injection tells more than a plain ledger entry. */
-export interface ResourceFault<P, I extends Injection> extends Fault<P> {
-  inject(context: FaultContext): Promise<I>;
-}
-
-/**
- * A registered kind's factory whose faults keep their richer injection type. (Called through `FaultFactory`
- * alone, `inject` would resolve to `Fault`'s plain `Injection` overload.)
- */
-export type ResourceFaultFactory<P extends object, I extends Injection> = ((
-  params: P,
-) => ResourceFault<P, I>) &
-  FaultFactory<P, I>;
-
-/** `defineFault`, typed as a `ResourceFaultFactory`. */
-export function defineResourceFault<P extends object, I extends Injection>(
-  definition: FaultDefinition<P, I>,
-): ResourceFaultFactory<P, I> {
-  return defineFault(definition) as ResourceFaultFactory<P, I>;
-}
 
 /** Whom a cgroup fault limits: one pid (with its whole process group when it leads one) or a list of pids. */
 export interface ResourceTarget {
@@ -178,7 +158,6 @@ async function applyCgroup(
   ) => Promise<Partial<Record<CgroupController, readonly (readonly [string, string])[]>>>,
   heal?: (group: FaultCgroup) => Promise<void>,
 ): Promise<{ entry: Injection; group: FaultCgroup; pids: number[] }> {
-  validateTarget(params);
   const environment = environments.get(params) ?? {};
   const pids = await resolveTarget(params, environment.procRoot);
   const resolved = environment.support ?? (await cgroupSupport());
@@ -222,9 +201,10 @@ async function applyCgroup(
 }
 
 /** Limits a target's memory; a process allocating past it is OOM-killed by the kernel. */
-export const memoryLimitFault = defineResourceFault<MemoryLimitParams, MemoryLimitInjection>({
+export const memoryLimitFault = defineFault<MemoryLimitParams, MemoryLimitInjection>({
   kind: 'resource.memory-limit',
   summary: 'Limits the memory of a process (group) with a cgroup; past it the kernel OOM-kills.',
+  validate: validateTarget,
   params: {
     ...targetParams,
     limitMiB: { type: 'number', min: 1, unit: 'MiB', description: 'the memory limit' },
@@ -268,9 +248,10 @@ export const memoryLimitFault = defineResourceFault<MemoryLimitParams, MemoryLim
 });
 
 /** Caps a target's CPU time at a share of one core with the CFS bandwidth controller. */
-export const cpuQuotaFault = defineResourceFault<CpuQuotaParams, CgroupInjection>({
+export const cpuQuotaFault = defineFault<CpuQuotaParams, CgroupInjection>({
   kind: 'resource.cpu-quota',
   summary: 'Caps the CPU time of a process (group) at a share of one core (CFS bandwidth).',
+  validate: validateTarget,
   params: {
     ...targetParams,
     percentOfOneCore: {
@@ -301,9 +282,10 @@ export const cpuQuotaFault = defineResourceFault<CpuQuotaParams, CgroupInjection
 });
 
 /** Caps how many tasks a target may hold; further fork/clone calls fail with EAGAIN. */
-export const pidsLimitFault = defineResourceFault<PidsLimitParams, CgroupInjection>({
+export const pidsLimitFault = defineFault<PidsLimitParams, CgroupInjection>({
   kind: 'resource.pids-limit',
   summary: 'Caps how many tasks a process (group) may hold; further forks fail with EAGAIN.',
+  validate: validateTarget,
   params: {
     ...targetParams,
     maxTasks: {
@@ -324,7 +306,7 @@ export const pidsLimitFault = defineResourceFault<PidsLimitParams, CgroupInjecti
 });
 
 /** Lowers RLIMIT_NOFILE of a live process; its further opens fail with EMFILE. Heal restores the old limit. */
-export const fdLimitFault = defineResourceFault<FdLimitParams, FdLimitInjection>({
+export const fdLimitFault = defineFault<FdLimitParams, FdLimitInjection>({
   kind: 'resource.fd-limit',
   summary: "Lowers a live process's open-files limit (RLIMIT_NOFILE); further opens fail with EMFILE.",
   params: {

@@ -7,10 +7,10 @@ import { invalid } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { applyWithHeal, extendInjection, type FaultContext, type Injection } from '../core/fault.js';
+import { defineFault } from '../core/fault-registry.js';
 import type { Residue } from '../core/journal.js';
 import type { NumberParam } from '../core/params.js';
 import { processGroupResidue, trySignalGroup } from '../os/index.js';
-import { defineResourceFault } from './faults.js';
 import type { StressorSpec } from './stressor-main.js';
 
 const MiB = 1024 * 1024;
@@ -186,7 +186,7 @@ async function stopStressor(
 }
 
 /** Burns `cores` CPU cores (one busy thread each) for durationMs. */
-export const cpuBurnFault = defineResourceFault<CpuBurnParams, StressorInjection>({
+export const cpuBurnFault = defineFault<CpuBurnParams, StressorInjection>({
   kind: 'resource.cpu-burn',
   summary: 'Burns CPU cores (one busy thread each) in a bounded stressor process.',
   params: {
@@ -205,7 +205,7 @@ export const cpuBurnFault = defineResourceFault<CpuBurnParams, StressorInjection
 });
 
 /** Allocates and touches `sizeMiB` MiB in a child process for durationMs. */
-export const memoryHogFault = defineResourceFault<MemoryHogParams, StressorInjection>({
+export const memoryHogFault = defineFault<MemoryHogParams, StressorInjection>({
   kind: 'resource.memory-hog',
   summary: 'Allocates and touches memory in a bounded stressor process.',
   params: {
@@ -213,7 +213,7 @@ export const memoryHogFault = defineResourceFault<MemoryHogParams, StressorInjec
     durationMs,
     force: { type: 'boolean', default: false, description: "allow more than half of the machine's memory" },
   },
-  async apply({ sizeMiB: mib, durationMs, force }, context) {
+  validate({ sizeMiB: mib, force }) {
     const halfMiB = Math.floor(totalmem() / MiB / 2);
     if (mib > halfMiB && force !== true) {
       throw invalid(
@@ -222,6 +222,8 @@ export const memoryHogFault = defineResourceFault<MemoryHogParams, StressorInjec
         `an integer <= ${halfMiB}, or force: true`,
       );
     }
+  },
+  async apply({ sizeMiB: mib, durationMs }, context) {
     return startStressor(context, `memory-hog ${mib} MiB`, { kind: 'memory', mib, durationMs });
   },
 });
@@ -230,7 +232,7 @@ export const memoryHogFault = defineResourceFault<MemoryHogParams, StressorInjec
  * Writes a faultline-owned file of `sizeMiB` MiB into `dir`. Refuses to leave less than max(1 GiB, 10 %) of
  * the filesystem free; the file is removed on heal, and by the stressor itself when it ends.
  */
-export const diskFillFault = defineResourceFault<DiskFillParams, DiskFillInjection>({
+export const diskFillFault = defineFault<DiskFillParams, DiskFillInjection>({
   kind: 'resource.disk-fill',
   summary: 'Fills a filesystem with a faultline-owned file, keeping max(1 GiB, 10 %) free.',
   params: {

@@ -18,6 +18,8 @@ import { tcp } from '../../src/proxy/tcp-faults.js';
 import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { udp } from '../../src/proxy/udp/impairment-faults.js';
 import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
+import '../../src/process/index.js';
+import '../../src/resource/index.js';
 import { FailError, Recorder } from '../../src/public/history.js';
 import '../../src/resource/stressors.js';
 

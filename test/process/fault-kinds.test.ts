@@ -73,63 +73,14 @@ describe('process fault kinds', () => {
       [() => cascadingKillFault({ targets: [] }), 'targets'],
       [() => cascadingKillFault({ targets: [target, 'b' as never] }), 'targets[1]'],
       [() => createFault('process.kill', { target: 'valid' }), 'target'],
-      // The deprecated positional form goes through the same schema.
-      [() => killFault(target, 'SIGBOGUS' as never), 'signal'],
-      [() => crashLoopFault(target, { everyMs: 10, forMs: -1 }), 'forMs'],
+      [() => killFault({ target, signal: 'SIGBOGUS' as never }), 'signal'],
+      [() => crashLoopFault({ target, everyMs: 10, forMs: -1 }), 'forMs'],
     ];
     for (const [make, field, pattern] of cases) assert.throws(make, invalidField(field, pattern));
     assert.equal(ledger.size, 0);
     assert.equal(target.running, true);
     assert.equal(target.pid, pid);
   });
-
-  it('the positional form of 0.1 still works: killFault(target, signal)', async (t) => {
-    const { start, ledger } = rig(t);
-    const target = await start({ name: 'old-style', argv: script('idle.mjs'), ready: readyOn() });
-    const fault = killFault(target, 'SIGTERM', { exitTimeoutMs: 3000 });
-    assert.equal(fault.kind, 'process.kill');
-    assert.deepEqual(
-      { ...fault.params, target: fault.params.target.name },
-      {
-        target: 'old-style',
-        signal: 'SIGTERM',
-        exitTimeoutMs: 3000,
-      },
-    );
-    const injection = await fault.inject(context(ledger));
-    assert.equal(injection.details.exit?.signal, 'SIGTERM');
-    await injection.heal();
-    assert.equal(target.running, true);
-  });
-
-  for (const [first, second] of [
-    ['signals', 'signals'],
-    ['signals', 'auto'],
-    ['auto', 'signals'],
-  ] as const) {
-    it(`pausing a paused target (${first}, then ${second}) is FL_ERR_CONFLICT; nothing more applied`, async (t) => {
-      const { start, ledger } = rig(t);
-      const target = await start({
-        name: `paused-${first}-${second}`,
-        argv: script('idle.mjs'),
-        ready: readyOn(),
-      });
-      const paused = await pauseFault({ target, method: first }).inject(context(ledger));
-      await assert.rejects(pauseFault({ target, method: second }).inject(context(ledger)), (error) => {
-        assert.ok(isFaultlineError(error, codes.conflict), String(error));
-        assert.equal(error.details.field, 'target');
-        assert.match(error.message, new RegExp(`target "${target.name}" \\(pid ${target.pid}\\)`));
-        return true;
-      });
-      assert.equal(ledger.size, 1);
-      await paused.heal();
-      assert.notEqual(readProcStat(target.pid)?.state, 'T');
-      // Healed, the target can be paused again.
-      const again = await pauseFault({ target, method: second }).inject(context(ledger));
-      await again.heal();
-      assert.equal(ledger.size, 0);
-    });
-  }
 
   it('a target stopped by someone else is refused too', async (t) => {
     const { start, ledger } = rig(t);

@@ -1,5 +1,4 @@
-import { codes } from '../../core/codes.js';
-import { FaultlineError } from '../../core/errors.js';
+import { conflict } from '../../core/claims.js';
 import type { FaultContext, Injection } from '../../core/fault.js';
 import { defineFault, type FaultFactory } from '../../core/fault-registry.js';
 import type { ParamSpecs } from '../../core/params.js';
@@ -69,10 +68,9 @@ export function applyImpairment(
   const directions = directionsOf(direction);
   for (const one of directions) {
     if (proxy.impairments()[one][name] !== undefined) {
-      throw new FaultlineError(
-        codes.conflict,
+      throw conflict(
+        'direction',
         `${kind}: proxy "${proxy.name}" already has ${name} on ${one}; heal that fault first`,
-        { details: { field: 'direction', proxy: proxy.name, impairment: name } },
       );
     }
   }

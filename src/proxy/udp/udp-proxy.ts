@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { invalid, requireNumber, requireObject, requireOneOf, requireString } from '../../core/assert.js';
+import { conflict } from '../../core/claims.js';
 import { type Clock, realClock, type TimerHandle } from '../../core/clock.js';
 import { codes } from '../../core/codes.js';
 import { FaultlineError, messageOf } from '../../core/errors.js';
@@ -230,10 +231,9 @@ export class UdpProxy {
       const own = this.ownImpairments[d];
       for (const name of names) {
         if (this.pipelines[d].impairments[name] !== undefined && !own.has(name)) {
-          throw new FaultlineError(
-            codes.conflict,
-            `${d}.${name}: a fault from another ledger holds ${name} on ${d} of proxy "${this.name}"; heal it first`,
-            { details: { field: `${d}.${name}`, proxy: this.name } },
+          throw conflict(
+            `${d}.${name}`,
+            `a fault from another ledger holds ${name} on ${d} of proxy "${this.name}"; heal it first`,
           );
         }
       }

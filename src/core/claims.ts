@@ -1,7 +1,5 @@
-import { basename, dirname } from 'node:path';
-import { codes } from '../core/codes.js';
-import { FaultlineError } from '../core/errors.js';
-import type { CgroupController, FaultCgroup } from '../os/index.js';
+import { codes } from './codes.js';
+import { FaultlineError } from './errors.js';
 
 /**
  * What the live faults of this process hold, by key (`memory:4242`, `pause:4242`, `nofile:4242`), so a second
@@ -52,29 +50,7 @@ export function releasing(hold: Claim, heal: () => Promise<void> | void): () => 
   };
 }
 
-/**
- * Refuses a group whose pids already sit in a faultline group of one of `controllers` (a fault of another run,
- * or one this process no longer tracks). Only cgroup v1 hierarchies are checked: in v2 every controller shares
- * one tree, so a pid in another kind's group is no clash.
- */
-export function refuseNested(
-  group: FaultCgroup,
-  controllers: readonly CgroupController[],
-  field: string,
-  whom: string,
-): void {
-  for (const controller of controllers) {
-    if (group.versionOf(controller) !== 1) continue;
-    const parent = dirname(group.dirOf(controller));
-    if (basename(parent).startsWith('faultline-')) {
-      throw conflict(
-        field,
-        `${whom} is already in faultline's ${controller} cgroup ${parent}; heal that fault first`,
-      );
-    }
-  }
-}
-
+/** FL_ERR_CONFLICT: a fault clashes with one already in force on the same target. */
 export function conflict(field: string, message: string): FaultlineError {
   return new FaultlineError(codes.conflict, `${field}: ${message}`, { details: { field } });
 }
