@@ -18,7 +18,7 @@ import { invalid, requireNumber, requireObject, requireOneOf, requireString } fr
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { Journal } from '../core/journal.js';
+import { type Journal, processJournal } from '../core/journal.js';
 import { offTermination, onTermination } from '../core/termination.js';
 import {
   groupTokenVariable,
@@ -485,8 +485,11 @@ export interface SupervisorOptions {
   keepLogs?: boolean;
   /** Grace before SIGKILL in `stopAll` (default 2 s). */
   stopGraceMs?: number;
-  /** Records every target's process group (and the temp log dir), for `faultline cleanup` after a crash. */
-  journal?: Journal;
+  /**
+   * Where every target's process group (and the temp log dir) is recorded, for `faultline cleanup` after a
+   * crash. Default: the process's own journal (`processJournal()`); `false` records nothing.
+   */
+  journal?: Journal | false;
   /**
    * On SIGINT or SIGTERM, `stopAll()` (targets stopped, temp log dir and their journal records removed), then
    * let the signal end the process as it would have (default false). Listens only while targets exist.
@@ -507,6 +510,12 @@ export class Supervisor implements AsyncDisposable {
     this.clock = options.clock ?? realClock;
   }
 
+  /** The journal in use, resolved when first needed (so a supervisor that starts nothing opens none). */
+  private get journal(): Journal | undefined {
+    if (this.options.journal === false) return undefined;
+    return this.options.journal ?? processJournal();
+  }
+
   get(name: string): Target | undefined {
     return this.targets.get(name);
   }
@@ -525,7 +534,7 @@ export class Supervisor implements AsyncDisposable {
     }
     const logDir = checked.logDir ?? this.defaultLogDir();
     if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
-    const target = new Target(checked, this.clock, logDir, this.options.journal);
+    const target = new Target(checked, this.clock, logDir, this.journal);
     this.targets.set(checked.name, target);
     if (this.options.handleSignals === true) onTermination(this, () => this.stopAll());
     try {
@@ -556,7 +565,7 @@ export class Supervisor implements AsyncDisposable {
     if (this.tempDir !== undefined && !this.options.keepLogs) {
       rmSync(this.tempDir, { recursive: true, force: true });
       this.tempDir = undefined;
-      if (this.tempDirRecord !== undefined) this.options.journal?.remove(this.tempDirRecord);
+      if (this.tempDirRecord !== undefined) this.journal?.remove(this.tempDirRecord);
       this.tempDirRecord = undefined;
     }
     if (failures.length > 0) {
@@ -580,7 +589,7 @@ export class Supervisor implements AsyncDisposable {
       this.tempDir = mkdtempSync(join(tmpdir(), 'faultline-logs-'));
       if (!this.options.keepLogs) {
         const residue = { path: this.tempDir, recursive: true, label: 'target logs' };
-        this.tempDirRecord = this.options.journal?.add({ kind: 'file', ...residue });
+        this.tempDirRecord = this.journal?.add({ kind: 'file', ...residue });
       }
     }
     return this.tempDir;

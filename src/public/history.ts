@@ -6,18 +6,10 @@ import {
 } from '../history/recorder.js';
 
 export {
-  type EdnForm,
   EdnKeyword,
-  EdnReader,
-  type EdnReadOptions,
   EdnSymbol,
   type EdnValue,
-  type EdnWriteOptions,
-  isKeywordName,
   keyword,
-  readEdn,
-  readEdnAll,
-  writeEdn,
 } from '../history/edn.js';
 export {
   buildHistory,

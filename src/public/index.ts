@@ -88,8 +88,6 @@ export {
 } from '../core/fault-registry.js';
 export {
   defaultStateDir,
-  Journal,
-  type JournalOptions,
   type Residue,
   type ResidueRecord,
 } from '../core/journal.js';
@@ -108,18 +106,10 @@ export type {
 export { Random } from '../core/random.js';
 export { VirtualClock } from '../core/virtual-clock.js';
 export {
-  type EdnForm,
   EdnKeyword,
-  EdnReader,
-  type EdnReadOptions,
   EdnSymbol,
   type EdnValue,
-  type EdnWriteOptions,
-  isKeywordName,
   keyword,
-  readEdn,
-  readEdnAll,
-  writeEdn,
 } from '../history/edn.js';
 export {
   buildHistory,

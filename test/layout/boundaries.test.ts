@@ -52,8 +52,8 @@ describe('folder boundaries', () => {
     ]);
     assert.deepEqual(violations('checker/models/kv.ts', "import { y } from '../model.js';"), []);
     assert.deepEqual(violations('public/proxy.ts', "export { z } from '../proxy/hub.js';"), []);
-    assert.deepEqual(violations('cli/main.ts', "const m = await import('../../bench/x.js');"), [
-      'src/cli/main.ts: ../../bench/x.js',
+    assert.deepEqual(violations('cli/main.ts', "const m = await import('../../scripts/x.js');"), [
+      'src/cli/main.ts: ../../scripts/x.js',
     ]);
   });
 
