@@ -118,7 +118,11 @@ async function cleanJournal(
   for (const record of [...journal.content.records].reverse()) {
     const outcome = await undo(record, dryRun);
     print(outcome.line);
-    announce(record, !outcome.done ? 'failed' : dryRun ? 'skipped' : 'undone', outcome.line);
+    announce(
+      record,
+      !outcome.done ? 'failed' : outcome.gone ? 'gone' : dryRun ? 'skipped' : 'undone',
+      outcome.line,
+    );
     if (!outcome.done) left.unshift(record);
   }
   if (dryRun) return true;

@@ -32,6 +32,8 @@ export type Residue = { [K in ResidueKindName]: ResidueOf<K> }[ResidueKindName];
 /** What an undo did, as one line for the cleanup output. `done` is false when the residue is still there. */
 export interface UndoOutcome {
   readonly done: boolean;
+  /** Nothing was left to undo: the thing never came to exist, is already gone, or is no longer ours. */
+  readonly gone?: boolean;
   readonly line: string;
 }
 

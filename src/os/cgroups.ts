@@ -481,7 +481,8 @@ registerResidueKind({
     if (!basename(path).startsWith('faultline-')) {
       return { done: false, line: `refused to remove cgroup ${path}: not a faultline-* group` };
     }
-    if (!(await nodeCgroupFs.exists(path))) return { done: true, line: `cgroup ${path} already removed` };
+    if (!(await nodeCgroupFs.exists(path)))
+      return { done: true, gone: true, line: `cgroup ${path} already removed` };
     const parent = residue.parentPath ?? join(path, '..');
     if (dryRun) {
       const pids = await pidsIn(nodeCgroupFs, path);

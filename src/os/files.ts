@@ -30,7 +30,7 @@ registerResidueKind({
     if (!isFaultlineName(path)) {
       return { done: false, line: `refused to remove ${path}: not a faultline-owned name` };
     }
-    if (!existsSync(path)) return { done: true, line: `${path} already gone` };
+    if (!existsSync(path)) return { done: true, gone: true, line: `${path} already gone` };
     if (dryRun) return { done: true, line: `would remove ${path}` };
     rmSync(path, { force: true, recursive: residue.recursive === true });
     return { done: true, line: `removed ${path}` };

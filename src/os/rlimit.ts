@@ -112,8 +112,10 @@ registerResidueKind({
   async undo(residue, { dryRun }) {
     const { pid, startTime, soft, hard } = residue;
     const state = identifyProcess(pid, startTime);
-    if (state === 'reused') return { done: true, line: `skipped pid ${pid}: start time differs, not ours` };
-    if (state === 'gone') return { done: true, line: `pid ${pid} is gone; its nofile limit went with it` };
+    if (state === 'reused')
+      return { done: true, gone: true, line: `skipped pid ${pid}: start time differs, not ours` };
+    if (state === 'gone')
+      return { done: true, gone: true, line: `pid ${pid} is gone; its nofile limit went with it` };
     if (dryRun) return { done: true, line: `would restore nofile of pid ${pid} to ${soft}:${hard}` };
     // Recorded before the limit was lowered: restoring one that never was lowered changes nothing.
     await writeNofile(pid, { soft, hard });

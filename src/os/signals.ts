@@ -127,7 +127,7 @@ async function killEach(pids: readonly { pid: number; startTime: number }[]): Pr
 }
 
 function skippedReused(pid: number): UndoOutcome {
-  return { done: true, line: `skipped pid ${pid}: start time differs, not ours` };
+  return { done: true, gone: true, line: `skipped pid ${pid}: start time differs, not ours` };
 }
 
 const labelled = (label: string | undefined): string => (label === undefined ? '' : ` (${label})`);
@@ -149,7 +149,7 @@ registerResidueKind({
     if (state === 'reused') return skippedReused(pid);
     if (state === 'gone') {
       const members = groupMembers(pgid);
-      if (members.length === 0) return { done: true, line: `${who} already gone` };
+      if (members.length === 0) return { done: true, gone: true, line: `${who} already gone` };
       // Without the leader, only the token in a member's environment proves the group number was not reused.
       const token = residue.token;
       const ours = token === undefined ? [] : members.filter((member) => carriesToken(member, token));
@@ -197,7 +197,7 @@ registerResidueKind({
     const { pid, startTime } = residue;
     const state = identifyProcess(pid, startTime);
     if (state === 'reused') return skippedReused(pid);
-    if (state === 'gone') return { done: true, line: `stopped pid ${pid} already gone` };
+    if (state === 'gone') return { done: true, gone: true, line: `stopped pid ${pid} already gone` };
     const leads = readProcStat(pid)?.pgrp === pid;
     const what = leads ? `process group ${pid}` : `pid ${pid}`;
     if (dryRun) return { done: true, line: `would continue ${what}` };

@@ -52,7 +52,7 @@ describe('cleanup events', () => {
       [
         ['no-such-kind record 4', 'failed'],
         [notOurs, 'failed'],
-        [alreadyGone, 'skipped'],
+        [alreadyGone, 'gone'],
         [ours, 'skipped'],
       ],
     );
@@ -65,7 +65,7 @@ describe('cleanup events', () => {
       [
         ['no-such-kind record 4', 'failed'],
         [notOurs, 'failed'],
-        [alreadyGone, 'undone'],
+        [alreadyGone, 'gone'],
         [ours, 'undone'],
       ],
     );
