@@ -10,20 +10,45 @@ import { functionProbe, tcpProbe } from '../../src/process/probes.js';
 import { assertRecoveryWithin, timeToGreen, waitFor } from '../../src/process/recovery.js';
 import { portOf, readyOn, rig, script } from './helpers.js';
 
-/** Fails until `passAt` (clock ms), with a reason. */
-function greenAt(passAt: number) {
+/** Fails until `passAt` on `clock`, with a reason. */
+function greenAt(clock: VirtualClock, passAt: number) {
   return functionProbe('flip', () => {
-    if (realClock.now() < passAt) throw new Error('still red');
+    if (clock.now() < passAt) throw new Error('still red');
   });
 }
 
+/**
+ * Runs a wait on a VirtualClock to its end: lets each check settle (a turn of the event loop), then
+ * moves the clock to the next due timer (the pause between checks, or a check's deadline).
+ */
+async function drive<T>(clock: VirtualClock, wait: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = wait.finally(() => {
+    settled = true;
+  });
+  done.catch(() => {});
+  for (let steps = 0; ; steps++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (settled) return wait;
+    const next = clock.nextDueAt();
+    assert.ok(next !== undefined && steps < 10_000, 'the wait is pending on a timer of its clock');
+    clock.advance(next - clock.now());
+  }
+}
+
 describe('recovery timing', () => {
-  it('waitFor reports elapsed time, attempts and a resolution bounded by the interval', async () => {
-    const result = await waitFor(greenAt(realClock.now() + 200), { timeoutMs: 3000, intervalMs: 25 });
-    assert.ok(result.elapsedMs >= 195, `elapsed ${result.elapsedMs}`);
-    assert.ok(result.attempts >= 3);
-    assert.ok(result.resolutionMs > 0 && result.resolutionMs < 200, `resolution ${result.resolutionMs}`);
+  it('waitFor on a virtual clock: checks every intervalMs; elapsed, attempts and resolution exact', async () => {
+    const clock = new VirtualClock();
+    const result = await drive(
+      clock,
+      waitFor(greenAt(clock, 200), { timeoutMs: 3000, intervalMs: 25, clock }),
+    );
+    // Checks at 0, 25, …, 200: the one at 200 passes.
+    assert.equal(result.elapsedMs, 200);
+    assert.equal(result.attempts, 9);
+    assert.equal(result.resolutionMs, 25, 'green between the last failing check (175) and 200');
     assert.match(String(result.lastError), /still red/);
+    assert.equal(clock.pendingTimers, 0, 'no timer left behind');
   });
 
   it('publishes a probe event per check, on the wait’s clock (a VirtualClock here)', async () => {
@@ -69,14 +94,88 @@ describe('recovery timing', () => {
     assert.equal('error' in (mine.at(-1) ?? {}), false, 'a passing check carries no error');
   });
 
-  it('waitFor fails with the probe’s last error when it never passes', async () => {
-    await assert.rejects(waitFor(greenAt(Number.POSITIVE_INFINITY), { timeoutMs: 150, intervalMs: 20 }), {
+  it('waitFor on a virtual clock: fails at exactly timeoutMs with the probe’s last error', async () => {
+    const clock = new VirtualClock();
+    await assert.rejects(
+      drive(
+        clock,
+        waitFor(greenAt(clock, Number.POSITIVE_INFINITY), { timeoutMs: 150, intervalMs: 20, clock }),
+      ),
+      (error: Error & { code?: string; details?: { attempts: number; elapsedMs: number } }) => {
+        assert.equal(error.code, 'FL_ERR_PROBE');
+        assert.match(
+          error.message,
+          /probe "flip" did not pass within 150ms \(9 attempts\); last error: still red/,
+        );
+        // Checks at 0, 20, …, 140, and the last one at the deadline, 150.
+        assert.deepEqual(
+          { attempts: error.details?.attempts, elapsedMs: error.details?.elapsedMs },
+          { attempts: 9, elapsedMs: 150 },
+        );
+        return true;
+      },
+    );
+    assert.equal(clock.now(), 150);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('waitFor on a virtual clock: a check that hangs is cut off, and aborted, at the deadline', async () => {
+    const clock = new VirtualClock();
+    let aborted: unknown;
+    const hanging = functionProbe(
+      'hangs',
+      (signal) =>
+        new Promise<void>(() => {
+          signal?.addEventListener('abort', () => {
+            aborted = signal.reason;
+          });
+        }),
+    );
+    await assert.rejects(drive(clock, waitFor(hanging, { timeoutMs: 100, intervalMs: 20, clock })), {
       code: 'FL_ERR_PROBE',
-      message: /probe "flip" did not pass within 150ms \(\d+ attempts\); last error: still red/,
+      message: /did not pass within 100ms \(1 attempts\); last error: check still running at the deadline/,
+    });
+    assert.equal(clock.now(), 100, 'cut off at exactly the deadline');
+    assert.match(String(aborted), /check still running at the deadline/, 'the check was told to stop');
+  });
+
+  it('timeToGreen on a virtual clock counts from `from`; assertRecoveryWithin compares it with the SLO', async () => {
+    const clock = new VirtualClock({ startMs: 1000 });
+    const from = clock.now() - 50; // the outage began 50 ms before the wait
+    const result = await drive(
+      clock,
+      timeToGreen(greenAt(clock, 1120), { from, timeoutMs: 10_000, intervalMs: 40, clock }),
+    );
+    // Checks at 1000, 1040, 1080, 1120: green at the fourth.
+    assert.deepEqual(
+      { ms: result.ms, resolutionMs: result.resolutionMs, attempts: result.attempts },
+      { ms: 170, resolutionMs: 40, attempts: 4 },
+    );
+    await assertRecoveryWithin(result, 170);
+    await assert.rejects(assertRecoveryWithin(result, 169), {
+      code: 'FL_ERR_SLO',
+      message: /recovery took 170ms \(±40ms\), SLO 169ms; probe's last error: still red/,
     });
   });
 
-  it('timeToGreen measures from a given moment: a killed server coming back under its policy', async (t) => {
+  it('assertRecoveryWithin on a virtual clock reports a recovery that never happened', async () => {
+    const clock = new VirtualClock();
+    await assert.rejects(
+      assertRecoveryWithin(
+        drive(
+          clock,
+          timeToGreen(greenAt(clock, Number.POSITIVE_INFINITY), { timeoutMs: 100, intervalMs: 20, clock }),
+        ),
+        50,
+      ),
+      {
+        code: 'FL_ERR_SLO',
+        message: /SLO 50ms violated: never recovered: probe "flip" did not pass .*still red/,
+      },
+    );
+  });
+
+  it('timeToGreen on real time: a killed server coming back under its policy', async (t) => {
     const { start, ledger } = rig(t);
     const server = await start({
       name: 'srv',
@@ -100,18 +199,5 @@ describe('recovery timing', () => {
       message:
         /recovery took .* \(±.*\), SLO 100ms; probe's last error: .*(not running|ECONNREFUSED|no line)/,
     });
-  });
-
-  it('assertRecoveryWithin reports a recovery that never happened', async () => {
-    await assert.rejects(
-      assertRecoveryWithin(
-        timeToGreen(greenAt(Number.POSITIVE_INFINITY), { timeoutMs: 100, intervalMs: 20 }),
-        50,
-      ),
-      {
-        code: 'FL_ERR_SLO',
-        message: /SLO 50ms violated: never recovered: probe "flip" did not pass .*still red/,
-      },
-    );
   });
 });

@@ -21,28 +21,28 @@ function measuredRate(received: Received): number {
   return afterFirst / ((last - first) / 1000) / 1000; // KB/s, KB = 1000 bytes
 }
 
-test('bandwidth: downstream rate is within ±5 % of the setting over 2.5 MB', async (t) => {
-  const data = pattern(2_500_000);
+test('bandwidth (real time): downstream rate is within ±5 % of the setting over 1.2 MB', async (t) => {
+  const data = pattern(1_200_000);
   const server = await startServer(t, (socket) => void writeAll(socket, data));
   const hub = startHub(t);
   const proxy = await startProxy(hub, server.port);
-  await hub.addToxic('test', { type: 'bandwidth', attributes: { rate: 1500 } }); // ~1.7 s
+  await hub.addToxic('test', { type: 'bandwidth', attributes: { rate: 2000 } }); // ~0.6 s
   const received = new Received(await connect(t, proxy.port));
   await received.waitForBytes(data.length, 20_000);
   const rate = measuredRate(received);
-  assert.ok(Math.abs(rate - 1500) <= 75, `measured ${rate.toFixed(1)} KB/s, expected 1500 ± 5 %`);
+  assert.ok(Math.abs(rate - 2000) <= 100, `measured ${rate.toFixed(1)} KB/s, expected 2000 ± 5 %`);
   assert.ok(received.data.equals(data), 'data arrived intact and in order');
 });
 
-test('bandwidth: upstream rate is within ±5 % of the setting over 2 MB', async (t) => {
-  const data = pattern(2_000_000);
+test('bandwidth (real time): upstream rate is within ±5 % of the setting over 1.2 MB', async (t) => {
+  const data = pattern(1_200_000);
   let received: Received | undefined;
   const server = await startServer(t, (socket) => {
     received = new Received(socket);
   });
   const hub = startHub(t);
   const proxy = await startProxy(hub, server.port);
-  await hub.addToxic('test', { type: 'bandwidth', stream: 'upstream', attributes: { rate: 2000 } }); // ~1 s
+  await hub.addToxic('test', { type: 'bandwidth', stream: 'upstream', attributes: { rate: 2000 } }); // ~0.6 s
   const client = await connect(t, proxy.port);
   await writeAll(client, data);
   await waitFor(() => (received?.bytes ?? 0) >= data.length, 'all bytes at the server', 20_000);
@@ -51,25 +51,5 @@ test('bandwidth: upstream rate is within ±5 % of the setting over 2 MB', async 
   assert.ok((received as Received).data.equals(data), 'data arrived intact and in order');
 });
 
-test('bandwidth: rate 0 stalls the stream; raising the rate releases it', async (t) => {
-  const data = pattern(100_000);
-  const server = await startServer(t, (socket) => void writeAll(socket, data));
-  const hub = startHub(t);
-  const proxy = await startProxy(hub, server.port);
-  await hub.addToxic('test', { type: 'bandwidth', attributes: { rate: 0 } });
-  const received = new Received(await connect(t, proxy.port));
-  // The proxy has read everything the server sent, and holds it.
-  await waitFor(() => proxy.stats.downstream.bytesIn >= data.length, 'the proxy to read the data');
-  const heldSince = performance.now();
-  await waitFor(() => performance.now() - heldSince >= 300, '300 ms of stall');
-  assert.equal(received.bytes, 0, 'nothing passes at rate 0');
-  await hub.updateToxic('test', 'bandwidth_downstream', { attributes: { rate: 1000 } }); // 100 KB in ~0.1 s
-  const releasedAt = performance.now();
-  await received.waitForBytes(data.length, 5_000);
-  const elapsed = performance.now() - releasedAt;
-  assert.ok(
-    elapsed >= 80 && elapsed < 2_000,
-    `released in ${elapsed.toFixed(0)} ms, expected ~100 ms at 1000 KB/s`,
-  );
-  assert.ok(received.data.equals(data));
-});
+// Rate 0 stalling the stream and a raised rate releasing it are checked on the VirtualClock in
+// toxic-schedules.test.ts; the pacing itself in virtual-time.test.ts.

@@ -14,15 +14,17 @@ import {
 
 // Timer-driven effects are checked against "setting - 2 ms": Node timers count whole milliseconds from
 // the event loop's cached time, so one may fire up to ~1 ms early by performance.now(), and the test's
-// own timestamps are taken a little before or after the event they stand for.
+// own timestamps are taken a little before or after the event they stand for. The upper bound allows a
+// loaded machine to run a timer a few hundred ms late. The exact schedules are checked on the
+// VirtualClock in toxic-schedules.test.ts.
 
-test('slow_open: the upstream connection and the first data wait for the delay; open connections do not', async (t) => {
+test('slow_open (real time): the upstream connection and the first data wait for the delay; open connections do not', async (t) => {
   const echo = await startEchoServer(t);
   const hub = startHub(t);
   const proxy = await startProxy(hub, echo.port);
   const early = await connect(t, proxy.port);
   await roundTrips(early, 1);
-  await hub.addToxic('test', { type: 'slow_open', stream: 'upstream', attributes: { delay: 300 } });
+  await hub.addToxic('test', { type: 'slow_open', stream: 'upstream', attributes: { delay: 150 } });
   const connectedAt = performance.now();
   const client = new Received(await connect(t, proxy.port));
   client.socket.write('ping');
@@ -31,10 +33,10 @@ test('slow_open: the upstream connection and the first data wait for the delay; 
   await client.waitForBytes(4, 5_000);
   const echoedAfter = (client.readTimes[0] as number) - connectedAt;
   assert.ok(
-    acceptedAfter >= 298,
-    `upstream opened ${acceptedAfter.toFixed(1)} ms after connect, expected ≥ 300`,
+    acceptedAfter >= 148 && acceptedAfter < 650,
+    `upstream opened ${acceptedAfter.toFixed(1)} ms after connect, expected 150`,
   );
-  assert.ok(echoedAfter >= 298 && echoedAfter < 2_000, `first echo after ${echoedAfter.toFixed(1)} ms`);
+  assert.ok(echoedAfter >= 148 && echoedAfter < 650, `first echo after ${echoedAfter.toFixed(1)} ms`);
   const [early1] = await roundTrips(early, 1);
   assert.ok((early1 as number) < 100, 'the connection opened before the toxic is not delayed');
 });
@@ -55,11 +57,11 @@ test('slow_open removed while a connection waits: held data goes at once and the
   assert.ok((roundTrip as number) < 1_000, 'the connection works normally afterwards');
 });
 
-test('limit_time: data flows normally, then the connection closes after the time', async (t) => {
+test('limit_time (real time): data flows normally, then the connection closes after the time', async (t) => {
   const echo = await startEchoServer(t);
   const hub = startHub(t);
   const proxy = await startProxy(hub, echo.port);
-  await hub.addToxic('test', { type: 'limit_time', stream: 'both', attributes: { time: 400 } });
+  await hub.addToxic('test', { type: 'limit_time', stream: 'both', attributes: { time: 150 } });
   const connectedAt = performance.now();
   const client = new Received(await connect(t, proxy.port));
   const [roundTrip] = await roundTrips(client.socket, 1);
@@ -67,7 +69,7 @@ test('limit_time: data flows normally, then the connection closes after the time
   await client.waitForClose(5_000);
   const after = (client.closedAt as number) - connectedAt;
   assert.equal(client.error, undefined, 'a graceful close');
-  assert.ok(after >= 398 && after < 2_000, `closed ${after.toFixed(1)} ms after connecting, expected ≥ 400`);
+  assert.ok(after >= 148 && after < 650, `closed ${after.toFixed(1)} ms after connecting, expected 150`);
 });
 
 test('corrupt: flips bits at the configured rate, leaving the length unchanged', async (t) => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { VirtualClock } from '../../../src/core/virtual-clock.js';
 import {
   accountedThrough,
   sendPaced,
   settle,
+  stamped,
   startSink,
   startUdpProxy,
   udpSocket,
@@ -78,6 +80,36 @@ describe('UDP proxy: duplication, reordering, corruption', () => {
       [1, 2, 3, 0, 4],
     );
     assert.equal(proxy.counters().upstream.reordered, 1);
+  });
+
+  it('virtual clock: a held datagram with nothing behind it goes after exactly 100 ms (the hold bound)', async (t) => {
+    const clock = new VirtualClock();
+    const sink = await startSink(t);
+    const proxy = await startUdpProxy(t, sink.port, { clock });
+    proxy.impair('upstream', { reorder: { probability: 1, gap: 3 } });
+    const client = await udpSocket(t);
+    client.send(stamped(0), proxy.port, '127.0.0.1');
+    await waitFor(() => proxy.counters().upstream.received === 1, 'the datagram at the proxy');
+    clock.advance(40);
+    client.send(stamped(1), proxy.port, '127.0.0.1');
+    await waitFor(() => proxy.counters().upstream.received === 2, 'the second datagram');
+    assert.equal(proxy.queued().upstream, 2, 'both held, waiting for 3 later ones');
+    assert.equal(clock.nextDueAt(), 100, 'the first is due 100 ms after it came');
+    clock.advance(59);
+    assert.equal(proxy.counters().upstream.forwarded, 0, 'held until its hold bound');
+    clock.advance(1);
+    assert.equal(proxy.counters().upstream.forwarded, 1, 'the first goes at 100 ms');
+    assert.equal(clock.nextDueAt(), 140, 'the second is due 100 ms after it came');
+    clock.advance(39);
+    assert.equal(proxy.counters().upstream.forwarded, 1);
+    clock.advance(1);
+    assert.equal(proxy.counters().upstream.forwarded, 2, 'the second goes at 140 ms');
+    await waitFor(() => sink.arrivals.length === 2, 'both at the sink');
+    assert.deepEqual(
+      sink.arrivals.map((a) => a.seq),
+      [0, 1],
+    );
+    assert.equal(proxy.counters().upstream.reordered, 0, 'nothing overtook them');
   });
 
   it('corrupts one bit in about half the datagrams', async (t) => {

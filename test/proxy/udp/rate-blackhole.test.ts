@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { VirtualClock } from '../../../src/core/virtual-clock.js';
 import {
   accountedThrough,
   sendPaced,
@@ -13,14 +14,56 @@ import {
 } from './helpers.js';
 
 describe('UDP proxy: rate limit, blackhole, live changes', () => {
-  it('limits to bytesPerSec, queues up to queueBytes, and drops and counts the overflow', async (t) => {
+  it('virtual clock: one datagram per size / rate, the queue holds queueBytes, the overflow is dropped', async (t) => {
+    const clock = new VirtualClock();
+    const sink = await startSink(t);
+    const proxy = await startUdpProxy(t, sink.port, { clock });
+    // 1000-byte datagrams at 200,000 B/s: one every 5 ms; the queue holds 20 of them (100 ms).
+    proxy.impair('upstream', { rate: { bytesPerSec: 200_000, queueBytes: 20_000 } });
+    const client = await udpSocket(t);
+    const sent = 60;
+    for (let seq = 0; seq < sent; seq++) client.send(stamped(seq, 1000), proxy.port, '127.0.0.1');
+    await waitFor(() => proxy.counters().upstream.received === sent, 'the datagrams at the proxy');
+    const c = proxy.counters().upstream;
+    assert.deepEqual(
+      { forwarded: c.forwarded, queued: proxy.queued().upstream, queueDropped: c.queueDropped },
+      { forwarded: 1, queued: 20, queueDropped: 39 },
+      'the first goes at once, 20 wait, the rest are dropped and counted',
+    );
+    const forwardedAt: number[] = [];
+    for (let step = 1; step <= 21; step++) {
+      // (After the 20th, the only timer left is the session sweep, a minute away.)
+      if (step <= 20) assert.equal(clock.nextDueAt(), 5 * step, `the next release at ${5 * step} ms`);
+      clock.advance(4.9);
+      forwardedAt.push(proxy.counters().upstream.forwarded);
+      clock.advance(0.1);
+    }
+    assert.deepEqual(
+      forwardedAt,
+      Array.from({ length: 21 }, (_, i) => Math.min(21, i + 1)),
+      'one more every 5 ms, none early',
+    );
+    assert.equal(clock.now(), 105);
+    const after = proxy.counters().upstream;
+    assert.equal(after.forwarded, 21, 'the queue bounds the extra wait: the last left at 100 ms');
+    assert.equal(after.forwarded + after.dropped, after.received);
+    assert.equal(after.dropped, after.queueDropped);
+    await waitFor(() => sink.arrivals.length === 21, 'the forwarded datagrams at the sink');
+    assert.deepEqual(
+      sink.arrivals.map((a) => a.seq),
+      Array.from({ length: 21 }, (_, seq) => seq),
+      'the first 21, in order',
+    );
+  });
+
+  it('real time: limits to bytesPerSec within ±10 %, queues up to queueBytes, drops the overflow', async (t) => {
     const sink = await startSink(t);
     const proxy = await startUdpProxy(t, sink.port);
     const bytesPerSec = 200_000;
     proxy.impair('upstream', { rate: { bytesPerSec, queueBytes: 20_000 } });
     const client = await udpSocket(t);
-    // 1000-byte datagrams at 400/s for 1.5 s: twice the rate the limit lets through.
-    const sent = 600;
+    // 1000-byte datagrams at 400/s for 0.6 s: twice the rate the limit lets through.
+    const sent = 240;
     for (let seq = 0; seq < sent; ) {
       for (let i = 0; i < 4; i++) client.send(stamped(seq++, 1000), proxy.port, '127.0.0.1');
       await sleep(10);
@@ -28,7 +71,7 @@ describe('UDP proxy: rate limit, blackhole, live changes', () => {
     await settle(() => sink.arrivals.length, 300);
     const c = proxy.counters().upstream;
     assert.equal(c.received, sent);
-    assert.ok(c.queueDropped > 100, `queue overflow counted: ${c.queueDropped}`);
+    assert.ok(c.queueDropped > 40, `queue overflow counted: ${c.queueDropped}`);
     assert.equal(c.forwarded + c.dropped, c.received);
     assert.equal(c.dropped, c.queueDropped);
     assert.equal(sink.arrivals.length, c.forwarded);
