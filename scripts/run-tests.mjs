@@ -24,7 +24,9 @@ if (files.length === 0) {
 // honest tolerances for it; FAULTLINE_TEST_CONCURRENCY=1 runs one file at a time, to rule load out.
 const concurrency = process.env.FAULTLINE_TEST_CONCURRENCY ?? '2';
 if (!/^[1-9]\d*$/.test(concurrency)) {
-  console.error(`FAULTLINE_TEST_CONCURRENCY: expected a whole number >= 1, got ${JSON.stringify(concurrency)}`);
+  console.error(
+    `FAULTLINE_TEST_CONCURRENCY: expected a whole number >= 1, got ${JSON.stringify(concurrency)}`,
+  );
   process.exit(2);
 }
 const result = spawnSync(
