@@ -196,6 +196,11 @@ export class Network {
   }
 
   /** Closes every link and its connections. Faults stay recorded; a new `start()` applies them again. */
+  /** `stop()`, for `await using` and `useFaultline(t).own()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
     await this.starting?.catch(() => {});
     const links = [...this.links.values()];

@@ -161,6 +161,11 @@ export class TcpProxy {
   }
 
   /** Stops listening and closes every connection. */
+  /** `stop()`, for `await using` and `useFaultline(t).own()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;

@@ -1,3 +1,4 @@
+import { invalid } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { FaultContext } from '../core/fault.js';
 import { Ledger } from '../core/ledger.js';
@@ -72,6 +73,13 @@ export function useFaultline(
     seed,
     replay,
     own(resource, label = 'stop resource') {
+      if (typeof resource?.[Symbol.asyncDispose] !== 'function') {
+        throw invalid(
+          'resource',
+          'expected something to stop: an object with [Symbol.asyncDispose]',
+          'a Supervisor, ProxyHub, TcpProxy, UdpProxy or Network',
+        );
+      }
       ledger.push(label, async () => {
         await resource[Symbol.asyncDispose]();
       });

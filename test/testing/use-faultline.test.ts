@@ -2,11 +2,14 @@
 // and its seed is printed with the command that replays it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
+import { useFaultline } from '../../src/testing/index.js';
 import { cleanEnv } from '../support/scratch-project.js';
 
 const testing = new URL('../../src/testing/index.js', import.meta.url).href;
@@ -53,4 +56,22 @@ test('after', async () => {
     /faultline seed 7; replay: FAULTLINE_SEED=7 node --test --test-name-pattern='breaks' '.*failing\.test\.mjs'/,
     output,
   );
+});
+
+test('own() takes what can be stopped, and stops it when the test ends', async (t) => {
+  let port = 0;
+  await t.test('inner', async (inner) => {
+    const fl = useFaultline(inner, { seed: 1 });
+    assert.throws(() => fl.own({} as AsyncDisposable), { code: 'FL_ERR_INVALID_ARGUMENT' });
+    const proxy = fl.own(
+      new UdpProxy({ name: 'u', listen: '127.0.0.1:0', upstream: '127.0.0.1:9', io: 'dgram' }),
+    );
+    await proxy.start();
+    port = proxy.port;
+  });
+  // The inner test's end stopped the proxy: its port is free again.
+  const socket = createSocket('udp4');
+  t.after(() => socket.close());
+  socket.bind(port, '127.0.0.1');
+  await once(socket, 'listening');
 });

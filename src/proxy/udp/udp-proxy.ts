@@ -204,6 +204,11 @@ export class UdpProxy {
   }
 
   /** Closes every socket and timer; held datagrams are dropped. Counters and impairments stay. */
+  /** `stop()`, for `await using` and `useFaultline(t).own()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
     for (const roamer of [...this.roamers]) roamer.stop();
     if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
