@@ -82,7 +82,7 @@ export class ProxiedConnection implements PipeOwner {
     this.target = target;
     if (openDelayMs > 0) {
       this.openTimer = this.clock.setTimeout(() => this.openUpstream(), openDelayMs);
-      // Data may reach the upstream socket before the open timer fires: slow_open's own release timer
+      // Data may reach the upstream socket before the open timer fires: slow-open's own release timer
       // can fire first (same due time), and removing or shortening the toxic releases data early. The
       // first write then opens the connection, since a socket that was never told to connect fails it.
       this.pipes.upstream.beforeFirstWrite = () => this.openUpstream();
@@ -127,7 +127,7 @@ export class ProxiedConnection implements PipeOwner {
   remove(name: string): void {
     if (!this.applied.delete(name)) return;
     for (const direction of directions) this.pipes[direction].remove(name);
-    // Without the toxic that delayed the open (slow_open), new data would go straight to a socket that
+    // Without the toxic that delayed the open (slow-open), new data would go straight to a socket that
     // was never told to connect.
     if (this.openTimer !== undefined) this.openUpstream();
   }
@@ -147,7 +147,7 @@ export class ProxiedConnection implements PipeOwner {
     if (this.closed) return;
     this.shutdown();
     for (const socket of [this.client, this.upstream]) {
-      // An upstream never told to connect (slow_open) has nothing to flush; one still connecting
+      // An upstream never told to connect (slow-open) has nothing to flush; one still connecting
       // flushes what was written to it once connected, like an open one.
       if (socket.pending && !socket.connecting) socket.destroy();
       else socket.destroySoon();
