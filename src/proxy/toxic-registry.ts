@@ -19,6 +19,8 @@ import { timeout } from './toxics/timeout.js';
 const kinds = new Map<string, ToxicKind>();
 const kebabCase = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const camelCase = /^[a-z][a-zA-Z0-9]*$/;
+/** The parameters of every toxic fault (`ToxicFaultParams`), so no attribute may be called so. */
+const reserved = new Set(['proxy', 'stream', 'toxicityProbability', 'name']);
 
 /**
  * Makes a toxic kind available by its name (for user-defined toxics too), and registers its fault kind
@@ -31,6 +33,9 @@ export function registerToxic(kind: ToxicKind): void {
   for (const name of Object.keys(kind.attributes)) {
     if (!camelCase.test(name)) {
       throw invalid(`attributes.${name}`, 'must be camelCase, units last', 'e.g. "delayMs"');
+    }
+    if (reserved.has(name)) {
+      throw invalid(`attributes.${name}`, 'is a parameter every toxic fault has', 'another name');
     }
   }
   if (kinds.has(kind.name)) {

@@ -41,4 +41,8 @@ test('a registered toxic kind’s name must be kebab-case, its attribute names c
     /attributes\.delay_ms: must be camelCase/,
   );
   assert.throws(() => registerToxic({ ...noop, name: 'snake_name' }), /name: must be kebab-case/);
+  assert.throws(
+    () => registerToxic({ ...noop, name: 'reserved-attribute', attributes: { stream: spec } }),
+    /attributes\.stream: is a parameter every toxic fault has/,
+  );
 });
