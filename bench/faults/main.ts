@@ -59,8 +59,8 @@ try {
     await injection.heal();
     viaLedger.push(performance.now() - start);
     start = performance.now();
-    proxy.addToxic({ name: 'latency_downstream', type: 'latency', attributes: { latency: 10 } });
-    proxy.removeToxic('latency_downstream');
+    proxy.addToxic({ name: 'latency-downstream', kind: 'latency', attributes: { latencyMs: 10 } });
+    proxy.removeToxic('latency-downstream');
     direct.push(performance.now() - start);
   }
   const median = (values: number[]): number =>

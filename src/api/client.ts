@@ -1,6 +1,7 @@
 import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { ProxyInput, ProxyState, ToxicInput, ToxicSpec, ToxiproxyApi } from '../proxy/index.js';
+import type { ProxyInput, ToxicInput, ToxiproxyApi } from './hub.js';
+import type { ProxyState, ToxicSpec } from './toxiproxy-toxics.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 

@@ -13,7 +13,6 @@ import { codes, type ErrorCode } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { readJson } from '../core/json.js';
 import { listenTcp } from '../core/listen.js';
-import type { ProxyHub, ProxyInput, ToxicInput } from '../proxy/index.js';
 import {
   bracketHost,
   formatHostPort,
@@ -24,6 +23,7 @@ import {
   parseHostName,
   unbracketHost,
 } from '../proxy/index.js';
+import type { ProxyHub, ProxyInput, ToxicInput } from './hub.js';
 import { renderMetrics } from './metrics.js';
 
 export interface ApiServerOptions {

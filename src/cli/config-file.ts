@@ -1,9 +1,9 @@
 import { open } from 'node:fs/promises';
+import type { ProxyHub, ProxyInput, ProxyState } from '../api/index.js';
 import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { type JsonPosition, readJson } from '../core/json.js';
-import type { ProxyHub, ProxyInput, ProxyState } from '../proxy/index.js';
 
 /** A parsed `--config` file: Toxiproxy's format, a JSON array of proxies (faultline also takes `toxics`). */
 export interface ProxyConfig {

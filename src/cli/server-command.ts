@@ -1,7 +1,7 @@
-import { checkToken, startApiServer } from '../api/index.js';
+import { checkToken, ProxyHub, startApiServer } from '../api/index.js';
 import { requireNumber } from '../core/assert.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { isLoopbackHost, ProxyHub, parseHostName } from '../proxy/index.js';
+import { isLoopbackHost, parseHostName } from '../proxy/index.js';
 import { applyProxyConfig, readProxyConfig } from './config-file.js';
 import { parseCommandLine, usageError } from './usage.js';
 

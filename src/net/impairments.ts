@@ -9,9 +9,9 @@ export type NetImpairments = UdpImpairments;
 
 const datagramOnly = new Set<string>(['loss', 'reorder', 'duplicate', 'corrupt']);
 
-/** One toxic that carries part of a direction's impairments on TCP. */
+/** One toxic that carries part of a direction's impairments on TCP (attributes by their typed names). */
 export interface TcpToxicPlan {
-  readonly type: 'timeout' | 'latency' | 'bandwidth';
+  readonly kind: 'timeout' | 'latency' | 'bandwidth';
   readonly attributes: Record<string, number>;
 }
 
@@ -87,20 +87,20 @@ export function tcpToxics(
   const toxics = new Map<string, TcpToxicPlan>();
   if (impairments.delay !== undefined) {
     toxics.set(`faultline_latency_${direction}`, {
-      type: 'latency',
-      attributes: { latency: impairments.delay.ms, jitter: impairments.delay.jitterMs ?? 0 },
+      kind: 'latency',
+      attributes: { latencyMs: impairments.delay.ms, jitterMs: impairments.delay.jitterMs ?? 0 },
     });
   }
   if (impairments.rate !== undefined) {
-    // The bandwidth toxic counts in KB/s of 1000 bytes, as Toxiproxy.
+    // The bandwidth toxic counts in KB/s of 1000 bytes.
     toxics.set(`faultline_rate_${direction}`, {
-      type: 'bandwidth',
-      attributes: { rate: impairments.rate.bytesPerSec / 1000 },
+      kind: 'bandwidth',
+      attributes: { rateKBPerSec: impairments.rate.bytesPerSec / 1000 },
     });
   }
   // Last in the chain, so data already delayed is held too, and released through nothing more.
   if (blocked || impairments.blackhole === true) {
-    toxics.set(`faultline_block_${direction}`, { type: 'timeout', attributes: { timeout: 0 } });
+    toxics.set(`faultline_block_${direction}`, { kind: 'timeout', attributes: { timeoutMs: 0 } });
   }
   return toxics;
 }

@@ -30,9 +30,9 @@ export class TcpLink extends Link<TcpProxy> {
     for (const [name, plan] of wanted) {
       this.proxy.addToxic({
         name,
-        type: plan.type,
+        kind: plan.kind,
         stream: direction,
-        toxicity: 1,
+        toxicityProbability: 1,
         attributes: plan.attributes,
       });
     }

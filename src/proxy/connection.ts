@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Random } from '../core/random.js';
 import type { HostPort } from './address.js';
 import { type DirectionCounters, Pipe, type PipeOwner } from './pipe.js';
-import { type Direction, directions, type ToxicKind, type ToxicSpec } from './toxic.js';
+import { type Direction, directions, type ToxicConfig, type ToxicKind } from './toxic.js';
 
 /** What a connection needs from its proxy. */
 export interface ConnectionHost {
@@ -14,7 +14,7 @@ export interface ConnectionHost {
 }
 
 export interface ActiveToxic {
-  readonly spec: ToxicSpec;
+  readonly config: ToxicConfig;
   readonly kind: ToxicKind;
 }
 
@@ -74,14 +74,15 @@ export class ProxiedConnection implements PipeOwner {
     let openDelayMs = 0;
     for (const toxic of toxics) {
       this.apply(toxic);
-      if (this.applied.has(toxic.spec.name) && toxic.spec.stream !== 'downstream' && toxic.kind.openDelayMs) {
-        openDelayMs = Math.max(openDelayMs, toxic.kind.openDelayMs(toxic.spec.attributes));
+      const { config, kind } = toxic;
+      if (this.applied.has(config.name) && config.stream !== 'downstream' && kind.openDelayMs) {
+        openDelayMs = Math.max(openDelayMs, kind.openDelayMs(config.attributes));
       }
     }
     this.target = target;
     if (openDelayMs > 0) {
       this.openTimer = this.clock.setTimeout(() => this.openUpstream(), openDelayMs);
-      // Data may reach the upstream socket before the open timer fires: slow_open's own release timer
+      // Data may reach the upstream socket before the open timer fires: slow-open's own release timer
       // can fire first (same due time), and removing or shortening the toxic releases data early. The
       // first write then opens the connection, since a socket that was never told to connect fails it.
       this.pipes.upstream.beforeFirstWrite = () => this.openUpstream();
@@ -100,33 +101,33 @@ export class ProxiedConnection implements PipeOwner {
   /** Puts a toxic on this connection if its toxicity draw says so, or takes it off if no longer. */
   apply(toxic: ActiveToxic): void {
     if (this.closed) return;
-    const { spec, kind } = toxic;
-    let draw = this.draws.get(spec.name);
+    const { config, kind } = toxic;
+    let draw = this.draws.get(config.name);
     if (draw === undefined) {
-      draw = this.random.fork(`toxicity/${spec.name}`).next();
-      this.draws.set(spec.name, draw);
+      draw = this.random.fork(`toxicity/${config.name}`).next();
+      this.draws.set(config.name, draw);
     }
-    const wanted = draw < spec.toxicity;
-    const present = this.applied.has(spec.name);
+    const wanted = draw < config.toxicityProbability;
+    const present = this.applied.has(config.name);
     if (wanted && !present) {
-      this.applied.add(spec.name);
+      this.applied.add(config.name);
       for (const direction of directions) {
-        if (spec.stream === direction || spec.stream === 'both') {
-          const random = this.random.fork(`toxic/${spec.name}/${direction}`);
-          this.pipes[direction].add(spec.name, kind, spec.attributes, random);
+        if (config.stream === direction || config.stream === 'both') {
+          const random = this.random.fork(`toxic/${config.name}/${direction}`);
+          this.pipes[direction].add(config.name, kind, config.attributes, random);
         }
       }
     } else if (wanted && present) {
-      for (const direction of directions) this.pipes[direction].update(spec.name, spec.attributes);
+      for (const direction of directions) this.pipes[direction].update(config.name, config.attributes);
     } else if (!wanted && present) {
-      this.remove(spec.name);
+      this.remove(config.name);
     }
   }
 
   remove(name: string): void {
     if (!this.applied.delete(name)) return;
     for (const direction of directions) this.pipes[direction].remove(name);
-    // Without the toxic that delayed the open (slow_open), new data would go straight to a socket that
+    // Without the toxic that delayed the open (slow-open), new data would go straight to a socket that
     // was never told to connect.
     if (this.openTimer !== undefined) this.openUpstream();
   }
@@ -146,7 +147,7 @@ export class ProxiedConnection implements PipeOwner {
     if (this.closed) return;
     this.shutdown();
     for (const socket of [this.client, this.upstream]) {
-      // An upstream never told to connect (slow_open) has nothing to flush; one still connecting
+      // An upstream never told to connect (slow-open) has nothing to flush; one still connecting
       // flushes what was written to it once connected, like an open one.
       if (socket.pending && !socket.connecting) socket.destroy();
       else socket.destroySoon();

@@ -11,8 +11,11 @@ export {
   parseHostPort,
   unbracketHost,
 } from './address.js';
-export { ProxyHub, type ProxyInput, type ToxicInput, type ToxiproxyApi } from './hub.js';
-export { type ProxyState, type ProxyStats, TcpProxy } from './tcp-proxy.js';
-export { type Direction, directions, type ToxicSpec } from './toxic.js';
+export { type PreparedUpdate, type ProxyStats, TcpProxy, type TcpProxyState } from './tcp-proxy.js';
+export { type Direction, directions, type ToxicConfig, type ToxicKind, type ToxicStream } from './toxic.js';
+export { normalizeToxic } from './toxic-config.js';
+export { toxicFaultOf } from './toxic-faults.js';
+export { toxicKind } from './toxic-registry.js';
+export type { ToxicVocabulary } from './toxic-vocabulary.js';
 export { impairmentLimits, impairmentNames, type UdpImpairments } from './udp/impairments.js';
 export { UdpProxy, validateImpairments } from './udp/udp-proxy.js';

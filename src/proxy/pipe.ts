@@ -201,7 +201,7 @@ export class Pipe {
   /**
    * A stage closes the connection the way Toxiproxy does: as an end of stream that goes down the rest of
    * the chain, so what the stage already emitted still reaches the peer through later toxics (a latency
-   * after limit_data delays the last bytes, it does not lose them), and the connection closes when that
+   * after limit-data delays the last bytes, it does not lose them), and the connection closes when that
    * end reaches the sink.
    */
   private requestClose(from: Node): void {

@@ -42,20 +42,20 @@ export interface TcpCorruptParams extends ToxicFaultParams {
   readonly bitFlipProbability?: number;
 }
 
-const factory = <P extends ToxicFaultParams>(type: string): FaultFactory<P> =>
-  toxicFault(type) as unknown as FaultFactory<P>;
+const factory = <P extends ToxicFaultParams>(name: string): FaultFactory<P> =>
+  toxicFault(name) as unknown as FaultFactory<P>;
 
-/** Every built-in toxic as a fault: `tcp.latency({ proxy, latencyMs: 100 })` … (kinds `tcp.<name>`). */
+/** Every built-in toxic as a fault: `tcp.latency({ proxy, latencyMs: 100 })` … (kinds `tcp.<toxic kind>`). */
 export const tcp = {
   latency: factory<TcpLatencyParams>('latency'),
   bandwidth: factory<TcpBandwidthParams>('bandwidth'),
-  slowClose: factory<TcpSlowCloseParams>('slow_close'),
+  slowClose: factory<TcpSlowCloseParams>('slow-close'),
   timeout: factory<TcpTimeoutParams>('timeout'),
-  resetPeer: factory<TcpResetPeerParams>('reset_peer'),
+  resetPeer: factory<TcpResetPeerParams>('reset-peer'),
   slicer: factory<TcpSlicerParams>('slicer'),
-  limitData: factory<TcpLimitDataParams>('limit_data'),
+  limitData: factory<TcpLimitDataParams>('limit-data'),
   noop: factory<ToxicFaultParams>('noop'),
-  slowOpen: factory<TcpSlowOpenParams>('slow_open'),
-  limitTime: factory<TcpLimitTimeParams>('limit_time'),
+  slowOpen: factory<TcpSlowOpenParams>('slow-open'),
+  limitTime: factory<TcpLimitTimeParams>('limit-time'),
   corrupt: factory<TcpCorruptParams>('corrupt'),
 };

@@ -8,8 +8,10 @@ import { Random } from '../core/random.js';
 import { formatHostPort, type HostPort, isWildcardHost, parseHostPort } from './address.js';
 import { type ActiveToxic, ProxiedConnection } from './connection.js';
 import type { DirectionCounters } from './pipe.js';
-import { type Direction, type ToxicSpec, tcpProxies } from './toxic.js';
-import { mergeToxicUpdate, normalizeToxic, toxicKind } from './toxic-registry.js';
+import { type Direction, type ToxicConfig, tcpProxies } from './toxic.js';
+import { mergeToxicUpdate, normalizeToxic } from './toxic-config.js';
+import { toxicKind } from './toxic-registry.js';
+import { type ToxicVocabulary, typedVocabulary } from './toxic-vocabulary.js';
 
 export interface ProxyOptions {
   name: string;
@@ -33,13 +35,13 @@ export interface PreparedUpdate {
   abort(): Promise<void>;
 }
 
-/** A proxy in Toxiproxy's JSON shape. */
-export interface ProxyState {
+/** A proxy's configuration, as `toJSON` gives it. (api/ maps it to Toxiproxy's JSON shape.) */
+export interface TcpProxyState {
   readonly name: string;
   readonly listen: string;
   readonly upstream: string;
   readonly enabled: boolean;
-  readonly toxics: ToxicSpec[];
+  readonly toxics: ToxicConfig[];
 }
 
 export interface ProxyStats {
@@ -109,8 +111,8 @@ export class TcpProxy {
     return this.upstreamText;
   }
 
-  get toxics(): ToxicSpec[] {
-    return [...this.toxicMap.values()].map((toxic) => toxic.spec);
+  get toxics(): ToxicConfig[] {
+    return [...this.toxicMap.values()].map((toxic) => toxic.config);
   }
 
   get stats(): ProxyStats {
@@ -137,7 +139,7 @@ export class TcpProxy {
     return result;
   }
 
-  toJSON(): ProxyState {
+  toJSON(): TcpProxyState {
     return {
       name: this.name,
       listen: this.listen,
@@ -291,8 +293,8 @@ export class TcpProxy {
     return this.toxicMap.has(name);
   }
 
-  getToxic(name: string): ToxicSpec {
-    return this.toxicEntry(name).spec;
+  getToxic(name: string): ToxicConfig {
+    return this.toxicEntry(name).config;
   }
 
   /**
@@ -300,7 +302,7 @@ export class TcpProxy {
    * …) or through `ProxyHub`, which record their heals in a Ledger.
    * @internal
    */
-  addToxic(input: unknown): ToxicSpec {
+  addToxic(input: unknown): ToxicConfig {
     const spec = normalizeToxic(input);
     if (this.toxicMap.has(spec.name)) {
       throw new FaultlineError(
@@ -311,19 +313,22 @@ export class TcpProxy {
         },
       );
     }
-    const toxic = { spec, kind: toxicKind(spec.type) };
+    const toxic = { config: spec, kind: toxicKind(spec.kind) };
     this.toxicMap.set(spec.name, toxic);
     for (const connection of this.connections) connection.apply(toxic);
     return spec;
   }
 
-  /** Merges new attributes and toxicity into a toxic; live connections see the change at once. */
-  updateToxic(name: string, input: unknown): ToxicSpec {
+  /**
+   * Merges new attributes and toxicity probability (named in `vocabulary`) into a toxic; live connections
+   * see the change at once.
+   */
+  updateToxic(name: string, input: unknown, vocabulary: ToxicVocabulary = typedVocabulary): ToxicConfig {
     const entry = this.toxicEntry(name);
-    const toxic = { spec: mergeToxicUpdate(entry.spec, input), kind: entry.kind };
+    const toxic = { config: mergeToxicUpdate(entry.config, input, vocabulary), kind: entry.kind };
     this.toxicMap.set(name, toxic);
     for (const connection of this.connections) connection.apply(toxic);
-    return toxic.spec;
+    return toxic.config;
   }
 
   /**
@@ -341,7 +346,7 @@ export class TcpProxy {
   }
 
   /** Replaces all toxics with already validated ones (used by populate). */
-  replaceToxics(toxics: readonly ToxicSpec[]): void {
+  replaceToxics(toxics: readonly ToxicConfig[]): void {
     this.removeAllToxics();
     for (const toxic of toxics) this.addToxic(toxic);
   }

@@ -6,40 +6,35 @@ import type { ParamSpecs } from '../core/params.js';
 import type { TcpProxy } from './tcp-proxy.js';
 import {
   type Attributes,
+  type ToxicConfig,
   type ToxicKind,
-  type ToxicSpec,
   type ToxicStream,
   tcpProxies,
   toxicStreams,
 } from './toxic.js';
+import { typedVocabulary } from './toxic-vocabulary.js';
 
 /** What every toxic fault takes besides its own attributes. */
 export interface ToxicFaultParams {
   readonly proxy: TcpProxy;
   /** Default `downstream` (server → client), as in Toxiproxy. */
   readonly stream?: ToxicStream;
-  /** Share of connections the toxic acts on, 0..1 (Toxiproxy's `toxicity`); default 1. */
+  /** Share of connections the toxic acts on, 0..1; default 1. */
   readonly toxicityProbability?: number;
-  /** Unique on the proxy; default `<toxic type>_<stream>`, as in Toxiproxy. */
+  /** Unique on the proxy; default `<toxic kind>-<stream>` (`slow-close-downstream`). */
   readonly name?: string;
 }
 
 type AnyToxicFault = FaultFactory<ToxicFaultParams & Readonly<Record<string, unknown>>>;
 
-/** `tcp.<type in kebab-case>`: `slow_close` is `tcp.slow-close`. */
-export function toxicFaultKind(type: string): string {
-  return `tcp.${type.replaceAll('_', '-')}`;
-}
-
-/** The fault parameter each attribute is given as (`latency` → `latencyMs`). */
-export function paramOf(kind: ToxicKind, attribute: string): string {
-  const spec = kind.attributes[attribute];
-  return spec?.param ?? attribute.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** `tcp.<toxic kind>`: `slow-close` is `tcp.slow-close`. */
+export function toxicFaultKind(name: string): string {
+  return `tcp.${name}`;
 }
 
 /**
- * Registers the fault kind of a toxic kind: typed, units-last parameters over the toxic's Toxiproxy
- * attributes. Called for every toxic kind as it is registered, user-defined ones included.
+ * Registers the fault kind of a toxic kind: its attributes (typed, units last) as parameters. Called for
+ * every toxic kind as it is registered, user-defined ones included.
  */
 export function registerToxicFault(kind: ToxicKind): void {
   const streams = kind.streams ?? toxicStreams;
@@ -63,10 +58,10 @@ export function registerToxicFault(kind: ToxicKind): void {
       default: 1,
       description: 'share of connections the toxic acts on',
     },
-    name: { type: 'string', optional: true, description: 'unique on the proxy; default <type>_<stream>' },
+    name: { type: 'string', optional: true, description: 'unique on the proxy; default <kind>-<stream>' },
   };
   for (const [attribute, spec] of Object.entries(kind.attributes)) {
-    params[paramOf(kind, attribute)] = {
+    params[attribute] = {
       type: 'number',
       min: spec.min ?? 0,
       ...(spec.max === undefined ? {} : { max: spec.max }),
@@ -77,7 +72,7 @@ export function registerToxicFault(kind: ToxicKind): void {
     };
   }
   defineFault<ToxicFaultParams & Readonly<Record<string, unknown>>>({
-    kind: toxicFaultKind(kind.type),
+    kind: toxicFaultKind(kind.name),
     summary: kind.summary,
     params,
     async apply(given, context) {
@@ -85,13 +80,13 @@ export function registerToxicFault(kind: ToxicKind): void {
       const stream = given.stream ?? 'downstream';
       const attributes: Attributes = {};
       for (const attribute of Object.keys(kind.attributes)) {
-        attributes[attribute] = given[paramOf(kind, attribute)] as number;
+        attributes[attribute] = given[attribute] as number;
       }
-      const spec: ToxicSpec = {
-        name: given.name ?? `${kind.type}_${stream}`,
-        type: kind.type,
+      const spec: ToxicConfig = {
+        name: given.name ?? typedVocabulary.defaultName(kind, stream),
+        kind: kind.name,
         stream,
-        toxicity: given.toxicityProbability ?? 1,
+        toxicityProbability: given.toxicityProbability ?? 1,
         attributes,
       };
       // Checked before the heal is recorded: healing a refused duplicate would remove the other toxic.
@@ -102,7 +97,7 @@ export function registerToxicFault(kind: ToxicKind): void {
           { details: { field: 'name' } },
         );
       }
-      const label = `${toxicFaultKind(kind.type)} "${spec.name}" on ${proxy.name}`;
+      const label = `${toxicFaultKind(kind.name)} "${spec.name}" on ${proxy.name}`;
       return applyWithHeal(
         context,
         label,
@@ -117,24 +112,19 @@ export function registerToxicFault(kind: ToxicKind): void {
   });
 }
 
-/** The fault of a toxic in Toxiproxy's shape (already validated): how the API's toxics are applied. */
-export function toxicFaultFromSpec(
-  proxy: TcpProxy,
-  spec: ToxicSpec,
-  kind: ToxicKind,
-): ReturnType<AnyToxicFault> {
-  const fault = toxicFault(spec.type) as AnyToxicFault;
-  const params: Record<string, unknown> = {
+/** The fault of a toxic as configured (already validated): how the API's toxics are applied. */
+export function toxicFaultOf(proxy: TcpProxy, config: ToxicConfig): ReturnType<AnyToxicFault> {
+  const fault = toxicFault(config.kind) as AnyToxicFault;
+  return fault({
+    ...config.attributes,
     proxy,
-    stream: spec.stream,
-    toxicityProbability: spec.toxicity,
-    name: spec.name,
-  };
-  for (const [attribute, value] of Object.entries(spec.attributes)) params[paramOf(kind, attribute)] = value;
-  return fault(params as ToxicFaultParams & Readonly<Record<string, unknown>>);
+    stream: config.stream,
+    toxicityProbability: config.toxicityProbability,
+    name: config.name,
+  });
 }
 
-/** The factory of a built-in or registered toxic's fault, by Toxiproxy type name. */
-export function toxicFault(type: string): AnyToxicFault | undefined {
-  return faultFactory(toxicFaultKind(type)) as AnyToxicFault | undefined;
+/** The factory of a built-in or registered toxic's fault, by toxic kind name. */
+export function toxicFault(name: string): AnyToxicFault | undefined {
+  return faultFactory(toxicFaultKind(name)) as AnyToxicFault | undefined;
 }

@@ -10,12 +10,8 @@ export const toxicStreams: readonly ToxicStream[] = ['upstream', 'downstream', '
 
 export type Attributes = Record<string, number>;
 
+/** A toxic's attribute; its name (the key in `ToxicKind.attributes`) is camelCase, units last: `latencyMs`. */
 export interface AttributeSpec {
-  /**
-   * The attribute's name as a fault parameter, units last (`latencyMs` for Toxiproxy's `latency`);
-   * default: the attribute name in camelCase. The attribute name itself is Toxiproxy's wire name.
-   */
-  readonly param?: string;
   readonly default: number;
   readonly min?: number;
   readonly max?: number;
@@ -74,25 +70,32 @@ export interface ToxicStage {
   dispose(): void;
 }
 
-/** A kind of toxic: its type name, attributes and how to build a stage. One file each under toxics/. */
+/**
+ * A kind of toxic: its name, attributes and how to build a stage. One file each under toxics/. The name is
+ * kebab-case (`slow-close`; its fault kind is `tcp.slow-close`), attribute names camelCase, units last.
+ */
 export interface ToxicKind {
-  readonly type: string;
+  readonly name: string;
   readonly summary: string;
   readonly attributes: Readonly<Record<string, AttributeSpec>>;
   /** Streams this toxic may be put on; default: all. */
   readonly streams?: readonly ToxicStream[];
-  /** For toxics that delay opening the upstream connection (slow_open): how long, for new connections. */
+  /** For toxics that delay opening the upstream connection (slow-open): how long, for new connections. */
   openDelayMs?(attributes: Attributes): number;
   create(context: StageContext, attributes: Attributes): ToxicStage;
 }
 
-/** A toxic as configured on a proxy, in Toxiproxy's JSON shape. */
-export interface ToxicSpec {
-  readonly attributes: Attributes;
+/** A toxic as configured on a proxy. (api/ maps it to and from Toxiproxy's JSON shape.) */
+export interface ToxicConfig {
+  /** Unique on the proxy. */
   readonly name: string;
-  readonly type: string;
+  /** The toxic kind's name: `latency`, `slow-close` … */
+  readonly kind: string;
   readonly stream: ToxicStream;
-  readonly toxicity: number;
+  /** Share of connections the toxic acts on, 0..1. */
+  readonly toxicityProbability: number;
+  /** Every attribute of the kind, by its typed name (`latencyMs`). */
+  readonly attributes: Attributes;
 }
 
 /** A stage that passes everything through; base for toxics that only watch or act on the side. */

@@ -5,7 +5,15 @@
  */
 
 export { ToxiproxyClient } from '../api/client.js';
+export {
+  ProxyHub,
+  type ProxyHubOptions,
+  type ProxyInput,
+  type ToxicInput,
+  type ToxiproxyApi,
+} from '../api/hub.js';
 export { type ApiServer, type ApiServerOptions, startApiServer } from '../api/server.js';
+export type { ProxyState, ToxicSpec } from '../api/toxiproxy-toxics.js';
 export { checkLinearizability, type LinearizabilityOptions } from '../check-driver/index.js';
 export {
   type AckedWritesCheckOptions,
@@ -232,13 +240,6 @@ export {
   Target,
   type TargetSpec,
 } from '../process/supervisor.js';
-export {
-  ProxyHub,
-  type ProxyHubOptions,
-  type ProxyInput,
-  type ToxicInput,
-  type ToxiproxyApi,
-} from '../proxy/hub.js';
 export { type Pace, ReleaseQueue } from '../proxy/release-queue.js';
 export {
   type TcpBandwidthParams,
@@ -254,15 +255,15 @@ export {
   type ToxicFaultParams,
   tcp,
 } from '../proxy/tcp-faults.js';
-export { type ProxyOptions, type ProxyState, type ProxyStats, TcpProxy } from '../proxy/tcp-proxy.js';
+export { type ProxyOptions, type ProxyStats, TcpProxy, type TcpProxyState } from '../proxy/tcp-proxy.js';
 export {
   type AttributeSpec,
   type Attributes,
   type Direction,
   PassThroughStage,
   type StageContext,
+  type ToxicConfig,
   type ToxicKind,
-  type ToxicSpec,
   type ToxicStage,
   type ToxicStream,
 } from '../proxy/toxic.js';

@@ -5,7 +5,8 @@ export {
   type ProxyInput,
   type ToxicInput,
   type ToxiproxyApi,
-} from '../proxy/hub.js';
+} from '../api/hub.js';
+export type { ProxyState, ToxicSpec } from '../api/toxiproxy-toxics.js';
 export { type Pace, ReleaseQueue } from '../proxy/release-queue.js';
 export {
   type TcpBandwidthParams,
@@ -21,15 +22,15 @@ export {
   type ToxicFaultParams,
   tcp,
 } from '../proxy/tcp-faults.js';
-export { type ProxyOptions, type ProxyState, type ProxyStats, TcpProxy } from '../proxy/tcp-proxy.js';
+export { type ProxyOptions, type ProxyStats, TcpProxy, type TcpProxyState } from '../proxy/tcp-proxy.js';
 export {
   type AttributeSpec,
   type Attributes,
   type Direction,
   PassThroughStage,
   type StageContext,
+  type ToxicConfig,
   type ToxicKind,
-  type ToxicSpec,
   type ToxicStage,
   type ToxicStream,
 } from '../proxy/toxic.js';

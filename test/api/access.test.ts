@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ToxiproxyClient } from '../../src/api/client.js';
+import { ProxyHub } from '../../src/api/hub.js';
 import { startApiServer } from '../../src/api/server.js';
 import { FaultlineError } from '../../src/core/errors.js';
-import { ProxyHub } from '../../src/proxy/hub.js';
 import { type Api, type Reply, startApi, startEcho } from './helpers.js';
 
 interface ErrorJson {

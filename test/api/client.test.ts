@@ -3,9 +3,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { ToxiproxyClient } from '../../src/api/client.js';
+import { ProxyHub, type ToxiproxyApi } from '../../src/api/hub.js';
 import { startApiServer } from '../../src/api/server.js';
 import { FaultlineError } from '../../src/core/errors.js';
-import { ProxyHub, type ToxiproxyApi } from '../../src/proxy/hub.js';
 import { ToxiproxyClient as PublicClient, startApiServer as publicStart } from '../../src/public/api.js';
 import { busyPort, Peer, startApi, startEcho, testSeed } from './helpers.js';
 

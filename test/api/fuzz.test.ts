@@ -16,8 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { ProxyHub } from '../../src/api/hub.js';
 import { type ApiServer, startApiServer } from '../../src/api/server.js';
-import { ProxyHub } from '../../src/proxy/hub.js';
 import { envInteger, fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { busyPort, listeningServers, rawExchange, startEcho, tryConnect } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { ProxyHub } from '../../src/api/hub.js';
 import { type ApiServer, startApiServer } from '../../src/api/server.js';
-import { ProxyHub } from '../../src/proxy/hub.js';
 
 /** A fixed seed keeps toxicity and jitter draws the same on every run. */
 export const testSeed = 20240611;

@@ -6,6 +6,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ProxyHub } from '../../src/api/hub.js';
 import {
   applyProxyConfig,
   lineAndColumn,
@@ -14,7 +15,6 @@ import {
   readProxyConfig,
 } from '../../src/cli/config-file.js';
 import { FaultlineError } from '../../src/core/errors.js';
-import { ProxyHub } from '../../src/proxy/hub.js';
 
 /** Loads `text` as a config into a fresh hub (closed afterwards) and returns the error message. */
 async function configError(text: string): Promise<FaultlineError> {

@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { ProxyHub } from '../../src/api/hub.js';
 import { applyProxyConfig, maxConfigDepth, parseProxyConfig } from '../../src/cli/config-file.js';
 import { FaultlineError } from '../../src/core/errors.js';
-import { ProxyHub } from '../../src/proxy/hub.js';
 import { fuzzRuns, fuzzSeed } from '../fuzz-env.js';
 import { runCli } from './run-cli.js';
 

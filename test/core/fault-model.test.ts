@@ -131,11 +131,11 @@ describe('TCP toxics as faults', () => {
     const injection = await tcp.latency({ proxy, latencyMs: 100, jitterMs: 5 }).inject(ctx);
     assert.deepEqual(proxy.toxics, [
       {
-        name: 'latency_downstream',
-        type: 'latency',
+        name: 'latency-downstream',
+        kind: 'latency',
         stream: 'downstream',
-        toxicity: 1,
-        attributes: { latency: 100, jitter: 5 },
+        toxicityProbability: 1,
+        attributes: { latencyMs: 100, jitterMs: 5 },
       },
     ]);
     assert.deepEqual(ctx.ledger.labels(), [injection.label]);
@@ -145,7 +145,7 @@ describe('TCP toxics as faults', () => {
     assert.equal(ctx.ledger.size, 0);
     {
       await using _slow = await tcp.slowClose({ proxy, delayMs: 10, stream: 'upstream' }).inject(ctx);
-      assert.equal(proxy.toxics[0]?.type, 'slow_close');
+      assert.equal(proxy.toxics[0]?.kind, 'slow-close');
     }
     assert.equal(proxy.toxics.length, 0);
   });
@@ -156,7 +156,7 @@ describe('TCP toxics as faults', () => {
     await tcp.timeout({ proxy, timeoutMs: 50 }).inject(ctx);
     await assert.rejects(tcp.timeout({ proxy, timeoutMs: 10 }).inject(ctx), { code: codes.alreadyExists });
     assert.equal(proxy.toxics.length, 1);
-    assert.equal(proxy.toxics[0]?.attributes.timeout, 50);
+    assert.equal(proxy.toxics[0]?.attributes.timeoutMs, 50);
     assert.equal(ctx.ledger.size, 1);
     await ctx.ledger.drain();
     assert.equal(proxy.toxics.length, 0);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { toxicKind } from '../../src/proxy/toxic-registry.js';
+import { realClock } from '../../src/core/clock.js';
+import { createFault } from '../../src/core/fault-registry.js';
+import { Ledger } from '../../src/core/ledger.js';
+import { Random } from '../../src/core/random.js';
+import { registerToxic, toxicKind } from '../../src/proxy/toxic-registry.js';
+import { noop } from '../../src/proxy/toxics/noop.js';
 import { dropEveryNth } from './fixtures/drop-every-nth.js';
 import { connect, startHub, startProxy, startServer, waitFor } from './helpers.js';
 
@@ -23,7 +28,7 @@ test('docs/creating-toxics.md shows the tested example verbatim', () => {
 });
 
 test('the example toxic registers and drops every n-th chunk', async (t) => {
-  assert.equal(toxicKind('drop_every_nth'), dropEveryNth);
+  assert.equal(toxicKind('drop-every-nth'), dropEveryNth);
   const received: Buffer[] = [];
   const server = await startServer(t, (socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
   const hub = startHub(t);
@@ -44,4 +49,54 @@ test('the example toxic registers and drops every n-th chunk', async (t) => {
   await hub.updateToxic('test', 'drop_every_nth_upstream', { attributes: { n: 0 } });
   client.write('<after update>');
   await waitFor(() => Buffer.concat(received).toString().endsWith('<after update>'), 'data after the update');
+});
+
+test('a custom kind’s typed names show on the Toxiproxy API in snake_case', async (t) => {
+  const spec = { default: 0, integer: true, unit: 'bytes', description: 'x' };
+  registerToxic({
+    ...noop,
+    name: 'wire-names',
+    attributes: { delayMs: { ...spec, unit: 'ms' }, sizeBytes: spec },
+  });
+  const hub = startHub(t);
+  const proxy = await startProxy(hub, 9);
+  const added = await hub.addToxic('test', { type: 'wire_names', attributes: { delay_ms: 5 } });
+  assert.deepEqual(added, {
+    attributes: { delay_ms: 5, size_bytes: 0 },
+    name: 'wire_names_downstream',
+    type: 'wire_names',
+    stream: 'downstream',
+    toxicity: 1,
+  });
+  assert.deepEqual(proxy.toxics, [
+    {
+      name: 'wire_names_downstream',
+      kind: 'wire-names',
+      stream: 'downstream',
+      toxicityProbability: 1,
+      attributes: { delayMs: 5, sizeBytes: 0 },
+    },
+  ]);
+  await assert.rejects(
+    hub.updateToxic('test', 'wire_names_downstream', { attributes: { delayMs: 1 } }),
+    /^FaultlineError: attributes\.delayMs: unknown attribute "delayMs" for wire_names; valid: delay_ms, size_bytes/,
+  );
+  await assert.rejects(hub.addToxic('test', { type: 'wire-names' }), /type: unknown toxic type "wire-names"/);
+  const updated = await hub.updateToxic('test', 'wire_names_downstream', { attributes: { size_bytes: 9 } });
+  assert.deepEqual(updated.attributes, { delay_ms: 5, size_bytes: 9 });
+
+  // The typed path names its own fields.
+  const ledger = new Ledger();
+  const context = { ledger, clock: realClock, random: new Random(1) };
+  t.after(() => ledger.close());
+  assert.throws(() => createFault('tcp.wire-names', { proxy, delay_ms: 1 }), /delay_ms: unknown parameter/);
+  await createFault('tcp.wire-names', { proxy, stream: 'upstream', delayMs: 7 }).inject(context);
+  assert.deepEqual((await hub.getToxic('test', 'wire-names-upstream')).attributes, {
+    delay_ms: 7,
+    size_bytes: 0,
+  });
+  assert.throws(
+    () => proxy.updateToxic('wire-names-upstream', { attributes: { delay_ms: 1 } }),
+    /attributes\.delay_ms: unknown attribute "delay_ms" for wire-names; valid: delayMs, sizeBytes/,
+  );
 });

@@ -2,7 +2,7 @@
 // file) must get the whole reply through every toxic that holds data, and the FIN only after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ToxicInput } from '../../src/proxy/hub.js';
+import type { ToxicInput } from '../../src/api/hub.js';
 import { connect, pattern, Received, startEchoServer, startHub, startProxy, startServer } from './helpers.js';
 
 const requestBytes = 1000;

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
-import { ProxyHub, type ProxyHubOptions } from '../../src/proxy/hub.js';
+import { ProxyHub, type ProxyHubOptions } from '../../src/api/hub.js';
 import type { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 
 export interface TestServer {

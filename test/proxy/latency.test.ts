@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
+import type { ToxicInput } from '../../src/api/hub.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
-import type { ToxicInput } from '../../src/proxy/hub.js';
 import {
   connect,
   Received,

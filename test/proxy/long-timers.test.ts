@@ -2,8 +2,8 @@
 // waits on one timer instead of a timer that re-fires every millisecond.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ToxicInput } from '../../src/api/hub.js';
 import { type Clock, realClock, type TimerHandle } from '../../src/core/clock.js';
-import type { ToxicInput } from '../../src/proxy/hub.js';
 import { connect, Received, startEchoServer, startHub, startProxy } from './helpers.js';
 
 const beyondTimerRangeMs = 2 ** 31 + 60_000; // Node runs such a timer after 1 ms

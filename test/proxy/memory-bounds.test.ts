@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import { test } from 'node:test';
-import type { ToxicInput } from '../../src/proxy/hub.js';
+import type { ToxicInput } from '../../src/api/hub.js';
 import { connect, pattern, startHub, startProxy, startServer, waitFor, writeAll } from './helpers.js';
 
 const connections = 6;

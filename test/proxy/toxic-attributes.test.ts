@@ -30,14 +30,19 @@ test('attribute names are a toxic kind’s own: prototype names are refused, not
   assert.deepEqual({ ...toxics[0]?.attributes }, { latency: 5, jitter: 0 }, 'nothing was changed');
 });
 
-test('a registered toxic kind’s attribute names must be snake_case', () => {
+test('a registered toxic kind’s name must be kebab-case, its attribute names camelCase', () => {
   const spec = { default: 0, unit: 'ms', description: 'x' };
   assert.throws(
-    () => registerToxic({ ...noop, type: 'proto_attribute', attributes: JSON.parse('{"__proto__": {}}') }),
-    /attributes\.__proto__: must be snake_case/,
+    () => registerToxic({ ...noop, name: 'proto-attribute', attributes: JSON.parse('{"__proto__": {}}') }),
+    /attributes\.__proto__: must be camelCase/,
   );
   assert.throws(
-    () => registerToxic({ ...noop, type: 'camel_attribute', attributes: { delayMs: spec } }),
-    /attributes\.delayMs: must be snake_case/,
+    () => registerToxic({ ...noop, name: 'snake-attribute', attributes: { delay_ms: spec } }),
+    /attributes\.delay_ms: must be camelCase/,
+  );
+  assert.throws(() => registerToxic({ ...noop, name: 'snake_name' }), /name: must be kebab-case/);
+  assert.throws(
+    () => registerToxic({ ...noop, name: 'reserved-attribute', attributes: { stream: spec } }),
+    /attributes\.stream: is a parameter every toxic fault has/,
   );
 });

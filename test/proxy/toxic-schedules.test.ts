@@ -4,8 +4,8 @@
 // each toxic (timeout.test.ts, slow-close.test.ts, …) keep the real path honest.
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import type { ToxicInput } from '../../src/api/hub.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
-import type { ToxicInput } from '../../src/proxy/hub.js';
 import {
   connect,
   pattern,

@@ -5,7 +5,7 @@
  * (a lost byte is a failure); the others cut data on purpose and are held to their exact documented
  * behaviour instead (docs/toxics.md).
  */
-import type { ToxicInput } from '../../src/proxy/hub.js';
+import type { ToxicInput } from '../../src/api/hub.js';
 
 /** How a client behaves: `half-close` writes its request and ends at once, then reads the whole reply
  * (HTTP/1.0, `nc -N`, `redis-cli < file`); `interactive` writes its request (in 1–3 pieces), reads the

@@ -10,7 +10,7 @@ afterAll(() => proxy.stop());
 test('a test injects a latency toxic through its own ledger', async (ctx) => {
   const fl = useFaultline(ctx, { seed: 42 });
   await tcp.latency({ proxy, latencyMs: 100 }).inject(fl.context);
-  expect(proxy.toxics.map((toxic) => toxic.type)).toEqual(['latency']);
+  expect(proxy.toxics.map((toxic) => toxic.kind)).toEqual(['latency']);
   expect(fl.replay).toMatch(
     /^FAULTLINE_SEED=42 npx vitest run .*use-faultline\.vitest\.js' -t 'a test injects/,
   );

@@ -1,7 +1,7 @@
 import { type Attributes, PassThroughStage, type StageContext, type ToxicKind } from '../toxic.js';
 
 /**
- * Flips each bit independently with `probability`. Positions are drawn as geometric gaps between
+ * Flips each bit independently with `bitFlipProbability`. Positions are drawn as geometric gaps between
  * flips, so the cost is per flipped bit, not per byte, and the rate is exact across chunk borders.
  */
 class CorruptStage extends PassThroughStage {
@@ -27,7 +27,7 @@ class CorruptStage extends PassThroughStage {
   }
 
   override update(attributes: Attributes): void {
-    this.probability = attributes.probability ?? 0;
+    this.probability = attributes.bitFlipProbability ?? 0;
     this.bitsUntilFlip = this.drawGap();
   }
 
@@ -41,16 +41,15 @@ class CorruptStage extends PassThroughStage {
 }
 
 export const corrupt: ToxicKind = {
-  type: 'corrupt',
+  name: 'corrupt',
   summary: 'Flips bits at random in the data, each bit with the given probability.',
   attributes: {
-    probability: {
-      param: 'bitFlipProbability',
+    bitFlipProbability: {
       default: 0,
       max: 1,
       unit: '0..1',
       description: 'chance that any one bit is flipped',
     },
   },
-  create: (context, attributes) => new CorruptStage(context, attributes.probability ?? 0),
+  create: (context, attributes) => new CorruptStage(context, attributes.bitFlipProbability ?? 0),
 };

@@ -1,8 +1,8 @@
 import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
 
 /**
- * Passes exactly `bytes` bytes in its direction, then closes the connection: right after the chunk that
- * reaches the limit, as Toxiproxy. With `bytes` 0 the connection closes on the first data, not at once.
+ * Passes exactly `limitBytes` bytes in its direction, then closes the connection: right after the chunk that
+ * reaches the limit, as Toxiproxy. With `limitBytes` 0 the connection closes on the first data, not at once.
  * Lowering the limit below what already passed closes the connection at once.
  */
 class LimitDataStage implements ToxicStage {
@@ -19,7 +19,7 @@ class LimitDataStage implements ToxicStage {
       this.context.drop(chunk.length);
       return;
     }
-    const remaining = (this.attributes.bytes ?? 0) - this.transmitted;
+    const remaining = (this.attributes.limitBytes ?? 0) - this.transmitted;
     const passed = remaining < chunk.length ? chunk.subarray(0, remaining) : chunk;
     if (passed.length < chunk.length) this.context.drop(chunk.length - passed.length);
     this.transmitted += passed.length;
@@ -44,18 +44,17 @@ class LimitDataStage implements ToxicStage {
   }
 
   private closeIfSpent(): void {
-    if (this.closed || this.transmitted < (this.attributes.bytes ?? 0)) return;
+    if (this.closed || this.transmitted < (this.attributes.limitBytes ?? 0)) return;
     this.closed = true;
     this.context.close();
   }
 }
 
 export const limitData: ToxicKind = {
-  type: 'limit_data',
+  name: 'limit-data',
   summary: 'Closes the connection once the given number of bytes has passed in its direction.',
   attributes: {
-    bytes: {
-      param: 'limitBytes',
+    limitBytes: {
       default: 0,
       integer: true,
       unit: 'bytes',

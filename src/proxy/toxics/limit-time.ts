@@ -2,11 +2,10 @@ import type { ToxicKind } from '../toxic.js';
 import { TimedActionStage } from './timed-action.js';
 
 export const limitTime: ToxicKind = {
-  type: 'limit_time',
+  name: 'limit-time',
   summary: 'Passes data normally, then closes the connection after a fixed time ("cable unplugged").',
   attributes: {
-    time: {
-      param: 'limitMs',
+    limitMs: {
       default: 0,
       unit: 'ms',
       description: 'time after the toxic takes effect before the connection is closed',
@@ -15,7 +14,7 @@ export const limitTime: ToxicKind = {
   create: (context, attributes) =>
     new TimedActionStage(
       context,
-      (a) => a.time ?? 0,
+      (a) => a.limitMs ?? 0,
       () => context.close(),
       attributes,
     ),

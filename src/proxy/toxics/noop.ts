@@ -1,7 +1,7 @@
 import { PassThroughStage, type ToxicKind } from '../toxic.js';
 
 export const noop: ToxicKind = {
-  type: 'noop',
+  name: 'noop',
   summary: 'Does nothing; data passes unchanged (Toxiproxy has it too).',
   attributes: {},
   create: (context) => new PassThroughStage(context),

@@ -3,7 +3,7 @@ import { DueTimer } from './due-timer.js';
 
 /**
  * As Toxiproxy: waits for the first data (or the half-close) in its direction, discards it, and
- * `timeout` ms later resets the connection — TCP RST on both sides, so peers see ECONNRESET.
+ * `timeoutMs` later resets the connection — TCP RST on both sides, so peers see ECONNRESET.
  */
 class ResetPeerStage implements ToxicStage {
   private triggeredAt: number | undefined;
@@ -43,17 +43,16 @@ class ResetPeerStage implements ToxicStage {
   }
 
   private arm(): void {
-    this.timer.arm(this.triggeredAt as number, this.attributes.timeout ?? 0, () => this.context.reset());
+    this.timer.arm(this.triggeredAt as number, this.attributes.timeoutMs ?? 0, () => this.context.reset());
   }
 }
 
 export const resetPeer: ToxicKind = {
-  type: 'reset_peer',
+  name: 'reset-peer',
   summary:
     'Resets the connection (TCP RST, "connection reset by peer") once data arrives, after an optional timeout.',
   attributes: {
-    timeout: {
-      param: 'timeoutMs',
+    timeoutMs: {
       default: 0,
       unit: 'ms',
       description: 'time from the first data until the reset',

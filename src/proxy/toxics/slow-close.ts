@@ -1,7 +1,7 @@
 import type { Attributes, StageContext, ToxicKind, ToxicStage } from '../toxic.js';
 import { DueTimer } from './due-timer.js';
 
-/** Passes data at once but holds the half-close (FIN) for `delay` ms. */
+/** Passes data at once but holds the half-close (FIN) for `delayMs`. */
 class SlowCloseStage implements ToxicStage {
   private readonly timer: DueTimer;
   private endedAt: number | undefined;
@@ -29,7 +29,7 @@ class SlowCloseStage implements ToxicStage {
   }
 
   private arm(): void {
-    this.timer.arm(this.endedAt ?? 0, this.attributes.delay ?? 0, () => this.context.end());
+    this.timer.arm(this.endedAt ?? 0, this.attributes.delayMs ?? 0, () => this.context.end());
   }
 
   flush(): void {
@@ -44,10 +44,10 @@ class SlowCloseStage implements ToxicStage {
 }
 
 export const slowClose: ToxicKind = {
-  type: 'slow_close',
-  summary: 'Delays the TCP socket from closing until delay has elapsed.',
+  name: 'slow-close',
+  summary: 'Delays the TCP socket from closing until delayMs has elapsed.',
   attributes: {
-    delay: { param: 'delayMs', default: 0, unit: 'ms', description: 'how long the close is held' },
+    delayMs: { default: 0, unit: 'ms', description: 'how long the close is held' },
   },
   create: (context, attributes) => new SlowCloseStage(context, attributes),
 };

@@ -2,14 +2,14 @@ import { QueuedStage } from '../release-queue.js';
 import type { Attributes, ToxicKind } from '../toxic.js';
 
 /**
- * Makes a new connection slow to open: nothing passes in its direction until `delay` ms after the
+ * Makes a new connection slow to open: nothing passes in its direction until `delayMs` after the
  * connection was accepted, and on the upstream stream the connection to the upstream itself is only
- * opened then. The delay counts from accept, so a connection open for longer than `delay` when the
+ * opened then. The delay counts from accept, so a connection open for longer than `delayMs` when the
  * toxic is added is not affected (one opened more recently waits out the rest).
  */
 class SlowOpenStage extends QueuedStage {
   private get openAt(): number {
-    return this.context.acceptedAt + (this.attributes.delay ?? 0);
+    return this.context.acceptedAt + (this.attributes.delayMs ?? 0);
   }
 
   override write(chunk: Buffer): void {
@@ -27,11 +27,11 @@ class SlowOpenStage extends QueuedStage {
 }
 
 export const slowOpen: ToxicKind = {
-  type: 'slow_open',
-  summary: 'Delays connection establishment: no data passes until delay after the connection is accepted.',
+  name: 'slow-open',
+  summary: 'Delays connection establishment: no data passes until delayMs after the connection is accepted.',
   attributes: {
-    delay: { param: 'delayMs', default: 0, unit: 'ms', description: 'time from accept until data may pass' },
+    delayMs: { default: 0, unit: 'ms', description: 'time from accept until data may pass' },
   },
-  openDelayMs: (attributes) => attributes.delay ?? 0,
+  openDelayMs: (attributes) => attributes.delayMs ?? 0,
   create: (context, attributes) => new SlowOpenStage(context, attributes),
 };

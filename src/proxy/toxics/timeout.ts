@@ -5,7 +5,7 @@ import { TimedActionStage } from './timed-action.js';
 /**
  * A blackhole: no data gets through. The data is held (bounded by the pipe's budget, so the sender
  * sees its window fill, as on a dead network path), and delivered if the toxic is removed. With
- * `timeout` > 0 the connection is closed that long after the toxic took effect; with 0 it stays open.
+ * `timeoutMs` > 0 the connection is closed that long after the toxic took effect; with 0 it stays open.
  */
 class TimeoutStage extends TimedActionStage {
   private readonly queue = new ReleaseQueue(this.context);
@@ -13,7 +13,7 @@ class TimeoutStage extends TimedActionStage {
   constructor(context: StageContext, attributes: Attributes) {
     super(
       context,
-      (current) => ((current.timeout ?? 0) > 0 ? current.timeout : undefined),
+      (current) => ((current.timeoutMs ?? 0) > 0 ? current.timeoutMs : undefined),
       () => context.close(),
       attributes,
     );
@@ -38,11 +38,10 @@ class TimeoutStage extends TimedActionStage {
 }
 
 export const timeout: ToxicKind = {
-  type: 'timeout',
-  summary: 'Stops all data from getting through; closes the connection after timeout (0 = never).',
+  name: 'timeout',
+  summary: 'Stops all data from getting through; closes the connection after timeoutMs (0 = never).',
   attributes: {
-    timeout: {
-      param: 'timeoutMs',
+    timeoutMs: {
       default: 0,
       unit: 'ms',
       description: 'time until the connection is closed; 0 keeps it open',

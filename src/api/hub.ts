@@ -5,11 +5,23 @@ import { FaultlineError } from '../core/errors.js';
 import type { FaultContext, Injection } from '../core/fault.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
-import { isLoopbackHost, parseHostPort } from './address.js';
-import { type PreparedUpdate, type ProxyState, type ProxyStats, TcpProxy } from './tcp-proxy.js';
-import type { ToxicSpec } from './toxic.js';
-import { toxicFaultFromSpec } from './toxic-faults.js';
-import { normalizeToxic, toxicKind } from './toxic-registry.js';
+import {
+  isLoopbackHost,
+  normalizeToxic,
+  type PreparedUpdate,
+  type ProxyStats,
+  parseHostPort,
+  TcpProxy,
+  type ToxicConfig,
+  toxicFaultOf,
+} from '../proxy/index.js';
+import {
+  type ProxyState,
+  proxyToWire,
+  type ToxicSpec,
+  toxicToWire,
+  toxiproxyVocabulary,
+} from './toxiproxy-toxics.js';
 
 /** faultline's version of the Toxiproxy API it speaks. */
 export const toxiproxyApiVersion = '2.12.0';
@@ -68,9 +80,10 @@ export interface ProxyHubOptions {
 }
 
 /**
- * The in-process implementation of the Toxiproxy API: a set of named TCP proxies. Every toxic it adds
- * is a fault injected into the hub's own Ledger, so `reset`, `deleteProxy` and `close` heal them the
- * one way every fault is healed.
+ * The in-process implementation of the Toxiproxy API: a set of named TCP proxies. It takes and returns
+ * toxics in Toxiproxy's names and units (`toxiproxy-toxics.ts` maps them), and adds each as the typed
+ * toxic fault (`tcp.latency` …) injected into the hub's own Ledger, so `reset`, `deleteProxy` and `close`
+ * heal them the one way every fault is healed.
  */
 export class ProxyHub implements ToxiproxyApi {
   readonly seed: number;
@@ -119,7 +132,7 @@ export class ProxyHub implements ToxiproxyApi {
   /** Every proxy keyed by name, in a null-prototype object: a proxy named `__proto__` is an own key too. */
   async proxies(): Promise<Record<string, ProxyState>> {
     const result = nullPrototype<ProxyState>();
-    for (const [name, proxy] of this.proxyMap) result[name] = proxy.toJSON();
+    for (const [name, proxy] of this.proxyMap) result[name] = proxyToWire(proxy.toJSON());
     return result;
   }
 
@@ -134,7 +147,7 @@ export class ProxyHub implements ToxiproxyApi {
       await proxy.start();
       this.proxyMap.set(proxy.name, proxy);
       await this.injectAll(proxy, toxics);
-      return proxy.toJSON();
+      return proxyToWire(proxy.toJSON());
     });
   }
 
@@ -186,7 +199,7 @@ export class ProxyHub implements ToxiproxyApi {
       for (const old of replaced) await this.healAll(old);
       // An unchanged proxy keeps its connections; toxics given with it become its toxics.
       for (const [i, { proxy, old, keep }] of plan.entries()) {
-        const toxics = (specs[i] as { toxics: ToxicSpec[] }).toxics;
+        const toxics = (specs[i] as { toxics: ToxicConfig[] }).toxics;
         if (!keep) await this.injectAll(proxy, toxics);
         else if (old !== undefined && (inputs[i] as ProxyInput).toxics !== undefined) {
           await this.healAll(old);
@@ -194,12 +207,12 @@ export class ProxyHub implements ToxiproxyApi {
         }
       }
       await Promise.all(replaced.map((old) => old.stop()));
-      return built.map((proxy) => (this.proxyMap.get(proxy.name) as TcpProxy).toJSON());
+      return built.map((proxy) => proxyToWire((this.proxyMap.get(proxy.name) as TcpProxy).toJSON()));
     });
   }
 
   async getProxy(name: string): Promise<ProxyState> {
-    return this.proxy(name).toJSON();
+    return proxyToWire(this.proxy(name).toJSON());
   }
 
   updateProxy(name: string, changes: Partial<Omit<ProxyInput, 'name' | 'toxics'>>): Promise<ProxyState> {
@@ -210,7 +223,7 @@ export class ProxyHub implements ToxiproxyApi {
       // update() reads only listen, upstream and enabled, validates each and binds before it changes
       // anything, so a refusal or a failed bind leaves the proxy as it was.
       await proxy.update(body as { listen?: string; upstream?: string; enabled?: boolean });
-      return proxy.toJSON();
+      return proxyToWire(proxy.toJSON());
     });
   }
 
@@ -224,13 +237,13 @@ export class ProxyHub implements ToxiproxyApi {
   }
 
   async toxics(proxy: string): Promise<ToxicSpec[]> {
-    return this.proxy(proxy).toxics;
+    return this.proxy(proxy).toxics.map(toxicToWire);
   }
 
   addToxic(proxy: string, toxic: ToxicInput): Promise<ToxicSpec> {
     return this.exclusive(async () => {
       const target = this.proxy(proxy);
-      const spec = normalizeToxic(toxic);
+      const spec = normalizeToxic(toxic, toxiproxyVocabulary);
       if (target.hasToxic(spec.name)) {
         throw new FaultlineError(
           codes.alreadyExists,
@@ -241,16 +254,18 @@ export class ProxyHub implements ToxiproxyApi {
         );
       }
       await this.injectAll(target, [spec]);
-      return target.getToxic(spec.name);
+      return toxicToWire(target.getToxic(spec.name));
     });
   }
 
   async getToxic(proxy: string, toxic: string): Promise<ToxicSpec> {
-    return this.proxy(proxy).getToxic(toxic);
+    return toxicToWire(this.proxy(proxy).getToxic(toxic));
   }
 
   updateToxic(proxy: string, toxic: string, changes: Partial<ToxicInput>): Promise<ToxicSpec> {
-    return this.exclusive(async () => this.proxy(proxy).updateToxic(toxic, changes));
+    return this.exclusive(async () =>
+      toxicToWire(this.proxy(proxy).updateToxic(toxic, changes, toxiproxyVocabulary)),
+    );
   }
 
   removeToxic(proxy: string, toxic: string): Promise<void> {
@@ -299,11 +314,11 @@ export class ProxyHub implements ToxiproxyApi {
   }
 
   /** Injects validated toxics, in order, as faults in the hub's ledger. */
-  private async injectAll(proxy: TcpProxy, toxics: readonly ToxicSpec[]): Promise<void> {
+  private async injectAll(proxy: TcpProxy, toxics: readonly ToxicConfig[]): Promise<void> {
     const byName = this.injections.get(proxy) ?? new Map<string, Injection>();
     this.injections.set(proxy, byName);
     for (const spec of toxics) {
-      const injection = await toxicFaultFromSpec(proxy, spec, toxicKind(spec.type)).inject(this.context);
+      const injection = await toxicFaultOf(proxy, spec).inject(this.context);
       byName.set(spec.name, injection);
     }
   }
@@ -323,7 +338,7 @@ export class ProxyHub implements ToxiproxyApi {
     input: unknown,
     field: string | undefined,
     where = '',
-  ): { proxy: TcpProxy; toxics: ToxicSpec[] } {
+  ): { proxy: TcpProxy; toxics: ToxicConfig[] } {
     const body = requireObject(input, field ?? 'body');
     const within = <T>(step: () => T): T => (field === undefined ? step() : prefixed(field, step));
     return within(() => {
@@ -346,12 +361,12 @@ export class ProxyHub implements ToxiproxyApi {
       if (body.enabled !== undefined) options.enabled = body.enabled as boolean;
       if (this.budgetBytes !== undefined) options.budgetBytes = this.budgetBytes;
       const proxy = new TcpProxy(options);
-      const toxics: ToxicSpec[] = [];
+      const toxics: ToxicConfig[] = [];
       if (body.toxics !== undefined) {
         if (!Array.isArray(body.toxics))
           throw invalid('toxics', `expected an array, got ${describe(body.toxics)}`);
         for (const [i, toxic] of body.toxics.entries()) {
-          const spec = prefixed(`toxics[${i}]`, () => normalizeToxic(toxic));
+          const spec = prefixed(`toxics[${i}]`, () => normalizeToxic(toxic, toxiproxyVocabulary));
           if (toxics.some((earlier) => earlier.name === spec.name)) {
             throw new FaultlineError(
               codes.alreadyExists,
