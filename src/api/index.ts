@@ -7,4 +7,4 @@ export {
   type ToxiproxyApi,
 } from './hub.js';
 export { checkToken, startApiServer } from './server.js';
-export type { ProxyState, ToxicSpec } from './toxiproxy-toxics.js';
+export { type ProxyState, proxyMembers, type ToxicSpec, toxicMembers } from './toxiproxy-toxics.js';

@@ -7,6 +7,10 @@ import {
 } from '../proxy/index.js';
 
 /** A toxic in Toxiproxy's JSON shape, as the API takes and returns it. */
+/** The members of a proxy and of a toxic in Toxiproxy's JSON (a populate body, a `--config` file). */
+export const proxyMembers = ['name', 'listen', 'upstream', 'enabled', 'toxics'] as const;
+export const toxicMembers = ['name', 'type', 'stream', 'toxicity', 'attributes'] as const;
+
 export interface ToxicSpec {
   readonly attributes: Record<string, number>;
   readonly name: string;

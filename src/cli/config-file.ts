@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { ProxyHub, ProxyInput, ProxyState } from '../api/index.js';
+import { type ProxyHub, type ProxyInput, type ProxyState, proxyMembers, toxicMembers } from '../api/index.js';
 import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
@@ -24,9 +24,6 @@ export const maxConfigBytes = 16 * 1024 * 1024;
  * attributes), so no input can exhaust the stack.
  */
 export const maxConfigDepth = 32;
-
-const proxyKeys = ['name', 'listen', 'upstream', 'enabled', 'toxics'];
-const toxicKeys = ['name', 'type', 'stream', 'toxicity', 'attributes'];
 
 export async function readProxyConfig(file: string): Promise<ProxyConfig> {
   let text: string;
@@ -127,11 +124,11 @@ export function parseProxyConfig(file: string, text: string): ProxyConfig {
     if (!isObject(entry)) {
       fail(at(path).value, path, `expected an object (a proxy), got ${describe(entry)}`, 'an object');
     }
-    checkKeys(entry as object, path, proxyKeys, 'a proxy');
+    checkKeys(entry as object, path, proxyMembers, 'a proxy');
     const toxics = (entry as { toxics?: unknown }).toxics;
     if (!Array.isArray(toxics)) continue;
     for (const [j, toxic] of toxics.entries()) {
-      if (isObject(toxic)) checkKeys(toxic, `${path}.toxics[${j}]`, toxicKeys, 'a toxic');
+      if (isObject(toxic)) checkKeys(toxic, `${path}.toxics[${j}]`, toxicMembers, 'a toxic');
     }
   }
   return { file, text, proxies: root as ProxyInput[], positions };
