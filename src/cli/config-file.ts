@@ -4,6 +4,7 @@ import { describe } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { type JsonPosition, readJson } from '../core/json.js';
+import { lineAndColumn, locateError, sourceError } from '../core/source.js';
 
 /** A parsed `--config` file: Toxiproxy's format, a JSON array of proxies (faultline also takes `toxics`). */
 export interface ProxyConfig {
@@ -70,7 +71,7 @@ async function readBounded(file: string, limitBytes: number): Promise<string> {
  */
 export function parseProxyConfig(file: string, text: string): ProxyConfig {
   const fail = (offset: number, field: string, message: string, expected: string): never => {
-    throw configError(file, text, offset, `${field}: ${message}`, { field, expected });
+    throw sourceError(file, text, offset, `${field}: ${message}`, { field, expected });
   };
   const positions = new Map<string, JsonPosition>();
   const root = readJson(text, {
@@ -91,7 +92,7 @@ export function parseProxyConfig(file: string, text: string): ProxyConfig {
         problem.kind === 'duplicate-key'
           ? `${field}: ${problem.message}`
           : `invalid JSON${field === undefined ? '' : ` in ${field}`}: ${problem.message}`;
-      return configError(file, text, problem.offset, what, {
+      return sourceError(file, text, problem.offset, what, {
         ...(field === undefined ? {} : { field }),
         expected: problem.expected,
       });
@@ -145,64 +146,9 @@ export async function applyProxyConfig(hub: ProxyHub, config: ProxyConfig): Prom
 
 /** Rewrites an error about `proxies[i]…` to name the config file and the position of that field. */
 export function locateConfigError(config: ProxyConfig, error: unknown): unknown {
-  if (!(error instanceof FaultlineError)) return error;
-  const field = typeof error.details.field === 'string' ? error.details.field : undefined;
-  // The field itself, or the nearest enclosing value that is in the file (a missing key: its entry).
-  let offset: number | undefined;
-  for (let path = field; path !== undefined && path !== ''; path = parentPath(path)) {
-    const position = config.positions.get(path);
-    if (position === undefined) continue;
-    const unknownKey = path === field && /\bunknown (attribute|key)\b/.test(error.message);
-    offset = unknownKey && position.key !== undefined ? position.key : position.value;
-    break;
-  }
-  const where =
-    offset === undefined
-      ? config.file
-      : (() => {
-          const { line, column } = lineAndColumn(config.text, offset);
-          return `${config.file}:${line}:${column}`;
-        })();
-  const named =
-    field === undefined || error.message.startsWith(`${field}:`)
-      ? error.message
-      : `${field}: ${error.message}`;
-  const position = offset === undefined ? {} : lineAndColumn(config.text, offset);
-  return new FaultlineError(codes.config, `${where}: ${named}`, {
-    cause: error,
-    details: { ...error.details, file: config.file, ...position },
-  });
-}
-
-/** `proxies[1].toxics[0]` → `proxies[1].toxics` → `proxies[1]` → `proxies` → undefined. */
-function parentPath(path: string): string | undefined {
-  const cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
-  return cut <= 0 ? undefined : path.slice(0, cut);
+  return locateError(config, error);
 }
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** FL_ERR_CONFIG `file:line:column: what`, with the position in the details. */
-function configError(
-  file: string,
-  text: string,
-  offset: number,
-  what: string,
-  details: { field?: string; expected: string },
-): FaultlineError {
-  const { line, column } = lineAndColumn(text, offset);
-  return new FaultlineError(codes.config, `${file}:${line}:${column}: ${what}`, {
-    details: { file, line, column, ...details },
-  });
-}
-
-/** 1-based line and column (in characters, as editors count them) of `offset` in `text`. */
-export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  let line = 1;
-  for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) line++;
-  const lineStart = before.lastIndexOf('\n') + 1;
-  return { line, column: [...before.slice(lineStart)].length + 1 };
 }

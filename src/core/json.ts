@@ -1,5 +1,6 @@
 import { codes } from './codes.js';
 import { FaultlineError } from './errors.js';
+import type { SourcePosition } from './source.js';
 
 /**
  * faultline's one strict JSON reader. It accepts exactly the texts `JSON.parse` accepts (RFC 8259) and
@@ -44,10 +45,7 @@ export interface JsonReadOptions {
 }
 
 /** Offsets (UTF-16 code units) into the text: of a value, and of its name when it is an object member. */
-export interface JsonPosition {
-  readonly value: number;
-  readonly key?: number;
-}
+export type JsonPosition = SourcePosition;
 
 /** Why a text was refused, and where. */
 export interface JsonProblem {
@@ -250,7 +248,7 @@ class JsonReader {
         );
       }
       const key = this.readString(path);
-      const member = path === undefined ? undefined : `${path}.${key}`;
+      const member = path === undefined ? undefined : path === '' ? key : `${path}.${key}`;
       if (names !== undefined) this.noteName(names, key, keyAt, member);
       this.skipWhitespace();
       if (this.text[this.pos] !== ':') {

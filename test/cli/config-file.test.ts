@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import { ProxyHub } from '../../src/api/hub.js';
 import {
   applyProxyConfig,
-  lineAndColumn,
   maxConfigBytes,
   parseProxyConfig,
   readProxyConfig,
 } from '../../src/cli/config-file.js';
 import { FaultlineError } from '../../src/core/errors.js';
+import { lineAndColumn } from '../../src/core/source.js';
 
 /** Loads `text` as a config into a fresh hub (closed afterwards) and returns the error message. */
 async function configError(text: string): Promise<FaultlineError> {
