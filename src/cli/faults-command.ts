@@ -1,10 +1,6 @@
 import { faultKinds } from '../core/fault-registry.js';
 import { parseCommandLine, usageError } from './usage.js';
-// Every folder that defines faults registers them as it loads.
-import '../net/index.js';
-import '../process/index.js';
-import '../proxy/index.js';
-import '../resource/index.js';
+import './fault-families.js';
 
 const usage = `Usage: faultline faults [KIND] [--json]
 

@@ -7,6 +7,7 @@ import { cleanupCommand } from './cleanup-command.js';
 import { faultsCommand } from './faults-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
+import { schemaCommand, validateCommand } from './validate-command.js';
 
 const usage = `Usage: faultline <command> [options]
 
@@ -15,6 +16,8 @@ Commands:
   check       check a history: linearizability against a model, or a safety checker
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
+  validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
+  schema      print the scenario format as JSON Schema
   help        show this help
   version     print faultline's version
 
@@ -29,6 +32,8 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   check: checkCommand,
   cleanup: cleanupCommand,
   faults: faultsCommand,
+  validate: validateCommand,
+  schema: schemaCommand,
   help: async () => {
     process.stdout.write(usage);
     return 0;

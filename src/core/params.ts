@@ -1,4 +1,5 @@
 import { describe, invalid, requireBoolean, requireNumber, requireObject, requireOneOf } from './assert.js';
+import { parseDuration } from './duration.js';
 
 /**
  * A fault's parameters, described once: the same description validates a call, fills defaults, and is
@@ -12,7 +13,10 @@ export type ParamSpec =
   | ListParam
   | ObjectParam
   | RefParam
-  | ShapeParam;
+  | ShapeParam
+  | DurationParam
+  | RecordParam
+  | VariantParam;
 
 interface Common {
   readonly description: string;
@@ -71,6 +75,33 @@ export interface ShapeParam extends Common {
   readonly schema: Record<string, unknown>;
 }
 
+/** A duration: `"250ms"`, `"1m30s"`, or a number of milliseconds; validated into milliseconds. */
+export interface DurationParam extends Common {
+  readonly type: 'duration';
+  readonly default?: string;
+}
+
+/** An object of named values of one kind (`targets.db`, `targets.cache`). */
+export interface RecordParam extends Common {
+  readonly type: 'record';
+  readonly values: ParamSpec;
+}
+
+/** An object whose `tag` field says which set of fields it has (`type = "process"` …). */
+export interface VariantParam extends Common {
+  readonly type: 'variant';
+  readonly tag: string;
+  readonly variants: Readonly<Record<string, ParamSpecs>>;
+}
+
+/** How a `ref` given in a file (a string naming the object) is resolved while validating. */
+export interface ValidateOptions {
+  readonly ref?: (spec: RefParam, value: unknown, field: string) => unknown;
+}
+
+/** A name in a record: what a `${targets.NAME…}` reference and a field path can hold. */
+const namePattern = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
 export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
 
 /**
@@ -78,7 +109,12 @@ export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
  * and out-of-range values throw FL_ERR_INVALID_ARGUMENT naming the field (`prefix.field[2]`) and what
  * is valid. Returns a copy with defaults filled in.
  */
-export function validateParams<P>(specs: ParamSpecs, input: unknown, prefix = ''): P {
+export function validateParams<P>(
+  specs: ParamSpecs,
+  input: unknown,
+  prefix = '',
+  options: ValidateOptions = {},
+): P {
   const field = (name: string): string => (prefix === '' ? name : `${prefix}.${name}`);
   const value = requireObject(input ?? {}, prefix === '' ? 'params' : prefix);
   for (const key of Object.keys(value)) {
@@ -95,12 +131,12 @@ export function validateParams<P>(specs: ParamSpecs, input: unknown, prefix = ''
       else if (!spec.optional) throw invalid(field(key), `is required: ${spec.description}`, expected(spec));
       continue;
     }
-    result[key] = validateOne(spec, given, field(key));
+    result[key] = validateOne(spec, given, field(key), options);
   }
   return result as P;
 }
 
-function validateOne(spec: ParamSpec, value: unknown, field: string): unknown {
+function validateOne(spec: ParamSpec, value: unknown, field: string, options: ValidateOptions): unknown {
   switch (spec.type) {
     case 'number': {
       const options: { min?: number; max?: number; integer?: boolean } = {};
@@ -126,13 +162,41 @@ function validateOne(spec: ParamSpec, value: unknown, field: string): unknown {
           expected(spec),
         );
       }
-      return value.map((item, index) => validateOne(spec.items, item, `${field}[${index}]`));
+      return value.map((item, index) => validateOne(spec.items, item, `${field}[${index}]`, options));
     }
     case 'object':
-      return validateParams(spec.fields, requireObject(value, field), field);
+      return validateParams(spec.fields, requireObject(value, field), field, options);
     case 'shape':
       return spec.check(value, field);
+    case 'duration':
+      return parseDuration(value as string | number, field);
+    case 'record': {
+      const entries = Object.entries(requireObject(value, field));
+      return Object.fromEntries(
+        entries.map(([name, item]) => {
+          if (!namePattern.test(name)) {
+            throw invalid(
+              `${field}.${name}`,
+              'is not a valid name',
+              'a letter, then letters, digits, "_" or "-"',
+            );
+          }
+          return [name, validateOne(spec.values, item, `${field}.${name}`, options)];
+        }),
+      );
+    }
+    case 'variant': {
+      const object = requireObject(value, field);
+      const tags = Object.keys(spec.variants);
+      const tag = requireOneOf(object[spec.tag], `${field}.${spec.tag}`, tags);
+      const fields: ParamSpecs = {
+        [spec.tag]: { type: 'string', oneOf: tags, description: spec.description },
+        ...(spec.variants[tag] as ParamSpecs),
+      };
+      return validateParams(fields, object, field, options);
+    }
     case 'ref':
+      if (options.ref !== undefined && !spec.is(value)) return options.ref(spec, value, field);
       if (!spec.is(value))
         throw invalid(field, `expected a ${spec.ref}, got ${describe(value)}`, `a ${spec.ref}`);
       return value;
@@ -161,6 +225,12 @@ function expected(spec: ParamSpec): string {
       return `a ${spec.ref}`;
     case 'shape':
       return spec.description;
+    case 'duration':
+      return 'a duration such as "250ms", "5s", "1m30s", or milliseconds';
+    case 'record':
+      return `an object of named ${expected(spec.values)}`;
+    case 'variant':
+      return `an object with ${spec.tag}: one of ${Object.keys(spec.variants).join(', ')}`;
   }
 }
 
@@ -211,5 +281,31 @@ function jsonSchemaOf(spec: ParamSpec): Record<string, unknown> {
       return { ...base, type: 'string', 'x-ref': spec.ref };
     case 'shape':
       return { ...base, ...spec.schema };
+    case 'duration':
+      return {
+        ...base,
+        oneOf: [
+          { type: 'string', pattern: '^((\\d+(\\.\\d+)?|\\.\\d+)(ns|us|µs|ms|s|m|h))+$|^\\d+(\\.\\d+)?$' },
+          { type: 'number', minimum: 0 },
+        ],
+        ...(spec.default === undefined ? {} : { default: spec.default }),
+      };
+    case 'record':
+      return {
+        ...base,
+        type: 'object',
+        propertyNames: { pattern: namePattern.source },
+        additionalProperties: jsonSchemaOf(spec.values),
+      };
+    case 'variant':
+      return {
+        ...base,
+        oneOf: Object.entries(spec.variants).map(([tag, fields]) =>
+          paramsJsonSchema({
+            [spec.tag]: { type: 'string', oneOf: [tag], description: spec.description },
+            ...fields,
+          }),
+        ),
+      };
   }
 }

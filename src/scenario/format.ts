@@ -1,0 +1,388 @@
+import { invalid, requireObject, requireOneOf } from '../core/assert.js';
+import { faultFactory, faultKinds } from '../core/fault-registry.js';
+import {
+  type ParamSpec,
+  type ParamSpecs,
+  paramsJsonSchema,
+  type RefParam,
+  validateParams,
+} from '../core/params.js';
+import { locateError } from '../core/source.js';
+import type { SourceDocument } from './document.js';
+
+/**
+ * The scenario format, defined once (all but `faults`, which the registry defines): these specs validate a document (every field, unknown keys refused),
+ * and `scenarioJsonSchema()` publishes the same definition as JSON Schema. The `faults` section comes from
+ * the fault registry: each entry's `params` is checked against its kind's own schema, and a parameter that
+ * takes a live object (a proxy, a network, a process) names a target of the matching type.
+ */
+
+const text = (description: string, optional = false): ParamSpec => ({
+  type: 'string',
+  description,
+  optional,
+});
+const names = (description: string): ParamSpec => ({ type: 'list', items: text('a name'), description });
+const argv: ParamSpec = {
+  type: 'list',
+  items: text('an argument'),
+  minItems: 1,
+  description: 'program and arguments',
+};
+const address = (description: string, fallback?: string): ParamSpec =>
+  fallback === undefined ? text(description) : { type: 'string', default: fallback, description };
+
+/** What a fault parameter of each `ref` kind may name: a target of one of these types. */
+const refTargets: Readonly<Record<string, readonly string[]>> = {
+  'tcp-proxy': ['tcp-proxy'],
+  'udp-proxy': ['udp-proxy'],
+  network: ['network'],
+  'process-target': ['process'],
+  process: ['process'],
+};
+
+const probe: ParamSpec = {
+  type: 'variant',
+  tag: 'type',
+  description: 'what the probe checks',
+  variants: {
+    tcp: { address: text('host:port that must accept a connection') },
+    http: {
+      url: text('URL to GET'),
+      status: {
+        type: 'number',
+        integer: true,
+        min: 100,
+        max: 599,
+        default: 200,
+        description: 'expected status',
+      },
+    },
+    command: {
+      argv,
+      exitCode: { type: 'number', integer: true, default: 0, description: 'expected exit code' },
+    },
+    log: { target: text('a process target'), pattern: text('a regular expression a line must match') },
+  },
+};
+
+const targets: ParamSpec = {
+  type: 'record',
+  description: 'what the experiment runs and acts on, by name',
+  values: {
+    type: 'variant',
+    tag: 'type',
+    description: 'the kind of target',
+    variants: {
+      process: {
+        argv,
+        env: { type: 'record', values: text('a value'), optional: true, description: 'extra environment' },
+        cwd: text('working directory', true),
+        ready: { ...probe, optional: true, description: 'a probe that passes once the process serves' },
+        restart: {
+          type: 'string',
+          oneOf: ['never', 'on-failure', 'always'],
+          default: 'never',
+          description: 'restart policy when it exits',
+        },
+      },
+      'tcp-proxy': {
+        listen: address('host:port to listen on', '127.0.0.1:0'),
+        upstream: address('host:port to forward to'),
+      },
+      'udp-proxy': {
+        listen: address('host:port to listen on', '127.0.0.1:0'),
+        upstream: address('host:port to forward to'),
+      },
+      network: {
+        protocol: { type: 'string', oneOf: ['tcp', 'udp'], description: 'what the links carry' },
+        nodes: {
+          type: 'record',
+          values: {
+            type: 'object',
+            fields: { address: address('host:port of the node') },
+            description: 'a node',
+          },
+          description: 'the nodes, by name',
+        },
+        clients: { ...names('client names'), optional: true },
+      },
+    },
+  },
+};
+
+const steadyState: ParamSpec = {
+  type: 'list',
+  optional: true,
+  description: 'probes that say the system is healthy',
+  items: {
+    type: 'object',
+    description: 'a probe and when it runs',
+    fields: {
+      name: text('names the probe in output and reports'),
+      probe,
+      when: {
+        type: 'string',
+        oneOf: ['before', 'after', 'before-and-after', 'continuous', 'during-faults'],
+        default: 'before-and-after',
+        description: 'when it must pass',
+      },
+      every: {
+        type: 'duration',
+        default: '1s',
+        description: 'interval for continuous and during-faults probes',
+      },
+      timeout: { type: 'duration', default: '5s', description: 'how long one check may take' },
+    },
+  },
+};
+
+const workload: ParamSpec = {
+  type: 'variant',
+  tag: 'type',
+  optional: true,
+  description: 'client operations recorded as a History',
+  variants: Object.fromEntries([
+    ...['register', 'cas-register', 'kv', 'set', 'counter', 'queue'].map((kind) => [
+      kind,
+      {
+        url: text('base URL of the service speaking the workload protocol (docs/scenarios.md)'),
+        clients: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          max: 1000,
+          default: 5,
+          description: 'concurrent clients',
+        },
+        ops: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          max: 10_000_000,
+          default: 1000,
+          description: 'operations in all',
+        },
+        timeout: {
+          type: 'duration',
+          default: '1s',
+          description: 'a call that takes longer is recorded as info',
+        },
+      } satisfies ParamSpecs,
+    ]),
+    [
+      'http',
+      {
+        url: text('URL to request'),
+        ratePerSec: {
+          type: 'number',
+          min: 0.01,
+          max: 100_000,
+          default: 10,
+          description: 'requests per second',
+        },
+        concurrency: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          max: 1000,
+          default: 4,
+          description: 'in flight at most',
+        },
+      } satisfies ParamSpecs,
+    ],
+    ['module', { path: text('a module exporting a client (docs/scenarios.md)') } satisfies ParamSpecs],
+  ]),
+};
+
+const checks: ParamSpec = {
+  type: 'list',
+  optional: true,
+  description: 'what the run must prove',
+  items: {
+    type: 'variant',
+    tag: 'check',
+    description: 'a checker',
+    variants: {
+      linearizability: {
+        model: text('a model name: register, cas-register, kv, set, list-append, counter, fifo-queue, mutex'),
+      },
+      'acked-writes': {},
+      set: {},
+      counter: {},
+      queue: {},
+      'total-queue': {},
+      duplicates: {},
+      convergence: {},
+      'monotonic-reads': {},
+      'recovery-slo': { within: { type: 'duration', description: 'time to green after each heal, at most' } },
+      'probe-success': {
+        probe: text('a steadyState probe name'),
+        minPercent: { type: 'number', min: 0, max: 100, description: 'share of passing checks, at least' },
+      },
+    },
+  },
+};
+
+const rollbacks: ParamSpec = {
+  type: 'list',
+  optional: true,
+  description: 'actions that always run at the end, after the heals',
+  items: { type: 'object', description: 'a command', fields: { argv } },
+};
+
+const faultTiming: ParamSpecs = {
+  at: { type: 'duration', default: '0s', description: 'when, from the start of the method' },
+  for: {
+    type: 'duration',
+    optional: true,
+    description: 'heal after this long (default: at the end of the method)',
+  },
+  every: { type: 'duration', optional: true, description: 'inject again at this interval' },
+  times: { type: 'number', integer: true, min: 1, optional: true, description: 'with every: how many times' },
+};
+
+const scenarioSpecs: ParamSpecs = {
+  experiment: {
+    type: 'object',
+    description: 'what this is',
+    fields: {
+      name: text('the experiment name'),
+      description: text('what it tests', true),
+      tags: { ...names('labels such as chaos, chaos:network'), optional: true },
+      seed: {
+        type: 'number',
+        integer: true,
+        min: 0,
+        max: Number.MAX_SAFE_INTEGER,
+        optional: true,
+        description: 'seed of every draw',
+      },
+      timeLimit: {
+        type: 'duration',
+        default: '10m',
+        description: 'the whole run stops (and heals) after this',
+      },
+    },
+  },
+  targets: { ...targets, optional: true },
+  steadyState,
+  workload,
+  checks,
+  rollbacks,
+};
+
+/** A validated scenario: durations in milliseconds, defaults filled, fault params checked by their kind. */
+export interface Scenario {
+  readonly experiment: {
+    readonly name: string;
+    readonly description?: string;
+    readonly tags?: readonly string[];
+    readonly seed?: number;
+    readonly timeLimit: number;
+  };
+  readonly targets?: Readonly<Record<string, { readonly type: string } & Readonly<Record<string, unknown>>>>;
+  readonly steadyState?: readonly Readonly<Record<string, unknown>>[];
+  readonly faults?: readonly ScheduledFault[];
+  readonly workload?: { readonly type: string } & Readonly<Record<string, unknown>>;
+  readonly checks?: readonly ({ readonly check: string } & Readonly<Record<string, unknown>>)[];
+  readonly rollbacks?: readonly { readonly argv: readonly string[] }[];
+}
+
+export interface ScheduledFault {
+  readonly kind: string;
+  /** Checked by the kind's schema; a live-object parameter holds the name of its target. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly at: number;
+  readonly for?: number;
+  readonly every?: number;
+  readonly times?: number;
+}
+
+/**
+ * Validates a read document against the format. A bad field is FL_ERR_CONFIG naming
+ * `file:line:column: field: what is wrong; what is valid`. Nothing is started by validating.
+ */
+export function validateScenario(document: SourceDocument): Scenario {
+  try {
+    const root = requireObject(document.value, 'scenario');
+    // The faults are checked after the rest, against the targets they name; here the key is only known.
+    const { faults } = root;
+    const scenario = validateParams<Scenario>(
+      {
+        ...scenarioSpecs,
+        faults: {
+          type: 'shape',
+          optional: true,
+          description: 'the fault schedule',
+          check: () => undefined,
+          schema: {},
+        },
+      },
+      root,
+    );
+    const checked = faults === undefined ? undefined : validateFaults(faults, scenario.targets ?? {});
+    return { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario;
+  } catch (error) {
+    throw locateError(document, error);
+  }
+}
+
+function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['targets']>): ScheduledFault[] {
+  if (!Array.isArray(input)) throw invalid('faults', 'expected a list of faults', 'a list');
+  const kinds = faultKinds().map((info) => info.kind);
+  return input.map((entry, index) => {
+    const field = `faults[${index}]`;
+    const object = requireObject(entry, field);
+    const kind = requireOneOf(object.kind, `${field}.kind`, kinds);
+    const { kind: _, params, ...timing } = object;
+    const definition = faultFactory(kind)?.definition;
+    const ref = (spec: RefParam, value: unknown, at: string): unknown => {
+      const allowed = refTargets[spec.ref] ?? [spec.ref];
+      const named = typeof value === 'string' ? targetsByName[value] : undefined;
+      if (named === undefined || !allowed.includes(named.type)) {
+        const valid = Object.entries(targetsByName)
+          .filter(([, t]) => allowed.includes(t.type))
+          .map(([n]) => n);
+        throw invalid(
+          at,
+          `expected the name of a ${allowed.join(' or ')} target, got ${JSON.stringify(value)}`,
+          valid.length > 0 ? `one of ${valid.join(', ')}` : `a ${allowed.join(' or ')} in targets`,
+        );
+      }
+      return value;
+    };
+    const checkedParams = validateParams<Record<string, unknown>>(
+      definition?.params ?? {},
+      params ?? {},
+      `${field}.params`,
+      { ref },
+    );
+    const when = validateParams<Omit<ScheduledFault, 'kind' | 'params'>>(faultTiming, timing, field);
+    if (when.times !== undefined && when.every === undefined)
+      throw invalid(`${field}.times`, 'needs every', 'every and times together');
+    return { kind, params: checkedParams, ...when };
+  });
+}
+
+/** The format as JSON Schema (2020-12), the `faults` entries one per registered kind. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const schema = paramsJsonSchema(scenarioSpecs) as { properties: Record<string, Record<string, unknown>> };
+  const entries = faultKinds().map((info) => ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['kind'],
+    properties: {
+      kind: { const: info.kind, description: info.summary },
+      params: info.schema,
+      ...(paramsJsonSchema(faultTiming) as { properties: Record<string, unknown> }).properties,
+    },
+  }));
+  schema.properties.faults = { type: 'array', description: 'the fault schedule', items: { oneOf: entries } };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://faultline.dev/schema/scenario.json',
+    title: 'faultline scenario',
+    ...schema,
+  };
+}

@@ -1,0 +1,9 @@
+/** scenario/'s surface for its neighbours: they import these from here, never its modules. */
+export {
+  type DocumentFormat,
+  documentFormats,
+  formatOf,
+  readDocument,
+  type SourceDocument,
+} from './document.js';
+export { type Scenario, type ScheduledFault, scenarioJsonSchema, validateScenario } from './format.js';
