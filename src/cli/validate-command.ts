@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { messageOf } from '../core/errors.js';
-import { readDocument, scenarioJsonSchema, validateScenario } from '../scenario/index.js';
+import { Random } from '../core/random.js';
+import {
+  readDocument,
+  resolveSchedule,
+  type Scenario,
+  scenarioJsonSchema,
+  validateScenario,
+} from '../scenario/index.js';
 import './fault-families.js';
 import { parseCommandLine, usageError } from './usage.js';
 
-const validateUsage = `Usage: faultline validate <file…>
+const validateUsage = `Usage: faultline validate [--schedule] [--seed N] <file…>
 
 Checks scenario files (.toml, .yaml/.yml or .json) against the format without running anything: every
 field, unknown keys, and each fault's parameters against its kind. Prints one line per file.
@@ -12,6 +19,10 @@ field, unknown keys, and each fault's parameters against its kind. Prints one li
 Exit codes: 0 all valid, 3 a file is not (file:line:column, the field and what would be valid).
 
 Options:
+  --schedule  also print each file's resolved fault schedule: when each fault is injected and healed,
+              which one a oneOf drew, which ticks a probability skipped — from the seed alone
+  --seed N    the seed for --schedule (default: the file's experiment.seed, else FAULTLINE_SEED, else a
+              fresh one; printed)
   -h, --help  show this help
 `;
 
@@ -32,10 +43,15 @@ export async function validateCommand(argv: string[]): Promise<number> {
     {
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        schedule: { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
     validateUsage,
   );
+  const seedOption = values.seed === undefined ? undefined : parseSeed(values.seed);
   if (values.help) {
     process.stdout.write(validateUsage);
     return 0;
@@ -51,6 +67,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
       const scenario = validateScenario(readDocument(file, text));
       const faults = scenario.faults?.length ?? 0;
       process.stdout.write(`ok ${file}: "${scenario.experiment.name}", ${faults} fault(s)\n`);
+      if (values.schedule) printSchedule(scenario, seedOption);
     } catch (error) {
       invalid++;
       const message = messageOf(error);
@@ -58,6 +75,33 @@ export async function validateCommand(argv: string[]): Promise<number> {
     }
   }
   return invalid === 0 ? 0 : 3;
+}
+
+function parseSeed(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw usageError(
+      `--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(text)}`,
+      validateUsage,
+    );
+  }
+  return Number(text);
+}
+
+/** `  seed 7` then one line per injection: `  +5.000s  inject tcp.latency … (faults[0]), heal at +25.000s`. */
+function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
+  const seed = seedOption ?? scenario.experiment.seed ?? Random.freshSeed();
+  const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: scenario.experiment.timeLimit });
+  const time = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
+  process.stdout.write(
+    `  seed ${seed}: ${planned.length} injection(s) within ${time(scenario.experiment.timeLimit)}\n`,
+  );
+  for (const step of planned) {
+    const heal =
+      step.healAtMs === undefined ? 'healed at the end of the method' : `healed at ${time(step.healAtMs)}`;
+    process.stdout.write(
+      `  ${time(step.atMs)}  ${step.kind} ${JSON.stringify(step.params)} (faults[${step.entry}] tick ${step.tick}), ${heal}\n`,
+    );
+  }
 }
 
 export async function schemaCommand(argv: string[]): Promise<number> {

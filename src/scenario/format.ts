@@ -238,8 +238,26 @@ const faultTiming: ParamSpecs = {
     optional: true,
     description: 'heal after this long (default: at the end of the method)',
   },
-  every: { type: 'duration', optional: true, description: 'inject again at this interval' },
-  times: { type: 'number', integer: true, min: 1, optional: true, description: 'with every: how many times' },
+  every: { type: 'duration', optional: true, description: 'a tick at this interval: inject again' },
+  times: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    optional: true,
+    description: 'with every: how many ticks at most',
+  },
+  until: {
+    type: 'duration',
+    optional: true,
+    description: 'with every: no tick at or after this (default: the time limit)',
+  },
+  probability: {
+    type: 'number',
+    min: 0,
+    max: 1,
+    optional: true,
+    description: 'with every: the chance that a tick injects (seeded)',
+  },
 };
 
 const scenarioSpecs: ParamSpecs = {
@@ -289,14 +307,22 @@ export interface Scenario {
   readonly rollbacks?: readonly { readonly argv: readonly string[] }[];
 }
 
-export interface ScheduledFault {
+/** A fault to inject: its kind, and params checked by the kind's schema (live objects named as targets). */
+export interface FaultChoice {
   readonly kind: string;
-  /** Checked by the kind's schema; a live-object parameter holds the name of its target. */
   readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** A schedule entry, times in milliseconds from the start of the method. */
+export interface ScheduledFault {
+  /** One fault, or (from `oneOf`) the set each tick draws one from. */
+  readonly choices: readonly FaultChoice[];
   readonly at: number;
   readonly for?: number;
   readonly every?: number;
   readonly times?: number;
+  readonly until?: number;
+  readonly probability?: number;
 }
 
 /**
@@ -330,54 +356,111 @@ export function validateScenario(document: SourceDocument): Scenario {
 
 function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['targets']>): ScheduledFault[] {
   if (!Array.isArray(input)) throw invalid('faults', 'expected a list of faults', 'a list');
-  const kinds = faultKinds().map((info) => info.kind);
   return input.map((entry, index) => {
     const field = `faults[${index}]`;
     const object = requireObject(entry, field);
-    const kind = requireOneOf(object.kind, `${field}.kind`, kinds);
-    const { kind: _, params, ...timing } = object;
-    const definition = faultFactory(kind)?.definition;
-    const ref = (spec: RefParam, value: unknown, at: string): unknown => {
-      const allowed = refTargets[spec.ref] ?? [spec.ref];
-      const named = typeof value === 'string' ? targetsByName[value] : undefined;
-      if (named === undefined || !allowed.includes(named.type)) {
-        const valid = Object.entries(targetsByName)
-          .filter(([, t]) => allowed.includes(t.type))
-          .map(([n]) => n);
+    const { kind, params, oneOf, ...timing } = object;
+    if ((oneOf === undefined) === (kind === undefined)) {
+      throw invalid(
+        `${field}.kind`,
+        'give either kind (with its params) or oneOf',
+        'kind, or oneOf: a list of { kind, params }',
+      );
+    }
+    let choices: FaultChoice[];
+    if (oneOf === undefined) choices = [validateChoice({ kind, params }, field, targetsByName)];
+    else {
+      if (!Array.isArray(oneOf) || oneOf.length < 2) {
         throw invalid(
-          at,
-          `expected the name of a ${allowed.join(' or ')} target, got ${JSON.stringify(value)}`,
-          valid.length > 0 ? `one of ${valid.join(', ')}` : `a ${allowed.join(' or ')} in targets`,
+          `${field}.oneOf`,
+          'expected a list of at least two { kind, params }',
+          'two or more faults',
         );
       }
-      return value;
-    };
-    const checkedParams = validateParams<Record<string, unknown>>(
-      definition?.params ?? {},
-      params ?? {},
-      `${field}.params`,
-      { ref },
-    );
-    const when = validateParams<Omit<ScheduledFault, 'kind' | 'params'>>(faultTiming, timing, field);
-    if (when.times !== undefined && when.every === undefined)
-      throw invalid(`${field}.times`, 'needs every', 'every and times together');
-    return { kind, params: checkedParams, ...when };
+      choices = oneOf.map((choice, i) => validateChoice(choice, `${field}.oneOf[${i}]`, targetsByName));
+    }
+    const when = validateParams<Omit<ScheduledFault, 'choices'>>(faultTiming, timing, field);
+    const repeating = when.every !== undefined;
+    for (const name of ['times', 'until', 'probability'] as const) {
+      if (when[name] !== undefined && !repeating)
+        throw invalid(`${field}.${name}`, 'needs every', 'every with it');
+    }
+    if (when.every !== undefined && when.every <= 0)
+      throw invalid(`${field}.every`, 'must be more than 0', 'a positive duration');
+    if (when.every !== undefined && when.for !== undefined && when.for >= when.every) {
+      // The next tick would inject it again while it is still in force.
+      throw invalid(
+        `${field}.for`,
+        `must be shorter than every (${when.every} ms)`,
+        'a duration shorter than every',
+      );
+    }
+    return { choices, ...when };
   });
+}
+
+/** One `{ kind, params }`: the kind registered, its params valid, live objects named as targets. */
+function validateChoice(
+  input: unknown,
+  field: string,
+  targetsByName: NonNullable<Scenario['targets']>,
+): FaultChoice {
+  const object = requireObject(input, field);
+  for (const key of Object.keys(object)) {
+    if (key !== 'kind' && key !== 'params')
+      throw invalid(`${field}.${key}`, 'unknown parameter; valid: kind, params', 'kind, params');
+  }
+  const kind = requireOneOf(
+    object.kind,
+    `${field}.kind`,
+    faultKinds().map((info) => info.kind),
+  );
+  const ref = (spec: RefParam, value: unknown, at: string): unknown => {
+    const allowed = refTargets[spec.ref] ?? [spec.ref];
+    const named = typeof value === 'string' ? targetsByName[value] : undefined;
+    if (named === undefined || !allowed.includes(named.type)) {
+      const valid = Object.entries(targetsByName)
+        .filter(([, t]) => allowed.includes(t.type))
+        .map(([n]) => n);
+      throw invalid(
+        at,
+        `expected the name of a ${allowed.join(' or ')} target, got ${JSON.stringify(value)}`,
+        valid.length > 0 ? `one of ${valid.join(', ')}` : `a ${allowed.join(' or ')} in targets`,
+      );
+    }
+    return value;
+  };
+  const definition = faultFactory(kind)?.definition;
+  const params = validateParams<Record<string, unknown>>(
+    definition?.params ?? {},
+    object.params ?? {},
+    `${field}.params`,
+    {
+      ref,
+    },
+  );
+  return { kind, params };
 }
 
 /** The format as JSON Schema (2020-12), the `faults` entries one per registered kind. */
 export function scenarioJsonSchema(): Record<string, unknown> {
   const schema = paramsJsonSchema(scenarioSpecs) as { properties: Record<string, Record<string, unknown>> };
-  const entries = faultKinds().map((info) => ({
+  const timing = (paramsJsonSchema(faultTiming) as { properties: Record<string, unknown> }).properties;
+  const choices = faultKinds().map((info) => ({
     type: 'object',
     additionalProperties: false,
     required: ['kind'],
-    properties: {
-      kind: { const: info.kind, description: info.summary },
-      params: info.schema,
-      ...(paramsJsonSchema(faultTiming) as { properties: Record<string, unknown> }).properties,
-    },
+    properties: { kind: { const: info.kind, description: info.summary }, params: info.schema },
   }));
+  const entries = [
+    ...choices.map((choice) => ({ ...choice, properties: { ...choice.properties, ...timing } })),
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['oneOf'],
+      properties: { oneOf: { type: 'array', minItems: 2, items: { oneOf: choices } }, ...timing },
+    },
+  ];
   schema.properties.faults = { type: 'array', description: 'the fault schedule', items: { oneOf: entries } };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -6,4 +6,11 @@ export {
   readDocument,
   type SourceDocument,
 } from './document.js';
-export { type Scenario, type ScheduledFault, scenarioJsonSchema, validateScenario } from './format.js';
+export {
+  type FaultChoice,
+  type Scenario,
+  type ScheduledFault,
+  scenarioJsonSchema,
+  validateScenario,
+} from './format.js';
+export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';

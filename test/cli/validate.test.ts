@@ -29,6 +29,39 @@ describe('faultline validate', () => {
     assert.match(none.stderr, /expected at least one scenario file/);
   });
 
+  it('--schedule prints the resolved schedule: the same seed the same, another seed another', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-schedule-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const monkey = join(dir, 'monkey.yaml');
+    await writeFile(
+      monkey,
+      [
+        'experiment: { name: monkey, timeLimit: 2m }',
+        'targets: { db: { type: tcp-proxy, upstream: "127.0.0.1:5432" } }',
+        'faults:',
+        '  - every: 5s',
+        '    for: 1s',
+        '    probability: 0.5',
+        '    oneOf:',
+        '      - { kind: tcp.timeout, params: { proxy: db } }',
+        '      - { kind: tcp.reset-peer, params: { proxy: db } }',
+        '',
+      ].join('\n'),
+    );
+    const run = async (seed: string) => {
+      const result = await runCli(['validate', '--schedule', '--seed', seed, monkey]);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout;
+    };
+    const first = await run('11');
+    assert.match(first, /^ {2}seed 11: \d+ injection\(s\) within \+120\.000s$/m);
+    assert.equal(await run('11'), first);
+    assert.notEqual(await run('12'), first);
+    const bad = await runCli(['validate', '--seed=1.5', monkey]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--seed: expected an integer/);
+  });
+
   it('schema prints the format as JSON Schema', async () => {
     const result = await runCli(['schema']);
     assert.equal(result.code, 0, result.stderr);

@@ -30,8 +30,18 @@ describe('the scenario format', () => {
     const scenario = validate('slow-cache.toml', example);
     assert.equal(scenario.experiment.timeLimit, 120_000);
     assert.deepEqual(scenario.faults?.[0], {
-      kind: 'tcp.latency',
-      params: { proxy: 'cache', stream: 'downstream', toxicityProbability: 1, latencyMs: 300, jitterMs: 50 },
+      choices: [
+        {
+          kind: 'tcp.latency',
+          params: {
+            proxy: 'cache',
+            stream: 'downstream',
+            toxicityProbability: 1,
+            latencyMs: 300,
+            jitterMs: 50,
+          },
+        },
+      ],
       at: 5000,
       for: 20_000,
     });
@@ -98,7 +108,10 @@ describe('the scenario format', () => {
       properties: { faults: { items: { oneOf: { properties: { kind: { const: string } } }[] } } };
     };
     assert.equal(schema.additionalProperties, false);
-    const kinds = schema.properties.faults.items.oneOf.map((entry) => entry.properties.kind.const);
+    const kinds = schema.properties.faults.items.oneOf
+      .filter((entry) => entry.properties.kind !== undefined)
+      .map((entry) => entry.properties.kind.const);
+    assert.equal(schema.properties.faults.items.oneOf.length, kinds.length + 1, 'and one oneOf entry');
     assert.deepEqual(
       kinds,
       faultKinds().map((info) => info.kind),
