@@ -48,6 +48,8 @@ export interface DemoResult {
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const clock = realClock;
   const began = clock.now();
+  // Made first, so the history's times (ns since the recorder was made) match the progress lines'.
+  const recorder = new Recorder({ clock });
   const random = new Random(options.seed);
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const { log } = options;
@@ -81,7 +83,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       `[${since()}] started the ${options.variant} kv service (pid ${target.pid}) on ${baseUrl}, data in ${dataDir}`,
     );
 
-    const recorder = new Recorder({ clock });
     const clients = options.clients ?? 4;
     const workload = new KvWorkload({
       client: new KvClient(baseUrl),
