@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realClock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
+import { messageOf } from '../core/errors.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import { httpProbe, killFault, Recorder, Supervisor } from '../public/index.js';
@@ -52,11 +53,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const recorder = new Recorder({ clock });
   const random = new Random(options.seed);
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
-  const { log } = options;
   const since = (): string => formatDuration(clock.now() - began);
-  const ledger = new Ledger({ handleSignals: options.handleSignals ?? false });
+  // A heal the run did not ask for is the Ledger draining on SIGINT/SIGTERM: say so once, then fall silent
+  // (the run's own steps would only report the cleanup's effects as if they were the scenario's).
+  const asked = { killLabel: '', healingKill: false, ending: false };
+  let interrupted = false;
+  const log = (line: string): void => {
+    if (!interrupted) options.log(line);
+  };
+  const ledger = new Ledger({
+    handleSignals: options.handleSignals ?? false,
+    onHeal: (label) => {
+      if (asked.ending || (label === asked.killLabel && asked.healingKill) || interrupted) return;
+      log(`[${since()}] interrupted: stopping the service and removing its data`);
+      interrupted = true;
+    },
+  });
   try {
-    const dataDir = mkdtempSync(join(tmpdir(), 'faultline-demo-'));
+    const dataDir = tempDir();
     ledger.push('remove the demo data dir', () => rmSync(dataDir, { recursive: true, force: true }), {
       kind: 'file',
       path: dataDir,
@@ -104,7 +118,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const killedAtNs = recorder.note('nemesis', 'kill', killedPid).time;
     const kill = await killFault({ target, signal: 'SIGKILL' }).inject(context);
     log(`[${since()}] SIGKILL kv (pid ${killedPid}), ${recorder.history().length} ops recorded so far`);
+    asked.killLabel = kill.label;
+    asked.healingKill = true;
     await kill.heal(); // the on-failure policy restarts it; the heal waits for that
+    asked.healingKill = false;
     const recoveredAtNs = recorder.note('nemesis', 'recovered', target.pid).time;
     log(
       `[${since()}] kv restarted by its restart policy (pid ${target.pid}), down for ${formatDuration((recoveredAtNs - killedAtNs) / 1e6)}`,
@@ -119,7 +136,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const verdict = await judge(history, { killedAtNs, recoveredAtNs, timeoutMs: 20_000 });
     return { verdict, ops: history.length, elapsedMs: clock.now() - began };
   } finally {
+    asked.ending = true;
     await ledger.close();
+  }
+}
+
+/** The store's data dir: a fresh faultline-demo-… in the OS temp dir ($TMPDIR), or a clear error. */
+function tempDir(): string {
+  try {
+    return mkdtempSync(join(tmpdir(), 'faultline-demo-'));
+  } catch (error) {
+    throw new Error(`cannot create the store's data dir in ${tmpdir()} (TMPDIR): ${messageOf(error)}`, {
+      cause: error,
+    });
   }
 }
 

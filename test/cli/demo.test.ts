@@ -70,17 +70,32 @@ describe('faultline demo', () => {
     assertCleanedUp(out);
   });
 
-  it('SIGINT mid-run stops the service and removes the data dir', async () => {
+  it('SIGINT mid-run (during the restart) stops the service and removes the data dir', async () => {
     const cli = startCli(['demo', '--seed', '3']);
     try {
-      await cli.waitFor(/clients writing/, 20_000);
+      await cli.waitFor(/SIGKILL kv/, 20_000); // while the store restarts: the hardest moment to clean up
       cli.process.kill('SIGINT');
       const [code, signal] = (await once(cli.process, 'close')) as [number | null, NodeJS.Signals | null];
       assert.ok(signal === 'SIGINT' || code !== 0, `exit ${code} ${signal}`);
+      assert.match(cli.stdout(), /interrupted: stopping the service and removing its data\n$/);
       assertCleanedUp(cli.stdout());
     } finally {
       cli.kill();
     }
+  });
+
+  it('an error exits 2 with a message naming what failed', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent-faultline-tmp';
+    const pending = runCli(['demo', '--seed', '1']); // spawned now, with this environment
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    const result = await pending;
+    assert.equal(result.code, 2, lines(result));
+    assert.match(
+      result.stderr,
+      /^faultline demo: error: cannot create the store's data dir in \/nonexistent-faultline-tmp \(TMPDIR\): ENOENT/,
+    );
   });
 
   it('--help documents it; a bad --seed is a usage error', async () => {
