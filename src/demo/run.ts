@@ -69,6 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       interrupted = true;
     },
   });
+  let workload: KvWorkload | undefined;
   try {
     const dataDir = tempDir();
     ledger.push('remove the demo data dir', () => rmSync(dataDir, { recursive: true, force: true }), {
@@ -98,7 +99,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
 
     const clients = options.clients ?? 4;
-    const workload = new KvWorkload({
+    workload = new KvWorkload({
       client: new KvClient(baseUrl),
       recorder,
       random: random.fork('workload'),
@@ -137,6 +138,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     return { verdict, ops: history.length, elapsedMs: clock.now() - began };
   } finally {
     asked.ending = true;
+    await workload?.stop(); // already stopped, unless the run failed half-way
     await ledger.close();
   }
 }
