@@ -4,6 +4,7 @@ import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
+import { demoCommand } from './demo-command.js';
 import { faultsCommand } from './faults-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
@@ -14,6 +15,8 @@ const usage = `Usage: faultline <command> [options]
 Commands:
   server      run the Toxiproxy-compatible fault proxy server (default 127.0.0.1:8474)
   check       check a history: linearizability against a model, or a safety checker
+  demo        find a real bug in a bundled key-value store: SIGKILL mid-run, lost acknowledged writes
+              (--fixed: its fixed variant passes the same scenario)
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
@@ -31,6 +34,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   },
   check: checkCommand,
   cleanup: cleanupCommand,
+  demo: demoCommand,
   faults: faultsCommand,
   validate: validateCommand,
   schema: schemaCommand,
