@@ -213,7 +213,12 @@ const checks: ParamSpec = {
       queue: {},
       'total-queue': {},
       duplicates: {},
-      convergence: {},
+      convergence: {
+        within: {
+          type: 'duration',
+          description: 'how long after the last heal the replicas may take to agree',
+        },
+      },
       'monotonic-reads': {},
       'recovery-slo': { within: { type: 'duration', description: 'time to green after each heal, at most' } },
       'probe-success': {
