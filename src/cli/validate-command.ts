@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { messageOf } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import {
+  methodLimitMs,
   readDocument,
   resolveSchedule,
   type Scenario,
@@ -90,10 +91,10 @@ function parseSeed(text: string): number {
 /** `  seed 7` then one line per injection: `  +5.000s  inject tcp.latency … (faults[0]), heal at +25.000s`. */
 function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
   const seed = seedOption ?? scenario.experiment.seed ?? Random.freshSeed();
-  const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: scenario.experiment.timeLimit });
+  const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
   const time = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
   process.stdout.write(
-    `  seed ${seed}: ${planned.length} injection(s) within ${time(scenario.experiment.timeLimit)}\n`,
+    `  seed ${seed}: ${planned.length} injection(s) within ${time(methodLimitMs(scenario))}\n`,
   );
   for (const step of planned) {
     const heal =

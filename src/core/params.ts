@@ -127,7 +127,9 @@ export function validateParams<P>(
   for (const [key, spec] of Object.entries(specs)) {
     const given = value[key];
     if (given === undefined) {
-      if ('default' in spec && spec.default !== undefined) result[key] = spec.default;
+      // A default is a value as a user would write it ("0s"), so it is validated like one.
+      if ('default' in spec && spec.default !== undefined)
+        result[key] = validateOne(spec, spec.default, field(key), options);
       else if (!spec.optional) throw invalid(field(key), `is required: ${spec.description}`, expected(spec));
       continue;
     }

@@ -281,6 +281,12 @@ const scenarioSpecs: ParamSpecs = {
         optional: true,
         description: 'seed of every draw',
       },
+      duration: {
+        type: 'duration',
+        optional: true,
+        description:
+          'how long the method runs (default: until the workload is done and the schedule has run)',
+      },
       timeLimit: {
         type: 'duration',
         default: '10m',
@@ -295,6 +301,11 @@ const scenarioSpecs: ParamSpecs = {
   rollbacks,
 };
 
+/** How long the schedule may run: the method's duration when given, else the time limit. */
+export function methodLimitMs(scenario: Scenario): number {
+  return scenario.experiment.duration ?? scenario.experiment.timeLimit;
+}
+
 /** A validated scenario: durations in milliseconds, defaults filled, fault params checked by their kind. */
 export interface Scenario {
   readonly experiment: {
@@ -302,6 +313,7 @@ export interface Scenario {
     readonly description?: string;
     readonly tags?: readonly string[];
     readonly seed?: number;
+    readonly duration?: number;
     readonly timeLimit: number;
   };
   readonly targets?: Readonly<Record<string, { readonly type: string } & Readonly<Record<string, unknown>>>>;
@@ -353,6 +365,20 @@ export function validateScenario(document: SourceDocument): Scenario {
       root,
     );
     const checked = faults === undefined ? undefined : validateFaults(faults, scenario.targets ?? {});
+    const { duration, timeLimit } = scenario.experiment;
+    if (duration !== undefined && duration > timeLimit) {
+      throw invalid('experiment.duration', `is longer than timeLimit (${timeLimit} ms)`, 'at most timeLimit');
+    }
+    const unbounded =
+      checked?.findIndex((f) => f.every !== undefined && f.times === undefined && f.until === undefined) ??
+      -1;
+    if (unbounded >= 0 && duration === undefined) {
+      throw invalid(
+        `faults[${unbounded}].every`,
+        'repeats without times or until, so the method needs experiment.duration to end',
+        'times, until, or experiment.duration',
+      );
+    }
     return { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario;
   } catch (error) {
     throw locateError(document, error);

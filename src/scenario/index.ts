@@ -8,6 +8,7 @@ export {
 } from './document.js';
 export {
   type FaultChoice,
+  methodLimitMs,
   type Scenario,
   type ScheduledFault,
   scenarioJsonSchema,

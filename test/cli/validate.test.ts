@@ -36,7 +36,7 @@ describe('faultline validate', () => {
     await writeFile(
       monkey,
       [
-        'experiment: { name: monkey, timeLimit: 2m }',
+        'experiment: { name: monkey, duration: 2m, timeLimit: 3m }',
         'targets: { db: { type: tcp-proxy, upstream: "127.0.0.1:5432" } }',
         'faults:',
         '  - every: 5s',

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import '../../src/cli/fault-families.js';
 import { readDocument } from '../../src/scenario/document.js';
-import { validateScenario } from '../../src/scenario/format.js';
+import { methodLimitMs, validateScenario } from '../../src/scenario/format.js';
 import { resolveSchedule } from '../../src/scenario/schedule.js';
 
 const scenario = validateScenario(
@@ -12,7 +12,8 @@ const scenario = validateScenario(
     'monkey.toml',
     `[experiment]
 name = "chaos monkey"
-timeLimit = "60s"
+duration = "60s"
+timeLimit = "90s"
 
 [targets.db]
 type = "tcp-proxy"
@@ -51,7 +52,7 @@ params = { proxy = "dns", delayMs = 20, direction = "upstream" }
   ),
 );
 const faults = scenario.faults ?? [];
-const resolve = (seed: number) => resolveSchedule(faults, { seed, limitMs: scenario.experiment.timeLimit });
+const resolve = (seed: number) => resolveSchedule(faults, { seed, limitMs: methodLimitMs(scenario) });
 
 describe('resolveSchedule', () => {
   it('places one-off, repeated and limited entries at their instants, sorted by time', () => {
