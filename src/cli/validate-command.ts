@@ -89,7 +89,7 @@ function parseSeed(text: string): number {
 }
 
 /** `  seed 7` then one line per injection: `  +5.000s  inject tcp.latency … (faults[0]), heal at +25.000s`. */
-function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
+export function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
   const seed = seedOption ?? scenario.experiment.seed ?? Random.freshSeed();
   const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
   const time = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;

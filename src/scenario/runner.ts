@@ -1,0 +1,314 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CheckResult, combineValidity } from '../checker/index.js';
+import { type Clock, realClock } from '../core/clock.js';
+import { messageOf } from '../core/errors.js';
+import { publish } from '../core/events.js';
+import type { FaultContext } from '../core/fault.js';
+import { createFault } from '../core/fault-registry.js';
+import { Ledger } from '../core/ledger.js';
+import { Random } from '../core/random.js';
+import type { Probe } from '../process/index.js';
+import { type ProbeSample, runCheck } from './checks.js';
+import { methodLimitMs, type Scenario } from './format.js';
+import { type InjectionRecord, runSchedule } from './method.js';
+import { type LiveTargets, liveParams, resolveReferences } from './references.js';
+import { resolveSchedule } from './schedule.js';
+import { probeOf, startTargets } from './targets.js';
+import { type RunningWorkload, startWorkload } from './workloads.js';
+
+/** The phases of a run, in order; heal and cleanup always run, whatever ended the ones before. */
+export const runPhases = ['setup', 'steady-state-before', 'method', 'heal', 'steady-state-after', 'checks', 'rollbacks', 'cleanup'] as const;
+export type RunPhase = (typeof runPhases)[number];
+
+/** `pass`: everything held; `fail`: a check or the steady state after failed; `unknown`: a check could not
+ * decide; `error`: the run could not do what the scenario asks (setup, steady state before); `interrupted`. */
+export type RunVerdict = 'pass' | 'fail' | 'unknown' | 'error' | 'interrupted';
+
+export interface RunOptions {
+  /** Default: the scenario's `experiment.seed`, else `FAULTLINE_SEED`, else a fresh one. */
+  readonly seed?: number;
+  readonly clock?: Clock;
+  /** Aborting it interrupts the run: the method ends, everything is healed and cleaned up. */
+  readonly signal?: AbortSignal;
+  /** Progress lines for people. */
+  readonly log?: (line: string) => void;
+}
+
+export interface ProbeOutcome {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export interface RunResult {
+  readonly verdict: RunVerdict;
+  /** Why, in a sentence: the first failed check, the step that went wrong. */
+  readonly reason: string;
+  readonly seed: number;
+  readonly steadyStateBefore: readonly ProbeOutcome[];
+  readonly steadyStateAfter: readonly ProbeOutcome[];
+  readonly injections: readonly InjectionRecord[];
+  readonly samples: readonly ProbeSample[];
+  readonly checks: readonly CheckResult[];
+  readonly rollbacks: readonly { readonly argv: readonly string[]; readonly ok: boolean; readonly error?: string }[];
+  /** Ops recorded by the workload, if any. */
+  readonly ops: number;
+  readonly elapsedMs: number;
+}
+
+type SteadyState = NonNullable<Scenario['steadyState']>[number];
+
+/**
+ * Runs a validated scenario: setup → steady state before → method (the fault schedule on the clock while
+ * the workload runs and continuous probes sample) → heal → steady state after → checks → rollbacks →
+ * cleanup. Every injection and every target is recorded in one Ledger, so heals and cleanup run however the
+ * run ends (a failed step, the time limit, the signal aborting); a SIGKILL leaves what the journal knows.
+ * Each phase is published as `phase` events. The same seed gives the same schedule and draws.
+ */
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const clock = options.clock ?? realClock;
+  const seed = options.seed ?? scenario.experiment.seed ?? Random.freshSeed();
+  const random = new Random(seed, 'run');
+  const log = options.log ?? (() => {});
+  const started = clock.now();
+  const limit = new AbortController();
+  const limitTimer = clock.setTimeout(() => limit.abort(), scenario.experiment.timeLimit);
+  const signal = AbortSignal.any([limit.signal, ...(options.signal === undefined ? [] : [options.signal])]);
+  const ledger = new Ledger({ clock });
+  const context: FaultContext = { ledger, clock, random: random.fork('faults'), signal, log };
+  const result = {
+    verdict: 'pass' as RunVerdict,
+    reason: '',
+    seed,
+    steadyStateBefore: [] as ProbeOutcome[],
+    steadyStateAfter: [] as ProbeOutcome[],
+    injections: [] as InjectionRecord[],
+    samples: [] as ProbeSample[],
+    checks: [] as CheckResult[],
+    rollbacks: [] as RunResult['rollbacks'][number][],
+    ops: 0,
+    elapsedMs: 0,
+  };
+  const stopWith = (verdict: RunVerdict, reason: string): void => {
+    if (result.verdict === 'pass' || verdict === 'interrupted') {
+      result.verdict = verdict;
+      result.reason = reason;
+    }
+  };
+  const phase = async <T>(name: RunPhase, body: () => Promise<T>): Promise<T> => {
+    publish({ type: 'phase', name, state: 'start', atMs: clock.now() - started });
+    log(`${name}`);
+    try {
+      return await body();
+    } finally {
+      publish({ type: 'phase', name, state: 'end', atMs: clock.now() - started });
+    }
+  };
+  const interrupted = (): boolean => {
+    if (!signal.aborted) return false;
+    stopWith(
+      limit.signal.aborted ? 'error' : 'interrupted',
+      limit.signal.aborted ? `the time limit (${scenario.experiment.timeLimit} ms) ran out` : 'interrupted',
+    );
+    return true;
+  };
+
+  let runDir: string | undefined;
+  let live: LiveTargets | undefined;
+  let workload: RunningWorkload | undefined;
+  try {
+    live = await phase('setup', async () => {
+      runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
+      const dir = runDir;
+      ledger.push('remove the run directory', () => rm(dir, { recursive: true, force: true }), {
+        kind: 'file',
+        path: dir,
+        recursive: true,
+        label: 'run directory',
+      });
+      return startTargets(scenario.targets, { ledger, clock, random: random.fork('targets'), runDir: dir, log, signal });
+    });
+    const probes = (scenario.steadyState ?? []).map((entry, index) => ({
+      entry,
+      probe: probeOf(
+        resolveReferences(entry.probe, live as LiveTargets, `steadyState[${index}].probe`) as Readonly<Record<string, unknown>>,
+        live as LiveTargets,
+        `steadyState[${index}].probe`,
+        { clock },
+      ),
+    }));
+    const before = probes.filter(({ entry }) => ['before', 'before-and-after'].includes(String(entry.when)));
+    result.steadyStateBefore = await phase('steady-state-before', () => checkOnce(before, clock, signal));
+    const red = result.steadyStateBefore.find((outcome) => !outcome.ok);
+    if (red !== undefined) {
+      stopWith('error', `the steady state did not hold before the method: ${red.name}: ${red.error ?? 'failed'}`);
+    } else if (!interrupted()) {
+      await phase('method', async () => {
+        const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
+        const methodStart = clock.now();
+        if (scenario.workload !== undefined) {
+          const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<Scenario['workload']>;
+          workload = startWorkload(spec, { clock, random: random.fork('workload'), signal, log });
+        }
+        const schedule = runSchedule(planned, {
+          clock,
+          signal,
+          log,
+          inject: (step) =>
+            createFault(step.kind, liveParams(step.kind, step.params, live as LiveTargets, `faults[${step.entry}].params`)).inject(
+              context,
+            ),
+        });
+        result.injections = schedule.records as InjectionRecord[];
+        const sampling = probes
+          .filter(({ entry }) => entry.when === 'continuous' || entry.when === 'during-faults')
+          .map(({ entry, probe }) =>
+            sample(probe, entry, {
+              clock,
+              signal,
+              since: methodStart,
+              active: () => entry.when === 'continuous' || schedule.inForce > 0,
+              into: result.samples,
+            }),
+          );
+        const duration = scenario.experiment.duration;
+        const ends: Promise<unknown>[] =
+          duration !== undefined
+            ? [clock.sleep(duration, signal).catch(() => {})]
+            : [schedule.scheduled, ...(workload === undefined ? [] : [workload.done])];
+        await Promise.race([Promise.all(ends), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+        interrupted();
+        await phase('heal', async () => {
+          await schedule.end();
+          await workload?.stop();
+          for (const stop of sampling) stop.abort();
+        });
+      });
+    }
+    if (result.verdict === 'pass' || result.verdict === 'fail') {
+      const after = probes.filter(({ entry }) => ['after', 'before-and-after'].includes(String(entry.when)));
+      result.steadyStateAfter = await phase('steady-state-after', () => checkOnce(after, clock, undefined));
+      const stillRed = result.steadyStateAfter.find((outcome) => !outcome.ok);
+      if (stillRed !== undefined) stopWith('fail', `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`);
+      const history = workload?.history();
+      result.ops = history?.length ?? 0;
+      result.checks = await phase('checks', async () => {
+        const checks: CheckResult[] = [];
+        for (const spec of scenario.checks ?? []) {
+          checks.push(
+            await runCheck(spec, {
+              ...(history === undefined ? {} : { history }),
+              samples: result.samples,
+              injections: result.injections,
+              clock,
+              timeoutMs: 60_000,
+            }),
+          );
+        }
+        return checks;
+      });
+      const validity = combineValidity(result.checks.map((check) => check.valid));
+      const failed = result.checks.find((check) => check.valid === false);
+      if (failed !== undefined) stopWith('fail', `${failed.checker}: ${failed.anomalies[0]?.message ?? 'invalid'}`);
+      else if (validity === 'unknown') {
+        const undecided = result.checks.find((check) => check.valid === 'unknown');
+        stopWith('unknown', `${undecided?.checker}: ${undecided?.reason ?? 'undecided'}`);
+      }
+    }
+  } catch (error) {
+    if (!interrupted()) stopWith('error', messageOf(error));
+  } finally {
+    result.rollbacks = await phase('rollbacks', () => runRollbacks(scenario, live));
+    await phase('cleanup', async () => {
+      await workload?.stop().catch(() => {});
+      try {
+        await ledger.close();
+      } catch (error) {
+        stopWith('error', `cleanup: ${messageOf(error)}`);
+      }
+    });
+    clock.clearTimeout(limitTimer);
+  }
+  if (result.verdict === 'pass') result.reason = 'every check held';
+  result.elapsedMs = clock.now() - started;
+  return result;
+}
+
+/** Each probe checked once, within its timeout. */
+async function checkOnce(
+  probes: readonly { entry: SteadyState; probe: Probe }[],
+  clock: Clock,
+  signal: AbortSignal | undefined,
+): Promise<ProbeOutcome[]> {
+  const outcomes: ProbeOutcome[] = [];
+  for (const { entry, probe } of probes) {
+    const startedAt = clock.now();
+    const outcome = await checkWithin(probe, Number(entry.timeout), clock, signal);
+    publish({ type: 'probe', name: String(entry.name), ok: outcome.error === undefined, durationMs: clock.now() - startedAt, ...(outcome.error === undefined ? {} : { error: outcome.error }), atMs: clock.now() });
+    outcomes.push({ name: String(entry.name), ok: outcome.error === undefined, ...outcome });
+  }
+  return outcomes;
+}
+
+async function checkWithin(probe: Probe, timeoutMs: number, clock: Clock, outer: AbortSignal | undefined): Promise<{ error?: string }> {
+  const controller = new AbortController();
+  const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
+  const onAbort = (): void => controller.abort();
+  outer?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await probe.check(controller.signal);
+    return {};
+  } catch (error) {
+    return { error: controller.signal.aborted ? `no answer within ${timeoutMs} ms` : messageOf(error) };
+  } finally {
+    clock.clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Samples a probe every `entry.every` ms while `active()`, into `into`; abort the returned controller to stop. */
+function sample(
+  probe: Probe,
+  entry: SteadyState,
+  options: { clock: Clock; signal: AbortSignal; since: number; active: () => boolean; into: ProbeSample[] },
+): AbortController {
+  const stop = new AbortController();
+  const { clock } = options;
+  const name = String(entry.name);
+  void (async () => {
+    while (!stop.signal.aborted && !options.signal.aborted) {
+      if (options.active()) {
+        const startedAt = clock.now();
+        const { error } = await checkWithin(probe, Number(entry.timeout), clock, stop.signal);
+        if (stop.signal.aborted) return;
+        const atMs = startedAt - options.since;
+        options.into.push({ probe: name, atMs, ok: error === undefined, ...(error === undefined ? {} : { error }) });
+        publish({ type: 'probe', name, ok: error === undefined, durationMs: clock.now() - startedAt, ...(error === undefined ? {} : { error }), atMs });
+      }
+      await clock.sleep(Number(entry.every), stop.signal).catch(() => {});
+    }
+  })();
+  return stop;
+}
+
+/** Runs each rollback command (references resolved), bounded to 30 s each; failures are recorded. */
+async function runRollbacks(scenario: Scenario, live: LiveTargets | undefined): Promise<RunResult['rollbacks'][number][]> {
+  const outcomes: RunResult['rollbacks'][number][] = [];
+  for (const [index, rollback] of (scenario.rollbacks ?? []).entries()) {
+    let argv = rollback.argv;
+    try {
+      if (live !== undefined) argv = resolveReferences(argv, live, `rollbacks[${index}].argv`) as readonly string[];
+      await new Promise<void>((resolve, reject) => {
+        const [file, ...args] = argv as [string, ...string[]];
+        execFile(file, args, { timeout: 30_000 }, (error) => (error === null ? resolve() : reject(error)));
+      });
+      outcomes.push({ argv, ok: true });
+    } catch (error) {
+      outcomes.push({ argv, ok: false, error: messageOf(error) });
+    }
+  }
+  return outcomes;
+}
