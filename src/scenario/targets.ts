@@ -55,11 +55,7 @@ export async function startTargets(
   const run: Run = { options, live, stops, supervisor: undefined };
   try {
     for (const [name, spec] of Object.entries(specs)) {
-      if (options.signal?.aborted) {
-        throw new FaultlineError(codes.aborted, `targets.${name}: aborted before it was started`, {
-          details: { field: `targets.${name}`, target: name },
-        });
-      }
+      throwIfAborted(options.signal, `targets.${name}: aborted before it was started`);
       try {
         const resolved = resolveReferences(spec, live, `targets.${name}`) as Fields & { type: string };
         live.add(name, await startOne(run, name, resolved));
@@ -68,11 +64,16 @@ export async function startTargets(
       }
       options.log?.(`target ${name} (${spec.type}) up${describeLive(live.get(name))}`);
     }
+    throwIfAborted(options.signal, 'targets: aborted while they were started; they were taken down');
   } catch (error) {
     for (const stop of stops.reverse()) await stop.heal().catch(() => {});
     throw error;
   }
   return live;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, message: string): void {
+  if (signal?.aborted) throw new FaultlineError(codes.aborted, message, { cause: signal.reason });
 }
 
 interface Run {
@@ -231,7 +232,9 @@ function targetError(name: string, error: unknown): FaultlineError {
   }
   const inner = error.details.field;
   // Reference errors already name the full field; a component's own field is put under the target's.
-  const field = inner === undefined ? prefix : inner.startsWith(`${prefix}`) ? inner : `${prefix}.${inner}`;
+  const within = inner !== undefined && (inner === prefix || /^[.[]/.test(inner.slice(prefix.length)));
+  const field =
+    inner === undefined ? prefix : within && inner.startsWith(prefix) ? inner : `${prefix}.${inner}`;
   let message = error.message;
   if (inner !== undefined && message.startsWith(`${inner}: `)) message = message.slice(inner.length + 2);
   return new FaultlineError(error.code, `${field}: ${message}`, {

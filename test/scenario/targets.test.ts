@@ -317,6 +317,34 @@ describe('startTargets', () => {
     await ledger.close();
   });
 
+  it('stops when the signal aborts, taking down what it started', async () => {
+    const ledger = new Ledger();
+    const controller = new AbortController();
+    const ports: number[] = [];
+    await assert.rejects(
+      startTargets(
+        {
+          one: { type: 'tcp-proxy', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' },
+          two: { type: 'tcp-proxy', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' },
+        },
+        {
+          ...options(ledger, runDirFor()),
+          signal: controller.signal,
+          log: (line) => {
+            ports.push(Number(/:(\d+) →/.exec(line)?.[1]));
+            controller.abort();
+          },
+        },
+      ),
+      (error: Error & { code?: string }) =>
+        error.code === codes.aborted && /^targets\.two: aborted before it was started/.test(error.message),
+    );
+    assert.equal(ports.length, 1);
+    assert.equal(await tcpFree(ports[0] as number), true);
+    assert.equal(ledger.size, 0);
+    await ledger.close();
+  });
+
   it('refuses a reference to a later target, an unknown one, or an unset variable, naming the field', async () => {
     const ledger = new Ledger();
     await assert.rejects(
