@@ -7,4 +7,12 @@ export {
   pauseFault,
   restartFault,
 } from './faults.js';
-export { Supervisor, Target } from './supervisor.js';
+export {
+  commandProbe,
+  httpProbe,
+  type LogSource,
+  logProbe,
+  type Probe,
+  tcpProbe,
+} from './probes.js';
+export { type RestartPolicy, Supervisor, Target, type TargetSpec } from './supervisor.js';

@@ -14,4 +14,12 @@ export {
   scenarioJsonSchema,
   validateScenario,
 } from './format.js';
+export {
+  type LiveTarget,
+  LiveTargets,
+  liveParams,
+  resolveReferences,
+  type TargetType,
+} from './references.js';
 export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';
+export { type ProbeOfOptions, probeOf, type StartTargetsOptions, startTargets } from './targets.js';

@@ -1,0 +1,256 @@
+import { invalid } from '../core/assert.js';
+import type { Clock } from '../core/clock.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError, messageOf } from '../core/errors.js';
+import type { Ledger, LedgerEntry } from '../core/ledger.js';
+import type { Random } from '../core/random.js';
+import { type NetProtocol, Network } from '../net/index.js';
+import {
+  commandProbe,
+  httpProbe,
+  type LogSource,
+  logProbe,
+  type Probe,
+  type RestartPolicy,
+  Supervisor,
+  tcpProbe,
+} from '../process/index.js';
+import { parseHostPort, TcpProxy, UdpProxy } from '../proxy/index.js';
+import type { Scenario } from './format.js';
+import { type LiveTarget, LiveTargets, resolveReferences } from './references.js';
+
+export interface StartTargetsOptions {
+  /** Each target's stop is recorded here (and the run's Supervisor's): draining it takes all down. */
+  readonly ledger: Ledger;
+  readonly clock: Clock;
+  /** Proxies and networks draw from `random.fork('targets/NAME')`. */
+  readonly random: Random;
+  /** The run's directory: what `${run.dir}` stands for. */
+  readonly runDir: string;
+  /** Told one line per target brought up. */
+  log?(line: string): void;
+  /** Stops bringing targets up (those up are taken down) when it aborts. */
+  readonly signal?: AbortSignal;
+  /** How long a process's `ready` probe may take to pass (default 10 s). */
+  readonly readyTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL when a process target is stopped (default 2 s). */
+  readonly stopGraceMs?: number;
+}
+
+type TargetSpecs = NonNullable<Scenario['targets']>;
+type Fields = Readonly<Record<string, unknown>>;
+
+/**
+ * Brings every target up in declaration order, resolving `${…}` references against the ones before it,
+ * and records each one's stop in `options.ledger`. A target that fails to start is FL_ERR_… naming
+ * `targets.NAME[.field]`, and the targets started before it are taken down before it is thrown.
+ */
+export async function startTargets(
+  targets: Scenario['targets'],
+  options: StartTargetsOptions,
+): Promise<LiveTargets> {
+  const specs: TargetSpecs = targets ?? {};
+  const live = new LiveTargets(options.runDir, Object.keys(specs));
+  const stops: LedgerEntry[] = [];
+  const run: Run = { options, live, stops, supervisor: undefined };
+  try {
+    for (const [name, spec] of Object.entries(specs)) {
+      throwIfAborted(options.signal, `targets.${name}: aborted before it was started`);
+      try {
+        const resolved = resolveReferences(spec, live, `targets.${name}`) as Fields & { type: string };
+        live.add(name, await startOne(run, name, resolved));
+      } catch (error) {
+        throw targetError(name, error);
+      }
+      options.log?.(`target ${name} (${spec.type}) up${describeLive(live.get(name))}`);
+    }
+    throwIfAborted(options.signal, 'targets: aborted while they were started; they were taken down');
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop.heal().catch(() => {});
+    throw error;
+  }
+  return live;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, message: string): void {
+  if (signal?.aborted) throw new FaultlineError(codes.aborted, message, { cause: signal.reason });
+}
+
+interface Run {
+  readonly options: StartTargetsOptions;
+  readonly live: LiveTargets;
+  readonly stops: LedgerEntry[];
+  supervisor: Supervisor | undefined;
+}
+
+async function startOne(run: Run, name: string, spec: Fields & { type: string }): Promise<LiveTarget> {
+  const { options } = run;
+  const record = (label: string, stop: () => Promise<unknown>): void => {
+    run.stops.push(options.ledger.push(label, async () => void (await stop())));
+  };
+  switch (spec.type) {
+    case 'process': {
+      if (run.supervisor === undefined) {
+        const supervisor = new Supervisor({ clock: options.clock, stopGraceMs: options.stopGraceMs ?? 2000 });
+        record('targets: supervisor', () => supervisor.stopAll());
+        run.supervisor = supervisor;
+      }
+      const ready = spec.ready as Fields | undefined;
+      const target = await run.supervisor.start({
+        name,
+        argv: spec.argv as string[],
+        env: { ...process.env, ...((spec.env as Record<string, string> | undefined) ?? {}) },
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd as string }),
+        ...(ready === undefined
+          ? {}
+          : {
+              ready: (self: LogSource) =>
+                probeOf(ready, run.live, `targets.${name}.ready`, {
+                  clock: options.clock,
+                  self,
+                  since: 'start',
+                }),
+            }),
+        ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+        restart: restartPolicy(spec.restart),
+      });
+      record(`targets.${name}: stop process`, () => target.stop({ graceMs: options.stopGraceMs ?? 2000 }));
+      return { type: 'process', object: target };
+    }
+    case 'tcp-proxy':
+    case 'udp-proxy': {
+      const settings = {
+        name,
+        listen: spec.listen as string,
+        upstream: spec.upstream as string,
+        random: options.random.fork(`targets/${name}`),
+        clock: options.clock,
+      };
+      const proxy = spec.type === 'tcp-proxy' ? new TcpProxy(settings) : new UdpProxy(settings);
+      await proxy.start();
+      record(`targets.${name}: stop ${spec.type}`, () => proxy.stop());
+      return proxy instanceof TcpProxy
+        ? { type: 'tcp-proxy', object: proxy }
+        : { type: 'udp-proxy', object: proxy };
+    }
+    case 'network': {
+      const network = new Network({
+        protocol: spec.protocol as NetProtocol,
+        nodes: spec.nodes as Record<string, { address: string }>,
+        ...(spec.clients === undefined ? {} : { clients: spec.clients as string[] }),
+        random: options.random.fork(`targets/${name}`),
+        clock: options.clock,
+      });
+      try {
+        await network.start();
+      } catch (error) {
+        await network.stop().catch(() => {});
+        throw error;
+      }
+      record(`targets.${name}: stop network`, () => network.stop());
+      return { type: 'network', object: network };
+    }
+    default:
+      throw invalid(
+        'type',
+        `unknown target type ${JSON.stringify(spec.type)}`,
+        'process, tcp-proxy, udp-proxy, network',
+      );
+  }
+}
+
+function restartPolicy(restart: unknown): RestartPolicy {
+  return restart === 'on-failure' || restart === 'always' ? { policy: restart } : 'never';
+}
+
+export interface ProbeOfOptions {
+  readonly clock: Clock;
+  /** The process a log probe of its own name reads (a `ready` probe runs before it is in `live`). */
+  readonly self?: LogSource;
+  /** Log probes: the whole log (`start`) or only lines after the probe was made (`now`, the default). */
+  readonly since?: 'start' | 'now';
+}
+
+/**
+ * A Probe from the format's probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log', … }`, references
+ * already resolved); `field` names it in errors (`steadyState[0].probe`).
+ */
+export function probeOf(spec: Fields, live: LiveTargets, field: string, options: ProbeOfOptions): Probe {
+  const { clock } = options;
+  switch (spec.type) {
+    case 'tcp': {
+      const { host, port } = parseHostPort(spec.address, `${field}.address`);
+      return tcpProbe({ host, port, clock });
+    }
+    case 'http':
+      return httpProbe({
+        url: spec.url as string,
+        ...(spec.status === undefined ? {} : { status: spec.status as number }),
+        clock,
+      });
+    case 'command':
+      if ((spec.exitCode ?? 0) !== 0) {
+        throw invalid(`${field}.exitCode`, 'only a command that exits 0 can be a probe for now', '0');
+      }
+      return commandProbe({ argv: spec.argv as string[], clock });
+    case 'log': {
+      const name = spec.target as string;
+      let target: LogSource;
+      if (options.self !== undefined && options.self.name === name) target = options.self;
+      else {
+        try {
+          target = live.get(name, 'process').object;
+        } catch (error) {
+          throw invalid(`${field}.target`, messageOf(error), 'a process target declared before');
+        }
+      }
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(spec.pattern as string);
+      } catch (error) {
+        throw invalid(`${field}.pattern`, messageOf(error), 'a regular expression');
+      }
+      return logProbe({ target, pattern, since: options.since ?? 'now' });
+    }
+    default:
+      throw invalid(
+        `${field}.type`,
+        `unknown probe type ${JSON.stringify(spec.type)}`,
+        'tcp, http, command, log',
+      );
+  }
+}
+
+/** The failure of target `name` as `targets.NAME[.field]: what failed`, its code and cause kept. */
+function targetError(name: string, error: unknown): FaultlineError {
+  const prefix = `targets.${name}`;
+  if (!(error instanceof FaultlineError)) {
+    return new FaultlineError(codes.internal, `${prefix}: ${messageOf(error)}`, {
+      cause: error,
+      details: { field: prefix, target: name },
+    });
+  }
+  const inner = error.details.field;
+  // Reference errors already name the full field; a component's own field is put under the target's.
+  const within = inner !== undefined && (inner === prefix || /^[.[]/.test(inner.slice(prefix.length)));
+  const field =
+    inner === undefined ? prefix : within && inner.startsWith(prefix) ? inner : `${prefix}.${inner}`;
+  let message = error.message;
+  if (inner !== undefined && message.startsWith(`${inner}: `)) message = message.slice(inner.length + 2);
+  return new FaultlineError(error.code, `${field}: ${message}`, {
+    cause: error,
+    details: { ...error.details, field, target: name },
+  });
+}
+
+function describeLive(live: LiveTarget): string {
+  switch (live.type) {
+    case 'process':
+      return ` pid ${live.object.pid}`;
+    case 'tcp-proxy':
+    case 'udp-proxy':
+      return ` on ${live.object.listen} → ${live.object.upstream}`;
+    case 'network':
+      return `: ${live.object.nodes.length} node(s), ${live.object.clients.length} client(s)`;
+  }
+}
