@@ -6,6 +6,7 @@ import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
 import { demoCommand } from './demo-command.js';
 import { faultsCommand } from './faults-command.js';
+import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
 import { schemaCommand, validateCommand } from './validate-command.js';
@@ -19,6 +20,7 @@ Commands:
               (--fixed: its fixed variant passes the same scenario)
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
+  run         run scenario files: faults on schedule, workload, probes, checks, a verdict
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
   schema      print the scenario format as JSON Schema
   help        show this help
@@ -36,6 +38,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   cleanup: cleanupCommand,
   demo: demoCommand,
   faults: faultsCommand,
+  run: runCommand,
   validate: validateCommand,
   schema: schemaCommand,
   help: async () => {

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { messageOf } from '../core/errors.js';
 import { subscribe } from '../core/events.js';
 import { Random } from '../core/random.js';
-import { readDocument, type RunResult, runScenario, validateScenario } from '../scenario/index.js';
+import { type RunResult, readDocument, runScenario, validateScenario } from '../scenario/index.js';
 import './fault-families.js';
 import { parseCommandLine, usageError } from './usage.js';
 import { printSchedule } from './validate-command.js';
@@ -23,7 +23,13 @@ Options:
   -h, --help      show this help
 `;
 
-const exitCodes: Record<RunResult['verdict'], number> = { pass: 0, fail: 1, unknown: 2, error: 2, interrupted: 130 };
+const exitCodes: Record<RunResult['verdict'], number> = {
+  pass: 0,
+  fail: 1,
+  unknown: 2,
+  error: 2,
+  interrupted: 130,
+};
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
@@ -44,8 +50,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw usageError('expected at least one scenario file', usage);
-  if (values.seed !== undefined && (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))) {
-    throw usageError(`--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(values.seed)}`, usage);
+  if (
+    values.seed !== undefined &&
+    (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))
+  ) {
+    throw usageError(
+      `--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(values.seed)}`,
+      usage,
+    );
   }
   // Every file is validated before anything runs: a typo in the third file stops the first from running.
   const scenarios = [];
@@ -70,7 +82,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const onSignal = (): void => {
     signals++;
     if (signals === 1) {
-      process.stderr.write('faultline: interrupted; healing and cleaning up (Ctrl-C again to stop at once)\n');
+      process.stderr.write(
+        'faultline: interrupted; healing and cleaning up (Ctrl-C again to stop at once)\n',
+      );
       interrupt.abort();
     } else process.exit(130);
   };
@@ -79,12 +93,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   let worst = 0;
   try {
     for (const [index, { file, scenario }] of scenarios.entries()) {
-      const seed = values.seed === undefined ? (scenario.experiment.seed ?? Random.freshSeed()) : Number(values.seed);
+      const seed =
+        values.seed === undefined ? (scenario.experiment.seed ?? Random.freshSeed()) : Number(values.seed);
       process.stdout.write(`faultline run ${file}: seed ${seed}\n`);
       const started = Date.now();
       const stamp = (): string => `+${((Date.now() - started) / 1000).toFixed(3)}s`;
       const events: string[] = [];
-      const stopJournal = values.journal === undefined ? () => {} : subscribe((event) => events.push(journalLine(event)));
+      const stopJournal =
+        values.journal === undefined ? () => {} : subscribe((event) => events.push(journalLine(event)));
       let result: RunResult;
       try {
         result = await runScenario(scenario, {
@@ -127,13 +143,18 @@ function journalLine(event: unknown): string {
 }
 
 function printVerdict(file: string, result: RunResult): void {
-  const lines = [`${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`];
+  const lines = [
+    `${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`,
+  ];
   for (const check of result.checks) {
     const verdict = check.valid === true ? 'valid' : check.valid === false ? 'INVALID' : 'unknown';
-    lines.push(`  ${check.checker}: ${verdict}${check.valid === true ? '' : ` — ${check.anomalies[0]?.message ?? check.reason ?? ''}`}`);
+    lines.push(
+      `  ${check.checker}: ${verdict}${check.valid === true ? '' : ` — ${check.anomalies[0]?.message ?? check.reason ?? ''}`}`,
+    );
   }
   for (const record of result.injections) {
-    if (record.error !== undefined) lines.push(`  ${record.step.kind} at +${record.step.atMs} ms: ${record.error}`);
+    if (record.error !== undefined)
+      lines.push(`  ${record.step.kind} at +${record.step.atMs} ms: ${record.error}`);
   }
   for (const rollback of result.rollbacks) {
     if (!rollback.ok) lines.push(`  rollback ${rollback.argv.join(' ')}: ${rollback.error}`);

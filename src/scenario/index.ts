@@ -21,5 +21,14 @@ export {
   resolveReferences,
   type TargetType,
 } from './references.js';
+export {
+  type ProbeOutcome,
+  type RunOptions,
+  type RunPhase,
+  type RunResult,
+  type RunVerdict,
+  runPhases,
+  runScenario,
+} from './runner.js';
 export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';
 export { type ProbeOfOptions, probeOf, type StartTargetsOptions, startTargets } from './targets.js';

@@ -20,7 +20,16 @@ import { probeOf, startTargets } from './targets.js';
 import { type RunningWorkload, startWorkload } from './workloads.js';
 
 /** The phases of a run, in order; heal and cleanup always run, whatever ended the ones before. */
-export const runPhases = ['setup', 'steady-state-before', 'method', 'heal', 'steady-state-after', 'checks', 'rollbacks', 'cleanup'] as const;
+export const runPhases = [
+  'setup',
+  'steady-state-before',
+  'method',
+  'heal',
+  'steady-state-after',
+  'checks',
+  'rollbacks',
+  'cleanup',
+] as const;
 export type RunPhase = (typeof runPhases)[number];
 
 /** `pass`: everything held; `fail`: a check or the steady state after failed; `unknown`: a check could not
@@ -53,7 +62,11 @@ export interface RunResult {
   readonly injections: readonly InjectionRecord[];
   readonly samples: readonly ProbeSample[];
   readonly checks: readonly CheckResult[];
-  readonly rollbacks: readonly { readonly argv: readonly string[]; readonly ok: boolean; readonly error?: string }[];
+  readonly rollbacks: readonly {
+    readonly argv: readonly string[];
+    readonly ok: boolean;
+    readonly error?: string;
+  }[];
   /** Ops recorded by the workload, if any. */
   readonly ops: number;
   readonly elapsedMs: number;
@@ -119,6 +132,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let runDir: string | undefined;
   let live: LiveTargets | undefined;
   let workload: RunningWorkload | undefined;
+  let schedule: ReturnType<typeof runSchedule> | undefined;
+  const sampling: AbortController[] = [];
+  /** Ends the method: no more injections, samples or calls; what is in force is healed. Idempotent. */
+  const endMethod = async (): Promise<void> => {
+    for (const stop of sampling) stop.abort();
+    await schedule?.end();
+    await workload?.stop();
+  };
   try {
     live = await phase('setup', async () => {
       runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
@@ -129,12 +150,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         recursive: true,
         label: 'run directory',
       });
-      return startTargets(scenario.targets, { ledger, clock, random: random.fork('targets'), runDir: dir, log, signal });
+      return startTargets(scenario.targets, {
+        ledger,
+        clock,
+        random: random.fork('targets'),
+        runDir: dir,
+        log,
+        signal,
+      });
     });
     const probes = (scenario.steadyState ?? []).map((entry, index) => ({
       entry,
       probe: probeOf(
-        resolveReferences(entry.probe, live as LiveTargets, `steadyState[${index}].probe`) as Readonly<Record<string, unknown>>,
+        resolveReferences(entry.probe, live as LiveTargets, `steadyState[${index}].probe`) as Readonly<
+          Record<string, unknown>
+        >,
         live as LiveTargets,
         `steadyState[${index}].probe`,
         { clock },
@@ -144,55 +174,66 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     result.steadyStateBefore = await phase('steady-state-before', () => checkOnce(before, clock, signal));
     const red = result.steadyStateBefore.find((outcome) => !outcome.ok);
     if (red !== undefined) {
-      stopWith('error', `the steady state did not hold before the method: ${red.name}: ${red.error ?? 'failed'}`);
+      stopWith(
+        'error',
+        `the steady state did not hold before the method: ${red.name}: ${red.error ?? 'failed'}`,
+      );
     } else if (!interrupted()) {
       await phase('method', async () => {
         const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
         const methodStart = clock.now();
         if (scenario.workload !== undefined) {
-          const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<Scenario['workload']>;
+          const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<
+            Scenario['workload']
+          >;
           workload = startWorkload(spec, { clock, random: random.fork('workload'), signal, log });
         }
-        const schedule = runSchedule(planned, {
+        schedule = runSchedule(planned, {
           clock,
           signal,
           log,
           inject: (step) =>
-            createFault(step.kind, liveParams(step.kind, step.params, live as LiveTargets, `faults[${step.entry}].params`)).inject(
-              context,
-            ),
+            createFault(
+              step.kind,
+              liveParams(step.kind, step.params, live as LiveTargets, `faults[${step.entry}].params`),
+            ).inject(context),
         });
-        result.injections = schedule.records as InjectionRecord[];
-        const sampling = probes
+        const running = schedule;
+        result.injections = running.records as InjectionRecord[];
+        const samplers = probes
           .filter(({ entry }) => entry.when === 'continuous' || entry.when === 'during-faults')
           .map(({ entry, probe }) =>
             sample(probe, entry, {
               clock,
               signal,
               since: methodStart,
-              active: () => entry.when === 'continuous' || schedule.inForce > 0,
+              active: () => entry.when === 'continuous' || running.inForce > 0,
               into: result.samples,
             }),
           );
+        sampling.push(...samplers);
         const duration = scenario.experiment.duration;
         const ends: Promise<unknown>[] =
           duration !== undefined
             ? [clock.sleep(duration, signal).catch(() => {})]
-            : [schedule.scheduled, ...(workload === undefined ? [] : [workload.done])];
-        await Promise.race([Promise.all(ends), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+            : [running.scheduled, ...(workload === undefined ? [] : [workload.done])];
+        await Promise.race([
+          Promise.all(ends),
+          new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+        ]);
         interrupted();
-        await phase('heal', async () => {
-          await schedule.end();
-          await workload?.stop();
-          for (const stop of sampling) stop.abort();
-        });
+        await phase('heal', endMethod);
       });
     }
     if (result.verdict === 'pass' || result.verdict === 'fail') {
       const after = probes.filter(({ entry }) => ['after', 'before-and-after'].includes(String(entry.when)));
       result.steadyStateAfter = await phase('steady-state-after', () => checkOnce(after, clock, undefined));
       const stillRed = result.steadyStateAfter.find((outcome) => !outcome.ok);
-      if (stillRed !== undefined) stopWith('fail', `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`);
+      if (stillRed !== undefined)
+        stopWith(
+          'fail',
+          `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`,
+        );
       const history = workload?.history();
       result.ops = history?.length ?? 0;
       result.checks = await phase('checks', async () => {
@@ -212,7 +253,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       });
       const validity = combineValidity(result.checks.map((check) => check.valid));
       const failed = result.checks.find((check) => check.valid === false);
-      if (failed !== undefined) stopWith('fail', `${failed.checker}: ${failed.anomalies[0]?.message ?? 'invalid'}`);
+      if (failed !== undefined)
+        stopWith('fail', `${failed.checker}: ${failed.anomalies[0]?.message ?? 'invalid'}`);
       else if (validity === 'unknown') {
         const undecided = result.checks.find((check) => check.valid === 'unknown');
         stopWith('unknown', `${undecided?.checker}: ${undecided?.reason ?? 'undecided'}`);
@@ -221,9 +263,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   } catch (error) {
     if (!interrupted()) stopWith('error', messageOf(error));
   } finally {
+    // Whatever ended the run, the faults are healed before the rollbacks run.
+    await endMethod().catch((error: unknown) => stopWith('error', `heal: ${messageOf(error)}`));
     result.rollbacks = await phase('rollbacks', () => runRollbacks(scenario, live));
     await phase('cleanup', async () => {
-      await workload?.stop().catch(() => {});
       try {
         await ledger.close();
       } catch (error) {
@@ -247,13 +290,25 @@ async function checkOnce(
   for (const { entry, probe } of probes) {
     const startedAt = clock.now();
     const outcome = await checkWithin(probe, Number(entry.timeout), clock, signal);
-    publish({ type: 'probe', name: String(entry.name), ok: outcome.error === undefined, durationMs: clock.now() - startedAt, ...(outcome.error === undefined ? {} : { error: outcome.error }), atMs: clock.now() });
+    publish({
+      type: 'probe',
+      name: String(entry.name),
+      ok: outcome.error === undefined,
+      durationMs: clock.now() - startedAt,
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      atMs: clock.now(),
+    });
     outcomes.push({ name: String(entry.name), ok: outcome.error === undefined, ...outcome });
   }
   return outcomes;
 }
 
-async function checkWithin(probe: Probe, timeoutMs: number, clock: Clock, outer: AbortSignal | undefined): Promise<{ error?: string }> {
+async function checkWithin(
+  probe: Probe,
+  timeoutMs: number,
+  clock: Clock,
+  outer: AbortSignal | undefined,
+): Promise<{ error?: string }> {
   const controller = new AbortController();
   const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
   const onAbort = (): void => controller.abort();
@@ -285,8 +340,20 @@ function sample(
         const { error } = await checkWithin(probe, Number(entry.timeout), clock, stop.signal);
         if (stop.signal.aborted) return;
         const atMs = startedAt - options.since;
-        options.into.push({ probe: name, atMs, ok: error === undefined, ...(error === undefined ? {} : { error }) });
-        publish({ type: 'probe', name, ok: error === undefined, durationMs: clock.now() - startedAt, ...(error === undefined ? {} : { error }), atMs });
+        options.into.push({
+          probe: name,
+          atMs,
+          ok: error === undefined,
+          ...(error === undefined ? {} : { error }),
+        });
+        publish({
+          type: 'probe',
+          name,
+          ok: error === undefined,
+          durationMs: clock.now() - startedAt,
+          ...(error === undefined ? {} : { error }),
+          atMs,
+        });
       }
       await clock.sleep(Number(entry.every), stop.signal).catch(() => {});
     }
@@ -295,12 +362,16 @@ function sample(
 }
 
 /** Runs each rollback command (references resolved), bounded to 30 s each; failures are recorded. */
-async function runRollbacks(scenario: Scenario, live: LiveTargets | undefined): Promise<RunResult['rollbacks'][number][]> {
+async function runRollbacks(
+  scenario: Scenario,
+  live: LiveTargets | undefined,
+): Promise<RunResult['rollbacks'][number][]> {
   const outcomes: RunResult['rollbacks'][number][] = [];
   for (const [index, rollback] of (scenario.rollbacks ?? []).entries()) {
     let argv = rollback.argv;
     try {
-      if (live !== undefined) argv = resolveReferences(argv, live, `rollbacks[${index}].argv`) as readonly string[];
+      if (live !== undefined)
+        argv = resolveReferences(argv, live, `rollbacks[${index}].argv`) as readonly string[];
       await new Promise<void>((resolve, reject) => {
         const [file, ...args] = argv as [string, ...string[]];
         execFile(file, args, { timeout: 30_000 }, (error) => (error === null ? resolve() : reject(error)));
