@@ -74,6 +74,11 @@ export class KvClient {
     >;
   }
 
+  /** A request of any route, any reply: its status and body text (`path` '' is the base URL itself). */
+  request(method: string, path: string, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+    return httpRequest(new URL(path, this.baseUrl), { method, signal });
+  }
+
   private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Reply> {
     const reply = await httpRequest(new URL(path, this.baseUrl), { method, body, signal });
     try {
@@ -88,7 +93,7 @@ export class KvClient {
  * One HTTP request on its own connection (no keep-alive; see above): the status and the body as text.
  * `body`, when given, is sent as JSON. Rejects on a connection error or when `signal` aborts.
  */
-export function httpRequest(
+function httpRequest(
   url: URL,
   options: { readonly method?: string; readonly body?: unknown; readonly signal?: AbortSignal | undefined },
 ): Promise<{ status: number; text: string }> {

@@ -14,3 +14,4 @@ export {
   validateScenario,
 } from './format.js';
 export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';
+export { type RunningWorkload, startWorkload, type WorkloadOptions, type WorkloadSpec } from './workloads.js';
