@@ -12,6 +12,12 @@
  *   PUT  /kv/<key>       {"value":v}      200 {"ok":true}        (sets the key)
  *   POST /kv/<key>/cas   {"from":a,"to":b} 200 {"ok":true} if the key held a (a missing key holds null),
  *                                         else 409 {"error":"conflict","value":<current>}
+ *   GET  /set/<name>                      200 {"elements":[…]}    a grow-only set (empty when never added to)
+ *   POST /set/<name>/add {"element":e}    200 {"ok":true}
+ *   GET  /counter/<name>                  200 {"value":n}         (0 when never added to)
+ *   POST /counter/<name>/add {"delta":n}  200 {"ok":true}         n a finite number, negative allowed
+ *   POST /queue/<name>/enqueue {"value":v} 200 {"ok":true}        v not null
+ *   POST /queue/<name>/dequeue            200 {"value":<head>}    removed, or 404 {"error":"empty"}
  *   anything else                         400 (bad body), 404 (no such route)
  *
  * Data lives in <dir>/kv.log (see kv-store.ts), loaded on start. `--variant buggy` acknowledges a change
@@ -66,8 +72,11 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   const method = request.method ?? 'GET';
   if (path === '/health' && method === 'GET') return send(response, 200, { ok: true });
   if (path === '/kv' && method === 'GET') return send(response, 200, { entries: store.entries() });
-  if (first !== 'kv' || key === undefined || key === '')
-    return send(response, 404, { error: 'no such route' });
+  if (key === undefined || key === '') return send(response, 404, { error: 'no such route' });
+  if (first === 'set' || first === 'counter' || first === 'queue') {
+    return handleCollection(first, key, `${method} ${action ?? ''}`, request, response);
+  }
+  if (first !== 'kv') return send(response, 404, { error: 'no such route' });
   if (action === undefined && method === 'GET') {
     const { found, value } = store.get(key);
     return found ? send(response, 200, { value }) : send(response, 404, { error: 'not found' });
@@ -88,6 +97,34 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     return send(response, 409, { error: 'conflict', value: store.get(key).value });
   }
   return send(response, 404, { error: 'no such route' });
+}
+
+/** The routes of sets, counters and queues: `route` is the method and the action after the name. */
+async function handleCollection(
+  kind: 'set' | 'counter' | 'queue',
+  name: string,
+  route: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const read = route === 'GET ';
+  if (kind === 'set' && read) return send(response, 200, { elements: store.setElements(name) });
+  if (kind === 'counter' && read) return send(response, 200, { value: store.counterValue(name) });
+  if (kind === 'queue' && route === 'POST dequeue') {
+    const { empty, value } = store.dequeue(name);
+    return empty ? send(response, 404, { error: 'empty' }) : send(response, 200, { value });
+  }
+  const expected = { set: 'add element', counter: 'add delta', queue: 'enqueue value' }[kind];
+  const [action, field] = expected.split(' ') as [string, string];
+  if (route !== `POST ${action}`) return send(response, 404, { error: 'no such route' });
+  const body = await jsonBody(request);
+  const arg = body?.[field];
+  const valid = kind === 'counter' ? typeof arg === 'number' && Number.isFinite(arg) : arg != null;
+  if (!valid) return send(response, 400, { error: `expected {"${field}":…}` });
+  if (kind === 'set') store.setAdd(name, arg);
+  else if (kind === 'counter') store.counterAdd(name, arg as number);
+  else store.enqueue(name, arg);
+  return send(response, 200, { ok: true });
 }
 
 const server = createServer((request, response) => {

@@ -32,3 +32,4 @@ export {
 } from './runner.js';
 export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';
 export { type ProbeOfOptions, probeOf, type StartTargetsOptions, startTargets } from './targets.js';
+export { type RunningWorkload, startWorkload, type WorkloadOptions, type WorkloadSpec } from './workloads.js';

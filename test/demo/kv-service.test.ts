@@ -63,6 +63,44 @@ describe('demo kv-service', () => {
     }
   });
 
+  it('serves sets, counters and queues; fixed keeps them across SIGKILL, buggy loses the unflushed', async () => {
+    for (const variant of ['fixed', 'buggy'] as const) {
+      const dir = mkdtempSync(join(dataDir, `faultline-collections-${variant}-`));
+      const first = await startService(dir, variant);
+      const { client } = first;
+      assert.deepEqual(await client.setRead('s'), []);
+      await client.setAdd('s', 1);
+      await client.setAdd('s', 1);
+      await client.setAdd('s', 'two');
+      assert.deepEqual(await client.setRead('s'), [1, 'two']);
+      assert.equal(await client.counterRead('c'), 0);
+      await client.counterAdd('c', 5);
+      await client.counterAdd('c', -2);
+      assert.equal(await client.counterRead('c'), 3);
+      assert.equal(await client.dequeue('q'), null);
+      await client.enqueue('q', 'a');
+      await client.enqueue('q', 'b');
+      await client.enqueue('q', 'c');
+      assert.equal(await client.dequeue('q'), 'a');
+      const bad = await fetch(new URL('/counter/c/add', client.baseUrl), {
+        method: 'POST',
+        body: '{"delta":"x"}',
+      });
+      assert.equal(bad.status, 400);
+      assert.equal((await fetch(new URL('/queue/q/peek', client.baseUrl), { method: 'POST' })).status, 404);
+      await kill(first.child);
+      const second = await startService(dir, variant);
+      try {
+        const kept = variant === 'fixed';
+        assert.deepEqual(await second.client.setRead('s'), kept ? [1, 'two'] : [], variant);
+        assert.equal(await second.client.counterRead('c'), kept ? 3 : 0, variant);
+        assert.equal(await second.client.dequeue('q'), kept ? 'b' : null, variant);
+      } finally {
+        await kill(second.child);
+      }
+    }
+  });
+
   it('fixed: an acknowledged write survives SIGKILL; buggy: it is lost (acknowledged before durable)', async () => {
     for (const variant of ['fixed', 'buggy'] as const) {
       const dir = mkdtempSync(join(dataDir, `faultline-${variant}-`));

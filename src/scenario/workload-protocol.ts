@@ -1,0 +1,140 @@
+/**
+ * The protocol workloads: the calls of `register`, `cas-register`, `kv`, `set`, `counter` and `queue`
+ * against a service speaking the workload protocol (the demo service's; docs/scenarios.md "Workload
+ * protocol"), in the shapes of the checker model that fits each (src/checker/models):
+ *
+ *   register      read null → v | null; write v                          (one key, GET/PUT /kv/<key>)
+ *   cas-register  the same, and cas [from, to] (409: fail)               (+ POST /kv/<key>/cas)
+ *   kv            read [k, null] → [k, v]; write [k, v]; cas [k, [from, to]]   (a few keys)
+ *   set           add e; read null → [elements…]; a final read           (/set/<name>)
+ *   counter       add n; read null → n; a final read                     (/counter/<name>)
+ *   queue         enqueue v; dequeue null → v | null (404: empty); a final drain   (/queue/<name>)
+ *
+ * Every value written, added or enqueued is unique within the run, and every key and name carries the
+ * run's id, so a service that kept the data of an earlier run starts this one empty.
+ */
+import { KvClient } from '../demo/index.js';
+import type { CallOutcome } from '../public/index.js';
+import type { Call, OpSource } from './workload-driver.js';
+
+export const protocolKinds = ['register', 'cas-register', 'kv', 'set', 'counter', 'queue'] as const;
+export type ProtocolKind = (typeof protocolKinds)[number];
+
+/** The checker model of each kind's history. */
+export const protocolModels: Readonly<Record<ProtocolKind, string>> = {
+  register: 'register',
+  'cas-register': 'cas-register',
+  kv: 'kv',
+  set: 'set',
+  counter: 'counter',
+  queue: 'fifo-queue',
+};
+
+/** Keys a kv workload spreads over. */
+const kvKeys = 4;
+
+export function protocolSource(kind: ProtocolKind, url: string, runId: string): OpSource {
+  const client = new KvClient(url);
+  const name = `${runId}-${kind}`;
+  let unique = 0;
+  const fresh = (): number => ++unique;
+  switch (kind) {
+    case 'register':
+    case 'cas-register':
+      return registerSource(client, name, kind === 'cas-register', fresh);
+    case 'kv':
+      return kvSource(client, name, fresh);
+    case 'set':
+      return readingSource(
+        { f: 'read', value: null, run: (signal) => client.setRead(name, signal) },
+        (value) => ({ f: 'add', value, run: (signal) => client.setAdd(name, value, signal) }),
+        fresh,
+      );
+    case 'counter':
+      return readingSource(
+        { f: 'read', value: null, run: (signal) => client.counterRead(name, signal) },
+        (n) => {
+          const delta = (n % 5) + 1;
+          return { f: 'add', value: delta, run: (signal) => client.counterAdd(name, delta, signal) };
+        },
+        fresh,
+      );
+    case 'queue':
+      return queueSource(client, name, fresh);
+  }
+}
+
+/** One register (a kv key): reads, writes and (cas-register) cas from the value this client last saw. */
+function registerSource(client: KvClient, key: string, cas: boolean, fresh: () => number): OpSource {
+  const seen = new Map<number, unknown>();
+  return {
+    next(process, _n, random) {
+      const roll = random.next();
+      if (roll < 0.4) return { f: 'read', value: null, run: (signal) => client.read(key, signal) };
+      const to = fresh();
+      if (cas && roll < 0.7) {
+        const from = seen.get(process) ?? null;
+        return { f: 'cas', value: [from, to], run: (signal) => client.cas(key, from, to, signal) };
+      }
+      return { f: 'write', value: to, run: (signal) => client.write(key, to, signal) };
+    },
+    observe(call, outcome) {
+      if (outcome.type !== 'ok') return;
+      const process = outcome.op.process as number;
+      if (call.f === 'read') seen.set(process, outcome.value);
+      else if (call.f === 'write') seen.set(process, call.value);
+      else seen.set(process, (call.value as unknown[])[1]);
+    },
+  };
+}
+
+/** A few keys of the kv map, in Jepsen's independent-tuple shapes (as the demo's workload). */
+function kvSource(client: KvClient, prefix: string, fresh: () => number): OpSource {
+  const seen = new Map<string, unknown>();
+  return {
+    next(_process, _n, random) {
+      const key = `${prefix}-${random.int(kvKeys)}`;
+      const roll = random.next();
+      if (roll < 0.4) {
+        return {
+          f: 'read',
+          value: [key, null],
+          run: async (signal) => [key, await client.read(key, signal)],
+        };
+      }
+      const to = fresh();
+      if (roll < 0.7) {
+        const from = seen.get(key) ?? null;
+        return { f: 'cas', value: [key, [from, to]], run: (signal) => client.cas(key, from, to, signal) };
+      }
+      return { f: 'write', value: [key, to], run: (signal) => client.write(key, to, signal) };
+    },
+    observe(call, outcome) {
+      if (outcome.type !== 'ok') return;
+      const [key, arg] = (call.f === 'read' ? outcome.value : call.value) as [string, unknown];
+      seen.set(key, call.f === 'cas' ? (arg as unknown[])[1] : arg);
+    },
+  };
+}
+
+/** A set or a counter: mostly changes, a read one call in five, and a final read. */
+function readingSource(read: Call, change: (value: number) => Call, fresh: () => number): OpSource {
+  return {
+    next: (_process, _n, random) => (random.next() < 0.2 ? read : change(fresh())),
+    final: (previous) => (previous === undefined ? read : undefined),
+  };
+}
+
+/** Enqueues and dequeues (404: the queue was empty, ok null), then a drain until empty. */
+function queueSource(client: KvClient, name: string, fresh: () => number): OpSource {
+  const dequeue: Call = { f: 'dequeue', value: null, run: (signal) => client.dequeue(name, signal) };
+  return {
+    next(_process, _n, random) {
+      if (random.next() < 0.4) return dequeue;
+      const value = fresh();
+      return { f: 'enqueue', value, run: (signal) => client.enqueue(name, value, signal) };
+    },
+    final: (previous: CallOutcome<unknown> | undefined) =>
+      previous === undefined || (previous.type === 'ok' && previous.value !== null) ? dequeue : undefined,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * A scenario's `workload`, started: client calls against the system under test, recorded as a History
+ * by one Recorder. The protocol workloads (workload-protocol.ts, over the protocol of docs/scenarios.md
+ * "Workload protocol"), `http` (workload-http.ts) and `module` (workload-module.ts). Bounded in count
+ * (`ops`, or the http cap) and time (each call within its timeout).
+ */
+import { cwd } from 'node:process';
+import type { Clock } from '../core/clock.js';
+import { codes } from '../core/codes.js';
+import { FaultlineError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+import type { History } from '../history/index.js';
+import type { Scenario } from './format.js';
+import { Driver, type OpSource, Tally } from './workload-driver.js';
+import { HttpDriver, httpTimeoutMs } from './workload-http.js';
+import { loadModuleClient, moduleSource } from './workload-module.js';
+import { type ProtocolKind, protocolKinds, protocolModels, protocolSource } from './workload-protocol.js';
+
+export type WorkloadSpec = NonNullable<Scenario['workload']>;
+
+export interface WorkloadOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Aborting it stops the workload at once: no final reads. */
+  readonly signal?: AbortSignal;
+  /** Progress lines (the start, the first error). */
+  log?(line: string): void;
+  /** What a relative `module` path is resolved against (the scenario file's folder; default the cwd). */
+  readonly baseDir?: string;
+}
+
+export interface RunningWorkload {
+  /** The checker model its history fits (src/checker/models), or undefined (`http`; a module without). */
+  readonly model: string | undefined;
+  /**
+   * Resolves when every op is issued and answered (and the final reads done), or once stopped; rejects
+   * when the workload cannot run (a `module` that cannot be imported, a client that throws).
+   */
+  readonly done: Promise<void>;
+  /** Calls answered so far. */
+  readonly opsSoFar: number;
+  /** Calls that ended info, or fail for another reason than the protocol's refusal (409). */
+  readonly errorsSoFar: number;
+  /**
+   * Stops issuing calls and waits for those in flight (each within its timeout), then — unless
+   * `finalReads` is false — makes the final reads (a set's or counter's read, a queue's drain). Resolves
+   * even when the workload failed (`done` says why).
+   */
+  stop(options?: { finalReads?: boolean }): Promise<void>;
+  /** The ops recorded so far. */
+  history(): History;
+}
+
+function numberField(spec: WorkloadSpec, field: string): number {
+  const value = spec[field];
+  if (typeof value !== 'number')
+    throw new FaultlineError(codes.config, `workload.${field}: expected a number`, {
+      details: { field: `workload.${field}`, expected: 'a number' },
+    });
+  return value;
+}
+
+function urlField(spec: WorkloadSpec): URL {
+  const text = spec.url;
+  const url = typeof text === 'string' && URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || url.protocol !== 'http:') {
+    throw new FaultlineError(
+      codes.config,
+      `workload.url: expected an http:// URL, got ${JSON.stringify(text)}`,
+      { details: { field: 'workload.url', expected: 'an http:// URL such as http://127.0.0.1:8080' } },
+    );
+  }
+  return url;
+}
+
+/** A short id, different per run, that prefixes every key the protocol workloads touch. */
+function runIdOf(options: WorkloadOptions): string {
+  const draw = options.random.fork('run-id').int(36 ** 4);
+  return `fl${Math.floor(options.clock.wallNow()).toString(36)}${draw.toString(36)}`;
+}
+
+/** Starts the workload; throws (FL_ERR_CONFIG, naming `workload.<field>`) on a field it cannot use. */
+export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): RunningWorkload {
+  const { clock, random, log } = options;
+  if (spec.type === 'http') {
+    const url = urlField(spec);
+    const tally = new Tally(clock, httpTimeoutMs, log);
+    const driver = new HttpDriver(tally, {
+      url,
+      ratePerSec: numberField(spec, 'ratePerSec'),
+      concurrency: numberField(spec, 'concurrency'),
+      clock,
+    });
+    log?.(`workload: http GET ${url.href} at ${spec.ratePerSec}/s, ${spec.concurrency} in flight at most`);
+    return running(tally, undefined, driver.run(), () => driver.stop(), options.signal);
+  }
+  if (spec.type === 'module') {
+    const path = spec.path;
+    if (typeof path !== 'string' || path === '') {
+      throw new FaultlineError(codes.config, 'workload.path: expected the path of an ES module', {
+        details: { field: 'workload.path', expected: 'a path' },
+      });
+    }
+    return startModule(path, options);
+  }
+  if (!(protocolKinds as readonly string[]).includes(spec.type)) {
+    throw new FaultlineError(codes.config, `workload.type: unknown workload ${JSON.stringify(spec.type)}`, {
+      details: { field: 'workload.type', expected: [...protocolKinds, 'http', 'module'].join(', ') },
+    });
+  }
+  const kind = spec.type as ProtocolKind;
+  const url = urlField(spec);
+  const clients = numberField(spec, 'clients');
+  const ops = numberField(spec, 'ops');
+  const tally = new Tally(clock, numberField(spec, 'timeout'), log);
+  const driver = new Driver(tally, { clients, ops, random });
+  const source = protocolSource(kind, url.href, runIdOf(options));
+  log?.(`workload: ${kind} against ${url.href}, ${clients} client(s), ${ops} op(s)`);
+  return running(
+    tally,
+    protocolModels[kind],
+    driver.run(source),
+    (finalReads) => driver.stop(finalReads),
+    options.signal,
+  );
+}
+
+/** A `module` workload: the module is imported first, so its errors come out of `done`. */
+function startModule(path: string, options: WorkloadOptions): RunningWorkload {
+  let driver: Driver | undefined;
+  let stopped: boolean | undefined;
+  let tally = new Tally(options.clock, 1000, options.log);
+  let model: string | undefined;
+  const run = (async (): Promise<void> => {
+    const client = await loadModuleClient(path, options.baseDir ?? cwd());
+    const source: OpSource = moduleSource(path, client);
+    tally = new Tally(options.clock, client.timeoutMs ?? 1000, options.log, source.definite);
+    model = client.model;
+    driver = new Driver(tally, {
+      clients: client.clients ?? 5,
+      ops: client.ops ?? 1000,
+      random: options.random,
+    });
+    if (stopped !== undefined) driver.stop(stopped);
+    options.log?.(`workload: module ${path}, ${client.clients ?? 5} client(s), ${client.ops ?? 1000} op(s)`);
+    await driver.run(source);
+  })();
+  const workload = running(
+    {
+      get opsSoFar() {
+        return tally.opsSoFar;
+      },
+      get errorsSoFar() {
+        return tally.errorsSoFar;
+      },
+      history: () => tally.history(),
+    },
+    undefined,
+    run,
+    (finalReads) => {
+      stopped = finalReads;
+      driver?.stop(finalReads);
+    },
+    options.signal,
+  );
+  return Object.defineProperty(workload, 'model', { get: () => model });
+}
+
+type Progress = Pick<Tally, 'opsSoFar' | 'errorsSoFar' | 'history'>;
+
+function running(
+  tally: Progress,
+  model: string | undefined,
+  run: Promise<void>,
+  stop: (finalReads: boolean) => void,
+  signal: AbortSignal | undefined,
+): RunningWorkload {
+  run.catch(() => undefined); // `done` reports it; stop() resolves regardless
+  const onAbort = (): void => stop(false);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) stop(false);
+  const done = run.finally(() => signal?.removeEventListener('abort', onAbort));
+  done.catch(() => undefined);
+  return {
+    model,
+    done,
+    get opsSoFar() {
+      return tally.opsSoFar;
+    },
+    get errorsSoFar() {
+      return tally.errorsSoFar;
+    },
+    async stop(stopOptions = {}) {
+      stop(stopOptions.finalReads ?? true);
+      await run.catch(() => undefined);
+    },
+    history: () => tally.history(),
+  };
+}
