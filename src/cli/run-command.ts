@@ -126,16 +126,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   return worst;
 }
 
-/** One event as a JSON line; live objects in fault params appear by name. */
+/** One event as a JSON line; live objects in fault params (a proxy, a target) appear by name. */
 function journalLine(event: unknown): string {
-  return JSON.stringify(event, (_key, value: unknown) => {
-    if (typeof value === 'bigint') return value.toString();
-    if (value instanceof Error) return value.message;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      const prototype = Object.getPrototypeOf(value) as object | null;
+  return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `this[key]` is the value before its own toJSON ran: a TcpProxy has one, and is still named here.
+    const original = key === '' ? value : this[key];
+    if (typeof original === 'bigint') return original.toString();
+    if (original instanceof Error) return original.message;
+    if (typeof original === 'object' && original !== null && !Array.isArray(original)) {
+      const prototype = Object.getPrototypeOf(original) as object | null;
       if (prototype !== Object.prototype && prototype !== null) {
-        const name = (value as { name?: unknown }).name;
-        return typeof name === 'string' ? name : String(value);
+        const name = (original as { name?: unknown }).name;
+        return typeof name === 'string' ? name : String(original);
       }
     }
     return value;

@@ -10,7 +10,7 @@ import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
-import type { Probe } from '../process/index.js';
+import { type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
@@ -227,7 +227,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
     if (result.verdict === 'pass' || result.verdict === 'fail') {
       const after = probes.filter(({ entry }) => ['after', 'before-and-after'].includes(String(entry.when)));
-      result.steadyStateAfter = await phase('steady-state-after', () => checkOnce(after, clock, undefined));
+      // After the heals a system may take a moment to recover: each probe has its timeout to pass.
+      result.steadyStateAfter = await phase('steady-state-after', () => waitGreen(after, clock));
       const stillRed = result.steadyStateAfter.find((outcome) => !outcome.ok);
       if (stillRed !== undefined)
         stopWith(
@@ -246,6 +247,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
               injections: result.injections,
               clock,
               timeoutMs: 60_000,
+              model: workload?.model,
             }),
           );
         }
@@ -299,6 +301,24 @@ async function checkOnce(
       atMs: clock.now(),
     });
     outcomes.push({ name: String(entry.name), ok: outcome.error === undefined, ...outcome });
+  }
+  return outcomes;
+}
+
+/** Each probe checked until it passes, for at most its timeout (every 100 ms); `waitFor` publishes the checks. */
+async function waitGreen(
+  probes: readonly { entry: SteadyState; probe: Probe }[],
+  clock: Clock,
+): Promise<ProbeOutcome[]> {
+  const outcomes: ProbeOutcome[] = [];
+  for (const { entry, probe } of probes) {
+    const name = String(entry.name);
+    try {
+      await waitFor(probe, { timeoutMs: Number(entry.timeout), intervalMs: 100, clock });
+      outcomes.push({ name, ok: true });
+    } catch (error) {
+      outcomes.push({ name, ok: false, error: messageOf(error) });
+    }
   }
   return outcomes;
 }

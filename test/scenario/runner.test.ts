@@ -1,0 +1,243 @@
+// A scenario run end to end, on real processes and sockets: the demo's store as the target, a TCP proxy in
+// front, faults on schedule, a recorded workload, probes, checks — and a verdict; nothing left behind.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import '../../src/cli/fault-families.js';
+import { type FaultlineEvent, subscribe } from '../../src/core/events.js';
+import { readDocument } from '../../src/scenario/document.js';
+import { validateScenario } from '../../src/scenario/format.js';
+import { runScenario } from '../../src/scenario/runner.js';
+
+const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The store behind a proxy; `faults` and `checks` are the parts each test varies. */
+function scenario(port: number, parts: { faults: string; checks: string; extra?: string }) {
+  const text = `
+[experiment]
+name = "store behind a proxy"
+seed = 3
+timeLimit = "60s"
+${parts.extra ?? ''}
+
+[targets.kv]
+type = "process"
+argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
+restart = "on-failure"
+ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
+
+[targets.front]
+type = "tcp-proxy"
+upstream = "127.0.0.1:${port}"
+
+[[steadyState]]
+name = "health"
+probe = { type = "http", url = "http://\${targets.front.listen}/health" }
+when = "continuous"
+every = "100ms"
+timeout = "300ms"
+
+[[steadyState]]
+name = "up"
+probe = { type = "tcp", address = "127.0.0.1:${port}" }
+when = "before-and-after"
+
+[workload]
+type = "kv"
+url = "http://127.0.0.1:${port}"
+clients = 3
+ops = 300
+timeout = "1s"
+
+${parts.faults}
+${parts.checks}
+`;
+  return validateScenario(readDocument('store.toml', text));
+}
+
+describe('runScenario', () => {
+  it('a fixed store through latency and a SIGKILL passes its checks; every phase runs; nothing is left', async () => {
+    const port = await freePort();
+    const events: FaultlineEvent[] = [];
+    const stop = subscribe((event) => events.push(event), ['phase', 'fault.inject', 'fault.heal']);
+    let result: Awaited<ReturnType<typeof runScenario>>;
+    try {
+      result = await runScenario(
+        scenario(port, {
+          faults: `
+[[faults]]
+kind = "tcp.latency"
+at = "100ms"
+for = "400ms"
+params = { proxy = "front", latencyMs = 30 }
+
+[[faults]]
+kind = "process.kill"
+at = "300ms"
+params = { target = "kv" }
+`,
+          checks: `
+[[checks]]
+check = "linearizability"
+model = "kv"
+
+[[checks]]
+check = "probe-success"
+probe = "health"
+minPercent = 1
+`,
+        }),
+      );
+    } finally {
+      stop();
+    }
+    assert.equal(
+      result.verdict,
+      'pass',
+      `${result.reason}\n${JSON.stringify(result.checks, null, 1).slice(0, 2000)}`,
+    );
+    assert.ok(result.ops >= 300, `${result.ops} ops`);
+    assert.deepEqual(
+      result.injections.map((r) => [
+        r.step.kind,
+        r.injectedAtMs !== undefined,
+        r.healedAtMs !== undefined,
+        r.error ?? null,
+      ]),
+      [
+        ['tcp.latency', true, true, null],
+        ['process.kill', true, true, null],
+      ],
+    );
+    assert.deepEqual(
+      result.checks.map((c) => [c.checker, c.valid]),
+      [
+        ['linearizability', true],
+        ['probe-success health', true],
+      ],
+    );
+    const phases = events
+      .filter((e) => e.type === 'phase' && e.state === 'start')
+      .map((e) => (e as { name: string }).name);
+    assert.deepEqual(phases, [
+      'setup',
+      'steady-state-before',
+      'method',
+      'heal',
+      'steady-state-after',
+      'checks',
+      'rollbacks',
+      'cleanup',
+    ]);
+    const injected = events.filter((e) => e.type === 'fault.inject').length;
+    assert.equal(injected, 2);
+    // Nothing is left: the store is stopped and its port free.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => probe.close(resolve));
+  });
+
+  it('a check that does not hold fails the run, naming it; the replay seed is the one used', async () => {
+    const port = await freePort();
+    const result = await runScenario(
+      scenario(port, {
+        faults: `
+[[faults]]
+kind = "tcp.timeout"
+at = "0s"
+for = "600ms"
+params = { proxy = "front" }
+`,
+        checks: `
+[[checks]]
+check = "probe-success"
+probe = "health"
+minPercent = 100
+`,
+      }),
+      { seed: 99 },
+    );
+    assert.equal(result.verdict, 'fail');
+    assert.match(result.reason, /^probe-success health: health passed \d+ of \d+ checks/);
+    assert.equal(result.seed, 99);
+  });
+
+  it('a target that cannot start is an error, and what started is taken down', async () => {
+    const port = await freePort();
+    const bad = scenario(port, { faults: '', checks: '' });
+    const broken = {
+      ...bad,
+      targets: {
+        ...bad.targets,
+        kv: { ...(bad.targets?.kv as object), argv: ['/nonexistent/faultline-nothing'] },
+      },
+    } as unknown as typeof bad;
+    const result = await runScenario(broken);
+    assert.equal(result.verdict, 'error');
+    assert.match(result.reason, /targets\.kv/);
+  });
+
+  it('an abort mid-method interrupts the run; faults are healed and targets stopped', async () => {
+    const port = await freePort();
+    const controller = new AbortController();
+    const pids: number[] = [];
+    const stop = subscribe(
+      (event) => {
+        if (event.type === 'phase' && event.name === 'method' && event.state === 'start')
+          setTimeout(() => controller.abort(), 300);
+      },
+      ['phase'],
+    );
+    let result: Awaited<ReturnType<typeof runScenario>>;
+    try {
+      result = await runScenario(
+        scenario(port, {
+          extra: 'duration = "30s"',
+          faults: `
+[[faults]]
+kind = "tcp.latency"
+at = "50ms"
+params = { proxy = "front", latencyMs = 20 }
+`,
+          checks: '',
+        }),
+        {
+          signal: controller.signal,
+          log: (line) => {
+            const pid = /pid (\d+)/.exec(line)?.[1];
+            if (pid !== undefined) pids.push(Number(pid));
+          },
+        },
+      );
+    } finally {
+      stop();
+    }
+    assert.equal(result.verdict, 'interrupted');
+    assert.ok(result.elapsedMs < 20_000, `${result.elapsedMs} ms`);
+    assert.equal(result.injections[0]?.healedAtMs !== undefined, true, 'the latency was healed');
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} stopped`);
+    assert.equal(existsSync('/nonexistent'), false);
+  });
+});
