@@ -1,6 +1,7 @@
 import { faultKinds } from '../core/fault-registry.js';
 import { parseCommandLine, usageError } from './usage.js';
-import './fault-families.js';
+// The scenario folder registers every fault kind as it loads.
+import '../scenario/index.js';
 
 const usage = `Usage: faultline faults [KIND] [--json]
 

@@ -3,7 +3,6 @@ import { messageOf } from '../core/errors.js';
 import { subscribe } from '../core/events.js';
 import { Random } from '../core/random.js';
 import { type RunResult, readDocument, runScenario, validateScenario } from '../scenario/index.js';
-import './fault-families.js';
 import { parseCommandLine, usageError } from './usage.js';
 import { printSchedule } from './validate-command.js';
 

@@ -9,7 +9,6 @@ import {
   scenarioJsonSchema,
   validateScenario,
 } from '../scenario/index.js';
-import './fault-families.js';
 import { parseCommandLine, usageError } from './usage.js';
 
 const validateUsage = `Usage: faultline validate [--schedule] [--seed N] <file…>

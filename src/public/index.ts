@@ -1,6 +1,6 @@
 /**
  * faultline — chaos engineering for TypeScript and Node.js. The root lists by name everything the
- * subpaths (faultline/proxy, /net, /process, /resource, /history, /check, /api, /testing) export, plus the
+ * subpaths (faultline/proxy, /net, /process, /resource, /history, /check, /api, /scenario, /testing) export, plus the
  * core; test/package/exports.test.ts keeps the two in step.
  */
 
@@ -318,9 +318,31 @@ export {
   type StressorInjection,
 } from '../resource/stressors.js';
 export {
+  type DocumentFormat,
+  documentFormats,
+  formatOf,
+  type PlannedInjection,
+  type ProbeOutcome,
+  type RunOptions,
+  type RunPhase,
+  type RunResult,
+  type RunVerdict,
+  readDocument,
+  resolveSchedule,
+  runPhases,
+  runScenario,
+  type Scenario,
+  type ScheduledFault,
+  type SourceDocument,
+  scenarioJsonSchema,
+  validateScenario,
+} from '../scenario/index.js';
+export {
   type FaultlineTest,
   type FaultlineTestOptions,
   type NodeTestLike,
+  runScenarioIn,
+  type ScenarioSource,
   useFaultline,
   type VitestTestLike,
 } from '../testing/index.js';

@@ -3,6 +3,8 @@ export {
   type FaultlineTest,
   type FaultlineTestOptions,
   type NodeTestLike,
+  runScenarioIn,
+  type ScenarioSource,
   useFaultline,
   type VitestTestLike,
 } from '../testing/index.js';

@@ -1,4 +1,7 @@
 /** scenario/'s surface for its neighbours: they import these from here, never its modules. */
+// Scenarios can name every fault kind: loading this folder registers all of them.
+import './fault-families.js';
+
 export {
   type DocumentFormat,
   documentFormats,

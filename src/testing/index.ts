@@ -1,8 +1,17 @@
+import { AssertionError } from 'node:assert';
+import { readFile } from 'node:fs/promises';
 import { invalid } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { FaultContext } from '../core/fault.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
+import {
+  type RunResult,
+  readDocument,
+  runScenario,
+  type SourceDocument,
+  validateScenario,
+} from '../scenario/index.js';
 
 /** The parts of a `node:test` TestContext this uses. */
 export interface NodeTestLike {
@@ -97,4 +106,49 @@ function replayCommand(t: NodeTestLike | VitestTestLike, seed: number): string {
   }
   const file = t.task.file?.filepath ?? '<test file>';
   return `FAULTLINE_SEED=${seed} npx vitest run ${quote(file)} -t ${quote(t.task.name)}`;
+}
+
+/** What `runScenarioIn` runs: a scenario file (.toml, .yaml/.yml, .json) or the same model as an object. */
+export type ScenarioSource = string | Readonly<Record<string, unknown>>;
+
+/**
+ * Runs a scenario inside a node:test or Vitest test — from a file, or inline as an object of the same
+ * model — with the test's seed (`FAULTLINE_SEED` replays it). Returns the run's result when it passes;
+ * otherwise fails the test with the verdict's explanation and the command that replays it. Heals and
+ * cleanup run before it returns, whatever happens.
+ */
+export async function runScenarioIn(
+  t: NodeTestLike | VitestTestLike,
+  source: ScenarioSource,
+  options: { readonly seed?: number; readonly signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  const file = typeof source === 'string' ? source : '<inline scenario>';
+  const document: SourceDocument =
+    typeof source === 'string'
+      ? readDocument(source, await readFile(source, 'utf8'))
+      : { file, text: '', format: 'json', value: source, positions: new Map() };
+  const scenario = validateScenario(document);
+  const seed = options.seed ?? scenario.experiment.seed ?? Random.freshSeed();
+  const result = await runScenario(scenario, {
+    seed,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (result.verdict === 'pass') return result;
+  const replay = `FAULTLINE_SEED=${seed} ${replayCommand(t, seed).replace(/^FAULTLINE_SEED=\d+ /, '')}`;
+  const lines = [
+    `scenario "${scenario.experiment.name}" (${file}): ${result.verdict.toUpperCase()} — ${result.reason}`,
+    ...result.checks
+      .filter((check) => check.valid !== true)
+      .map(
+        (check) =>
+          `  ${check.checker}: ${check.valid === false ? 'INVALID' : 'unknown'} — ${check.anomalies[0]?.message ?? check.reason ?? ''}`,
+      ),
+    `  seed ${seed}; replay: ${replay}`,
+  ];
+  throw new AssertionError({
+    message: lines.join('\n'),
+    actual: result.verdict,
+    expected: 'pass',
+    operator: 'runScenarioIn',
+  });
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import '../../src/cli/fault-families.js';
+import '../../src/scenario/fault-families.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';
 

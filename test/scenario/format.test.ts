@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { codes } from '../../src/core/codes.js';
-import '../../src/cli/fault-families.js';
+import '../../src/scenario/fault-families.js';
 import { faultKinds } from '../../src/core/fault-registry.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { scenarioJsonSchema, validateScenario } from '../../src/scenario/format.js';

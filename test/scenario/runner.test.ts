@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import '../../src/cli/fault-families.js';
+import '../../src/scenario/fault-families.js';
 import { type FaultlineEvent, subscribe } from '../../src/core/events.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';

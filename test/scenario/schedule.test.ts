@@ -2,7 +2,7 @@
 // draws; another seed others. Pure, so checked without a clock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import '../../src/cli/fault-families.js';
+import '../../src/scenario/fault-families.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { methodLimitMs, validateScenario } from '../../src/scenario/format.js';
 import { resolveSchedule } from '../../src/scenario/schedule.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
-import { useFaultline } from '../../src/testing/index.js';
+import { runScenarioIn, useFaultline } from '../../src/testing/index.js';
 import { cleanEnv } from '../support/scratch-project.js';
 
 const testing = new URL('../../src/testing/index.js', import.meta.url).href;
@@ -74,4 +74,43 @@ test('own() takes what can be stopped, and stops it when the test ends', async (
   t.after(() => socket.close());
   socket.bind(port, '127.0.0.1');
   await once(socket, 'listening');
+});
+
+test('runScenarioIn runs an inline scenario; a failing one fails the test with its reason and replay', async (t) => {
+  const passing = {
+    experiment: { name: 'inline', seed: 4 },
+    targets: { front: { type: 'tcp-proxy', upstream: '127.0.0.1:9' } },
+    faults: [{ kind: 'tcp.noop', at: '10ms', for: '20ms', params: { proxy: 'front' } }],
+  };
+  const result = await runScenarioIn(t, passing);
+  assert.equal(result.verdict, 'pass');
+  assert.equal(result.injections[0]?.healedAtMs !== undefined, true);
+  const failing = {
+    experiment: { name: 'unreachable', seed: 8, duration: '300ms' },
+    steadyState: [
+      {
+        name: 'nothing',
+        probe: { type: 'tcp', address: '127.0.0.1:9' },
+        when: 'continuous',
+        every: '50ms',
+        timeout: '100ms',
+      },
+    ],
+    checks: [{ check: 'probe-success', probe: 'nothing', minPercent: 50 }],
+  };
+  await assert.rejects(runScenarioIn(t, failing), (error: Error) => {
+    assert.match(
+      error.message,
+      /^scenario "unreachable" \(<inline scenario>\): FAIL — probe-success nothing: nothing passed 0 of \d+ checks/,
+    );
+    assert.match(
+      error.message,
+      /seed 8; replay: FAULTLINE_SEED=8 node --test --test-name-pattern='runScenarioIn runs/,
+    );
+    return true;
+  });
+  await assert.rejects(
+    runScenarioIn(t, { experiment: { name: 'x', seeds: 1 } }),
+    /<inline scenario>: experiment\.seeds: unknown parameter/,
+  );
 });

@@ -1,0 +1,21 @@
+/** faultline/scenario — experiments from files: read, validate, resolve the schedule, run. */
+export {
+  type DocumentFormat,
+  documentFormats,
+  formatOf,
+  type PlannedInjection,
+  type ProbeOutcome,
+  type RunOptions,
+  type RunPhase,
+  type RunResult,
+  type RunVerdict,
+  readDocument,
+  resolveSchedule,
+  runPhases,
+  runScenario,
+  type Scenario,
+  type ScheduledFault,
+  type SourceDocument,
+  scenarioJsonSchema,
+  validateScenario,
+} from '../scenario/index.js';
