@@ -5,22 +5,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { pidAlive } from '../support/ports.js';
 import { type CliResult, runCli, startCli } from './run-cli.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The service pids and the data dir the run printed; asserts none of them is left. */
 function assertCleanedUp(output: string): void {
   const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
   assert.ok(pids.length >= 1, output);
-  for (const pid of pids) assert.equal(alive(pid), false, `service pid ${pid} still running`);
+  for (const pid of pids) assert.equal(pidAlive(pid), false, `service pid ${pid} still running`);
   const dataDir = /data in (\S+)/.exec(output)?.[1];
   assert.ok(dataDir?.includes('faultline-demo-'), output);
   assert.equal(existsSync(dataDir as string), false, `${dataDir} left behind`);

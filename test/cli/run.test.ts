@@ -2,30 +2,14 @@
 // a dry run that starts nothing, and Ctrl-C that heals and cleans up.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort, tcpPortFree } from '../support/ports.js';
 import { runCli, startCli } from './run-cli.js';
 
 const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 async function scenarioFile(
   t: TestContext,
@@ -93,7 +77,7 @@ describe('faultline run', () => {
     const inject = events.find((e) => e.type === 'fault.inject');
     assert.equal(inject?.kind, 'tcp.latency');
     assert.equal(inject?.params?.proxy, 'front', 'a live object is journalled by name');
-    assert.ok(await portFree(port), 'the store is stopped');
+    assert.ok(await tcpPortFree(port), 'the store is stopped');
   });
 
   it('--dry-run prints the schedule and starts nothing; a bad file is exit 3 naming the place', async (t) => {
@@ -123,6 +107,6 @@ describe('faultline run', () => {
     assert.equal(code, 130, `${run.stdout()}\n${run.stderr()}`);
     assert.match(run.stderr(), /interrupted; healing and cleaning up/);
     assert.match(run.stdout(), /INTERRUPTED/);
-    assert.ok(await portFree(port), 'the store is stopped');
+    assert.ok(await tcpPortFree(port), 'the store is stopped');
   });
 });

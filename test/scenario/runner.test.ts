@@ -10,25 +10,9 @@ import { type FaultlineEvent, subscribe } from '../../src/core/events.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';
 import { runScenario } from '../../src/scenario/runner.js';
+import { freePort, pidAlive, tcpPortFree } from '../support/ports.js';
 
 const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The store behind a proxy; `faults` and `checks` are the parts each test varies. */
 function scenario(port: number, parts: { faults: string; checks: string; extra?: string }) {
@@ -150,13 +134,7 @@ minPercent = 1
     ]);
     const injected = events.filter((e) => e.type === 'fault.inject').length;
     assert.equal(injected, 2);
-    // Nothing is left: the store is stopped and its port free.
-    const probe = createServer();
-    await new Promise<void>((resolve, reject) => {
-      probe.once('error', reject);
-      probe.listen(port, '127.0.0.1', resolve);
-    });
-    await new Promise((resolve) => probe.close(resolve));
+    assert.ok(await tcpPortFree(port), 'nothing is left: the store is stopped and its port free');
   });
 
   it('a check that does not hold fails the run, naming it; the replay seed is the one used', async () => {
@@ -237,7 +215,7 @@ params = { proxy = "front", latencyMs = 20 }
     assert.equal(result.verdict, 'interrupted');
     assert.ok(result.elapsedMs < 20_000, `${result.elapsedMs} ms`);
     assert.equal(result.injections[0]?.healedAtMs !== undefined, true, 'the latency was healed');
-    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} stopped`);
+    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} stopped`);
     assert.equal(existsSync('/nonexistent'), false);
   });
 });

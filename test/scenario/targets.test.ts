@@ -24,6 +24,7 @@ import {
   startTargets,
 } from '../../src/scenario/index.js';
 import { seenPids } from '../process/helpers.js';
+import { freePort, tcpPortFree } from '../support/ports.js';
 
 const fixtures = mkdtempSync(join(tmpdir(), 'faultline-targets-test-'));
 // TCP and UDP echo on 127.0.0.1:PORT; writes "up" to FILE once both listen.
@@ -48,23 +49,6 @@ process.on('SIGTERM', () => process.exit(0));
 `,
 );
 after(() => rmSync(fixtures, { recursive: true, force: true }));
-
-/** A port free for TCP now (and almost surely for UDP). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function tcpFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 async function udpFree(port: number): Promise<boolean> {
   const socket = createSocket('udp4');
@@ -213,9 +197,9 @@ describe('startTargets', () => {
     assert.equal(ledger.size, 0);
     assert.equal(web.alive(), false);
     assert.equal(reporter.alive(), false);
-    assert.equal(await tcpFree(port), true, 'the process let its port go');
+    assert.equal(await tcpPortFree(port), true, 'the process let its port go');
     assert.equal(await udpFree(port), true);
-    assert.equal(await tcpFree(cache.port), true, 'the tcp proxy let its port go');
+    assert.equal(await tcpPortFree(cache.port), true, 'the tcp proxy let its port go');
     assert.equal(await udpFree(dns.port), true, 'the udp proxy let its port go');
     assert.equal(existsSync(logDir), false, 'the supervisor removed its log dir');
   });
@@ -255,7 +239,7 @@ describe('startTargets', () => {
     assert.ok(webPid > 0);
     assert.equal(ledger.size, 0, 'every stop recorded was run');
     assert.throws(() => process.kill(webPid, 0), { code: 'ESRCH' });
-    assert.equal(await tcpFree(port), true);
+    assert.equal(await tcpPortFree(port), true);
   });
 
   it('a ready probe that never passes, or a port in use, names the target and leaves nothing running', async () => {
@@ -340,7 +324,7 @@ describe('startTargets', () => {
         error.code === codes.aborted && /^targets\.two: aborted before it was started/.test(error.message),
     );
     assert.equal(ports.length, 1);
-    assert.equal(await tcpFree(ports[0] as number), true);
+    assert.equal(await tcpPortFree(ports[0] as number), true);
     assert.equal(ledger.size, 0);
     await ledger.close();
   });
