@@ -2,7 +2,6 @@
 // front, faults on schedule, a recorded workload, probes, checks — and a verdict; nothing left behind.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import '../../src/scenario/fault-families.js';
