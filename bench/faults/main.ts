@@ -15,6 +15,7 @@ import { Random } from '../../src/core/random.js';
 import { tcp } from '../../src/proxy/tcp-faults.js';
 import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { positiveInt } from '../../test/support/children.js';
+import { median, quantile } from '../proxy/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -24,8 +25,8 @@ const { values: options } = parseArgs({
 });
 const usage =
   'usage: node dist/bench/faults/main.js [--connections <n, default 1000>] [--rounds <n, default 200>]';
-const connectionCount = positiveInt('--connections', options.connections, 5000, usage);
-const rounds = positiveInt('--rounds', options.rounds, 100_000, usage);
+const connectionCount = positiveInt('connections', options.connections, 5000, usage);
+const rounds = positiveInt('rounds', options.rounds, 100_000, usage);
 
 const echo: Server = createServer((socket) => socket.pipe(socket));
 echo.listen(0, '127.0.0.1');
@@ -63,10 +64,7 @@ try {
     proxy.removeToxic('latency-downstream');
     direct.push(performance.now() - start);
   }
-  const median = (values: number[]): number =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-  const p95 = (values: number[]): number =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.95)] as number;
+  const p95 = (values: readonly number[]): number => quantile(values, 0.95);
   const fmt = (ms: number): string => `${ms.toFixed(3)} ms`;
   console.log(`inject + heal of a latency toxic, ${connectionCount} live connections, ${rounds} rounds:`);
   console.log(

@@ -9,7 +9,7 @@ export {
 } from './linearizability.js';
 export { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 export type { Model } from './model.js';
-export { builtInModel, modelNames } from './models/index.js';
+export { builtInModel, modelNames, models } from './models/index.js';
 export { type CheckResult, combineValidity, type Validity } from './result.js';
 export {
   checkAckedWrites,

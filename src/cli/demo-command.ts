@@ -1,8 +1,7 @@
-import { requireNumber } from '../core/assert.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { runDemo } from '../demo/index.js';
-import { parseCommandLine, usageError } from './usage.js';
+import { parseCommandLine, usageSeed } from './usage.js';
 
 /** Exit codes of `faultline demo`. */
 export const demoExit = { valid: 0, invalid: 1, error: 2 } as const;
@@ -49,7 +48,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(demoUsage);
     return demoExit.valid;
   }
-  const seed = values.seed === undefined ? Random.freshSeed() : parseSeed(values.seed);
+  const seed = usageSeed(values.seed, demoUsage) ?? Random.freshSeed();
   const variant = values.fixed ? 'fixed' : 'buggy';
   const replay = `faultline demo${values.fixed ? ' --fixed' : ''} --seed ${seed}`;
   const say = (line: string): void => {
@@ -84,20 +83,5 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const code = error instanceof FaultlineError ? `${error.code}: ` : '';
     process.stderr.write(`faultline demo: error: ${code}${messageOf(error)}\n`);
     return demoExit.error;
-  }
-}
-
-function parseSeed(text: string): number {
-  try {
-    return requireNumber(text.trim() === '' ? Number.NaN : Number(text), '--seed', {
-      min: 0,
-      max: Number.MAX_SAFE_INTEGER,
-      integer: true,
-    });
-  } catch {
-    throw usageError(
-      `--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(text)}`,
-      demoUsage,
-    );
   }
 }

@@ -1,9 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { messageOf } from '../core/errors.js';
 import { subscribe } from '../core/events.js';
-import { Random } from '../core/random.js';
-import { type RunResult, readDocument, runScenario, validateScenario } from '../scenario/index.js';
-import { parseCommandLine, usageError } from './usage.js';
+import { describeCheck, loadScenario, type RunResult, runScenario, scenarioSeed } from '../scenario/index.js';
+import { parseCommandLine, usageError, usageSeed } from './usage.js';
 import { printSchedule } from './validate-command.js';
 
 const usage = `Usage: faultline run [--seed N] [--dry-run] [--journal FILE] <scenario…>
@@ -49,30 +48,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw usageError('expected at least one scenario file', usage);
-  if (
-    values.seed !== undefined &&
-    (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))
-  ) {
-    throw usageError(
-      `--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(values.seed)}`,
-      usage,
-    );
-  }
+  const seedOption = usageSeed(values.seed, usage);
   // Every file is validated before anything runs: a typo in the third file stops the first from running.
   const scenarios = [];
   for (const file of positionals) {
     try {
-      scenarios.push({ file, scenario: validateScenario(readDocument(file, await readFile(file, 'utf8'))) });
+      scenarios.push({ file, scenario: await loadScenario(file) });
     } catch (error) {
-      const message = messageOf(error);
-      process.stderr.write(`faultline: ${message.startsWith(file) ? message : `${file}: ${message}`}\n`);
+      process.stderr.write(`faultline: ${messageOf(error)}\n`);
       return 3;
     }
   }
   if (values['dry-run']) {
     for (const { file, scenario } of scenarios) {
       process.stdout.write(`${file}: "${scenario.experiment.name}"\n`);
-      printSchedule(scenario, values.seed === undefined ? undefined : Number(values.seed));
+      printSchedule(scenario, seedOption);
     }
     return 0;
   }
@@ -92,8 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let worst = 0;
   try {
     for (const [index, { file, scenario }] of scenarios.entries()) {
-      const seed =
-        values.seed === undefined ? (scenario.experiment.seed ?? Random.freshSeed()) : Number(values.seed);
+      const seed = scenarioSeed(scenario, seedOption);
       process.stdout.write(`faultline run ${file}: seed ${seed}\n`);
       const started = Date.now();
       const stamp = (): string => `+${((Date.now() - started) / 1000).toFixed(3)}s`;
@@ -147,12 +136,7 @@ function printVerdict(file: string, result: RunResult): void {
   const lines = [
     `${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`,
   ];
-  for (const check of result.checks) {
-    const verdict = check.valid === true ? 'valid' : check.valid === false ? 'INVALID' : 'unknown';
-    lines.push(
-      `  ${check.checker}: ${verdict}${check.valid === true ? '' : ` — ${check.anomalies[0]?.message ?? check.reason ?? ''}`}`,
-    );
-  }
+  for (const check of result.checks) lines.push(`  ${describeCheck(check)}`);
   for (const record of result.injections) {
     if (record.error !== undefined)
       lines.push(`  ${record.step.kind} at +${record.step.atMs} ms: ${record.error}`);

@@ -1,15 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { messageOf } from '../core/errors.js';
-import { Random } from '../core/random.js';
 import {
+  loadScenario,
   methodLimitMs,
-  readDocument,
   resolveSchedule,
   type Scenario,
   scenarioJsonSchema,
-  validateScenario,
+  scenarioSeed,
 } from '../scenario/index.js';
-import { parseCommandLine, usageError } from './usage.js';
+import { parseCommandLine, usageError, usageSeed } from './usage.js';
 
 const validateUsage = `Usage: faultline validate [--schedule] [--seed N] <file…>
 
@@ -35,9 +33,6 @@ Options:
   -h, --help  show this help
 `;
 
-/** Scenario files larger than this are refused: a scenario is a page, not a data set. */
-const maxScenarioBytes = 1024 * 1024;
-
 export async function validateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     {
@@ -51,7 +46,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
     },
     validateUsage,
   );
-  const seedOption = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const seedOption = usageSeed(values.seed, validateUsage);
   if (values.help) {
     process.stdout.write(validateUsage);
     return 0;
@@ -60,41 +55,25 @@ export async function validateCommand(argv: string[]): Promise<number> {
   let invalid = 0;
   for (const file of positionals) {
     try {
-      const text = await readFile(file, 'utf8');
-      if (Buffer.byteLength(text) > maxScenarioBytes) {
-        throw new Error(`${file}: larger than ${maxScenarioBytes} bytes; a scenario is at most 1 MiB`);
-      }
-      const scenario = validateScenario(readDocument(file, text));
+      const scenario = await loadScenario(file);
       const faults = scenario.faults?.length ?? 0;
       process.stdout.write(`ok ${file}: "${scenario.experiment.name}", ${faults} fault(s)\n`);
       if (values.schedule) printSchedule(scenario, seedOption);
     } catch (error) {
       invalid++;
-      const message = messageOf(error);
-      process.stderr.write(`${message.startsWith(file) ? message : `${file}: ${message}`}\n`);
+      process.stderr.write(`${messageOf(error)}\n`);
     }
   }
   return invalid === 0 ? 0 : 3;
 }
 
-function parseSeed(text: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw usageError(
-      `--seed: expected an integer from 0 to 2^53 - 1, got ${JSON.stringify(text)}`,
-      validateUsage,
-    );
-  }
-  return Number(text);
-}
-
 /** `  seed 7` then one line per injection: `  +5.000s  inject tcp.latency … (faults[0]), heal at +25.000s`. */
 export function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
-  const seed = seedOption ?? scenario.experiment.seed ?? Random.freshSeed();
-  const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
+  const seed = scenarioSeed(scenario, seedOption);
+  const limitMs = methodLimitMs(scenario);
+  const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs });
   const time = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
-  process.stdout.write(
-    `  seed ${seed}: ${planned.length} injection(s) within ${time(methodLimitMs(scenario))}\n`,
-  );
+  process.stdout.write(`  seed ${seed}: ${planned.length} injection(s) within ${time(limitMs)}\n`);
   for (const step of planned) {
     const heal =
       step.healAtMs === undefined ? 'healed at the end of the method' : `healed at ${time(step.healAtMs)}`;

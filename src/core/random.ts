@@ -35,10 +35,15 @@ export class Random {
   static freshSeed(): number {
     const fromEnvironment = process.env.FAULTLINE_SEED;
     if (fromEnvironment === undefined || fromEnvironment === '') return Math.floor(Math.random() * 2 ** 32);
-    const seed = Number(fromEnvironment);
-    if (!/^\d+$/.test(fromEnvironment) || !Number.isSafeInteger(seed)) {
+    return Random.parseSeed(fromEnvironment, 'FAULTLINE_SEED');
+  }
+
+  /** A seed written as text (a flag, a variable): an integer from 0 to 2^53 - 1, else an error naming `field`. */
+  static parseSeed(text: string, field: string): number {
+    const seed = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(seed)) {
       const valid = 'an integer from 0 to 2^53 - 1';
-      throw invalid('FAULTLINE_SEED', `expected ${valid}, got ${JSON.stringify(fromEnvironment)}`, valid);
+      throw invalid(field, `expected ${valid}, got ${JSON.stringify(text)}`, valid);
     }
     return seed;
   }

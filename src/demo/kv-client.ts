@@ -6,7 +6,7 @@
  * queues (the scenario workloads' protocol; see kv-service.ts).
  */
 import { request } from 'node:http';
-import { FailError } from '../public/index.js';
+import { FailError } from '../history/index.js';
 
 interface Reply {
   readonly status: number;

@@ -4,16 +4,17 @@
  * linearizable in the kv model. The checks are faultline's own; this module only projects the one history
  * onto what each checker reads and words the result.
  */
-import { formatDuration } from '../core/duration.js';
+
+import { checkLinearizability } from '../check-driver/index.js';
 import {
+  builtInModel,
   type CheckResult,
   checkAckedWrites,
-  checkLinearizability,
   combineValidity,
-  models,
-  type Op,
   type Validity,
-} from '../public/index.js';
+} from '../checker/index.js';
+import { formatDuration } from '../core/duration.js';
+import type { Op } from '../history/index.js';
 
 export interface LostWrite {
   readonly key: string;
@@ -51,9 +52,13 @@ export async function judge(history: readonly Op[], options: VerdictOptions): Pr
     ),
     { readF: 'scan', after: options.recoveredAtNs },
   );
-  const linearizability = await checkLinearizability(project(history, ['write', 'read', 'cas']), models.kv, {
-    timeoutMs: options.timeoutMs,
-  });
+  const linearizability = await checkLinearizability(
+    project(history, ['write', 'read', 'cas']),
+    builtInModel('kv') as NonNullable<ReturnType<typeof builtInModel>>,
+    {
+      timeoutMs: options.timeoutMs,
+    },
+  );
   const lost = lostWrites(history, ackedWrites);
   return {
     valid: combineValidity([ackedWrites.valid, linearizability.valid]),

@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Random } from '../core/random.js';
-import type { Recorder } from '../public/index.js';
+import type { Recorder } from '../history/index.js';
 import type { KvClient } from './kv-client.js';
 
 export interface KvWorkloadOptions {

@@ -11,4 +11,12 @@ export {
   pairOperations,
   whereOf,
 } from './op.js';
+export {
+  type CallOptions,
+  type CallOutcome,
+  FailError,
+  isDefiniteFailure,
+  Recorder,
+  type RecorderOptions,
+} from './recorder.js';
 export { deepEqual, valueKey } from './value-key.js';

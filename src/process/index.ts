@@ -15,5 +15,5 @@ export {
   type Probe,
   tcpProbe,
 } from './probes.js';
-export { type WaitOptions, type WaitResult, waitFor } from './recovery.js';
+export { checkProbe, type WaitOptions, type WaitResult, waitFor } from './recovery.js';
 export { type RestartPolicy, Supervisor, Target, type TargetSpec } from './supervisor.js';

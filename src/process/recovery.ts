@@ -50,10 +50,13 @@ async function poll(probe: Probe, options: WaitOptions, clock: Clock, from: numb
     }
     const checkStart = clock.now();
     attempts++;
-    try {
-      await checkBefore(probe, clock, deadline, options.signal);
+    const outcome = await checkProbe(probe, {
+      clock,
+      timeoutMs: deadline - checkStart,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (outcome.ok) {
       const end = clock.now();
-      published(probe, checkStart, end);
       const result: WaitResult = {
         elapsedMs: end - from,
         attempts,
@@ -61,11 +64,9 @@ async function poll(probe: Probe, options: WaitOptions, clock: Clock, from: numb
       };
       if (lastError !== undefined) result.lastError = lastError;
       return result;
-    } catch (error) {
-      published(probe, checkStart, clock.now(), error);
-      lastError = error;
-      lastFailStart = checkStart;
     }
+    lastError = outcome.error;
+    lastFailStart = checkStart;
     const now = clock.now();
     if (now >= deadline) {
       throw new FaultlineError(
@@ -87,10 +88,35 @@ function published(probe: Probe, start: number, end: number, error?: unknown): v
   publish(error === undefined ? { ...base, ok: true } : { ...base, ok: false, error: messageOf(error) });
 }
 
-/** One check, cut off at the deadline so a hanging probe cannot outlast the wait. */
-async function checkBefore(probe: Probe, clock: Clock, deadline: number, outer?: AbortSignal): Promise<void> {
+/**
+ * One check of `probe`, cut off after `timeoutMs` so a hanging probe cannot outlast its caller, and
+ * published as a `probe` event. A failed check is an outcome, not a throw.
+ */
+export async function checkProbe(
+  probe: Probe,
+  options: { readonly clock?: Clock; readonly timeoutMs: number; readonly signal?: AbortSignal },
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  const clock = options.clock ?? realClock;
+  const start = clock.now();
+  try {
+    await checkWithin(probe, clock, options.timeoutMs, options.signal);
+    published(probe, start, clock.now());
+    return { ok: true };
+  } catch (error) {
+    published(probe, start, clock.now(), error);
+    return { ok: false, error };
+  }
+}
+
+/** One check, cut off after `timeoutMs` (at least 1 ms). */
+async function checkWithin(
+  probe: Probe,
+  clock: Clock,
+  timeoutMs: number,
+  outer?: AbortSignal,
+): Promise<void> {
   const controller = new AbortController();
-  const remaining = Math.max(1, deadline - clock.now());
+  const remaining = Math.max(1, timeoutMs);
   let timer: ReturnType<Clock['setTimeout']> | undefined;
   const onAbort = (): void => controller.abort(outer?.reason);
   outer?.addEventListener('abort', onAbort, { once: true });

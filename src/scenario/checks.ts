@@ -40,6 +40,21 @@ export interface CheckInputs {
 
 type CheckSpec = NonNullable<Scenario['checks']>[number];
 
+/** One line for people: `linearizability: valid`, or `acked-writes: INVALID — 3 writes were lost …`. */
+export function describeCheck(check: CheckResult): string {
+  if (check.valid === true) return `${check.checker}: valid`;
+  const verdict = check.valid === false ? 'INVALID' : 'unknown';
+  return `${check.checker}: ${verdict} — ${check.anomalies[0]?.message ?? check.reason ?? ''}`;
+}
+
+/** A check that could not decide, and why. */
+const undecided = (checker: string, reason: string): CheckResult => ({
+  checker,
+  valid: 'unknown',
+  anomalies: [],
+  reason,
+});
+
 /**
  * Runs one check of the scenario. A check that needs a history when the scenario has no workload, or names
  * a model that does not exist, is `unknown` with the reason; a failed check is a result, never a throw.
@@ -49,85 +64,60 @@ export async function runCheck(spec: CheckSpec, inputs: CheckInputs): Promise<Ch
     return await check(spec, inputs);
   } catch (error) {
     // A history the checker cannot read (a check that does not fit the workload) decides nothing.
-    return {
-      checker: spec.check,
-      valid: 'unknown',
-      anomalies: [],
-      reason: `the history does not fit this check: ${messageOf(error)}`,
-    };
+    return undecided(spec.check, `the history does not fit this check: ${messageOf(error)}`);
   }
 }
 
+/** The checks that read the recorded history, by the name a scenario gives them. */
+const historyChecks: Readonly<
+  Record<
+    string,
+    (history: readonly Op[], spec: CheckSpec, inputs: CheckInputs) => CheckResult | Promise<CheckResult>
+  >
+> = {
+  linearizability: (history, spec, inputs) =>
+    checkLinearizability(
+      history,
+      builtInModel(String(spec.model)) as NonNullable<ReturnType<typeof builtInModel>>,
+      {
+        timeoutMs: inputs.timeoutMs,
+        clock: inputs.clock,
+      },
+    ),
+  // Items added to a set and read back: the set workload's shapes (add, read).
+  'acked-writes': (history) => checkAckedWrites(history, { writeF: 'add' }),
+  set: (history) => checkSet(history),
+  counter: (history) => checkCounter(history),
+  queue: (history) => checkQueue(history),
+  'total-queue': (history) => checkTotalQueue(history),
+  duplicates: (history) => checkNoDuplicates(history),
+  'monotonic-reads': (history) => checkMonotonicReads(history),
+  convergence: (history, spec) => checkConvergence(history, { deadlineNs: Number(spec.within) * 1e6 }),
+};
+
 async function check(spec: CheckSpec, inputs: CheckInputs): Promise<CheckResult> {
-  const history = inputs.history;
-  const needsHistory = (checker: string): CheckResult | undefined =>
-    history === undefined
-      ? {
-          checker,
-          valid: 'unknown',
-          anomalies: [],
-          reason: 'the scenario has no workload, so there is no history to check',
-        }
-      : undefined;
-  switch (spec.check) {
-    case 'linearizability': {
-      const model = builtInModel(String(spec.model));
-      if (model === undefined) {
-        return {
-          checker: 'linearizability',
-          valid: 'unknown',
-          anomalies: [],
-          reason: `unknown model ${JSON.stringify(spec.model)}; valid: ${modelNames.join(', ')}`,
-        };
-      }
-      return (
-        needsHistory('linearizability') ??
-        (await checkLinearizability(history as readonly Op[], model, {
-          timeoutMs: inputs.timeoutMs,
-          clock: inputs.clock,
-        }))
-      );
-    }
-    case 'acked-writes':
-      // Items added to a set and read back: the set workload's shapes (add, read).
-      if (history !== undefined && inputs.model !== 'set') {
-        return {
-          checker: spec.check,
-          valid: 'unknown',
-          anomalies: [],
-          reason: `acked-writes reads a set workload's adds and reads; this workload's history fits ${inputs.model ?? 'no model'}`,
-        };
-      }
-      return needsHistory(spec.check) ?? checkAckedWrites(history as readonly Op[], { writeF: 'add' });
-    case 'set':
-      return needsHistory(spec.check) ?? checkSet(history as readonly Op[]);
-    case 'counter':
-      return needsHistory(spec.check) ?? checkCounter(history as readonly Op[]);
-    case 'queue':
-      return needsHistory(spec.check) ?? checkQueue(history as readonly Op[]);
-    case 'total-queue':
-      return needsHistory(spec.check) ?? checkTotalQueue(history as readonly Op[]);
-    case 'duplicates':
-      return needsHistory(spec.check) ?? checkNoDuplicates(history as readonly Op[]);
-    case 'monotonic-reads':
-      return needsHistory(spec.check) ?? checkMonotonicReads(history as readonly Op[]);
-    case 'convergence':
-      return (
-        needsHistory(spec.check) ??
-        checkConvergence(history as readonly Op[], { deadlineNs: Number(spec.within) * 1e6 })
-      );
-    case 'probe-success':
-      return probeSuccess(String(spec.probe), Number(spec.minPercent), inputs.samples);
-    case 'recovery-slo':
-      return recoverySlo(Number(spec.within), inputs.samples, inputs.injections);
-    default:
-      return {
-        checker: spec.check,
-        valid: 'unknown',
-        anomalies: [],
-        reason: `no checker named ${spec.check}`,
-      };
+  if (spec.check === 'probe-success')
+    return probeSuccess(String(spec.probe), Number(spec.minPercent), inputs.samples);
+  if (spec.check === 'recovery-slo')
+    return recoverySlo(Number(spec.within), inputs.samples, inputs.injections);
+  const checker = historyChecks[spec.check];
+  if (checker === undefined) return undecided(spec.check, `no checker named ${spec.check}`);
+  if (spec.check === 'linearizability' && builtInModel(String(spec.model)) === undefined) {
+    return undecided(
+      spec.check,
+      `unknown model ${JSON.stringify(spec.model)}; valid: ${modelNames.join(', ')}`,
+    );
   }
+  if (inputs.history === undefined) {
+    return undecided(spec.check, 'the scenario has no workload, so there is no history to check');
+  }
+  if (spec.check === 'acked-writes' && inputs.model !== 'set') {
+    return undecided(
+      spec.check,
+      `acked-writes reads a set workload's adds and reads; this workload's history fits ${inputs.model ?? 'no model'}`,
+    );
+  }
+  return checker(inputs.history, spec, inputs);
 }
 
 /** The share of a probe's checks that passed, against `minPercent`. */
@@ -135,12 +125,7 @@ function probeSuccess(probe: string, minPercent: number, samples: readonly Probe
   const mine = samples.filter((sample) => sample.probe === probe);
   const checker = `probe-success ${probe}`;
   if (mine.length === 0) {
-    return {
-      checker,
-      valid: 'unknown',
-      anomalies: [],
-      reason: `probe "${probe}" was never checked during the run`,
-    };
+    return undecided(checker, `probe "${probe}" was never checked during the run`);
   }
   const passed = mine.filter((sample) => sample.ok).length;
   const percent = (100 * passed) / mine.length;

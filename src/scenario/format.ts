@@ -41,6 +41,10 @@ const refTargets: Readonly<Record<string, readonly string[]>> = {
   process: ['process'],
 };
 
+/** The workloads that speak the workload protocol (docs/scenarios.md), by the name a scenario gives them. */
+export const protocolKinds = ['register', 'cas-register', 'kv', 'set', 'counter', 'queue'] as const;
+export type ProtocolKind = (typeof protocolKinds)[number];
+
 const probe: ParamSpec = {
   type: 'variant',
   tag: 'type',
@@ -143,7 +147,7 @@ const workload: ParamSpec = {
   optional: true,
   description: 'client operations recorded as a History',
   variants: Object.fromEntries([
-    ...['register', 'cas-register', 'kv', 'set', 'counter', 'queue'].map((kind) => [
+    ...protocolKinds.map((kind) => [
       kind,
       {
         url: text('base URL of the service speaking the workload protocol (docs/scenarios.md)'),
@@ -317,11 +321,21 @@ export interface Scenario {
     readonly timeLimit: number;
   };
   readonly targets?: Readonly<Record<string, { readonly type: string } & Readonly<Record<string, unknown>>>>;
-  readonly steadyState?: readonly Readonly<Record<string, unknown>>[];
+  readonly steadyState?: readonly SteadyStateEntry[];
   readonly faults?: readonly ScheduledFault[];
   readonly workload?: { readonly type: string } & Readonly<Record<string, unknown>>;
   readonly checks?: readonly ({ readonly check: string } & Readonly<Record<string, unknown>>)[];
   readonly rollbacks?: readonly { readonly argv: readonly string[] }[];
+}
+
+/** A steady-state probe as validated: defaults filled, durations in milliseconds. */
+export interface SteadyStateEntry {
+  readonly name: string;
+  /** The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log', … }`), references not yet resolved. */
+  readonly probe: Readonly<Record<string, unknown>>;
+  readonly when: 'before' | 'after' | 'before-and-after' | 'continuous' | 'during-faults';
+  readonly every: number;
+  readonly timeout: number;
 }
 
 /** A fault to inject: its kind, and params checked by the kind's schema (live objects named as targets). */

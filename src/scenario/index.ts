@@ -2,6 +2,7 @@
 // Scenarios can name every fault kind: loading this folder registers all of them.
 import './fault-families.js';
 
+export { describeCheck } from './checks.js';
 export {
   type DocumentFormat,
   documentFormats,
@@ -10,19 +11,17 @@ export {
   type SourceDocument,
 } from './document.js';
 export {
-  type FaultChoice,
   methodLimitMs,
   type Scenario,
   type ScheduledFault,
   scenarioJsonSchema,
   validateScenario,
 } from './format.js';
+export { loadScenario, maxScenarioBytes } from './load.js';
 export {
-  type LiveTarget,
   LiveTargets,
   liveParams,
   resolveReferences,
-  type TargetType,
 } from './references.js';
 export {
   type ProbeOutcome,
@@ -32,7 +31,8 @@ export {
   type RunVerdict,
   runPhases,
   runScenario,
+  scenarioSeed,
 } from './runner.js';
-export { maxPlannedInjections, type PlannedInjection, resolveSchedule } from './schedule.js';
-export { type ProbeOfOptions, probeOf, type StartTargetsOptions, startTargets } from './targets.js';
-export { type RunningWorkload, startWorkload, type WorkloadOptions, type WorkloadSpec } from './workloads.js';
+export { type PlannedInjection, resolveSchedule } from './schedule.js';
+export { startTargets } from './targets.js';
+export { type RunningWorkload, startWorkload, type WorkloadSpec } from './workloads.js';

@@ -10,7 +10,7 @@ import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
-import { type Probe, waitFor } from '../process/index.js';
+import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
@@ -18,6 +18,11 @@ import { type LiveTargets, liveParams, resolveReferences } from './references.js
 import { resolveSchedule } from './schedule.js';
 import { probeOf, startTargets } from './targets.js';
 import { type RunningWorkload, startWorkload } from './workloads.js';
+
+/** The seed a run of `scenario` uses: the one given, else the file's, else `FAULTLINE_SEED` or a fresh one. */
+export function scenarioSeed(scenario: Scenario, override?: number): number {
+  return override ?? scenario.experiment.seed ?? Random.freshSeed();
+}
 
 /** The phases of a run, in order; heal and cleanup always run, whatever ended the ones before. */
 export const runPhases = [
@@ -83,7 +88,7 @@ type SteadyState = NonNullable<Scenario['steadyState']>[number];
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const clock = options.clock ?? realClock;
-  const seed = options.seed ?? scenario.experiment.seed ?? Random.freshSeed();
+  const seed = scenarioSeed(scenario, options.seed);
   const random = new Random(seed, 'run');
   const log = options.log ?? (() => {});
   const started = clock.now();
@@ -112,12 +117,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
   };
   const phase = async <T>(name: RunPhase, body: () => Promise<T>): Promise<T> => {
-    publish({ type: 'phase', name, state: 'start', atMs: clock.now() - started });
+    publish({ type: 'phase', name, state: 'start', atMs: clock.now() });
     log(`${name}`);
     try {
       return await body();
     } finally {
-      publish({ type: 'phase', name, state: 'end', atMs: clock.now() - started });
+      publish({ type: 'phase', name, state: 'end', atMs: clock.now() });
     }
   };
   const interrupted = (): boolean => {
@@ -133,10 +138,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let live: LiveTargets | undefined;
   let workload: RunningWorkload | undefined;
   let schedule: ReturnType<typeof runSchedule> | undefined;
-  const sampling: AbortController[] = [];
+  const sampling = new AbortController();
   /** Ends the method: no more injections, samples or calls; what is in force is healed. Idempotent. */
   const endMethod = async (): Promise<void> => {
-    for (const stop of sampling) stop.abort();
+    sampling.abort();
     await schedule?.end();
     await workload?.stop();
   };
@@ -167,10 +172,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         >,
         live as LiveTargets,
         `steadyState[${index}].probe`,
-        { clock },
+        { clock, name: entry.name, timeoutMs: entry.timeout },
       ),
     }));
-    const before = probes.filter(({ entry }) => ['before', 'before-and-after'].includes(String(entry.when)));
+    const before = probes.filter(({ entry }) => entry.when === 'before' || entry.when === 'before-and-after');
     result.steadyStateBefore = await phase('steady-state-before', () => checkOnce(before, clock, signal));
     const red = result.steadyStateBefore.find((outcome) => !outcome.ok);
     if (red !== undefined) {
@@ -200,18 +205,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         });
         const running = schedule;
         result.injections = running.records as InjectionRecord[];
-        const samplers = probes
-          .filter(({ entry }) => entry.when === 'continuous' || entry.when === 'during-faults')
-          .map(({ entry, probe }) =>
-            sample(probe, entry, {
-              clock,
-              signal,
-              since: methodStart,
-              active: () => entry.when === 'continuous' || running.inForce > 0,
-              into: result.samples,
-            }),
-          );
-        sampling.push(...samplers);
+        const stopSampling = AbortSignal.any([sampling.signal, signal]);
+        for (const { entry, probe } of probes) {
+          if (entry.when !== 'continuous' && entry.when !== 'during-faults') continue;
+          void sample(probe, entry, {
+            clock,
+            stop: stopSampling,
+            since: methodStart,
+            active: () => entry.when === 'continuous' || running.inForce > 0,
+            into: result.samples,
+          });
+        }
         const duration = scenario.experiment.duration;
         const ends: Promise<unknown>[] =
           duration !== undefined
@@ -226,7 +230,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       });
     }
     if (result.verdict === 'pass' || result.verdict === 'fail') {
-      const after = probes.filter(({ entry }) => ['after', 'before-and-after'].includes(String(entry.when)));
+      const after = probes.filter(({ entry }) => entry.when === 'after' || entry.when === 'before-and-after');
       // After the heals a system may take a moment to recover: each probe has its timeout to pass.
       result.steadyStateAfter = await phase('steady-state-after', () => waitGreen(after, clock));
       const stillRed = result.steadyStateAfter.find((outcome) => !outcome.ok);
@@ -290,17 +294,16 @@ async function checkOnce(
 ): Promise<ProbeOutcome[]> {
   const outcomes: ProbeOutcome[] = [];
   for (const { entry, probe } of probes) {
-    const startedAt = clock.now();
-    const outcome = await checkWithin(probe, Number(entry.timeout), clock, signal);
-    publish({
-      type: 'probe',
-      name: String(entry.name),
-      ok: outcome.error === undefined,
-      durationMs: clock.now() - startedAt,
-      ...(outcome.error === undefined ? {} : { error: outcome.error }),
-      atMs: clock.now(),
+    const outcome = await checkProbe(probe, {
+      clock,
+      timeoutMs: entry.timeout,
+      ...(signal ? { signal } : {}),
     });
-    outcomes.push({ name: String(entry.name), ok: outcome.error === undefined, ...outcome });
+    outcomes.push(
+      outcome.ok
+        ? { name: entry.name, ok: true }
+        : { name: entry.name, ok: false, error: messageOf(outcome.error) },
+    );
   }
   return outcomes;
 }
@@ -312,73 +315,37 @@ async function waitGreen(
 ): Promise<ProbeOutcome[]> {
   const outcomes: ProbeOutcome[] = [];
   for (const { entry, probe } of probes) {
-    const name = String(entry.name);
     try {
-      await waitFor(probe, { timeoutMs: Number(entry.timeout), intervalMs: 100, clock });
-      outcomes.push({ name, ok: true });
+      await waitFor(probe, { timeoutMs: entry.timeout, intervalMs: 100, clock });
+      outcomes.push({ name: entry.name, ok: true });
     } catch (error) {
-      outcomes.push({ name, ok: false, error: messageOf(error) });
+      outcomes.push({ name: entry.name, ok: false, error: messageOf(error) });
     }
   }
   return outcomes;
 }
 
-async function checkWithin(
-  probe: Probe,
-  timeoutMs: number,
-  clock: Clock,
-  outer: AbortSignal | undefined,
-): Promise<{ error?: string }> {
-  const controller = new AbortController();
-  const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
-  const onAbort = (): void => controller.abort();
-  outer?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await probe.check(controller.signal);
-    return {};
-  } catch (error) {
-    return { error: controller.signal.aborted ? `no answer within ${timeoutMs} ms` : messageOf(error) };
-  } finally {
-    clock.clearTimeout(timer);
-    outer?.removeEventListener('abort', onAbort);
-  }
-}
-
-/** Samples a probe every `entry.every` ms while `active()`, into `into`; abort the returned controller to stop. */
-function sample(
+/** Samples a probe every `entry.every` ms while `active()`, into `into` (times from `since`), until `stop` aborts. */
+async function sample(
   probe: Probe,
   entry: SteadyState,
-  options: { clock: Clock; signal: AbortSignal; since: number; active: () => boolean; into: ProbeSample[] },
-): AbortController {
-  const stop = new AbortController();
-  const { clock } = options;
-  const name = String(entry.name);
-  void (async () => {
-    while (!stop.signal.aborted && !options.signal.aborted) {
-      if (options.active()) {
-        const startedAt = clock.now();
-        const { error } = await checkWithin(probe, Number(entry.timeout), clock, stop.signal);
-        if (stop.signal.aborted) return;
-        const atMs = startedAt - options.since;
-        options.into.push({
-          probe: name,
-          atMs,
-          ok: error === undefined,
-          ...(error === undefined ? {} : { error }),
-        });
-        publish({
-          type: 'probe',
-          name,
-          ok: error === undefined,
-          durationMs: clock.now() - startedAt,
-          ...(error === undefined ? {} : { error }),
-          atMs,
-        });
-      }
-      await clock.sleep(Number(entry.every), stop.signal).catch(() => {});
+  options: { clock: Clock; stop: AbortSignal; since: number; active: () => boolean; into: ProbeSample[] },
+): Promise<void> {
+  const { clock, stop } = options;
+  while (!stop.aborted) {
+    if (options.active()) {
+      const startedAt = clock.now();
+      const outcome = await checkProbe(probe, { clock, timeoutMs: entry.timeout, signal: stop });
+      if (stop.aborted) return;
+      options.into.push({
+        probe: entry.name,
+        atMs: startedAt - options.since,
+        ok: outcome.ok,
+        ...(outcome.ok ? {} : { error: messageOf(outcome.error) }),
+      });
     }
-  })();
-  return stop;
+    await clock.sleep(entry.every, stop).catch(() => {});
+  }
 }
 
 /** Runs each rollback command (references resolved), bounded to 30 s each; failures are recorded. */

@@ -169,6 +169,10 @@ export interface ProbeOfOptions {
   readonly self?: LogSource;
   /** Log probes: the whole log (`start`) or only lines after the probe was made (`now`, the default). */
   readonly since?: 'start' | 'now';
+  /** The probe's name in events and output (a steady-state entry's `name`); default: the probe's own. */
+  readonly name?: string;
+  /** How long one check may take (a steady-state entry's `timeout`); default: the probe's own. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -177,22 +181,27 @@ export interface ProbeOfOptions {
  */
 export function probeOf(spec: Fields, live: LiveTargets, field: string, options: ProbeOfOptions): Probe {
   const { clock } = options;
+  const common = {
+    clock,
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
   switch (spec.type) {
     case 'tcp': {
       const { host, port } = parseHostPort(spec.address, `${field}.address`);
-      return tcpProbe({ host, port, clock });
+      return tcpProbe({ host, port, ...common });
     }
     case 'http':
       return httpProbe({
         url: spec.url as string,
         ...(spec.status === undefined ? {} : { status: spec.status as number }),
-        clock,
+        ...common,
       });
     case 'command':
       if ((spec.exitCode ?? 0) !== 0) {
         throw invalid(`${field}.exitCode`, 'only a command that exits 0 can be a probe for now', '0');
       }
-      return commandProbe({ argv: spec.argv as string[], clock });
+      return commandProbe({ argv: spec.argv as string[], ...common });
     case 'log': {
       const name = spec.target as string;
       let target: LogSource;
@@ -210,7 +219,12 @@ export function probeOf(spec: Fields, live: LiveTargets, field: string, options:
       } catch (error) {
         throw invalid(`${field}.pattern`, messageOf(error), 'a regular expression');
       }
-      return logProbe({ target, pattern, since: options.since ?? 'now' });
+      return logProbe({
+        target,
+        pattern,
+        since: options.since ?? 'now',
+        ...(options.name === undefined ? {} : { name: options.name }),
+      });
     }
     default:
       throw invalid(

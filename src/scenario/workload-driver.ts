@@ -8,7 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Random } from '../core/random.js';
 import type { Op } from '../history/index.js';
-import { type CallOutcome, FailError, Recorder } from '../public/index.js';
+import { type CallOutcome, FailError, Recorder } from '../history/index.js';
 
 /** One call a client makes: recorded as `f` with `value`; `run` performs it (rejects on failure). */
 export interface Call {

@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { KvClient } from '../demo/index.js';
-import { FailError } from '../public/index.js';
+import { FailError } from '../history/index.js';
 import type { Call, Tally } from './workload-driver.js';
 
 /** Each request is recorded as info after this long. */

@@ -13,12 +13,11 @@
  * Every value written, added or enqueued is unique within the run, and every key and name carries the
  * run's id, so a service that kept the data of an earlier run starts this one empty.
  */
-import { KvClient } from '../demo/index.js';
-import type { CallOutcome } from '../public/index.js';
-import type { Call, OpSource } from './workload-driver.js';
 
-export const protocolKinds = ['register', 'cas-register', 'kv', 'set', 'counter', 'queue'] as const;
-export type ProtocolKind = (typeof protocolKinds)[number];
+import { KvClient } from '../demo/index.js';
+import type { CallOutcome } from '../history/index.js';
+import type { ProtocolKind } from './format.js';
+import type { Call, OpSource } from './workload-driver.js';
 
 /** The checker model of each kind's history. */
 export const protocolModels: Readonly<Record<ProtocolKind, string>> = {

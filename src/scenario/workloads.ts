@@ -11,10 +11,11 @@ import { FaultlineError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { History } from '../history/index.js';
 import type { Scenario } from './format.js';
+import { type ProtocolKind, protocolKinds } from './format.js';
 import { Driver, type OpSource, Tally } from './workload-driver.js';
 import { HttpDriver, httpTimeoutMs } from './workload-http.js';
 import { loadModuleClient, moduleSource } from './workload-module.js';
-import { type ProtocolKind, protocolKinds, protocolModels, protocolSource } from './workload-protocol.js';
+import { protocolModels, protocolSource } from './workload-protocol.js';
 
 export type WorkloadSpec = NonNullable<Scenario['workload']>;
 

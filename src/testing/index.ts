@@ -1,15 +1,14 @@
 import { AssertionError } from 'node:assert';
-import { readFile } from 'node:fs/promises';
 import { invalid } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { FaultContext } from '../core/fault.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import {
+  describeCheck,
+  loadScenario,
   type RunResult,
-  readDocument,
   runScenario,
-  type SourceDocument,
   validateScenario,
 } from '../scenario/index.js';
 
@@ -123,27 +122,19 @@ export async function runScenarioIn(
   options: { readonly seed?: number; readonly signal?: AbortSignal } = {},
 ): Promise<RunResult> {
   const file = typeof source === 'string' ? source : '<inline scenario>';
-  const document: SourceDocument =
+  const scenario =
     typeof source === 'string'
-      ? readDocument(source, await readFile(source, 'utf8'))
-      : { file, text: '', format: 'json', value: source, positions: new Map() };
-  const scenario = validateScenario(document);
-  const seed = options.seed ?? scenario.experiment.seed ?? Random.freshSeed();
+      ? await loadScenario(source)
+      : validateScenario({ file, text: '', format: 'json', value: source, positions: new Map() });
   const result = await runScenario(scenario, {
-    seed,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   if (result.verdict === 'pass') return result;
-  const replay = `FAULTLINE_SEED=${seed} ${replayCommand(t, seed).replace(/^FAULTLINE_SEED=\d+ /, '')}`;
   const lines = [
     `scenario "${scenario.experiment.name}" (${file}): ${result.verdict.toUpperCase()} — ${result.reason}`,
-    ...result.checks
-      .filter((check) => check.valid !== true)
-      .map(
-        (check) =>
-          `  ${check.checker}: ${check.valid === false ? 'INVALID' : 'unknown'} — ${check.anomalies[0]?.message ?? check.reason ?? ''}`,
-      ),
-    `  seed ${seed}; replay: ${replay}`,
+    ...result.checks.filter((check) => check.valid !== true).map((check) => `  ${describeCheck(check)}`),
+    `  seed ${result.seed}; replay: ${replayCommand(t, result.seed)}`,
   ];
   throw new AssertionError({
     message: lines.join('\n'),
