@@ -10,7 +10,7 @@ export {
 export { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 export type { Model } from './model.js';
 export { builtInModel, modelNames } from './models/index.js';
-export { type CheckResult, combineValidity, type Validity } from './result.js';
+export { type CheckResult, combineValidity } from './result.js';
 export {
   checkAckedWrites,
   checkConvergence,
