@@ -75,8 +75,7 @@ export async function checkLinearizability<S>(
   };
   const record = (index: number, outcome: PartitionOutcome): void => {
     opsDone += (run.partitions[index] as Partition).ops.length;
-    // A partition made moot meanwhile (an earlier one failed, or the run stopped) changes nothing.
-    if (run.needed(index)) run.record(index, outcome);
+    run.record(index, outcome);
   };
 
   let worker: PartitionWorker | undefined;
@@ -108,7 +107,8 @@ export async function checkLinearizability<S>(
   try {
     if (signal?.aborted) run.stop('aborted');
     for (;;) {
-      if (canParallel && worker === undefined && worthAWorker()) startWorker();
+      // A worker only pays while two or more partitions wait: one for each thread.
+      if (canParallel && worker === undefined && run.waiting >= 2 && worthAWorker()) startWorker();
       const index = run.takeFirst();
       if (index === undefined) {
         if (workerLoop === undefined) break;

@@ -1,6 +1,6 @@
 /** What crosses between the linearizability driver and its worker threads (see worker.ts). */
 import type { PartitionBudget, PartitionOutcome } from '../checker/index.js';
-import type { Op, Operation } from '../history/index.js';
+import { maxNestingDepth, type Op, type Operation } from '../history/index.js';
 
 /** Marks the worker threads the driver starts. */
 export const workerRole = 'faultline-linearizability';
@@ -75,7 +75,7 @@ export function fromWire(wire: WireOperation): Operation {
 export function clonesFaithfully(value: unknown, depth = 0): boolean {
   if (typeof value !== 'object' || value === null)
     return typeof value !== 'function' && typeof value !== 'symbol';
-  if (depth > 600) return false; // deeper than any history value may be: let the main thread refuse it
+  if (depth > maxNestingDepth) return false; // deeper than any history value may be: the main thread refuses it
   if (value instanceof Date) return true;
   if (Array.isArray(value)) return value.every((item) => clonesFaithfully(item, depth + 1));
   if (value instanceof Map) {

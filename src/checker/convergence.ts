@@ -6,7 +6,7 @@
  */
 import { invalid } from '../core/assert.js';
 import type { History, Op, Operation } from '../history/index.js';
-import { deepEqual } from '../history/index.js';
+import { valueKey } from '../history/index.js';
 import type { Anomaly, Checker, CheckResult } from './result.js';
 import {
   type BaseCheckOptions,
@@ -126,8 +126,18 @@ export function checkConvergence(history: History, options: ConvergenceCheckOpti
 
   // The final state is the last read's; t must come after the last read that disagrees with it.
   const finalState = (reads.at(-1) as Read).state;
-  let lastDisagreement: Read | undefined;
-  for (const read of reads) if (!deepEqual(read.state, finalState)) lastDisagreement = read;
+  // deepEqual(state, finalState), with the final state's key made once (when first needed).
+  let finalKey: string | undefined;
+  const agrees = (state: unknown): boolean => {
+    if (state === finalState) return true;
+    const key = valueKey(state);
+    finalKey ??= valueKey(finalState);
+    return key === finalKey;
+  };
+  // Each read's agreement, worked out once.
+  const disagreeingReads = reads.filter((r) => !agrees(r.state));
+  const disagreeing = new Set(disagreeingReads);
+  const lastDisagreement = disagreeingReads.at(-1);
   const since = lastDisagreement?.time ?? Number.NEGATIVE_INFINITY;
   const unreadSince = replicas.filter((r) => !reads.some((read) => read.replica === r && read.time > since));
   if (lastDisagreement !== undefined) stats.lastDisagreementNs = lastDisagreement.time;
@@ -142,7 +152,7 @@ export function checkConvergence(history: History, options: ConvergenceCheckOpti
         `replica ${String(r.replica)}: ${formatValue(r.state, 60)} (${describeAt(r.operation.complete as Op)})`,
     )
     .join('; ');
-  const agreeAtEnd = finals.every((r) => deepEqual(r.state, finalState));
+  const agreeAtEnd = finals.every((r) => !disagreeing.has(r));
   if (lastDisagreement.time < deadline) {
     // The disagreement was before the deadline but some replica was never read again to show it caught up.
     return {
@@ -153,12 +163,12 @@ export function checkConvergence(history: History, options: ConvergenceCheckOpti
       stats,
     };
   }
-  const disagreeing = reads.filter((r) => r.time >= deadline && !deepEqual(r.state, finalState));
+  const lateDisagreeing = reads.filter((r) => r.time >= deadline && disagreeing.has(r));
   const anomaly: Anomaly = agreeAtEnd
     ? {
         type: 'late-convergence',
         message: `replicas agreed only after the deadline ${formatTime(deadline)} (heal at ${formatTime(healedAt)} + ${formatTime(deadlineNs)}): replica ${String(lastDisagreement.replica)} still read ${formatValue(lastDisagreement.state, 60)} at ${formatTime(lastDisagreement.time)} (${whereOf(lastDisagreement.operation.invoke)}) instead of ${formatValue(finalState, 60)}`,
-        ops: disagreeing.slice(-maxEvidenceOps).map((r) => r.operation.complete as Op),
+        ops: lateDisagreeing.slice(-maxEvidenceOps).map((r) => r.operation.complete as Op),
         finalState,
         lastDisagreementNs: lastDisagreement.time,
       }

@@ -171,6 +171,11 @@ export class LinearizabilityRun<S> {
     return undefined;
   }
 
+  /** Partitions not yet taken (or handed back): at most this many are still to be checked. */
+  get waiting(): number {
+    return this.last - this.next + 1 + this.returned.length;
+  }
+
   /** Hands a taken partition back unchecked (its checker failed): `takeFirst` gives it out again. */
   giveBack(index: number): void {
     this.returned.push(index);
@@ -181,8 +186,12 @@ export class LinearizabilityRun<S> {
     return new PartitionSearch((this.partitions[index] as Partition).ops, this.model, this.budget);
   }
 
-  /** Records the outcome of partition `index`; a `timeout` or `aborted` one stops the whole run. */
+  /**
+   * Records the outcome of partition `index`; a `timeout` or `aborted` one stops the whole run. An outcome
+   * for a partition made moot meanwhile (an earlier one failed, or the run stopped) changes nothing.
+   */
   record(index: number, outcome: PartitionOutcome): void {
+    if (!this.needed(index)) return;
     this.outcomes[index] = outcome;
     if (outcome.status === 'not-linearizable') this.firstFailure = Math.min(this.firstFailure, index);
     else if (outcome.status === 'timeout' || outcome.status === 'aborted') this.stopped ??= outcome.status;

@@ -215,10 +215,7 @@ export class WglSearch<S> {
           }
           const forced = isPure[opId] === 1;
           if (fresh) {
-            if (this.steps >= maxSteps) {
-              bits[word] = (bits[word] as number) & ~mask;
-              return this.finish('steps', cursor);
-            }
+            if (this.steps >= maxSteps) return this.finish('steps', cursor); // bits is never read again
             this.steps++;
             this.stackForced[this.depth] = forced ? 1 : 0;
             this.stackEntry[this.depth] = cursor;

@@ -45,7 +45,9 @@ export function decodeHistory(data: Uint8Array, options: DecodeHistoryOptions = 
     notText = invalidUtf8Error(data, file);
     raw = new TextDecoder('utf-8', { ignoreBOM: true }).decode(data);
   }
-  // The one place the decoding path drops a byte order mark: columns and lines below count without it.
+  // The decoders keep a byte order mark (ignoreBOM); it is dropped here, before the NUL check and format
+  // detection, so lines and columns count without it. parseHistory (formats.ts) also drops a leading one,
+  // for text handed to it directly; invalidUtf8Error drops it to place its column.
   const text = withoutBom(raw);
   notText ??= nulError(text, file);
   const detected = options.format === undefined;

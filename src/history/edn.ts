@@ -447,13 +447,26 @@ function exactInteger(negative: boolean, magnitude: bigint): number | bigint {
     : value;
 }
 
-/** Refuses two equal elements (by `valueKey`, the one value identity: `[1 2]` twice is a duplicate). */
+/**
+ * Refuses two equal elements (by `valueKey`, the one value identity: `[1 2]` twice is a duplicate). A
+ * primitive's identity there is a Set's (SameValueZero: NaN is NaN, -0 is 0, 1 is not "1" nor 1n; the
+ * reader makes no `undefined`), and no primitive's key is an object's, so only objects need a key.
+ */
 function checkDuplicates(items: readonly EdnValue[], start: number, reader: EdnReader, what: string): void {
-  const seen = new Set<string>();
+  const primitives = new Set<unknown>();
+  let objectKeys: Set<string> | undefined;
   for (const item of items) {
-    const key = valueKey(item);
-    if (seen.has(key)) throw reader.error(start, `duplicate ${what} ${writeEdn(item)}`, 'distinct elements');
-    seen.add(key);
+    let duplicate: boolean;
+    if (typeof item === 'object' && item !== null) {
+      const key = valueKey(item);
+      objectKeys ??= new Set<string>();
+      duplicate = objectKeys.has(key);
+      objectKeys.add(key);
+    } else {
+      duplicate = primitives.has(item);
+      primitives.add(item);
+    }
+    if (duplicate) throw reader.error(start, `duplicate ${what} ${writeEdn(item)}`, 'distinct elements');
   }
 }
 

@@ -68,7 +68,7 @@ export function detectFormat(text: string): HistoryFormat {
   return 'jepsen-log';
 }
 
-/** The text without its leading byte order mark (U+FEFF), if any: the one place a BOM is dropped. */
+/** The text without its leading byte order mark (U+FEFF), if any: parseHistory and decodeHistory both use it. */
 export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

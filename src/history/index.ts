@@ -4,6 +4,7 @@ export { type HistoryFormat, historyFormats } from './formats.js';
 export {
   type History,
   historyError,
+  maxNestingDepth,
   type Op,
   type Operation,
   opTypes,

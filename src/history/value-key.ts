@@ -22,11 +22,14 @@ import { maxNestingDepth } from './op.js';
  *   identity: FL_ERR_INVALID_ARGUMENT.
  */
 export function valueKey(value: unknown): string {
-  return keyOf(value, new Set<object>());
+  return keyOf(value, undefined);
 }
 
-/** `seen` holds the objects enclosing `value` (its size is the depth), to tell a cycle from sharing. */
-function keyOf(value: unknown, seen: Set<object>): string {
+/**
+ * `seen` holds the objects enclosing `value` (its size is the depth), to tell a cycle from sharing; it is
+ * made when the first object is met, so a primitive's key allocates none.
+ */
+function keyOf(value: unknown, enclosing: Set<object> | undefined): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -50,6 +53,7 @@ function keyOf(value: unknown, seen: Set<object>): string {
   }
   if (value === null) return 'null';
   const object = value as object;
+  const seen = enclosing ?? new Set<object>();
   if (seen.has(object)) {
     throw new FaultlineError(codes.invalidArgument, 'cyclic value: a value must not contain itself', {
       details: { expected: 'a value without cycles' },
