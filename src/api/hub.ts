@@ -13,6 +13,7 @@ import {
   parseHostPort,
   TcpProxy,
   type ToxicConfig,
+  type ToxicStream,
   toxicFaultOf,
 } from '../proxy/index.js';
 import {
@@ -38,7 +39,7 @@ export interface ProxyInput {
 export interface ToxicInput {
   name?: string;
   type: string;
-  stream?: 'upstream' | 'downstream' | 'both';
+  stream?: ToxicStream;
   toxicity?: number;
   attributes?: Record<string, number>;
 }

@@ -64,7 +64,7 @@ export interface ApiServer {
 
 const defaultMaxBodyBytes = 1024 * 1024;
 /** The request line (URL included) and headers together; more gets 431. Node's default, made explicit. */
-export const maxHeaderBytes = 16 * 1024;
+const maxHeaderBytes = 16 * 1024;
 /** After an oversized chunked body, this much more is read and discarded before replying early. */
 const maxDiscardBytes = 16 * 1024 * 1024;
 

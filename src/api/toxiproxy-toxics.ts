@@ -2,20 +2,33 @@ import {
   type TcpProxyState,
   type ToxicConfig,
   type ToxicKind,
+  type ToxicStream,
   type ToxicVocabulary,
   toxicKind,
 } from '../proxy/index.js';
 
-/** A toxic in Toxiproxy's JSON shape, as the API takes and returns it. */
 /** The members of a proxy and of a toxic in Toxiproxy's JSON (a populate body, a `--config` file). */
-export const proxyMembers = ['name', 'listen', 'upstream', 'enabled', 'toxics'] as const;
-export const toxicMembers = ['name', 'type', 'stream', 'toxicity', 'attributes'] as const;
+export const proxyMembers = [
+  'name',
+  'listen',
+  'upstream',
+  'enabled',
+  'toxics',
+] as const satisfies readonly (keyof ProxyState)[];
+export const toxicMembers = [
+  'name',
+  'type',
+  'stream',
+  'toxicity',
+  'attributes',
+] as const satisfies readonly (keyof ToxicSpec)[];
 
+/** A toxic in Toxiproxy's JSON shape, as the API takes and returns it. */
 export interface ToxicSpec {
   readonly attributes: Record<string, number>;
   readonly name: string;
   readonly type: string;
-  readonly stream: 'upstream' | 'downstream' | 'both';
+  readonly stream: ToxicStream;
   readonly toxicity: number;
 }
 

@@ -41,6 +41,28 @@ export function extendInjection<T extends object>(entry: LedgerEntry, extra: T):
   );
 }
 
+/**
+ * `applyWithHeal` for a synchronous change: records the heal first, then applies; if applying throws the
+ * heal starts at once (its undo runs before this returns, when the heal is synchronous) and the error is
+ * rethrown.
+ */
+export function applyWithHealSync(
+  context: FaultContext,
+  label: string,
+  heal: Heal,
+  apply: () => void,
+  residue?: Residue | readonly Residue[],
+): LedgerEntry {
+  const entry = context.ledger.push(label, heal, residue);
+  try {
+    apply();
+  } catch (error) {
+    void entry.heal().catch(() => {});
+    throw error;
+  }
+  return entry;
+}
+
 /** Records the heal first, then applies; if applying fails the heal runs at once, so nothing is left. */
 export async function applyWithHeal(
   context: FaultContext,

@@ -63,21 +63,20 @@ export const net = {
       groups: { type: 'list', items: names('a group'), minItems: 1, description: 'groups of node names' },
     },
     apply: async (p, context) =>
-      p.network.injectVia(context, 'net.partition', p, () => p.network.partition(p.groups)),
+      p.network.injectVia(context, 'net.partition', () => p.network.partition(p.groups)),
   }),
   isolate: defineFault<NetIsolateParams>({
     kind: 'net.isolate',
     summary: 'Cuts one node off from every other node, both ways; clients still reach it.',
     params: { ...network, node: { type: 'string', description: 'the node to cut off' } },
-    apply: async (p, context) =>
-      p.network.injectVia(context, 'net.isolate', p, () => p.network.isolate(p.node)),
+    apply: async (p, context) => p.network.injectVia(context, 'net.isolate', () => p.network.isolate(p.node)),
   }),
   splitMajority: defineFault<{ readonly network: Network }>({
     kind: 'net.split-majority',
     summary: "A random majority and minority, drawn from the network's seed.",
     params: network,
     apply: async (p, context) =>
-      p.network.injectVia(context, 'net.split-majority', p, () => p.network.splitMajority()),
+      p.network.injectVia(context, 'net.split-majority', () => p.network.splitMajority()),
   }),
   bridge: defineFault<NetBridgeParams>({
     kind: 'net.bridge',
@@ -89,7 +88,7 @@ export const net = {
       bridge: { type: 'string', optional: true, description: 'the node that reaches both halves' },
     },
     apply: async (p, context) =>
-      p.network.injectVia(context, 'net.bridge', p, () =>
+      p.network.injectVia(context, 'net.bridge', () =>
         p.network.bridge(
           p.left === undefined && p.right === undefined && p.bridge === undefined
             ? undefined
@@ -101,7 +100,7 @@ export const net = {
     kind: 'net.ring',
     summary: "Jepsen's majorities ring: each node reaches a different majority.",
     params: { ...network, order: { ...names('the ring, every node once'), optional: true } },
-    apply: async (p, context) => p.network.injectVia(context, 'net.ring', p, () => p.network.ring(p.order)),
+    apply: async (p, context) => p.network.injectVia(context, 'net.ring', () => p.network.ring(p.order)),
   }),
   block: defineFault<NetBlockParams>({
     kind: 'net.block',
@@ -112,7 +111,7 @@ export const net = {
       to: { type: 'string', description: 'the receiver' },
     },
     apply: async (p, context) =>
-      p.network.injectVia(context, 'net.block', p, () => p.network.block(p.from, p.to)),
+      p.network.injectVia(context, 'net.block', () => p.network.block(p.from, p.to)),
   }),
   impair: defineFault<NetImpairParams>({
     kind: 'net.impair',
@@ -139,6 +138,6 @@ export const net = {
       },
     },
     apply: async (p, context) =>
-      p.network.injectVia(context, 'net.impair', p, () => p.network.impair(p.links ?? 'all', p.impairments)),
+      p.network.injectVia(context, 'net.impair', () => p.network.impair(p.links ?? 'all', p.impairments)),
   }),
 };

@@ -3,7 +3,7 @@ import { conflict } from '../core/claims.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
-import type { FaultContext, Injection } from '../core/fault.js';
+import { applyWithHealSync, type FaultContext, type Injection } from '../core/fault.js';
 import { announce } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
@@ -118,9 +118,7 @@ export class Network {
     { keys: readonly string[]; impairments: NetImpairments }
   >();
   /** Set while a network fault (`net.partition` …) runs a method: its change goes to that fault's ledger. */
-  private faultCall:
-    | { context: FaultContext; kind: string; params: unknown; injection?: Injection }
-    | undefined;
+  private faultCall: { context: FaultContext; injection?: Injection } | undefined;
   private started = false;
   private starting: Promise<void> | undefined;
 
@@ -195,12 +193,12 @@ export class Network {
     this.applyAll(this.layers);
   }
 
-  /** Closes every link and its connections. Faults stay recorded; a new `start()` applies them again. */
   /** `stop()`, for `await using` and `useFaultline(t).own()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
+  /** Closes every link and its connections. Faults stay recorded; a new `start()` applies them again. */
   async stop(): Promise<void> {
     await this.starting?.catch(() => {});
     const links = [...this.links.values()];
@@ -536,8 +534,8 @@ export class Network {
    * (not the network's own), and it conflicts with what is already in force instead of replacing it.
    * @internal
    */
-  injectVia(context: FaultContext, kind: string, params: unknown, method: () => unknown): Injection {
-    this.faultCall = { context, kind, params };
+  injectVia(context: FaultContext, kind: string, method: () => unknown): Injection {
+    this.faultCall = { context };
     let injection: Injection | undefined;
     try {
       method();
@@ -562,15 +560,16 @@ export class Network {
   ): Injection | undefined {
     const call = this.faultCall;
     const context = call?.context ?? this.own;
-    const entry = context.ledger.push(label, () => {
-      this.commit(revert(this.layers));
-    });
-    try {
-      this.commit(apply(this.layers));
-    } catch (error) {
-      void entry.heal().catch(() => {});
-      throw error;
-    }
+    const entry = applyWithHealSync(
+      context,
+      label,
+      () => {
+        this.commit(revert(this.layers));
+      },
+      () => {
+        this.commit(apply(this.layers));
+      },
+    );
     // A fault's own inject announces it; a convenience announces here.
     if (call === undefined) {
       announce(kind, entry, params, context.clock);

@@ -162,12 +162,12 @@ export class TcpProxy {
     }
   }
 
-  /** Stops listening and closes every connection. */
   /** `stop()`, for `await using` and `useFaultline(t).own()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
+  /** Stops listening and closes every connection. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -339,16 +339,6 @@ export class TcpProxy {
     this.toxicEntry(name);
     this.toxicMap.delete(name);
     for (const connection of this.connections) connection.forget(name);
-  }
-
-  removeAllToxics(): void {
-    for (const name of [...this.toxicMap.keys()]) this.removeToxic(name);
-  }
-
-  /** Replaces all toxics with already validated ones (used by populate). */
-  replaceToxics(toxics: readonly ToxicConfig[]): void {
-    this.removeAllToxics();
-    for (const toxic of toxics) this.addToxic(toxic);
   }
 
   private toxicEntry(name: string): ActiveToxic {

@@ -7,8 +7,8 @@ import {
   requireString,
   requireUrlName,
 } from '../core/assert.js';
-import type { Attributes, ToxicConfig, ToxicKind } from './toxic.js';
-import { toxicStreams } from './toxic.js';
+import type { AttributeSpec, Attributes, ToxicConfig, ToxicKind } from './toxic.js';
+import { attributeParam, toxicStreams } from './toxic.js';
 import { toxicKind } from './toxic-registry.js';
 import { type ToxicVocabulary, typedVocabulary } from './toxic-vocabulary.js';
 
@@ -100,11 +100,8 @@ function mergeAttributes(
         valid,
       );
     }
-    const spec = kind.attributes[attribute];
-    const options: { min?: number; max?: number; integer?: boolean } = { min: spec?.min ?? 0 };
-    if (spec?.max !== undefined) options.max = spec.max;
-    if (spec?.integer) options.integer = true;
-    attributes[attribute] = requireNumber(value, `attributes.${key}`, options);
+    const spec = kind.attributes[attribute] as AttributeSpec;
+    attributes[attribute] = requireNumber(value, `attributes.${key}`, attributeParam(spec));
   }
   return attributes;
 }

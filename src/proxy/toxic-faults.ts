@@ -6,6 +6,7 @@ import type { ParamSpecs } from '../core/params.js';
 import type { TcpProxy } from './tcp-proxy.js';
 import {
   type Attributes,
+  attributeParam,
   type ToxicConfig,
   type ToxicKind,
   type ToxicStream,
@@ -28,17 +29,13 @@ export interface ToxicFaultParams {
 type AnyToxicFault = FaultFactory<ToxicFaultParams & Readonly<Record<string, unknown>>>;
 
 /** `tcp.<toxic kind>`: `slow-close` is `tcp.slow-close`. */
-export function toxicFaultKind(name: string): string {
+function toxicFaultKind(name: string): string {
   return `tcp.${name}`;
 }
 
-/**
- * Registers the fault kind of a toxic kind: its attributes (typed, units last) as parameters. Called for
- * every toxic kind as it is registered, user-defined ones included.
- */
-export function registerToxicFault(kind: ToxicKind): void {
-  const streams = kind.streams ?? toxicStreams;
-  const params: Record<string, ParamSpecs[string]> = {
+/** The parameters every toxic fault has (`ToxicFaultParams`), for a kind that may go on `streams`. */
+function commonParams(streams: readonly ToxicStream[]): ParamSpecs {
+  return {
     proxy: {
       type: 'ref',
       ref: 'tcp-proxy',
@@ -60,17 +57,18 @@ export function registerToxicFault(kind: ToxicKind): void {
     },
     name: { type: 'string', optional: true, description: 'unique on the proxy; default <kind>-<stream>' },
   };
-  for (const [attribute, spec] of Object.entries(kind.attributes)) {
-    params[attribute] = {
-      type: 'number',
-      min: spec.min ?? 0,
-      ...(spec.max === undefined ? {} : { max: spec.max }),
-      ...(spec.integer ? { integer: true } : {}),
-      unit: spec.unit,
-      default: spec.default,
-      description: spec.description,
-    };
-  }
+}
+
+/** The names of the parameters every toxic fault has: no toxic attribute may be called so. */
+export const toxicFaultParamNames: readonly string[] = Object.keys(commonParams(toxicStreams));
+
+/**
+ * Registers the fault kind of a toxic kind: its attributes (typed, units last) as parameters. Called for
+ * every toxic kind as it is registered, user-defined ones included.
+ */
+export function registerToxicFault(kind: ToxicKind): void {
+  const params: Record<string, ParamSpecs[string]> = { ...commonParams(kind.streams ?? toxicStreams) };
+  for (const [attribute, spec] of Object.entries(kind.attributes)) params[attribute] = attributeParam(spec);
   defineFault<ToxicFaultParams & Readonly<Record<string, unknown>>>({
     kind: toxicFaultKind(kind.name),
     summary: kind.summary,

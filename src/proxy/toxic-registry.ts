@@ -2,7 +2,7 @@ import { invalid } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import type { ToxicKind } from './toxic.js';
-import { registerToxicFault } from './toxic-faults.js';
+import { registerToxicFault, toxicFaultParamNames } from './toxic-faults.js';
 import { type ToxicVocabulary, typedVocabulary } from './toxic-vocabulary.js';
 import { bandwidth } from './toxics/bandwidth.js';
 import { corrupt } from './toxics/corrupt.js';
@@ -20,7 +20,7 @@ const kinds = new Map<string, ToxicKind>();
 const kebabCase = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const camelCase = /^[a-z][a-zA-Z0-9]*$/;
 /** The parameters of every toxic fault (`ToxicFaultParams`), so no attribute may be called so. */
-const reserved = new Set(['proxy', 'stream', 'toxicityProbability', 'name']);
+const reserved = new Set(toxicFaultParamNames);
 
 /**
  * Makes a toxic kind available by its name (for user-defined toxics too), and registers its fault kind

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { NumberParam } from '../core/params.js';
 import type { Random } from '../core/random.js';
 
 /** upstream = client → server; downstream = server → client (Toxiproxy's names). */
@@ -18,6 +19,19 @@ export interface AttributeSpec {
   readonly integer?: boolean;
   readonly unit: string;
   readonly description: string;
+}
+
+/** An attribute as a number parameter: min 0 unless given, its max and integer, unit, default and description. */
+export function attributeParam(spec: AttributeSpec): NumberParam {
+  return {
+    type: 'number',
+    min: spec.min ?? 0,
+    ...(spec.max === undefined ? {} : { max: spec.max }),
+    ...(spec.integer ? { integer: true } : {}),
+    unit: spec.unit,
+    default: spec.default,
+    description: spec.description,
+  };
 }
 
 /** What a stage may do to its connection. Everything a toxic does goes through here. */

@@ -1,5 +1,5 @@
 import { conflict } from '../../core/claims.js';
-import type { FaultContext, Injection } from '../../core/fault.js';
+import { applyWithHealSync, type FaultContext, type Injection } from '../../core/fault.js';
 import { defineFault, type FaultFactory } from '../../core/fault-registry.js';
 import type { ParamSpecs } from '../../core/params.js';
 import { impairmentLimits, type UdpImpairments, udpProxies } from './impairments.js';
@@ -66,19 +66,25 @@ export function applyImpairment(
   value: UdpImpairments[ImpairmentName],
 ): Injection {
   const directions = directionsOf(direction);
+  const current = proxy.impairments();
   for (const one of directions) {
-    if (proxy.impairments()[one][name] !== undefined) {
+    if (current[one][name] !== undefined) {
       throw conflict(
         'direction',
         `${kind}: proxy "${proxy.name}" already has ${name} on ${one}; heal that fault first`,
       );
     }
   }
-  const entry = context.ledger.push(`${kind} on ${proxy.name} (${direction})`, () => {
-    for (const one of directions) proxy.setImpairment(one, name, undefined);
-  });
-  for (const one of directions) proxy.setImpairment(one, name, structuredClone(value));
-  return entry;
+  return applyWithHealSync(
+    context,
+    `${kind} on ${proxy.name} (${direction})`,
+    () => {
+      for (const one of directions) proxy.setImpairment(one, name, undefined);
+    },
+    () => {
+      for (const one of directions) proxy.setImpairment(one, name, structuredClone(value));
+    },
+  );
 }
 
 /** `value` without its undefined fields: optional impairment fields stay absent, as given. */

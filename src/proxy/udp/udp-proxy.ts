@@ -203,12 +203,12 @@ export class UdpProxy {
     this.listenAddress = { host: socket.local.host, port: socket.local.port };
   }
 
-  /** Closes every socket and timer; held datagrams are dropped. Counters and impairments stay. */
   /** `stop()`, for `await using` and `useFaultline(t).own()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
+  /** Closes every socket and timer; held datagrams are dropped. Counters and impairments stay. */
   async stop(): Promise<void> {
     for (const roamer of [...this.roamers]) roamer.stop();
     if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
