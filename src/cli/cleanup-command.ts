@@ -9,7 +9,7 @@ import {
   type ResidueRecord,
   rewriteJournal,
 } from '../core/journal.js';
-import { residueKind, residueKindNames, type UndoOutcome } from '../core/residue.js';
+import { type ResidueKind, residueKind, residueKindNames, type UndoOutcome } from '../core/residue.js';
 // Loading os/ registers the undo of every residue kind it creates; other folders register theirs the same way.
 import { describeStart, isSameProcess } from '../os/index.js';
 import { parseCommandLine } from './usage.js';
@@ -40,8 +40,6 @@ export interface CleanupOptions {
 export interface CleanupResult {
   /** Journals of dead runs that still hold something that could not be undone. */
   readonly failedRuns: number;
-  /** Journals found (of live and dead runs). */
-  readonly journals: number;
 }
 
 const printLine = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -84,14 +82,14 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupResu
   const journals = findJournals(stateDir);
   if (journals.length === 0) {
     print(`nothing to clean up in ${stateDir}`);
-    return { failedRuns: 0, journals: 0 };
+    return { failedRuns: 0 };
   }
   let failedRuns = 0;
   for (const journal of journals) {
     if (!(await cleanJournal(journal, dryRun, print))) failedRuns++;
   }
   if (!dryRun) removeDeadTemps(stateDir);
-  return { failedRuns, journals: journals.length };
+  return { failedRuns };
 }
 
 /** Undoes one journal's residues, newest first. True when nothing of the run is left to undo. */
@@ -104,7 +102,7 @@ async function cleanJournal(
   if (isSameProcess(journal.pid, journal.startTime)) {
     print(`${run} is still running; left alone (${journal.path})`);
     for (const record of journal.content?.records ?? [])
-      announce(record, 'skipped', `${run} is still running`);
+      announce(checked(record).description, 'skipped', `${run} is still running`);
     return true;
   }
   if (journal.content === undefined) {
@@ -116,10 +114,11 @@ async function cleanJournal(
   print(`${run} is gone; ${dryRun ? 'would undo' : 'undoing'} ${journal.content.records.length} residue(s)`);
   const left: ResidueRecord[] = [];
   for (const record of [...journal.content.records].reverse()) {
-    const outcome = await undo(record, dryRun);
+    const check = checked(record);
+    const outcome = await undo(check, dryRun);
     print(outcome.line);
     announce(
-      record,
+      check.description,
       !outcome.done ? 'failed' : outcome.gone ? 'gone' : dryRun ? 'skipped' : 'undone',
       outcome.line,
     );
@@ -141,43 +140,50 @@ async function cleanJournal(
  * Publishes one residue's `cleanup` event. `undone` covers a residue already gone too (the undo's line says
  * which); `skipped`: a dry run, or a run still alive.
  */
-function announce(record: ResidueRecord, outcome: EventOf<'cleanup'>['outcome'], detail: string): void {
-  publish({ type: 'cleanup', residue: describeRecord(record), outcome, detail });
+function announce(residue: string, outcome: EventOf<'cleanup'>['outcome'], detail: string): void {
+  publish({ type: 'cleanup', residue, outcome, detail });
 }
 
-/** "cgroup /sys/fs/cgroup/memory/faultline-1-2", or the kind and id of a record no loaded module knows. */
-function describeRecord(record: ResidueRecord): string {
+/** A journal record with its kind's handler, validated once. */
+interface CheckedRecord {
+  readonly record: ResidueRecord;
+  readonly handler: ResidueKind | undefined;
+  /** What `validate` found wrong, if anything. */
+  readonly problem: string | undefined;
+  /** "cgroup /sys/fs/cgroup/memory/faultline-1-2", or the kind and id of a record no loaded module knows. */
+  readonly description: string;
+}
+
+function checked(record: ResidueRecord): CheckedRecord {
   const handler = residueKind(record.kind);
+  const problem = handler?.validate(record as unknown as Record<string, unknown>);
+  let description = `${record.kind} record ${record.id}`;
   try {
-    if (
-      handler !== undefined &&
-      handler.validate(record as unknown as Record<string, unknown>) === undefined
-    ) {
-      return handler.describe(record);
-    }
+    if (handler !== undefined && problem === undefined) description = handler.describe(record);
   } catch {
     // a handler that cannot describe its record still gets an event
   }
-  return `${record.kind} record ${record.id}`;
+  return { record, handler, problem, description };
 }
 
 /** One record through its kind's validate and undo; an unknown kind or a bad record is kept, never guessed at. */
-async function undo(record: ResidueRecord, dryRun: boolean): Promise<UndoOutcome> {
-  const handler = residueKind(record.kind);
+async function undo(
+  { record, handler, problem, description }: CheckedRecord,
+  dryRun: boolean,
+): Promise<UndoOutcome> {
   if (handler === undefined) {
     return {
       done: false,
       line: `unknown residue kind "${record.kind}" (record ${record.id}); kept for a faultline that knows it (known: ${residueKindNames().join(', ')})`,
     };
   }
-  const problem = handler.validate(record as unknown as Record<string, unknown>);
   if (problem !== undefined) {
     return { done: false, line: `refused ${record.kind} record ${record.id}: ${problem}` };
   }
   try {
     return await handler.undo(record, { dryRun });
   } catch (error) {
-    return { done: false, line: `failed to undo ${handler.describe(record)}: ${messageOf(error)}` };
+    return { done: false, line: `failed to undo ${description}: ${messageOf(error)}` };
   }
 }
 

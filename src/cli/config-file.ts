@@ -140,13 +140,8 @@ export async function applyProxyConfig(hub: ProxyHub, config: ProxyConfig): Prom
   try {
     return await hub.populate(config.proxies);
   } catch (error) {
-    throw locateConfigError(config, error);
+    throw locateError(config, error);
   }
-}
-
-/** Rewrites an error about `proxies[i]…` to name the config file and the position of that field. */
-export function locateConfigError(config: ProxyConfig, error: unknown): unknown {
-  return locateError(config, error);
 }
 
 function isObject(value: unknown): value is object {

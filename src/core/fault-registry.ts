@@ -45,8 +45,6 @@ export interface FaultKindInfo {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds every kind's params
-const registry = new Map<string, FaultDefinition<any, Injection>>();
-// biome-ignore lint/suspicious/noExplicitAny: as above
 const factories = new Map<string, FaultFactory<any, Injection>>();
 const kindPattern = /^[a-z][a-z0-9]*(\.[a-z0-9]+(-[a-z0-9]+)*)+$/;
 
@@ -64,10 +62,9 @@ export function defineFault<P extends object, I extends Injection = Injection>(
       'e.g. "tcp.latency"',
     );
   }
-  if (registry.has(definition.kind)) {
+  if (factories.has(definition.kind)) {
     throw new FaultlineError(codes.alreadyExists, `fault kind "${definition.kind}" is already registered`);
   }
-  registry.set(definition.kind, definition);
   const factory = Object.assign((input: P) => faultOf(definition, validated(definition, input)), {
     kind: definition.kind,
     definition,
@@ -110,7 +107,8 @@ export function announce(kind: string, injection: Injection, params: unknown, cl
 
 /** Every registered kind with its parameter schema, sorted by name. */
 export function faultKinds(): FaultKindInfo[] {
-  return [...registry.values()]
+  return [...factories.values()]
+    .map((factory) => factory.definition)
     .sort((a, b) => (a.kind < b.kind ? -1 : 1))
     .map((definition) => ({
       kind: definition.kind,
@@ -121,9 +119,9 @@ export function faultKinds(): FaultKindInfo[] {
 
 /** A fault of a kind named at run time (a scenario file, an API call), validated like the factory's. */
 export function createFault(kind: string, params: unknown): Fault<object> {
-  const definition = registry.get(kind);
-  if (definition === undefined) {
-    const valid = [...registry.keys()].sort().join(', ');
+  const factory = factories.get(kind);
+  if (factory === undefined) {
+    const valid = [...factories.keys()].sort().join(', ');
     throw new FaultlineError(
       codes.invalidArgument,
       `kind: unknown fault kind ${JSON.stringify(kind)}; valid: ${valid}`,
@@ -132,7 +130,7 @@ export function createFault(kind: string, params: unknown): Fault<object> {
       },
     );
   }
-  return faultOf(definition, validated(definition, params));
+  return factory(params as object);
 }
 
 function validated<P extends object>(definition: FaultDefinition<P, Injection>, input: unknown): P {

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readProcStat } from '../os/index.js';
+import { processStartTime } from '../os/proc.js';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 import type { Residue } from './residue.js';
@@ -150,7 +150,7 @@ export class Journal {
 
   static open(options: JournalOptions = {}): Journal {
     const dir = runsDir(options.stateDir ?? defaultStateDir());
-    const startTime = readProcStat(process.pid)?.startTime ?? 0;
+    const startTime = processStartTime(process.pid) ?? 0;
     // A second journal in the same process gets a suffix; cleanup reads the run from the name either way.
     const suffix = openedInProcess++ === 0 ? '' : `-${openedInProcess}`;
     const maxRecords = options.maxRecords ?? defaultMaxRecords;
@@ -362,4 +362,9 @@ export function processJournal(): Journal | undefined {
     }
   }
   return processWide ?? undefined;
+}
+
+/** The journal an option names: the one given, none (`false`), or the process's own (`processJournal()`). */
+export function journalFor(option: Journal | false | undefined): Journal | undefined {
+  return option === false ? undefined : (option ?? processJournal());
 }

@@ -2,7 +2,7 @@ import { type Clock, realClock } from './clock.js';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 import { publish } from './events.js';
-import { type Journal, processJournal, type Residue } from './journal.js';
+import { type Journal, journalFor, type Residue } from './journal.js';
 import { offTermination, onTermination } from './termination.js';
 
 export type Heal = () => void | Promise<void>;
@@ -64,8 +64,7 @@ export class Ledger {
 
   /** Where residue is recorded: the one given, none (`false`), or the process's own journal. */
   private get journal(): Journal | undefined {
-    if (this.ownJournal === false) return undefined;
-    return this.ownJournal ?? processJournal();
+    return journalFor(this.ownJournal);
   }
 
   /** Labels of the heals still owed, oldest first. */

@@ -71,6 +71,14 @@ export function residueKindNames(): string[] {
   return [...registry.keys()].sort();
 }
 
+/** ` (label)` to append to a `describe`, or nothing when the residue has no label. */
+export const labelled = (label: string | undefined): string => (label === undefined ? '' : ` (${label})`);
+
+/** The undo outcome of a residue whose pid now belongs to another process. */
+export function skippedReused(pid: number): UndoOutcome {
+  return { done: true, gone: true, line: `skipped pid ${pid}: start time differs, not ours` };
+}
+
 /** Field checks for `validate`: each returns a problem naming the field, or undefined. */
 export const residueFields = {
   integer(record: Readonly<Record<string, unknown>>, field: string, min = 0): string | undefined {

@@ -34,10 +34,21 @@ export function sourceError(
   what: string,
   details: { field?: string; expected?: string } = {},
 ): FaultlineError {
-  const { line, column } = lineAndColumn(text, offset);
-  return new FaultlineError(codes.config, `${file}:${line}:${column}: ${what}`, {
-    details: { file, line, column, ...details },
+  const { where, position } = place(file, text, offset);
+  return new FaultlineError(codes.config, `${where}: ${what}`, {
+    details: { file, ...position, ...details },
   });
+}
+
+/** `file:line:column` of `offset` in `text` (just `file` without one), and that line and column. */
+function place(
+  file: string,
+  text: string,
+  offset: number | undefined,
+): { where: string; position: { line?: number; column?: number } } {
+  if (offset === undefined) return { where: file, position: {} };
+  const { line, column } = lineAndColumn(text, offset);
+  return { where: `${file}:${line}:${column}`, position: { line, column } };
 }
 
 /**
@@ -56,18 +67,11 @@ export function locateError(source: SourceText, error: unknown): unknown {
     offset = unknownKey && position.key !== undefined ? position.key : position.value;
     break;
   }
-  const where =
-    offset === undefined
-      ? source.file
-      : (() => {
-          const { line, column } = lineAndColumn(source.text, offset);
-          return `${source.file}:${line}:${column}`;
-        })();
+  const { where, position } = place(source.file, source.text, offset);
   const named =
     field === undefined || error.message.startsWith(`${field}:`)
       ? error.message
       : `${field}: ${error.message}`;
-  const position = offset === undefined ? {} : lineAndColumn(source.text, offset);
   return new FaultlineError(codes.config, `${where}: ${named}`, {
     cause: error,
     details: { ...error.details, file: source.file, ...position },

@@ -5,7 +5,7 @@ import { conflict } from '../core/claims.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { registerResidueKind, residueFields } from '../core/residue.js';
+import { labelled, registerResidueKind, residueFields } from '../core/residue.js';
 import {
   type CgroupController,
   type CgroupFs,
@@ -157,18 +157,6 @@ export class FaultCgroup {
     );
   }
 
-  /** `plan` then `apply`; if applying fails, whatever was made is removed before the error is thrown. */
-  static async create(options: FaultCgroupOptions): Promise<FaultCgroup> {
-    const group = await FaultCgroup.plan(options);
-    try {
-      await group.apply();
-    } catch (error) {
-      await group.remove().catch(() => {});
-      throw error;
-    }
-    return group;
-  }
-
   /** Every directory of the group with the group it sits in: the residue to journal before `apply`. */
   dirs(): { path: string; parentPath: string }[] {
     return this.placed.map((place) => ({ path: place.dir, parentPath: place.parent }));
@@ -222,11 +210,6 @@ export class FaultCgroup {
       await this.clock.sleep(10);
     }
     throw new FaultlineError(codes.unavailable, `cgroup ${place.dir} did not reach frozen within 200 polls`);
-  }
-
-  /** Thaws the group (also done by `remove`). */
-  async thaw(): Promise<void> {
-    await thawDir(this.fs, this.placeOf('freezer').dir);
   }
 
   /** Moves every pid back where it came from (children born inside go to the parent) and removes the group. */
@@ -474,7 +457,7 @@ registerResidueKind({
         ? `path: expected an absolute path, got ${JSON.stringify(record.path)}`
         : undefined,
     ),
-  describe: (residue) => `cgroup ${residue.path}${residue.label === undefined ? '' : ` (${residue.label})`}`,
+  describe: (residue) => `cgroup ${residue.path}${labelled(residue.label)}`,
   async undo(residue, { dryRun }) {
     const { path } = residue;
     // Only faultline's own groups: a tampered journal must not move processes out of someone else's.

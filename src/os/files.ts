@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
-import { registerResidueKind, residueFields } from '../core/residue.js';
+import { labelled, registerResidueKind, residueFields } from '../core/residue.js';
 
 declare module '../core/residue.js' {
   interface ResidueShapes {
@@ -24,7 +24,7 @@ registerResidueKind({
         ? undefined
         : `recursive: expected a boolean, got ${JSON.stringify(record.recursive)}`,
     ),
-  describe: (residue) => `${residue.path}${residue.label === undefined ? '' : ` (${residue.label})`}`,
+  describe: (residue) => `${residue.path}${labelled(residue.label)}`,
   undo(residue, { dryRun }) {
     const { path } = residue;
     if (!isFaultlineName(path)) {

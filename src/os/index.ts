@@ -3,6 +3,9 @@
  * it registers the undo of every residue kind it creates (process-group, stopped-process, cgroup, rlimit,
  * file) with core/residue.ts, for `faultline cleanup`.
  */
+// Registers the `file` residue kind (nothing else of it is re-exported).
+import './files.js';
+
 export {
   type CgroupController,
   type CgroupFs,
@@ -22,8 +25,7 @@ export {
   refuseNested,
   removeGroupDir,
 } from './cgroups.js';
-export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';
-export { isFaultlineName } from './files.js';
+export { deathSignalSupported, withDeathSignal } from './death-signal.js';
 export {
   describeStart,
   groupMembers,
@@ -33,7 +35,6 @@ export {
   type ProcStat,
   processStartTime,
   readProcStat,
-  startTimeToDate,
 } from './proc.js';
 export { hasSysResource, type NofileLimit, readNofile, writeNofile } from './rlimit.js';
 export {
@@ -42,7 +43,6 @@ export {
   processGroupResidue,
   requireSignal,
   type SignalName,
-  sendSignal,
   signalGroup,
   signalNames,
   trySignalGroup,

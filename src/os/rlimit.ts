@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { registerResidueKind, residueFields } from '../core/residue.js';
+import { labelled, registerResidueKind, residueFields, skippedReused } from '../core/residue.js';
 import { identifyProcess } from './proc.js';
 
 /** A limit as prlimit prints and takes it: a number of files, or 'unlimited'. */
@@ -107,13 +107,11 @@ registerResidueKind({
           : `${field}: expected a number or "unlimited", got ${JSON.stringify(record[field])}`,
       ),
     ),
-  describe: (residue) =>
-    `nofile limit of pid ${residue.pid}${residue.label === undefined ? '' : ` (${residue.label})`}`,
+  describe: (residue) => `nofile limit of pid ${residue.pid}${labelled(residue.label)}`,
   async undo(residue, { dryRun }) {
     const { pid, startTime, soft, hard } = residue;
     const state = identifyProcess(pid, startTime);
-    if (state === 'reused')
-      return { done: true, gone: true, line: `skipped pid ${pid}: start time differs, not ours` };
+    if (state === 'reused') return skippedReused(pid);
     if (state === 'gone')
       return { done: true, gone: true, line: `pid ${pid} is gone; its nofile limit went with it` };
     if (dryRun) return { done: true, line: `would restore nofile of pid ${pid} to ${soft}:${hard}` };

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { invalid } from '../core/assert.js';
 import { realClock } from '../core/clock.js';
-import { registerResidueKind, residueFields, type UndoOutcome } from '../core/residue.js';
-import { describeStart, groupMembers, identifyProcess, readProcStat } from './proc.js';
+import { labelled, registerResidueKind, residueFields, skippedReused } from '../core/residue.js';
+import { describeStart, groupMembers, identifyProcess, processStartTime, readProcStat } from './proc.js';
 
 /** Signals faultline sends. A closed list so a typo is caught before anything is touched. */
 export const signalNames = [
@@ -80,7 +80,7 @@ let tokens = 0;
 
 /** A token unique to one process group this run starts: `<runpid>.<run start time>.<n>`. */
 export function newGroupToken(): string {
-  return `${process.pid}.${readProcStat(process.pid)?.startTime ?? 0}.${++tokens}`;
+  return `${process.pid}.${processStartTime(process.pid) ?? 0}.${++tokens}`;
 }
 
 /** The residue of a process group faultline started; undefined when the leader is already gone. */
@@ -91,7 +91,7 @@ export function processGroupResidue(
 ):
   | { kind: 'process-group'; pid: number; pgid: number; startTime: number; token?: string; label?: string }
   | undefined {
-  const startTime = readProcStat(pid)?.startTime;
+  const startTime = processStartTime(pid);
   if (startTime === undefined) return undefined;
   return {
     kind: 'process-group',
@@ -126,12 +126,6 @@ async function killEach(pids: readonly { pid: number; startTime: number }[]): Pr
   return alive().map(({ pid }) => pid);
 }
 
-function skippedReused(pid: number): UndoOutcome {
-  return { done: true, gone: true, line: `skipped pid ${pid}: start time differs, not ours` };
-}
-
-const labelled = (label: string | undefined): string => (label === undefined ? '' : ` (${label})`);
-
 registerResidueKind({
   kind: 'process-group',
   validate: (record) =>
@@ -164,7 +158,7 @@ registerResidueKind({
         return { done: true, line: `would kill ${who}: leader ${pid} gone, members ${ours.join(', ')}` };
       const withStart = ours.map((member) => ({
         pid: member,
-        startTime: readProcStat(member)?.startTime ?? -1,
+        startTime: processStartTime(member) ?? -1,
       }));
       const left = await killEach(withStart);
       return left.length === 0

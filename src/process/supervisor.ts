@@ -18,7 +18,7 @@ import { invalid, requireNumber, requireObject, requireOneOf, requireString } fr
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import { type Journal, processJournal } from '../core/journal.js';
+import { type Journal, journalFor } from '../core/journal.js';
 import { offTermination, onTermination } from '../core/termination.js';
 import {
   groupTokenVariable,
@@ -512,8 +512,7 @@ export class Supervisor implements AsyncDisposable {
 
   /** The journal in use, resolved when first needed (so a supervisor that starts nothing opens none). */
   private get journal(): Journal | undefined {
-    if (this.options.journal === false) return undefined;
-    return this.options.journal ?? processJournal();
+    return journalFor(this.options.journal);
   }
 
   get(name: string): Target | undefined {

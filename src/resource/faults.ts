@@ -23,6 +23,7 @@ import {
   groupMembers,
   hasSysResource,
   nodeCgroupFs,
+  processStartTime,
   readNofile,
   readProcStat,
   refuseNested,
@@ -126,16 +127,15 @@ function validateTarget(params: ResourceTarget): void {
   }
 }
 
+const noSuchProcess = (pid: number): FaultlineError =>
+  new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, { details: { field: 'pid' } });
+
 /** The pids to move: the list as given, or the pid's whole process group when it leads one. */
 async function resolveTarget(params: ResourceTarget, procRoot: string | undefined): Promise<number[]> {
   if (params.pids !== undefined) return [...params.pids];
   const pid = params.pid as number;
   const stat = readProcStat(pid, procRoot);
-  if (stat === undefined) {
-    throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
-      details: { field: 'pid' },
-    });
-  }
+  if (stat === undefined) throw noSuchProcess(pid);
   if (stat.pgrp !== pid) return [pid];
   const group = groupMembers(pid, procRoot);
   return group.filter((member) => member !== process.pid);
@@ -322,12 +322,8 @@ export const fdLimitFault = defineFault<FdLimitParams, FdLimitInjection>({
   async apply(params, context) {
     const { pid, maxOpenFiles: max } = params;
     const label = `fd-limit ${max} on pid ${pid}`;
-    const startTime = readProcStat(pid)?.startTime;
-    if (startTime === undefined) {
-      throw new FaultlineError(codes.notFound, `pid: process ${pid} does not exist`, {
-        details: { field: 'pid' },
-      });
-    }
+    const startTime = processStartTime(pid);
+    if (startTime === undefined) throw noSuchProcess(pid);
     const { soft, hard } = await readNofile(pid);
     // Raising a hard limit back needs CAP_SYS_RESOURCE; without it lowering the hard limit could never be
     // healed, so only the soft limit (which is what opens are checked against) is lowered.
