@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processStartTime } from '../os/proc.js';
+import { processStartTime } from '../os/index.js';
 import { codes } from './codes.js';
 import { FaultlineError, messageOf } from './errors.js';
 import type { Residue } from './residue.js';
