@@ -1,4 +1,5 @@
 import { messageOf } from '../core/errors.js';
+import { journalJsonSchema } from '../report/index.js';
 import {
   loadScenario,
   methodLimitMs,
@@ -24,12 +25,13 @@ Options:
   -h, --help  show this help
 `;
 
-const schemaUsage = `Usage: faultline schema
+const schemaUsage = `Usage: faultline schema [--journal]
 
 Prints the scenario format as JSON Schema (2020-12), generated from the same definition the validator
 uses and from the fault registry; point an editor at it for completion.
 
 Options:
+  --journal   print the JSON Schema of one line of a run journal instead (docs/journal.md)
   -h, --help  show this help
 `;
 
@@ -85,13 +87,20 @@ export function printSchedule(scenario: Scenario, seedOption: number | undefined
 
 export async function schemaCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandLine(
-    { args: argv, options: { help: { type: 'boolean', short: 'h', default: false } } },
+    {
+      args: argv,
+      options: {
+        journal: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    },
     schemaUsage,
   );
   if (values.help) {
     process.stdout.write(schemaUsage);
     return 0;
   }
-  process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+  const schema = values.journal ? journalJsonSchema() : scenarioJsonSchema();
+  process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
   return 0;
 }

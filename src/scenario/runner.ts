@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type CheckResult, combineValidity } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { publish } from '../core/events.js';
+import { type EventOf, publish } from '../core/events.js';
 import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
@@ -92,6 +92,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const random = new Random(seed, 'run');
   const log = options.log ?? (() => {});
   const started = clock.now();
+  publish({ type: 'run', state: 'start', scenario: scenario.experiment.name, seed, atMs: started });
   const limit = new AbortController();
   const limitTimer = clock.setTimeout(() => limit.abort(), scenario.experiment.timeLimit);
   const signal = AbortSignal.any([limit.signal, ...(options.signal === undefined ? [] : [options.signal])]);
@@ -244,16 +245,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       result.checks = await phase('checks', async () => {
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
-          checks.push(
-            await runCheck(spec, {
-              ...(history === undefined ? {} : { history }),
-              samples: result.samples,
-              injections: result.injections,
-              clock,
-              timeoutMs: 60_000,
-              model: workload?.model,
-            }),
-          );
+          const check = await runCheck(spec, {
+            ...(history === undefined ? {} : { history }),
+            samples: result.samples,
+            injections: result.injections,
+            clock,
+            timeoutMs: 60_000,
+            model: workload?.model,
+          });
+          checks.push(check);
+          publish(checkEvent(check, clock.now()));
         }
         return checks;
       });
@@ -283,7 +284,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   }
   if (result.verdict === 'pass') result.reason = 'every check held';
   result.elapsedMs = clock.now() - started;
+  const { verdict, reason, ops, elapsedMs } = result;
+  const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
+  publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
   return result;
+}
+
+/** A check's result as its event: the first anomalies only (a checker may find thousands), with the count. */
+function checkEvent(check: CheckResult, atMs: number): EventOf<'check'> {
+  return {
+    type: 'check',
+    checker: check.checker,
+    valid: check.valid,
+    ...(check.reason === undefined ? {} : { reason: check.reason }),
+    anomalyCount: check.anomalies.length,
+    anomalies: check.anomalies.slice(0, 20).map(({ type, message }) => ({ type, message })),
+    ...(check.stats === undefined ? {} : { stats: check.stats }),
+    atMs,
+  };
 }
 
 /** Each probe checked once, within its timeout. */
