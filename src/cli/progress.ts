@@ -166,7 +166,7 @@ export class LiveProgress {
   }
 
   private draw(): void {
-    const lines = renderProgress(this.state, this.clock.now(), this.terminal.columns ?? 80);
+    const lines = renderProgress(this.state, this.clock.now(), this.terminal.columns || 80);
     this.terminal.write(`${eraseUp(this.drawn)}${lines.join('\n')}\n`);
     this.drawn = lines.length;
   }

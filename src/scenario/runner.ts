@@ -245,16 +245,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       result.checks = await phase('checks', async () => {
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
-          const check = await runCheck(spec, {
-            ...(history === undefined ? {} : { history }),
-            samples: result.samples,
-            injections: result.injections,
-            clock,
-            timeoutMs: 60_000,
-            model: workload?.model,
-          });
-          checks.push(check);
-          publish(checkEvent(check, clock.now()));
+          checks.push(
+            await runCheck(spec, {
+              ...(history === undefined ? {} : { history }),
+              samples: result.samples,
+              injections: result.injections,
+              clock,
+              timeoutMs: 60_000,
+              model: workload?.model,
+            }),
+          );
+          publish(checkEvent(checks.at(-1) as CheckResult, clock.now()));
         }
         return checks;
       });
