@@ -70,6 +70,13 @@ describe('journal records', () => {
     }
     const line = journalLine({ params: { proxy: new LiveProxy(), n: 10n, error: new Error('boom') } });
     assert.equal(line, '{"params":{"proxy":"front","n":"10","error":"boom"}}');
+    // Ops of plain values take a faster path; one with a bigint or an object value gets the same treatment.
+    const op = { process: 1, type: 'ok', f: 'add', value: 7, time: 5, index: 1 };
+    assert.equal(journalLine({ type: 'op', op }), JSON.stringify({ type: 'op', op }));
+    assert.equal(
+      journalLine({ type: 'op', op: { ...op, value: { n: 10n, proxy: new LiveProxy() } } }),
+      '{"type":"op","op":{"process":1,"type":"ok","f":"add","value":{"n":"10","proxy":"front"},"time":5,"index":1}}',
+    );
   });
 
   it('refuses a record that breaks the schema, naming the field and what is valid', () => {
