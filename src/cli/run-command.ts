@@ -4,7 +4,14 @@ import type { CheckResult } from '../checker/index.js';
 import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import { type CheckSummary, JournalWriter } from '../report/index.js';
-import { describeCheck, loadScenario, type RunResult, runScenario, scenarioSeed } from '../scenario/index.js';
+import {
+  describeCheck,
+  loadScenario,
+  type RunResult,
+  runScenario,
+  type Scenario,
+  scenarioSeed,
+} from '../scenario/index.js';
 import { LiveProgress } from './progress.js';
 import { parseCommandLine, usageError, usageSeed } from './usage.js';
 import { printSchedule } from './validate-command.js';
@@ -100,20 +107,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       const path = values['no-journal']
         ? undefined
         : journalPath(file, seed, index, scenarios.length, values.journal, journals);
-      const journal =
-        path === undefined
-          ? undefined
-          : new JournalWriter(
-              path,
-              {
-                faultline: packageVersion(),
-                scenario: { file, name: scenario.experiment.name, tags: scenario.experiment.tags ?? [] },
-                seed,
-                startedAt: new Date(realClock.wallNow()).toISOString(),
-                replay,
-              },
-              { clock: realClock },
-            );
+      let journal: JournalWriter | undefined;
+      try {
+        if (path !== undefined) journal = openJournal(path, file, scenario, seed, replay);
+      } catch (error) {
+        process.stderr.write(
+          `faultline: cannot write the journal ${path}: ${messageOf(error)} (--journal FILE writes it elsewhere, --no-journal not at all)\n`,
+        );
+        worst = Math.max(worst, 2);
+        break;
+      }
       const stopJournal = journal?.record() ?? (() => {});
       const started = realClock.now();
       const stamp = (): string => `+${((realClock.now() - started) / 1000).toFixed(3)}s`;
@@ -173,6 +176,20 @@ function journalPath(
   for (let n = 2; taken.has(path); n++) path = join('faultline-runs', `${stem}-${seed}-${n}.jsonl`);
   taken.add(path);
   return path;
+}
+
+/** Opens the journal of one run and writes its header. */
+function openJournal(
+  path: string,
+  file: string,
+  scenario: Scenario,
+  seed: number,
+  replay: string,
+): JournalWriter {
+  const { name, tags = [] } = scenario.experiment;
+  const startedAt = new Date(realClock.wallNow()).toISOString();
+  const header = { faultline: packageVersion(), scenario: { file, name, tags }, seed, startedAt, replay };
+  return new JournalWriter(path, header, { clock: realClock });
 }
 
 function checkSummary(check: CheckResult): CheckSummary {

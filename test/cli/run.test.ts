@@ -57,6 +57,10 @@ describe('faultline run', () => {
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /bad\.toml:2:8: experiment\.name: expected a string/);
     assert.doesNotMatch(refused.stdout, /seed/, 'nothing ran: every file is checked first');
+    const unwritable = await runCli(['run', '--journal', join(file, 'run.jsonl'), file]);
+    assert.equal(unwritable.code, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /cannot write the journal .*store\.toml\/run\.jsonl: .*--no-journal/);
+    assert.doesNotMatch(unwritable.stdout, /setup/, 'nothing started');
   });
 
   it('without --journal, writes faultline-runs/<name>-<seed>.jsonl, also when a check fails or the run errs', async (t) => {
