@@ -1,5 +1,6 @@
 import { formatDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { subscribe } from '../core/events.js';
 import { Random } from '../core/random.js';
 import { demoScenarioPath, freeLoopbackPort, kvServicePath } from '../demo/index.js';
 import { explainCheck, loadScenario, type RunResult, runScenario } from '../scenario/index.js';
@@ -85,11 +86,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(`scenario ${demoScenarioPath}, the ${variant} store`);
     say(`  run it yourself: ${assignments} faultline run --seed ${seed} ${demoScenarioPath}`);
     const started = Date.now();
-    const result = await runScenario(scenario, {
-      seed,
-      signal: interrupt.signal,
-      log: (line) => say(`[${formatDuration(Date.now() - started)}] ${line}`),
-    });
+    const stamp = (line: string): void => say(`[${formatDuration(Date.now() - started)}] ${line}`);
+    const stopWatching = watchRestart(stamp);
+    let result: RunResult;
+    try {
+      result = await runScenario(scenario, { seed, signal: interrupt.signal, log: stamp });
+    } finally {
+      stopWatching();
+    }
     if (result.verdict === 'interrupted') return demoExit.interrupted;
     if (result.verdict === 'error') {
       process.stderr.write(`faultline demo: error: ${result.reason}\n`);
@@ -141,4 +145,32 @@ function printVerdict(
         '  variant that fsyncs before answering: the same scenario passes.\n',
     );
   }
+}
+
+/**
+ * Tells when the store answers again after the kill: the first call acknowledged after calls began to fail
+ * (watching the run's events: the fault's injection and the recorded ops). That is the restart policy at
+ * work, which the runner's own lines do not show.
+ */
+function watchRestart(say: (line: string) => void): () => void {
+  let killedAt: number | undefined;
+  let down = false;
+  return subscribe(
+    (event) => {
+      if (event.type === 'fault.inject' && event.kind === 'process.kill') {
+        killedAt = Date.now();
+        down = false;
+      } else if (event.type === 'op' && killedAt !== undefined) {
+        const { type } = event.op as { readonly type: string };
+        if (type === 'fail' || type === 'info') down = true;
+        else if (type === 'ok' && down) {
+          say(
+            `kv answers again (restarted by its restart policy), down for ${formatDuration(Date.now() - killedAt)}`,
+          );
+          killedAt = undefined;
+        }
+      }
+    },
+    ['fault.inject', 'op'],
+  );
 }

@@ -76,6 +76,7 @@ describe('faultline demo', () => {
     );
     assert.match(out, /target kv \(process\) up pid \d+/);
     assert.match(out, /kill -SIGKILL kv \(pid \d+\)/);
+    assert.match(out, /kv answers again \(restarted by its restart policy\), down for \S+$/m);
     assert.match(out, /verdict: FAIL — the buggy store broke its promise/);
     assert.match(out, /acked-writes: INVALID — [1-9]\d* of \d+ acknowledged writes were lost/);
     assert.match(
