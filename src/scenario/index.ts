@@ -2,7 +2,7 @@
 // Scenarios can name every fault kind: loading this folder registers all of them.
 import './fault-families.js';
 
-export { describeCheck } from './checks.js';
+export { describeCheck, explainCheck } from './checks.js';
 export {
   type DocumentFormat,
   documentFormats,
