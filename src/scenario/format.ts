@@ -522,26 +522,26 @@ function validateConditions(entries: readonly ScheduledFault[], scenario: Omit<S
     }
     if (entry.whenGreen !== undefined && !during.some((probe) => probe.name === entry.whenGreen)) {
       const names = during.map((probe) => probe.name);
+      const valid =
+        names.length > 0 ? `one of ${names.join(', ')}` : 'a steadyState probe with when = "continuous"';
       throw invalid(
         `${field}.whenGreen`,
-        `no continuous or during-faults probe is named "${entry.whenGreen}"`,
-        names.length > 0 ? `one of ${names.join(', ')}` : 'a steadyState probe with when = "continuous"',
+        `no continuous or during-faults probe is named "${entry.whenGreen}"; valid: ${valid}`,
+        valid,
       );
     }
     if (entry.after !== undefined) {
       const target = byName.get(entry.after);
       if (target === undefined) {
-        throw invalid(
-          `${field}.after`,
-          `no fault entry is named "${entry.after}"`,
-          byName.size > 0 ? `one of ${[...byName.keys()].join(', ')}` : 'the name of another entry',
-        );
+        const valid =
+          byName.size > 0 ? `one of ${[...byName.keys()].join(', ')}` : 'the name of another entry';
+        throw invalid(`${field}.after`, `no fault entry is named "${entry.after}"; valid: ${valid}`, valid);
       }
       if (target === index) throw invalid(`${field}.after`, 'names its own entry', 'another entry');
       if (entries[target]?.for === undefined) {
         throw invalid(
           `${field}.after`,
-          `"${entry.after}" has no for, so it heals only at the end of the method`,
+          `"${entry.after}" has no for, so it heals only at the end of the method; valid: an entry with for`,
           'an entry with for',
         );
       }
