@@ -150,7 +150,8 @@ export function runSchedule(
   };
   /** Starts, or gives up on, the waiting entries whose conditions allow it, until nothing changes. */
   const settle = (): void => {
-    for (let changed = true; changed; ) {
+    // Once stopped, nothing starts: end() says what did not run.
+    for (let changed = !stop.signal.aborted; changed; ) {
       changed = false;
       for (const state of states.values()) {
         if (state.phase !== 'waiting') continue;
@@ -269,7 +270,7 @@ export function runSchedule(
       settle();
     },
     noteProbe(name, ok, startedAt) {
-      if (!ok) return;
+      if (!ok || stop.signal.aborted) return;
       for (const state of states.values()) {
         const eligible = state.eligibleAt;
         if (state.phase === 'waiting' && state.plan.start?.whenGreen === name)
