@@ -237,6 +237,7 @@ describe('schedule conditions', () => {
         `${store}${entry('name = "a"\nfor = "1s"')}${entry('after = "b"')}`,
         /^30:9: faults\[1\]\.after: no fault entry is named "b"; valid: one of a/,
       ],
+      [`${store}${entry('after = 3')}`, /^25:9: faults\[0\]\.after: expected a string, got 3/],
       [`${store}${entry('name = "a"\nafter = "a"')}`, /^26:9: faults\[0\]\.after: names its own entry/],
       [
         `${store}${entry('name = "a"')}${entry('after = "a"')}`,
