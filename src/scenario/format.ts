@@ -241,7 +241,25 @@ const rollbacks: ParamSpec = {
 };
 
 const faultTiming: ParamSpecs = {
-  at: { type: 'duration', default: '0s', description: 'when, from the start of the method' },
+  name: text('names the entry in output, and for after', true),
+  afterOps: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    optional: true,
+    description:
+      'starts once the workload has completed this many ops; at, every, for and until count from then',
+  },
+  after: text('starts once the entry of this name is healed (its last injection)', true),
+  whenGreen: text(
+    'starts when this continuous or during-faults probe next passes (after the other conditions)',
+    true,
+  ),
+  at: {
+    type: 'duration',
+    default: '0s',
+    description: 'when, from the start of the method (or of its conditions)',
+  },
   for: {
     type: 'duration',
     optional: true,
@@ -344,10 +362,21 @@ export interface FaultChoice {
   readonly params: Readonly<Record<string, unknown>>;
 }
 
-/** A schedule entry, times in milliseconds from the start of the method. */
+/**
+ * A schedule entry, times in milliseconds from the start of the method — or, when it has conditions
+ * (`afterOps`, `after`, `whenGreen`, all of which must come true, the probe last), from the moment they do.
+ */
 export interface ScheduledFault {
   /** One fault, or (from `oneOf`) the set each tick draws one from. */
   readonly choices: readonly FaultChoice[];
+  /** Names the entry in output; `after` refers to it. Unique in the schedule. */
+  readonly name?: string;
+  /** Starts once the workload has completed this many ops. */
+  readonly afterOps?: number;
+  /** Starts once the entry of this name (which has `for`) has healed its last injection. */
+  readonly after?: string;
+  /** Starts when this steady-state probe (continuous or during-faults) next passes. */
+  readonly whenGreen?: string;
   readonly at: number;
   readonly for?: number;
   readonly every?: number;
@@ -378,7 +407,7 @@ export function validateScenario(document: SourceDocument): Scenario {
       },
       root,
     );
-    const checked = faults === undefined ? undefined : validateFaults(faults, scenario.targets ?? {});
+    const checked = faults === undefined ? undefined : validateFaults(faults, scenario);
     const { duration, timeLimit } = scenario.experiment;
     if (duration !== undefined && duration > timeLimit) {
       throw invalid('experiment.duration', `is longer than timeLimit (${timeLimit} ms)`, 'at most timeLimit');
@@ -393,15 +422,24 @@ export function validateScenario(document: SourceDocument): Scenario {
         'times, until, or experiment.duration',
       );
     }
+    const waiting = checked?.findIndex((f) => f.whenGreen !== undefined) ?? -1;
+    if (waiting >= 0 && duration === undefined) {
+      throw invalid(
+        `faults[${waiting}].whenGreen`,
+        'waits for a probe that may never pass, so the method needs experiment.duration to end',
+        'experiment.duration',
+      );
+    }
     return { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario;
   } catch (error) {
     throw locateError(document, error);
   }
 }
 
-function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['targets']>): ScheduledFault[] {
+function validateFaults(input: unknown, scenario: Omit<Scenario, 'faults'>): ScheduledFault[] {
   if (!Array.isArray(input)) throw invalid('faults', 'expected a list of faults', 'a list');
-  return input.map((entry, index) => {
+  const targetsByName = scenario.targets ?? {};
+  const entries = input.map((entry, index) => {
     const field = `faults[${index}]`;
     const object = requireObject(entry, field);
     const { kind, params, oneOf, ...timing } = object;
@@ -442,6 +480,87 @@ function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['tar
     }
     return { choices, ...when };
   });
+  validateConditions(entries, scenario);
+  return entries;
+}
+
+/**
+ * The conditions refer to what exists: `afterOps` to a workload, `whenGreen` to a probe that is checked
+ * during the method, `after` to another entry by name, one that heals (`for`), without a cycle.
+ */
+function validateConditions(entries: readonly ScheduledFault[], scenario: Omit<Scenario, 'faults'>): void {
+  const byName = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    if (entry.name === undefined) continue;
+    const field = `faults[${index}].name`;
+    if (entry.name === '') throw invalid(field, 'is empty', 'a name');
+    const other = byName.get(entry.name);
+    if (other !== undefined)
+      throw invalid(field, `"${entry.name}" already names faults[${other}]`, 'a name of its own');
+    byName.set(entry.name, index);
+  }
+  const during = (scenario.steadyState ?? []).filter(
+    (probe) => probe.when === 'continuous' || probe.when === 'during-faults',
+  );
+  const ops = scenario.workload?.ops;
+  for (const [index, entry] of entries.entries()) {
+    const field = `faults[${index}]`;
+    if (entry.afterOps !== undefined) {
+      if (scenario.workload === undefined)
+        throw invalid(
+          `${field}.afterOps`,
+          'counts the workload’s ops, and there is no workload',
+          'a workload',
+        );
+      if (typeof ops === 'number' && entry.afterOps > ops) {
+        throw invalid(
+          `${field}.afterOps`,
+          `${entry.afterOps} is more than the workload’s ${ops} ops`,
+          `at most ${ops}`,
+        );
+      }
+    }
+    if (entry.whenGreen !== undefined && !during.some((probe) => probe.name === entry.whenGreen)) {
+      const names = during.map((probe) => probe.name);
+      const valid =
+        names.length > 0 ? `one of ${names.join(', ')}` : 'a steadyState probe with when = "continuous"';
+      throw invalid(
+        `${field}.whenGreen`,
+        `no continuous or during-faults probe is named "${entry.whenGreen}"; valid: ${valid}`,
+        valid,
+      );
+    }
+    if (entry.after !== undefined) {
+      const target = byName.get(entry.after);
+      if (target === undefined) {
+        const valid =
+          byName.size > 0 ? `one of ${[...byName.keys()].join(', ')}` : 'the name of another entry';
+        throw invalid(`${field}.after`, `no fault entry is named "${entry.after}"; valid: ${valid}`, valid);
+      }
+      if (target === index) throw invalid(`${field}.after`, 'names its own entry', 'another entry');
+      if (entries[target]?.for === undefined) {
+        throw invalid(
+          `${field}.after`,
+          `"${entry.after}" has no for, so it heals only at the end of the method; valid: an entry with for`,
+          'an entry with for',
+        );
+      }
+    }
+  }
+  // A chain of `after` that comes back to where it started would wait forever.
+  for (const [index] of entries.entries()) {
+    const chain = [index];
+    for (let at = entries[index]?.after; at !== undefined; ) {
+      const next = byName.get(at) as number;
+      if (next === index) {
+        const path = [...chain, index].map((i) => entries[i]?.name ?? `faults[${i}]`).join(' → ');
+        throw invalid(`faults[${index}].after`, `makes a cycle: ${path}`, 'a sequence without cycles');
+      }
+      if (chain.includes(next)) break; // a cycle further on, reported at its own entry
+      chain.push(next);
+      at = entries[next]?.after;
+    }
+  }
 }
 
 /** One `{ kind, params }`: the kind registered, its params valid, live objects named as targets. */

@@ -33,6 +33,14 @@ export {
   runScenario,
   scenarioSeed,
 } from './runner.js';
-export { type PlannedInjection, resolveSchedule } from './schedule.js';
+export {
+  describeStart,
+  type EntryPlan,
+  type FaultStart,
+  type PlannedInjection,
+  type ResolvedSchedule,
+  resolveEntries,
+  resolveSchedule,
+} from './schedule.js';
 export { startTargets } from './targets.js';
 export { type RunningWorkload, startWorkload, type WorkloadSpec } from './workloads.js';
