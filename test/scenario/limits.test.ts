@@ -3,7 +3,8 @@
 // and removed when the targets are taken down; without permission to make cgroups, a clear error naming the
 // field and nothing started.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
   chmodSync,
   chownSync,
@@ -48,6 +49,16 @@ function cgroupDir(pid: number, controller: 'memory' | 'pids'): string {
     status.mountPoint as string,
     root !== '/' && path.startsWith(root) ? path.slice(root.length) : path,
   );
+}
+
+/**
+ * Waits until `pid` runs `program` (argv[0]): the wrapper that starts a limited target joins the group
+ * before it execs the program, so from then on the pid's cgroup is the target's.
+ */
+async function execd(pid: number, program: string): Promise<void> {
+  const argv0 = (): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  for (let i = 0; i < 500 && !argv0().endsWith(program); i++) await realClock.sleep(10);
+  assert.ok(argv0().endsWith(program), `pid ${pid} runs ${program}, not ${argv0()}`);
 }
 
 const options = (ledger: Ledger) => ({
@@ -146,14 +157,61 @@ describe('process targets with cgroup limits', { skip }, () => {
       const before = cgroupDir(target.pid, 'pids');
       await target.restart({ graceMs: 1000 });
       seenPids.add(target.pid);
-      // The old run's "up" satisfies the ready probe at once: wait until the new run has exec'd node (the
-      // wrapper joins the group before it execs).
-      const cmdline = (): string => readFileSync(`/proc/${target.pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      for (let i = 0; i < 500 && cmdline() !== process.execPath; i++) await realClock.sleep(10);
-      assert.equal(cmdline(), process.execPath);
+      // The old run's "up" satisfies the ready probe at once: wait until the new run has exec'd node.
+      await execd(target.pid, process.execPath);
       assert.equal(cgroupDir(target.pid, 'pids'), before);
     } finally {
       await ledger.close();
+    }
+  });
+
+  it('a run SIGKILLed while a limited target runs leaves a journal from which `faultline cleanup` removes the cgroup', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'faultline-limits-crash-'));
+    const state = join(folder, 'state');
+    const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
+    const file = join(folder, 'crash.toml');
+    writeFileSync(
+      file,
+      `[experiment]\nname = "crash"\nduration = "60s"\n[targets.app]\ntype = "process"\nargv = ["sleep", "120"]\nlimits = { memoryMiB = 128, maxTasks = 16 }\n`,
+    );
+    const run = spawn(process.execPath, [main, 'run', file], {
+      env: { ...process.env, FAULTLINE_STATE_DIR: state },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      run.stdout.setEncoding('utf8').on('data', (text: string) => {
+        out += text;
+      });
+      const pid = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the run never got to its method: ${out}`)), 20_000);
+        run.stdout.on('data', () => {
+          const up = /target app \(process\) up pid (\d+)/.exec(out);
+          if (up !== null && /\bmethod\b/.test(out)) {
+            clearTimeout(timer);
+            resolve(Number(up[1]));
+          }
+        });
+      });
+      seenPids.add(pid);
+      await execd(pid, 'sleep');
+      const dirs = [cgroupDir(pid, 'memory'), cgroupDir(pid, 'pids')];
+      assert.ok(
+        dirs.every((dir) => /\/faultline-\d+-\d+$/.test(dir) && existsSync(dir)),
+        dirs.join(', '),
+      );
+      run.kill('SIGKILL');
+      await once(run, 'exit');
+      const cleanup = spawnSync(process.execPath, [main, 'cleanup', '--state-dir', state], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(cleanup.status, 0, cleanup.stdout + cleanup.stderr);
+      assert.match(cleanup.stdout, /removed cgroup .*faultline-/);
+      for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} removed by cleanup`);
+    } finally {
+      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 
