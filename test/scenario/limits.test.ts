@@ -210,7 +210,12 @@ describe('process targets with cgroup limits', { skip }, () => {
       assert.match(cleanup.stdout, /removed cgroup .*faultline-/);
       for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} removed by cleanup`);
     } finally {
-      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+      if (run.exitCode === null && run.signalCode === null) {
+        run.kill('SIGKILL');
+        await once(run, 'exit');
+      }
+      // On a failed assertion too: the journal is undone before the folder holding it goes.
+      spawnSync(process.execPath, [main, 'cleanup', '--state-dir', state], { timeout: 30_000 });
       rmSync(folder, { recursive: true, force: true });
     }
   });
