@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { invalid, requireObject, requireOneOf } from '../core/assert.js';
 import { faultFactory, faultKinds } from '../core/fault-registry.js';
 import {
@@ -8,6 +9,13 @@ import {
   validateParams,
 } from '../core/params.js';
 import { locateError } from '../core/source.js';
+import {
+  requireExitCodes,
+  requireJsonCheck,
+  requireRange,
+  requireRegex,
+  requireStatus,
+} from '../process/index.js';
 import type { SourceDocument } from './document.js';
 
 /**
@@ -45,6 +53,51 @@ const refTargets: Readonly<Record<string, readonly string[]>> = {
 export const protocolKinds = ['register', 'cas-register', 'kv', 'set', 'counter', 'queue'] as const;
 export type ProtocolKind = (typeof protocolKinds)[number];
 
+/** A shape check that validates a value and keeps it as written (plain data, for the JSON journal and schema). */
+const checked =
+  (check: (value: unknown, field: string) => unknown) =>
+  (value: unknown, field: string): unknown => {
+    check(value, field);
+    return value;
+  };
+
+/** A regular expression as text, compiled while validating so a bad one is refused with its position. */
+const regex = (description: string, optional = false): ParamSpec => ({
+  type: 'shape',
+  description,
+  optional,
+  check: checked(requireRegex),
+  schema: { type: 'string', format: 'regex', description },
+});
+
+const range = (description: string): ParamSpec => ({
+  type: 'shape',
+  description,
+  optional: true,
+  check: (value, field) => requireRange(value, field),
+  schema: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description },
+});
+
+const jsonCheck: ParamSpec = {
+  type: 'shape',
+  optional: true,
+  description: '{ path = "$.a.b[0]", and one of equals = value, range = [min, max], matches = "regex" }',
+  check: checked(requireJsonCheck),
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path'],
+    description: 'a value at a JSON path ($ then .name, ["name"], [index]) that must pass one test',
+    properties: {
+      path: { type: 'string', pattern: '^\\$', description: 'a JSON path such as $.queue.depth' },
+      equals: { description: 'the value it must equal' },
+      range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+      matches: { type: 'string', format: 'regex' },
+    },
+    oneOf: [{ required: ['equals'] }, { required: ['range'] }, { required: ['matches'] }],
+  },
+};
+
 const probe: ParamSpec = {
   type: 'variant',
   tag: 'type',
@@ -54,19 +107,85 @@ const probe: ParamSpec = {
     http: {
       url: text('URL to GET'),
       status: {
-        type: 'number',
-        integer: true,
-        min: 100,
-        max: 599,
-        default: 200,
-        description: 'expected status',
+        type: 'shape',
+        description: 'accepted status: a code (200), a class ("2xx") or a list of them ([200, 204])',
+        check: checked(requireStatus),
+        schema: {
+          description: 'a code (200), a class ("2xx") or a list of them',
+          default: '2xx',
+          oneOf: [
+            { type: 'integer', minimum: 100, maximum: 599 },
+            { type: 'string', pattern: '^[1-5]xx$' },
+            {
+              type: 'array',
+              minItems: 1,
+              items: {
+                oneOf: [
+                  { type: 'integer', minimum: 100, maximum: 599 },
+                  { type: 'string', pattern: '^[1-5]xx$' },
+                ],
+              },
+            },
+          ],
+        },
+        optional: true,
       },
+      body: regex('a regular expression the body must match', true),
+      json: jsonCheck,
     },
     command: {
       argv,
-      exitCode: { type: 'number', integer: true, default: 0, description: 'expected exit code' },
+      exitCode: {
+        type: 'shape',
+        description: 'accepted exit code, or a list of them (default 0)',
+        check: checked(requireExitCodes),
+        schema: {
+          description: 'an exit code 0..255 or a list of them',
+          default: 0,
+          oneOf: [
+            { type: 'integer', minimum: 0, maximum: 255 },
+            { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0, maximum: 255 } },
+          ],
+        },
+        optional: true,
+      },
+      stdout: regex('a regular expression stdout must match', true),
+      json: jsonCheck,
+      range: range('[min, max]: stdout (trimmed) is a number within it'),
     },
-    log: { target: text('a process target'), pattern: text('a regular expression a line must match') },
+    log: { target: text('a process target'), pattern: regex('a regular expression a line must match') },
+    module: {
+      path: text('an ES module exporting the probe function, relative to the scenario file'),
+      export: { type: 'string', default: 'probe', description: 'the name of the exported function' },
+    },
+  },
+};
+
+/** cgroup limits of a process target; the names and units are the resource fault kinds' own. */
+const limits: ParamSpec = {
+  type: 'object',
+  optional: true,
+  description: 'cgroup limits the process and its children run under from their start',
+  fields: {
+    memoryMiB: {
+      type: 'number',
+      min: 1,
+      optional: true,
+      description: 'memory limit; past it the kernel OOM-kills',
+    },
+    percentOfOneCore: {
+      type: 'number',
+      min: 1,
+      optional: true,
+      description: 'CPU time cap: 50 = half of one core, 200 = two cores',
+    },
+    maxTasks: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      optional: true,
+      description: 'most processes and threads; further forks fail with EAGAIN',
+    },
   },
 };
 
@@ -89,6 +208,7 @@ const targets: ParamSpec = {
           default: 'never',
           description: 'restart policy when it exits',
         },
+        limits,
       },
       'tcp-proxy': {
         listen: address('host:port to listen on', '127.0.0.1:0'),
@@ -349,7 +469,10 @@ export interface Scenario {
 /** A steady-state probe as validated: defaults filled, durations in milliseconds. */
 export interface SteadyStateEntry {
   readonly name: string;
-  /** The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log', … }`), references not yet resolved. */
+  /**
+   * The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log' | 'module', … }`: tolerances as written, a
+   * `module` path made absolute against the scenario file's folder), references not yet resolved.
+   */
   readonly probe: Readonly<Record<string, unknown>>;
   readonly when: 'before' | 'after' | 'before-and-after' | 'continuous' | 'during-faults';
   readonly every: number;
@@ -408,6 +531,7 @@ export function validateScenario(document: SourceDocument): Scenario {
       root,
     );
     const checked = faults === undefined ? undefined : validateFaults(faults, scenario);
+    checkLimits(scenario.targets ?? {});
     const { duration, timeLimit } = scenario.experiment;
     if (duration !== undefined && duration > timeLimit) {
       throw invalid('experiment.duration', `is longer than timeLimit (${timeLimit} ms)`, 'at most timeLimit');
@@ -430,10 +554,59 @@ export function validateScenario(document: SourceDocument): Scenario {
         'experiment.duration',
       );
     }
-    return { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario;
+    return withModulePaths(
+      { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario,
+      dirname(document.file),
+    );
   } catch (error) {
     throw locateError(document, error);
   }
+}
+
+/** `limits = {}` limits nothing: at least one limit is asked for. */
+function checkLimits(targetsByName: NonNullable<Scenario['targets']>): void {
+  for (const [name, target] of Object.entries(targetsByName)) {
+    const given = target.limits as Readonly<Record<string, unknown>> | undefined;
+    if (given !== undefined && Object.values(given).every((value) => value === undefined)) {
+      throw invalid(
+        `targets.${name}.limits`,
+        'gives no limit',
+        'one or more of memoryMiB, percentOfOneCore, maxTasks',
+      );
+    }
+  }
+}
+
+/**
+ * Module paths (a `module` probe's, the `module` workload's) made absolute against the scenario file's
+ * folder, so a run finds them wherever it is started from. A path that starts with a `${…}` reference is
+ * left to the reference.
+ */
+function withModulePaths(scenario: Scenario, baseDir: string): Scenario {
+  const absolute = (path: unknown): unknown =>
+    typeof path === 'string' && !path.startsWith('${') ? resolve(baseDir, path) : path;
+  const inProbe = <T extends Readonly<Record<string, unknown>> | undefined>(probe: T): T =>
+    probe?.type === 'module' ? ({ ...probe, path: absolute(probe.path) } as T) : probe;
+  const targets =
+    scenario.targets === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(scenario.targets).map(([name, target]) => [
+            name,
+            target.ready === undefined
+              ? target
+              : { ...target, ready: inProbe(target.ready as Readonly<Record<string, unknown>>) },
+          ]),
+        );
+  const workload = scenario.workload;
+  return {
+    ...scenario,
+    ...(targets === undefined ? {} : { targets }),
+    ...(scenario.steadyState === undefined
+      ? {}
+      : { steadyState: scenario.steadyState.map((entry) => ({ ...entry, probe: inProbe(entry.probe) })) }),
+    ...(workload?.type === 'module' ? { workload: { ...workload, path: absolute(workload.path) } } : {}),
+  };
 }
 
 function validateFaults(input: unknown, scenario: Omit<Scenario, 'faults'>): ScheduledFault[] {

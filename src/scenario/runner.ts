@@ -167,17 +167,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         signal,
       });
     });
-    const probes = (scenario.steadyState ?? []).map((entry, index) => ({
-      entry,
-      probe: probeOf(
-        resolveReferences(entry.probe, live as LiveTargets, `steadyState[${index}].probe`) as Readonly<
-          Record<string, unknown>
-        >,
-        live as LiveTargets,
-        `steadyState[${index}].probe`,
-        { clock, name: entry.name, timeoutMs: entry.timeout },
-      ),
-    }));
+    const probes: { entry: SteadyState; probe: Probe }[] = [];
+    for (const [index, entry] of (scenario.steadyState ?? []).entries()) {
+      const field = `steadyState[${index}].probe`;
+      const spec = resolveReferences(entry.probe, live, field) as Readonly<Record<string, unknown>>;
+      const options = { clock, name: entry.name, timeoutMs: entry.timeout };
+      probes.push({ entry, probe: await probeOf(spec, live, field, options) });
+    }
     const before = probes.filter(({ entry }) => entry.when === 'before' || entry.when === 'before-and-after');
     result.steadyStateBefore = await phase('steady-state-before', () => checkOnce(before, clock, signal));
     const red = result.steadyStateBefore.find((outcome) => !outcome.ok);
