@@ -2,7 +2,7 @@ import { formatDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { subscribe } from '../core/events.js';
 import { Random } from '../core/random.js';
-import { demoScenarioPath, freeLoopbackPort, kvServicePath } from '../demo/index.js';
+import { demoScenarioPath, kvServicePath } from '../demo/index.js';
 import { explainCheck, loadScenario, type RunResult, runScenario } from '../scenario/index.js';
 import { parseCommandLine, usageSeed } from './usage.js';
 
@@ -75,7 +75,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     // The scenario reads these (see its header); a user running it with `faultline run` sets them.
     const env = {
       FAULTLINE_DEMO_SERVICE: kvServicePath,
-      FAULTLINE_DEMO_PORT: String(await freeLoopbackPort()),
       FAULTLINE_DEMO_VARIANT: variant,
     };
     Object.assign(process.env, env);

@@ -385,6 +385,11 @@ const faultTiming: ParamSpecs = {
     optional: true,
     description: 'heal after this long (default: at the end of the method)',
   },
+  jitter: {
+    type: 'duration',
+    optional: true,
+    description: 'a seeded delay, up to this long, added to each injection (spreads the instant)',
+  },
   every: { type: 'duration', optional: true, description: 'a tick at this interval: inject again' },
   times: {
     type: 'number',
@@ -503,6 +508,7 @@ export interface ScheduledFault {
   readonly at: number;
   readonly for?: number;
   readonly every?: number;
+  readonly jitter?: number;
   readonly times?: number;
   readonly until?: number;
   readonly probability?: number;
@@ -643,12 +649,13 @@ function validateFaults(input: unknown, scenario: Omit<Scenario, 'faults'>): Sch
     }
     if (when.every !== undefined && when.every <= 0)
       throw invalid(`${field}.every`, 'must be more than 0', 'a positive duration');
-    if (when.every !== undefined && when.for !== undefined && when.for >= when.every) {
-      // The next tick would inject it again while it is still in force.
+    if (when.every !== undefined && (when.for ?? 0) + (when.jitter ?? 0) >= when.every) {
+      // The next tick could inject it again while it is still in force.
+      const less = when.jitter !== undefined && when.for !== undefined ? ` less for (${when.for} ms)` : '';
       throw invalid(
-        `${field}.for`,
-        `must be shorter than every (${when.every} ms)`,
-        'a duration shorter than every',
+        `${field}.${when.jitter === undefined ? 'for' : 'jitter'}`,
+        `must be shorter than every (${when.every} ms)${less}`,
+        `a duration shorter than every${less}`,
       );
     }
     return { choices, ...when };

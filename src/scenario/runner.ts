@@ -14,7 +14,7 @@ import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
-import { type LiveTargets, liveParams, resolveReferences } from './references.js';
+import { type LiveTargets, liveParams, portNamesIn, resolveReferences } from './references.js';
 import { resolveEntries } from './schedule.js';
 import { probeOf, startTargets } from './targets.js';
 import { type RunningWorkload, startWorkload } from './workloads.js';
@@ -163,6 +163,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         clock,
         random: random.fork('targets'),
         runDir: dir,
+        ports: portNamesIn(scenario),
         log,
         signal,
       });

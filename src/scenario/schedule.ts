@@ -106,7 +106,6 @@ export function resolveEntries(
       fault.every === undefined
         ? 1
         : Math.min(fault.times ?? Number.POSITIVE_INFINITY, Math.ceil((end - fault.at) / fault.every));
-    entries.push({ entry, ...named, lastTickMs: fault.at + Math.max(0, ticks - 1) * (fault.every ?? 0) });
     if (ticks > maxPlannedInjections) {
       throw invalid(
         `${field}.every`,
@@ -114,14 +113,19 @@ export function resolveEntries(
         'a longer interval, times or until',
       );
     }
+    let lastTickMs = fault.at;
     for (let tick = 0; tick < ticks; tick++) {
-      const atMs = fault.at + tick * (fault.every ?? 0);
-      // Both draws are made on every tick, so one tick's outcome never shifts the next one's.
+      // Every draw is made on every tick, so one tick's outcome never shifts the next one's.
       const choice = fault.choices[
         fault.choices.length > 1 ? random.int(fault.choices.length) : 0
       ] as FaultChoice;
       const fires = fault.probability === undefined ? true : random.chance(fault.probability);
-      if (!fires) continue;
+      const atMs =
+        fault.at +
+        tick * (fault.every ?? 0) +
+        (fault.jitter === undefined ? 0 : random.between(0, fault.jitter));
+      lastTickMs = Math.max(lastTickMs, atMs);
+      if (!fires || atMs >= end) continue;
       planned.push({
         entry,
         ...named,
@@ -139,6 +143,7 @@ export function resolveEntries(
         );
       }
     }
+    entries.push({ entry, ...named, lastTickMs });
   }
   // Relative instants of different conditional entries do not compare: each keeps its own group.
   const group = (step: PlannedInjection): number => (step.start === undefined ? -1 : step.entry);

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalid } from '../core/assert.js';
@@ -43,6 +44,8 @@ export interface StartTargetsOptions {
   readonly random: Random;
   /** The run's directory: what `${run.dir}` stands for. */
   readonly runDir: string;
+  /** The names of the free loopback ports to reserve for `${ports.NAME}` (`portNamesIn` of the scenario). */
+  readonly ports?: readonly string[];
   /** Told one line per target brought up. */
   log?(line: string): void;
   /** Stops bringing targets up (those up are taken down) when it aborts. */
@@ -66,7 +69,7 @@ export async function startTargets(
   options: StartTargetsOptions,
 ): Promise<LiveTargets> {
   const specs: TargetSpecs = targets ?? {};
-  const live = new LiveTargets(options.runDir, Object.keys(specs));
+  const live = new LiveTargets(options.runDir, Object.keys(specs), await freePorts(options.ports ?? []));
   const stops: LedgerEntry[] = [];
   const run: Run = { options, live, stops, supervisor: undefined };
   try {
@@ -86,6 +89,26 @@ export async function startTargets(
     throw error;
   }
   return live;
+}
+
+/**
+ * A free loopback port for each name, all distinct. Free when asked: something else may take one before
+ * the target binds it, which a target's start then reports (the usual race of picking ports up front).
+ */
+async function freePorts(names: readonly string[]): Promise<Map<string, number>> {
+  const servers = await Promise.all(
+    names.map(async () => {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) =>
+        server.once('error', reject).listen(0, '127.0.0.1', resolve),
+      );
+      return server;
+    }),
+  );
+  // All held open until each is known, so the OS cannot hand the same port out twice.
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return new Map(names.map((name, i) => [name, ports[i] as number]));
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, message: string): void {

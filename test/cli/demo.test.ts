@@ -72,7 +72,7 @@ describe('faultline demo', () => {
     assert.match(out, /^faultline demo: scenario \S+\/scenarios\/demo\.toml, the buggy store$/m);
     assert.match(
       out,
-      /run it yourself: FAULTLINE_DEMO_SERVICE=\S+kv-service\.js FAULTLINE_DEMO_PORT=\d+ FAULTLINE_DEMO_VARIANT=buggy faultline run --seed 7 \S+demo\.toml$/m,
+      /run it yourself: FAULTLINE_DEMO_SERVICE=\S+kv-service\.js FAULTLINE_DEMO_VARIANT=buggy faultline run --seed 7 \S+demo\.toml$/m,
     );
     assert.match(out, /target kv \(process\) up pid \d+/);
     assert.match(out, /kill -SIGKILL kv \(pid \d+\)/);

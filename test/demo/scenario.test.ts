@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
-import { demoScenarioPath, freeLoopbackPort, kvServicePath } from '../../src/demo/index.js';
+import { demoScenarioPath, kvServicePath } from '../../src/demo/index.js';
 import type { Op } from '../../src/history/index.js';
 import { explainCheck, runCheck } from '../../src/scenario/checks.js';
 import { loadScenario } from '../../src/scenario/index.js';
@@ -35,11 +35,10 @@ describe('the bundled demo scenario', () => {
     const saved = { ...process.env };
     Object.assign(process.env, {
       FAULTLINE_DEMO_SERVICE: kvServicePath,
-      FAULTLINE_DEMO_PORT: String(await freeLoopbackPort()),
       FAULTLINE_DEMO_VARIANT: 'fixed',
     });
-    const pending = runCli(['run', '--seed', '5', demoScenarioPath], 60_000); // spawned with this env
-    for (const name of ['FAULTLINE_DEMO_SERVICE', 'FAULTLINE_DEMO_PORT', 'FAULTLINE_DEMO_VARIANT']) {
+    const pending = runCli(['run', '--no-journal', '--seed', '5', demoScenarioPath], 60_000); // spawned with this env
+    for (const name of ['FAULTLINE_DEMO_SERVICE', 'FAULTLINE_DEMO_VARIANT']) {
       if (saved[name] === undefined) delete process.env[name];
       else process.env[name] = saved[name];
     }
@@ -52,7 +51,7 @@ describe('the bundled demo scenario', () => {
   it('without its environment, `faultline run` names the field and the variable', async () => {
     const saved = process.env.FAULTLINE_DEMO_SERVICE;
     delete process.env.FAULTLINE_DEMO_SERVICE;
-    const pending = runCli(['run', demoScenarioPath]);
+    const pending = runCli(['run', '--no-journal', demoScenarioPath]);
     if (saved !== undefined) process.env.FAULTLINE_DEMO_SERVICE = saved;
     const result = await pending;
     assert.notEqual(result.code, 0);

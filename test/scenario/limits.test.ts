@@ -174,7 +174,7 @@ describe('process targets with cgroup limits', { skip }, () => {
       file,
       `[experiment]\nname = "crash"\nduration = "60s"\n[targets.app]\ntype = "process"\nargv = ["sleep", "120"]\nlimits = { memoryMiB = 128, maxTasks = 16 }\n`,
     );
-    const run = spawn(process.execPath, [main, 'run', file], {
+    const run = spawn(process.execPath, [main, 'run', '--no-journal', file], {
       env: { ...process.env, FAULTLINE_STATE_DIR: state },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -237,7 +237,7 @@ describe('process targets with cgroup limits', { skip }, () => {
       );
       chmodSync(file, 0o644);
       const main = new URL('../../src/cli/main.js', import.meta.url).pathname;
-      const run = spawnSync(process.execPath, [main, 'run', file], {
+      const run = spawnSync(process.execPath, [main, 'run', '--no-journal', file], {
         uid: 65534,
         gid: 65534,
         cwd: tmpdir(),

@@ -108,6 +108,48 @@ describe('resolveSchedule', () => {
       /would tick 600000 times; a schedule makes at most 10000/,
     );
   });
+
+  it('jitter spreads each instant by a seeded delay below it; the other entries draw as before', () => {
+    const jittered = faults.map((fault, i) => (i === 2 ? { ...fault, jitter: 400 } : fault));
+    const limitMs = methodLimitMs(scenario);
+    const planned = resolveSchedule(jittered, { seed: 7, limitMs });
+    const ticks = planned.filter((step) => step.entry === 2);
+    assert.equal(ticks.length, 3);
+    for (const step of ticks) {
+      const nominal = 1000 + step.tick * 1000;
+      assert.ok(step.atMs >= nominal && step.atMs < nominal + 400, `tick ${step.tick} at ${step.atMs}`);
+    }
+    assert.ok(new Set(ticks.map((step) => step.atMs - step.tick * 1000)).size > 1, 'the delays differ');
+    assert.deepEqual(resolveSchedule(jittered, { seed: 7, limitMs }), planned);
+    assert.notDeepEqual(
+      resolveSchedule(jittered, { seed: 8, limitMs }).filter((step) => step.entry === 2),
+      ticks,
+    );
+    const others = (list: typeof planned) => list.filter((step) => step.entry !== 2);
+    assert.deepEqual(others(planned), others(resolveSchedule(faults, { seed: 7, limitMs })));
+    const refused = (timing: string) => {
+      try {
+        validateScenario(
+          readDocument(
+            'j.toml',
+            `[experiment]\nname = "j"\nduration = "10s"\n[targets.db]\ntype = "tcp-proxy"\nupstream = "127.0.0.1:9"\n[[faults]]\nkind = "tcp.noop"\nparams = { proxy = "db" }\n${timing}\n`,
+          ),
+        );
+      } catch (error) {
+        return (error as Error).message;
+      }
+      assert.fail('expected a refusal');
+    };
+    assert.match(
+      refused('every = "1s"\njitter = "1s"'),
+      /^j\.toml:\d+:\d+: faults\[0\]\.jitter: must be shorter than every \(1000 ms\)/,
+    );
+    assert.match(
+      refused('every = "1s"\nfor = "600ms"\njitter = "400ms"'),
+      /faults\[0\]\.jitter: must be shorter than every \(1000 ms\) less for \(600 ms\)/,
+    );
+    assert.match(refused('jitter = "soon"'), /faults\[0\]\.jitter: /);
+  });
 });
 
 // Conditions: an entry may wait for ops, for another entry's heal and for a probe to pass again. Validated
