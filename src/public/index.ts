@@ -320,6 +320,7 @@ export {
 export {
   type DocumentFormat,
   documentFormats,
+  type FaultEntryInput,
   formatOf,
   type PlannedInjection,
   type ProbeOutcome,
@@ -332,6 +333,7 @@ export {
   runPhases,
   runScenario,
   type Scenario,
+  type ScenarioInput,
   type ScheduledFault,
   type SourceDocument,
   scenarioJsonSchema,

@@ -2,6 +2,7 @@
 export {
   type DocumentFormat,
   documentFormats,
+  type FaultEntryInput,
   formatOf,
   type PlannedInjection,
   type ProbeOutcome,
@@ -14,6 +15,7 @@ export {
   runPhases,
   runScenario,
   type Scenario,
+  type ScenarioInput,
   type ScheduledFault,
   type SourceDocument,
   scenarioJsonSchema,

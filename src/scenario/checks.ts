@@ -70,44 +70,44 @@ export async function runCheck(spec: CheckSpec, inputs: CheckInputs): Promise<Ch
 }
 
 /** The checks that read the recorded history, by the name a scenario gives them. */
-const historyChecks: Readonly<
-  Record<
-    string,
-    (history: readonly Op[], spec: CheckSpec, inputs: CheckInputs) => CheckResult | Promise<CheckResult>
-  >
-> = {
-  linearizability: (history, spec, inputs) =>
-    checkLinearizability(
-      // A kv scan reads every key at once: not an op of the single-key models.
-      dense(history.filter((op) => op.f !== 'scan')),
-      builtInModel(String(spec.model)) as NonNullable<ReturnType<typeof builtInModel>>,
-      {
-        timeoutMs: inputs.timeoutMs,
-        clock: inputs.clock,
-      },
-    ),
-  // Items added to a set and read back (the set workload's add, read), or keys written and scanned (kv).
-  'acked-writes': (history, _spec, inputs) =>
-    inputs.model === 'kv'
-      ? ackedKvWrites(history, inputs.injections)
-      : checkAckedWrites(history, { writeF: 'add' }),
-  set: (history) => checkSet(history),
-  counter: (history) => checkCounter(history),
-  queue: (history) => checkQueue(history),
-  'total-queue': (history) => checkTotalQueue(history),
-  duplicates: (history) => checkNoDuplicates(history),
-  'monotonic-reads': (history) => checkMonotonicReads(history),
-  convergence: (history, spec) => checkConvergence(history, { deadlineNs: Number(spec.within) * 1e6 }),
-};
+type HistoryCheck<S extends CheckSpec> = (
+  history: readonly Op[],
+  spec: S,
+  inputs: CheckInputs,
+) => CheckResult | Promise<CheckResult>;
+
+const historyChecks: { readonly [K in CheckSpec['check']]?: HistoryCheck<Extract<CheckSpec, { check: K }>> } =
+  {
+    linearizability: (history, spec, inputs) =>
+      checkLinearizability(
+        // A kv scan reads every key at once: not an op of the single-key models.
+        dense(history.filter((op) => op.f !== 'scan')),
+        builtInModel(spec.model) as NonNullable<ReturnType<typeof builtInModel>>,
+        {
+          timeoutMs: inputs.timeoutMs,
+          clock: inputs.clock,
+        },
+      ),
+    // Items added to a set and read back (the set workload's add, read), or keys written and scanned (kv).
+    'acked-writes': (history, _spec, inputs) =>
+      inputs.model === 'kv'
+        ? ackedKvWrites(history, inputs.injections)
+        : checkAckedWrites(history, { writeF: 'add' }),
+    set: (history) => checkSet(history),
+    counter: (history) => checkCounter(history),
+    queue: (history) => checkQueue(history),
+    'total-queue': (history) => checkTotalQueue(history),
+    duplicates: (history) => checkNoDuplicates(history),
+    'monotonic-reads': (history) => checkMonotonicReads(history),
+    convergence: (history, spec) => checkConvergence(history, { deadlineNs: spec.within * 1e6 }),
+  };
 
 async function check(spec: CheckSpec, inputs: CheckInputs): Promise<CheckResult> {
-  if (spec.check === 'probe-success')
-    return probeSuccess(String(spec.probe), Number(spec.minPercent), inputs.samples);
-  if (spec.check === 'recovery-slo')
-    return recoverySlo(Number(spec.within), inputs.samples, inputs.injections);
-  const checker = historyChecks[spec.check];
+  if (spec.check === 'probe-success') return probeSuccess(spec.probe, spec.minPercent, inputs.samples);
+  if (spec.check === 'recovery-slo') return recoverySlo(spec.within, inputs.samples, inputs.injections);
+  const checker = historyChecks[spec.check] as HistoryCheck<CheckSpec> | undefined;
   if (checker === undefined) return undecided(spec.check, `no checker named ${spec.check}`);
-  if (spec.check === 'linearizability' && builtInModel(String(spec.model)) === undefined) {
+  if (spec.check === 'linearizability' && builtInModel(spec.model) === undefined) {
     return undecided(
       spec.check,
       `unknown model ${JSON.stringify(spec.model)}; valid: ${modelNames.join(', ')}`,

@@ -4,6 +4,9 @@ import { faultFactory, faultKinds } from '../core/fault-registry.js';
 import {
   type ParamSpec,
   type ParamSpecs,
+  type ParamsInput,
+  type ParamsOf,
+  type ParamValue,
   paramsJsonSchema,
   type RefParam,
   validateParams,
@@ -25,20 +28,25 @@ import type { SourceDocument } from './document.js';
  * takes a live object (a proxy, a network, a process) names a target of the matching type.
  */
 
-const text = (description: string, optional = false): ParamSpec => ({
-  type: 'string',
-  description,
-  optional,
-});
-const names = (description: string): ParamSpec => ({ type: 'list', items: text('a name'), description });
-const argv: ParamSpec = {
+/*
+ * Each spec is written `as const satisfies ParamSpec`, so its literal types survive: `ParamsOf` and
+ * `ParamsInput` derive the `Scenario` types from the same objects that validate a file.
+ */
+const text = <const Optional extends boolean = false>(description: string, optional?: Optional) =>
+  ({ type: 'string', description, optional: (optional ?? false) as Optional }) as const;
+const names = (description: string) => ({ type: 'list', items: text('a name'), description }) as const;
+const argv = {
   type: 'list',
   items: text('an argument'),
   minItems: 1,
   description: 'program and arguments',
-};
-const address = (description: string, fallback?: string): ParamSpec =>
-  fallback === undefined ? text(description) : { type: 'string', default: fallback, description };
+} as const satisfies ParamSpec;
+const address = (description: string) => text(description);
+const listenAddress = {
+  type: 'string',
+  default: '127.0.0.1:0',
+  description: 'host:port to listen on',
+} as const satisfies ParamSpec;
 
 /** What a fault parameter of each `ref` kind may name: a target of one of these types. */
 const refTargets: Readonly<Record<string, readonly string[]>> = {
@@ -55,30 +63,32 @@ export type ProtocolKind = (typeof protocolKinds)[number];
 
 /** A shape check that validates a value and keeps it as written (plain data, for the JSON journal and schema). */
 const checked =
-  (check: (value: unknown, field: string) => unknown) =>
-  (value: unknown, field: string): unknown => {
+  <T>(check: (value: unknown, field: string) => unknown) =>
+  (value: unknown, field: string): T => {
     check(value, field);
-    return value;
+    return value as T;
   };
 
 /** A regular expression as text, compiled while validating so a bad one is refused with its position. */
-const regex = (description: string, optional = false): ParamSpec => ({
-  type: 'shape',
-  description,
-  optional,
-  check: checked(requireRegex),
-  schema: { type: 'string', format: 'regex', description },
-});
+const regex = <const Optional extends boolean = false>(description: string, optional?: Optional) =>
+  ({
+    type: 'shape',
+    description,
+    optional: (optional ?? false) as Optional,
+    check: checked<string>(requireRegex),
+    schema: { type: 'string', format: 'regex', description },
+  }) as const satisfies ParamSpec;
 
-const range = (description: string): ParamSpec => ({
-  type: 'shape',
-  description,
-  optional: true,
-  check: (value, field) => requireRange(value, field),
-  schema: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description },
-});
+const range = (description: string) =>
+  ({
+    type: 'shape',
+    description,
+    optional: true,
+    check: (value: unknown, field: string) => requireRange(value, field),
+    schema: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description },
+  }) as const satisfies ParamSpec;
 
-const jsonCheck: ParamSpec = {
+const jsonCheck = {
   type: 'shape',
   optional: true,
   description: '{ path = "$.a.b[0]", and one of equals = value, range = [min, max], matches = "regex" }',
@@ -96,9 +106,9 @@ const jsonCheck: ParamSpec = {
     },
     oneOf: [{ required: ['equals'] }, { required: ['range'] }, { required: ['matches'] }],
   },
-};
+} as const satisfies ParamSpec;
 
-const probe: ParamSpec = {
+const probe = {
   type: 'variant',
   tag: 'type',
   description: 'what the probe checks',
@@ -159,10 +169,10 @@ const probe: ParamSpec = {
       export: { type: 'string', default: 'probe', description: 'the name of the exported function' },
     },
   },
-};
+} as const satisfies ParamSpec;
 
 /** cgroup limits of a process target; the names and units are the resource fault kinds' own. */
-const limits: ParamSpec = {
+const limits = {
   type: 'object',
   optional: true,
   description: 'cgroup limits the process and its children run under from their start',
@@ -187,9 +197,9 @@ const limits: ParamSpec = {
       description: 'most processes and threads; further forks fail with EAGAIN',
     },
   },
-};
+} as const satisfies ParamSpec;
 
-const targets: ParamSpec = {
+const targets = {
   type: 'record',
   description: 'what the experiment runs and acts on, by name',
   values: {
@@ -211,11 +221,11 @@ const targets: ParamSpec = {
         limits,
       },
       'tcp-proxy': {
-        listen: address('host:port to listen on', '127.0.0.1:0'),
+        listen: listenAddress,
         upstream: address('host:port to forward to'),
       },
       'udp-proxy': {
-        listen: address('host:port to listen on', '127.0.0.1:0'),
+        listen: listenAddress,
         upstream: address('host:port to forward to'),
       },
       network: {
@@ -233,9 +243,9 @@ const targets: ParamSpec = {
       },
     },
   },
-};
+} as const satisfies ParamSpec;
 
-const steadyState: ParamSpec = {
+const steadyState = {
   type: 'list',
   optional: true,
   description: 'probes that say the system is healthy',
@@ -259,67 +269,67 @@ const steadyState: ParamSpec = {
       timeout: { type: 'duration', default: '5s', description: 'how long one check may take' },
     },
   },
-};
+} as const satisfies ParamSpec;
 
-const workload: ParamSpec = {
+/** The fields of every workload that speaks the workload protocol. */
+const protocolWorkload = {
+  url: text('base URL of the service speaking the workload protocol (docs/scenarios.md)'),
+  clients: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: 1000,
+    default: 5,
+    description: 'concurrent clients',
+  },
+  ops: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: 10_000_000,
+    default: 1000,
+    description: 'operations in all',
+  },
+  timeout: {
+    type: 'duration',
+    default: '1s',
+    description: 'a call that takes longer is recorded as info',
+  },
+} as const satisfies ParamSpecs;
+
+const workload = {
   type: 'variant',
   tag: 'type',
   optional: true,
   description: 'client operations recorded as a History',
-  variants: Object.fromEntries([
-    ...protocolKinds.map((kind) => [
-      kind,
-      {
-        url: text('base URL of the service speaking the workload protocol (docs/scenarios.md)'),
-        clients: {
-          type: 'number',
-          integer: true,
-          min: 1,
-          max: 1000,
-          default: 5,
-          description: 'concurrent clients',
-        },
-        ops: {
-          type: 'number',
-          integer: true,
-          min: 1,
-          max: 10_000_000,
-          default: 1000,
-          description: 'operations in all',
-        },
-        timeout: {
-          type: 'duration',
-          default: '1s',
-          description: 'a call that takes longer is recorded as info',
-        },
-      } satisfies ParamSpecs,
-    ]),
-    [
-      'http',
-      {
-        url: text('URL to request'),
-        ratePerSec: {
-          type: 'number',
-          min: 0.01,
-          max: 100_000,
-          default: 10,
-          description: 'requests per second',
-        },
-        concurrency: {
-          type: 'number',
-          integer: true,
-          min: 1,
-          max: 1000,
-          default: 4,
-          description: 'in flight at most',
-        },
-      } satisfies ParamSpecs,
-    ],
-    ['module', { path: text('a module exporting a client (docs/scenarios.md)') } satisfies ParamSpecs],
-  ]),
-};
+  variants: {
+    ...(Object.fromEntries(protocolKinds.map((kind) => [kind, protocolWorkload])) as Record<
+      ProtocolKind,
+      typeof protocolWorkload
+    >),
+    http: {
+      url: text('URL to request'),
+      ratePerSec: {
+        type: 'number',
+        min: 0.01,
+        max: 100_000,
+        default: 10,
+        description: 'requests per second',
+      },
+      concurrency: {
+        type: 'number',
+        integer: true,
+        min: 1,
+        max: 1000,
+        default: 4,
+        description: 'in flight at most',
+      },
+    },
+    module: { path: text('a module exporting a client (docs/scenarios.md)') },
+  },
+} as const satisfies ParamSpec;
 
-const checks: ParamSpec = {
+const checks = {
   type: 'list',
   optional: true,
   description: 'what the run must prove',
@@ -351,16 +361,16 @@ const checks: ParamSpec = {
       },
     },
   },
-};
+} as const satisfies ParamSpec;
 
-const rollbacks: ParamSpec = {
+const rollbacks = {
   type: 'list',
   optional: true,
   description: 'actions that always run at the end, after the heals',
   items: { type: 'object', description: 'a command', fields: { argv } },
-};
+} as const satisfies ParamSpec;
 
-const faultTiming: ParamSpecs = {
+const faultTiming = {
   name: text('names the entry in output, and for after', true),
   afterOps: {
     type: 'number',
@@ -410,9 +420,9 @@ const faultTiming: ParamSpecs = {
     optional: true,
     description: 'with every: the chance that a tick injects (seeded)',
   },
-};
+} as const satisfies ParamSpecs;
 
-const scenarioSpecs: ParamSpecs = {
+const scenarioSpecs = {
   experiment: {
     type: 'object',
     description: 'what this is',
@@ -446,43 +456,48 @@ const scenarioSpecs: ParamSpecs = {
   workload,
   checks,
   rollbacks,
-};
+} as const satisfies ParamSpecs;
 
 /** How long the schedule may run: the method's duration when given, else the time limit. */
 export function methodLimitMs(scenario: Scenario): number {
   return scenario.experiment.duration ?? scenario.experiment.timeLimit;
 }
 
-/** A validated scenario: durations in milliseconds, defaults filled, fault params checked by their kind. */
-export interface Scenario {
-  readonly experiment: {
-    readonly name: string;
-    readonly description?: string;
-    readonly tags?: readonly string[];
-    readonly seed?: number;
-    readonly duration?: number;
-    readonly timeLimit: number;
-  };
-  readonly targets?: Readonly<Record<string, { readonly type: string } & Readonly<Record<string, unknown>>>>;
-  readonly steadyState?: readonly SteadyStateEntry[];
-  readonly faults?: readonly ScheduledFault[];
-  readonly workload?: { readonly type: string } & Readonly<Record<string, unknown>>;
-  readonly checks?: readonly ({ readonly check: string } & Readonly<Record<string, unknown>>)[];
-  readonly rollbacks?: readonly { readonly argv: readonly string[] }[];
-}
+/**
+ * A validated scenario: durations in milliseconds, defaults filled, fault params checked by their kind.
+ * Derived from the specs above, so the type cannot drift from what validation returns.
+ */
+export type Scenario = ParamsOf<typeof scenarioSpecs> & { readonly faults?: readonly ScheduledFault[] };
 
-/** A steady-state probe as validated: defaults filled, durations in milliseconds. */
-export interface SteadyStateEntry {
-  readonly name: string;
-  /**
-   * The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log' | 'module', … }`: tolerances as written, a
-   * `module` path made absolute against the scenario file's folder), references not yet resolved.
-   */
-  readonly probe: Readonly<Record<string, unknown>>;
-  readonly when: 'before' | 'after' | 'before-and-after' | 'continuous' | 'during-faults';
-  readonly every: number;
-  readonly timeout: number;
-}
+/**
+ * A scenario as a user writes it, as an object (`runScenarioIn(t, {...})`): defaulted fields may be left
+ * out, durations are `"250ms"` or milliseconds. Derived from the same specs.
+ */
+export type ScenarioInput = ParamsInput<typeof scenarioSpecs> & {
+  readonly faults?: readonly FaultEntryInput[];
+};
+
+/** A schedule entry as written: one `kind` with its `params`, or `oneOf` them, and its timing. */
+export type FaultEntryInput = ParamsInput<typeof faultTiming> &
+  (
+    | { readonly kind: string; readonly params?: Readonly<Record<string, unknown>> }
+    | {
+        readonly oneOf: readonly {
+          readonly kind: string;
+          readonly params?: Readonly<Record<string, unknown>>;
+        }[];
+      }
+  );
+
+/**
+ * A steady-state probe as validated: defaults filled, durations in milliseconds; its `probe` keeps its
+ * tolerances as written (a `module` path made absolute against the scenario file's folder), references
+ * not yet resolved.
+ */
+export type SteadyStateEntry = ParamValue<(typeof steadyState)['items']>;
+
+/** A target as validated, by its `type`. */
+export type TargetSpec = ParamValue<(typeof targets)['values']>;
 
 /** A fault to inject: its kind, and params checked by the kind's schema (live objects named as targets). */
 export interface FaultChoice {
@@ -493,26 +508,9 @@ export interface FaultChoice {
 /**
  * A schedule entry, times in milliseconds from the start of the method — or, when it has conditions
  * (`afterOps`, `after`, `whenGreen`, all of which must come true, the probe last), from the moment they do.
+ * `choices` is the one fault, or (from `oneOf`) the set each tick draws one from.
  */
-export interface ScheduledFault {
-  /** One fault, or (from `oneOf`) the set each tick draws one from. */
-  readonly choices: readonly FaultChoice[];
-  /** Names the entry in output; `after` refers to it. Unique in the schedule. */
-  readonly name?: string;
-  /** Starts once the workload has completed this many ops. */
-  readonly afterOps?: number;
-  /** Starts once the entry of this name (which has `for`) has healed its last injection. */
-  readonly after?: string;
-  /** Starts when this steady-state probe (continuous or during-faults) next passes. */
-  readonly whenGreen?: string;
-  readonly at: number;
-  readonly for?: number;
-  readonly every?: number;
-  readonly jitter?: number;
-  readonly times?: number;
-  readonly until?: number;
-  readonly probability?: number;
-}
+export type ScheduledFault = ParamsOf<typeof faultTiming> & { readonly choices: readonly FaultChoice[] };
 
 /**
  * Validates a read document against the format. A bad field is FL_ERR_CONFIG naming
@@ -572,8 +570,8 @@ export function validateScenario(document: SourceDocument): Scenario {
 /** `limits = {}` limits nothing: at least one limit is asked for. */
 function checkLimits(targetsByName: NonNullable<Scenario['targets']>): void {
   for (const [name, target] of Object.entries(targetsByName)) {
-    const given = target.limits as Readonly<Record<string, unknown>> | undefined;
-    if (given !== undefined && Object.values(given).every((value) => value === undefined)) {
+    if (target.type !== 'process' || target.limits === undefined) continue;
+    if (Object.values(target.limits).every((value) => value === undefined)) {
       throw invalid(
         `targets.${name}.limits`,
         'gives no limit',
@@ -589,19 +587,18 @@ function checkLimits(targetsByName: NonNullable<Scenario['targets']>): void {
  * left to the reference.
  */
 function withModulePaths(scenario: Scenario, baseDir: string): Scenario {
-  const absolute = (path: unknown): unknown =>
-    typeof path === 'string' && !path.startsWith('${') ? resolve(baseDir, path) : path;
-  const inProbe = <T extends Readonly<Record<string, unknown>> | undefined>(probe: T): T =>
-    probe?.type === 'module' ? ({ ...probe, path: absolute(probe.path) } as T) : probe;
+  const absolute = (path: string): string => (path.startsWith('${') ? path : resolve(baseDir, path));
+  const inProbe = <P extends SteadyStateEntry['probe']>(probe: P): P =>
+    probe.type === 'module' ? { ...probe, path: absolute(probe.path) } : probe;
   const targets =
     scenario.targets === undefined
       ? undefined
       : Object.fromEntries(
           Object.entries(scenario.targets).map(([name, target]) => [
             name,
-            target.ready === undefined
-              ? target
-              : { ...target, ready: inProbe(target.ready as Readonly<Record<string, unknown>>) },
+            target.type === 'process' && target.ready !== undefined
+              ? { ...target, ready: inProbe(target.ready) }
+              : target,
           ]),
         );
   const workload = scenario.workload;
@@ -682,7 +679,8 @@ function validateConditions(entries: readonly ScheduledFault[], scenario: Omit<S
   const during = (scenario.steadyState ?? []).filter(
     (probe) => probe.when === 'continuous' || probe.when === 'during-faults',
   );
-  const ops = scenario.workload?.ops;
+  const ops =
+    scenario.workload !== undefined && 'ops' in scenario.workload ? scenario.workload.ops : undefined;
   for (const [index, entry] of entries.entries()) {
     const field = `faults[${index}]`;
     if (entry.afterOps !== undefined) {

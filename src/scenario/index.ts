@@ -11,10 +11,16 @@ export {
   type SourceDocument,
 } from './document.js';
 export {
+  type FaultEntryInput,
   methodLimitMs,
+  type ProtocolKind,
+  protocolKinds,
   type Scenario,
+  type ScenarioInput,
   type ScheduledFault,
+  type SteadyStateEntry,
   scenarioJsonSchema,
+  type TargetSpec,
   validateScenario,
 } from './format.js';
 export { loadScenario, maxScenarioBytes } from './load.js';

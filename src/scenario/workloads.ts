@@ -52,16 +52,7 @@ export interface RunningWorkload {
   history(): History;
 }
 
-function numberField(spec: WorkloadSpec, field: string): number {
-  const value = spec[field];
-  if (typeof value !== 'number')
-    throw new FaultlineError(codes.config, `workload.${field}: expected a number`, {
-      details: { field: `workload.${field}`, expected: 'a number' },
-    });
-  return value;
-}
-
-function urlField(spec: WorkloadSpec): URL {
+function urlField(spec: { readonly url: string }): URL {
   const text = spec.url;
   const url = typeof text === 'string' && URL.canParse(text) ? new URL(text) : undefined;
   if (url === undefined || url.protocol !== 'http:') {
@@ -88,8 +79,8 @@ export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): Run
     const tally = new Tally(clock, httpTimeoutMs, log);
     const driver = new HttpDriver(tally, {
       url,
-      ratePerSec: numberField(spec, 'ratePerSec'),
-      concurrency: numberField(spec, 'concurrency'),
+      ratePerSec: spec.ratePerSec,
+      concurrency: spec.concurrency,
       clock,
     });
     log?.(`workload: http GET ${url.href} at ${spec.ratePerSec}/s, ${spec.concurrency} in flight at most`);
@@ -111,9 +102,8 @@ export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): Run
   }
   const kind = spec.type as ProtocolKind;
   const url = urlField(spec);
-  const clients = numberField(spec, 'clients');
-  const ops = numberField(spec, 'ops');
-  const tally = new Tally(clock, numberField(spec, 'timeout'), log);
+  const { clients, ops } = spec;
+  const tally = new Tally(clock, spec.timeout, log);
   const driver = new Driver(tally, { clients, ops, random });
   const source = protocolSource(kind, url.href, runIdOf(options));
   log?.(`workload: ${kind} against ${url.href}, ${clients} client(s), ${ops} op(s)`);

@@ -10,6 +10,7 @@ import {
   type RunResult,
   runScenario,
   type Scenario,
+  type ScenarioInput,
   validateScenario,
 } from '../scenario/index.js';
 
@@ -109,7 +110,7 @@ function replayCommand(t: NodeTestLike | VitestTestLike, seed: number): string {
 }
 
 /** What `runScenarioIn` runs: a scenario file (.toml, .yaml/.yml, .json) or the same model as an object. */
-export type ScenarioSource = string | Readonly<Record<string, unknown>>;
+export type ScenarioSource = string | ScenarioInput;
 
 /** A scenario loaded (and validated) once, and where it came from. */
 async function loadSource(source: ScenarioSource): Promise<{ scenario: Scenario; file: string }> {

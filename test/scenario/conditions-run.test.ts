@@ -107,10 +107,15 @@ model = "kv"
   assert.ok(slow?.injectedAtMs !== undefined, JSON.stringify(slow));
   const healed = kill.healedAtMs as number;
   assert.ok(slow.injectedAtMs >= healed, `slow at ${slow.injectedAtMs} ms, kill healed at ${healed} ms`);
-  const green = result.samples.find((s) => s.probe === 'health' && s.ok && s.atMs >= healed);
+  // A sample's time is when its check ended, and the fault follows the check's result at once: so the
+  // fault came after the last red check since the heal, and promptly after the first green one.
+  const health = result.samples.filter((s) => s.probe === 'health' && s.atMs >= healed);
+  const green = health.find((s) => s.ok);
+  const lastRed = health.filter((s) => !s.ok && s.atMs < (green?.atMs ?? 0)).at(-1);
+  assert.ok(green !== undefined, 'the probe was green again after the heal');
   assert.ok(
-    green !== undefined && green.atMs <= slow.injectedAtMs,
-    'a green check after the heal came first',
+    slow.injectedAtMs > (lastRed?.atMs ?? healed) && slow.injectedAtMs <= green.atMs + 100,
+    `slow at ${slow.injectedAtMs} ms: after the last red check (${lastRed?.atMs} ms), with the first green one (${green.atMs} ms)`,
   );
   assert.equal(slow.healedAtMs !== undefined, true);
   assert.equal(never?.injectedAtMs, undefined);

@@ -45,7 +45,7 @@ describe('the scenario format', () => {
       at: 5000,
       for: 20_000,
     });
-    assert.equal(scenario.targets?.cache?.listen, '127.0.0.1:0');
+    assert.equal((scenario.targets?.cache as { listen?: string } | undefined)?.listen, '127.0.0.1:0');
     assert.equal(scenario.steadyState?.[0]?.every, 500);
   });
 

@@ -63,8 +63,9 @@ probe = { type = "command", argv = ["grep", "-q", "ERROR", "log"], exitCode = 1,
 name = "c"
 probe = { type = "module", path = "checks/health.mjs" }
 `);
-    assert.deepEqual(scenario.steadyState?.[0]?.probe.status, [200, '3xx']);
-    assert.equal(scenario.steadyState?.[1]?.probe.exitCode, 1);
+    const field = (probe: object | undefined, name: string) => (probe as Record<string, unknown>)[name];
+    assert.deepEqual(field(scenario.steadyState?.[0]?.probe, 'status'), [200, '3xx']);
+    assert.equal(field(scenario.steadyState?.[1]?.probe, 'exitCode'), 1);
     assert.deepEqual(scenario.steadyState?.[2]?.probe, {
       type: 'module',
       path: join(process.cwd(), 'checks/health.mjs'),
@@ -81,7 +82,11 @@ probe = { type = "module", path = "checks/health.mjs" }
       export: 'healthy',
     });
     const limited = validate(withLimits('{ memoryMiB = 256, percentOfOneCore = 50, maxTasks = 64 }'));
-    assert.deepEqual(limited.targets?.app?.limits, { memoryMiB: 256, percentOfOneCore: 50, maxTasks: 64 });
+    assert.deepEqual((limited.targets?.app as { limits?: object } | undefined)?.limits, {
+      memoryMiB: 256,
+      percentOfOneCore: 50,
+      maxTasks: 64,
+    });
   });
 
   it('refuses a wrong value or a missing required field with file:line:column and the field', () => {

@@ -16,7 +16,12 @@ import { realClock } from '../../src/core/clock.js';
 import { Random } from '../../src/core/random.js';
 import { kvServicePath } from '../../src/demo/index.js';
 import type { History } from '../../src/history/index.js';
-import { type RunningWorkload, startWorkload, type WorkloadSpec } from '../../src/scenario/index.js';
+import {
+  type ProtocolKind,
+  type RunningWorkload,
+  startWorkload,
+  type WorkloadSpec,
+} from '../../src/scenario/index.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'faultline-workloads-test-'));
 let service: ChildProcess | undefined;
@@ -50,7 +55,7 @@ function start(spec: WorkloadSpec, seed = 1, extra: { log?: (line: string) => vo
   return startWorkload(spec, { clock: realClock, random: new Random(seed, 'test'), ...extra });
 }
 
-const protocol = (type: string, ops = 150, clients = 4, timeout = 2000): WorkloadSpec => ({
+const protocol = (type: ProtocolKind, ops = 150, clients = 4, timeout = 2000) => ({
   type,
   url,
   clients,
@@ -77,7 +82,7 @@ function count(history: History, type: string, f?: string): number {
 }
 
 describe('scenario workloads: the protocol kinds against the demo service', () => {
-  for (const type of ['register', 'cas-register', 'kv']) {
+  for (const type of ['register', 'cas-register', 'kv'] as const) {
     it(`${type}: N ops, all answered, linearizable`, async () => {
       const workload = start(protocol(type));
       await workload.done;

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ScenarioInput } from '../../src/scenario/index.js';
 import { scenarioTest } from '../../src/testing/index.js';
 import { cleanEnv } from '../support/scratch-project.js';
 
@@ -95,5 +96,8 @@ test('scenarioTest: name and tags from the experiment; a scenario that does not 
   assert.equal(plain.name, 'no tags');
   assert.deepEqual(plain.tags, []);
   assert.deepEqual(plain.options, { tags: [] });
-  await assert.rejects(scenarioTest({ experiment: { name: 'bad', tags: 'chaos' } }), /experiment\.tags/);
+  await assert.rejects(
+    scenarioTest({ experiment: { name: 'bad', tags: 'chaos' } } as unknown as ScenarioInput),
+    /experiment\.tags/,
+  );
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UdpProxy } from '../../src/proxy/udp/udp-proxy.js';
+import type { ScenarioInput } from '../../src/scenario/index.js';
 import { runScenarioIn, useFaultline } from '../../src/testing/index.js';
 import { cleanEnv } from '../support/scratch-project.js';
 
@@ -81,7 +82,7 @@ test('runScenarioIn runs an inline scenario; a failing one fails the test with i
     experiment: { name: 'inline', seed: 4 },
     targets: { front: { type: 'tcp-proxy', upstream: '127.0.0.1:9' } },
     faults: [{ kind: 'tcp.noop', at: '10ms', for: '20ms', params: { proxy: 'front' } }],
-  };
+  } satisfies ScenarioInput;
   const result = await runScenarioIn(t, passing);
   assert.equal(result.verdict, 'pass');
   assert.equal(result.injections[0]?.healedAtMs !== undefined, true);
@@ -97,7 +98,7 @@ test('runScenarioIn runs an inline scenario; a failing one fails the test with i
       },
     ],
     checks: [{ check: 'probe-success', probe: 'nothing', minPercent: 50 }],
-  };
+  } satisfies ScenarioInput;
   await assert.rejects(runScenarioIn(t, failing), (error: Error) => {
     assert.match(
       error.message,
@@ -110,7 +111,8 @@ test('runScenarioIn runs an inline scenario; a failing one fails the test with i
     return true;
   });
   await assert.rejects(
-    runScenarioIn(t, { experiment: { name: 'x', seeds: 1 } }),
+    // A JavaScript caller's typo: TypeScript refuses it, validation names it.
+    runScenarioIn(t, { experiment: { name: 'x', seeds: 1 } } as unknown as ScenarioInput),
     /<inline scenario>: experiment\.seeds: unknown parameter/,
   );
 });
