@@ -269,7 +269,7 @@ const faultTiming: ParamSpecs = {
   },
 };
 
-const scenarioSpecs: ParamSpecs = {
+export const scenarioSpecs: ParamSpecs = {
   experiment: {
     type: 'object',
     description: 'what this is',

@@ -16,8 +16,12 @@ export interface CliResult {
  * Runs `faultline …` to completion (bounded by `timeoutMs`). Resolves on `'close'`, not `'exit'`: the
  * process can exit while its stdout/stderr pipes still hold data, and the output must be complete.
  */
-export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
-  const child = startCli(args);
+export async function runCli(
+  args: string[],
+  timeoutMs = 20_000,
+  env?: Readonly<Record<string, string>>,
+): Promise<CliResult> {
+  const child = startCli(args, env);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
   try {
     const [code, signal] = (await once(child.process, 'close')) as [number | null, NodeJS.Signals | null];
@@ -40,8 +44,12 @@ export interface RunningCli {
   kill(): void;
 }
 
-export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: added to this process's environment (a test's own TMPDIR or FAULTLINE_STATE_DIR). */
+export function startCli(args: string[], env?: Readonly<Record<string, string>>): RunningCli {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => {
