@@ -9,6 +9,7 @@ import {
 } from '../core/params.js';
 import { locateError } from '../core/source.js';
 import type { SourceDocument } from './document.js';
+import { validateWithReferences } from './fault-references.js';
 
 /**
  * The scenario format, defined once (all but `faults`, which the registry defines): these specs validate a document (every field, unknown keys refused),
@@ -476,13 +477,9 @@ function validateChoice(
     return value;
   };
   const definition = faultFactory(kind)?.definition;
-  const params = validateParams<Record<string, unknown>>(
-    definition?.params ?? {},
-    object.params ?? {},
-    `${field}.params`,
-    {
-      ref,
-    },
+  const specs = definition?.params ?? {};
+  const params = validateWithReferences(specs, object.params ?? {}, (given) =>
+    validateParams<Record<string, unknown>>(specs, given, `${field}.params`, { ref }),
   );
   return { kind, params };
 }

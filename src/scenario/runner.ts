@@ -12,6 +12,7 @@ import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
+import { resolveFaultParams } from './fault-references.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
 import { type LiveTargets, liveParams, resolveReferences } from './references.js';
@@ -200,7 +201,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           inject: (step) =>
             createFault(
               step.kind,
-              liveParams(step.kind, step.params, live as LiveTargets, `faults[${step.entry}].params`),
+              liveParams(
+                step.kind,
+                resolveFaultParams(
+                  step.kind,
+                  step.params,
+                  live as LiveTargets,
+                  `faults[${step.entry}].params`,
+                ),
+                live as LiveTargets,
+                `faults[${step.entry}].params`,
+              ),
             ).inject(context),
         });
         const running = schedule;
