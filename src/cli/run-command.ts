@@ -92,6 +92,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       let result: RunResult;
       try {
         result = await runScenario(scenario, {
+          file,
           seed,
           signal: interrupt.signal,
           log: (line) => process.stdout.write(`${stamp()} ${line}\n`),

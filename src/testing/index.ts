@@ -127,6 +127,7 @@ export async function runScenarioIn(
       ? await loadScenario(source)
       : validateScenario({ file, text: '', format: 'json', value: source, positions: new Map() });
   const result = await runScenario(scenario, {
+    ...(typeof source === 'string' ? { file: source } : {}),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
