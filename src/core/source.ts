@@ -67,11 +67,12 @@ export function locateError(source: SourceText, error: unknown): unknown {
     offset = unknownKey && position.key !== undefined ? position.key : position.value;
     break;
   }
-  // A field missing from the top level has no enclosing value: the document's start is where it belongs.
+  // A field missing from the top level has no enclosing value: the document's start is where it belongs
+  // (an inline scenario has no text, so no position).
   const { where, position } = place(
     source.file,
     source.text,
-    offset ?? (field === undefined ? undefined : 0),
+    offset ?? (field === undefined || source.text === '' ? undefined : 0),
   );
   const named =
     field === undefined || error.message.startsWith(`${field}:`)
