@@ -69,3 +69,30 @@ export function resolveFaultParams(
   }
   return resolved;
 }
+
+const referenceSchema = {
+  type: 'string',
+  pattern: wholeReference.source,
+  description: 'a reference to a value known at run time, such as a process target\'s pid',
+};
+
+/** A kind's params JSON Schema with each number (and list of numbers) also taking a whole reference. */
+export function paramsSchemaWithReferences(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (properties === undefined) return schema;
+  const numeric = (s: Record<string, unknown> | undefined): boolean =>
+    s?.type === 'number' || s?.type === 'integer';
+  const widen = (s: Record<string, unknown>): Record<string, unknown> =>
+    numeric(s) ? { anyOf: [s, referenceSchema] } : s;
+  return {
+    ...schema,
+    properties: Object.fromEntries(
+      Object.entries(properties).map(([key, property]) => [
+        key,
+        property.type === 'array' && numeric(property.items as Record<string, unknown>)
+          ? { ...property, items: widen(property.items as Record<string, unknown>) }
+          : widen(property),
+      ]),
+    ),
+  };
+}

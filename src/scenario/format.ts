@@ -9,7 +9,7 @@ import {
 } from '../core/params.js';
 import { locateError } from '../core/source.js';
 import type { SourceDocument } from './document.js';
-import { validateWithReferences } from './fault-references.js';
+import { paramsSchemaWithReferences, validateWithReferences } from './fault-references.js';
 
 /**
  * The scenario format, defined once (all but `faults`, which the registry defines): these specs validate a document (every field, unknown keys refused),
@@ -492,7 +492,10 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     type: 'object',
     additionalProperties: false,
     required: ['kind'],
-    properties: { kind: { const: info.kind, description: info.summary }, params: info.schema },
+    properties: {
+      kind: { const: info.kind, description: info.summary },
+      params: paramsSchemaWithReferences(info.schema),
+    },
   }));
   const entries = [
     ...choices.map((choice) => ({ ...choice, properties: { ...choice.properties, ...timing } })),

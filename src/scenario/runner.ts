@@ -300,6 +300,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
     clock.clearTimeout(limitTimer);
   }
+  // A fault that could not be injected (or healed) means the experiment did not run as written.
+  const notDone = result.injections.find((record) => record.error !== undefined);
+  if (notDone !== undefined)
+    stopWith('error', `faults[${notDone.step.entry}]: ${notDone.step.kind}: ${notDone.error}`);
   if (result.verdict === 'pass') result.reason = 'every check held';
   result.elapsedMs = clock.now() - started;
   return result;

@@ -132,6 +132,14 @@ describe('bad input found at run time', () => {
     }
   });
 
+  it('a fault that cannot be injected: faults[N] and why; the run is an error, not a pass', async () => {
+    const outcome = await run(
+      'not-injected',
+      `${pauseFault}\n[targets.net]\ntype = "network"\nprotocol = "tcp"\nnodes = { n1 = { address = "127.0.0.1:1" }, n2 = { address = "127.0.0.1:2" } }\n\n[[faults]]\nkind = "net.impair"\nparams = { network = "net", impairments = "loss-30" }\n`,
+    );
+    await assertRefused(outcome, /faults\[1\]: net\.impair: .*a TCP network has no loss/);
+  });
+
   it('a workload module that throws when loaded: workload.path (relative to the scenario file)', async () => {
     const outcome = await run(
       'module-load',
