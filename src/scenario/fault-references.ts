@@ -73,7 +73,7 @@ export function resolveFaultParams(
 const referenceSchema = {
   type: 'string',
   pattern: wholeReference.source,
-  description: 'a reference to a value known at run time, such as a process target\'s pid',
+  description: "a reference to a value known at run time, such as a process target's pid",
 };
 
 /** A kind's params JSON Schema with each number (and list of numbers) also taking a whole reference. */
