@@ -19,9 +19,9 @@ export interface CliResult {
 export async function runCli(
   args: string[],
   timeoutMs = 20_000,
-  env?: Readonly<Record<string, string>>,
+  options: CliOptions = {},
 ): Promise<CliResult> {
-  const child = startCli(args, env);
+  const child = startCli(args, options);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
   try {
     const [code, signal] = (await once(child.process, 'close')) as [number | null, NodeJS.Signals | null];
@@ -44,11 +44,18 @@ export interface RunningCli {
   kill(): void;
 }
 
-/** `env`: added to this process's environment (a test's own TMPDIR or FAULTLINE_STATE_DIR). */
-export function startCli(args: string[], env?: Readonly<Record<string, string>>): RunningCli {
+export interface CliOptions {
+  /** Its working directory (default this process's): where `faultline run` writes its journals. */
+  readonly cwd?: string;
+  /** Added to this process's environment (a test's own TMPDIR or FAULTLINE_STATE_DIR). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function startCli(args: string[], options: CliOptions = {}): RunningCli {
   const child = spawn(process.execPath, [cliPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   let out = '';
   let err = '';

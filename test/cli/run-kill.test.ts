@@ -65,7 +65,7 @@ async function startRun(name: string): Promise<Started> {
   mkdirSync(tmp, { recursive: true });
   const file = join(dir, 'residues.toml');
   writeFileSync(file, scenario);
-  const run = startCli(['run', file], { TMPDIR: tmp, FAULTLINE_STATE_DIR: state });
+  const run = startCli(['run', file], { cwd: dir, env: { TMPDIR: tmp, FAULTLINE_STATE_DIR: state } });
   started.push(run.process.pid as number);
   const [, pid] = await run.waitFor(/target app \(process\) up pid (\d+)/, 30_000);
   started.push(Number(pid));
@@ -108,7 +108,7 @@ describe('faultline run, killed or interrupted mid-method', { skip }, () => {
       );
       assert.equal(readdirSync(join(state, 'runs')).length, 1, 'one journal');
 
-      const cleaned = await runCli(['cleanup', '--state-dir', state], 60_000, { TMPDIR: tmp });
+      const cleaned = await runCli(['cleanup', '--state-dir', state], 60_000, { env: { TMPDIR: tmp } });
       assert.equal(cleaned.code, 0, `${cleaned.stdout}${cleaned.stderr}`);
       assert.match(cleaned.stdout, new RegExp(`run ${runPid} \\(started [^)]+\\) is gone`));
       assert.match(cleaned.stdout, /removed cgroup \/sys\/fs\/cgroup\/freezer\/faultline-/);

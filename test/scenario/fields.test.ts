@@ -51,26 +51,46 @@ const prefixed = (cases: readonly Case[], key: string | number, label: string): 
     label: c.label === '' ? label : /^[[(]/.test(c.label) ? `${label}${c.label}` : `${label}.${c.label}`,
   }));
 
-/** A valid value of a shape's JSON Schema: its const, first enum value, first alternative. */
+/** A valid value of a shape's JSON Schema: its const, first enum value, first alternative, required fields. */
 function schemaExample(schema: Record<string, unknown>): unknown {
   if ('const' in schema) return schema.const;
+  if ('default' in schema) return schema.default;
   if (Array.isArray(schema.enum)) return schema.enum[0];
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (properties !== undefined) {
+    // The required fields, and those of the first alternative (`oneOf: [{ required: […] }, …]`).
+    const alternatives = (schema.oneOf ?? schema.anyOf) as { required?: string[] }[] | undefined;
+    const required = [
+      ...((schema.required as string[] | undefined) ?? []),
+      ...(alternatives?.[0]?.required ?? []),
+    ];
+    return Object.fromEntries(required.map((key) => [key, schemaExample(properties[key] ?? {})]));
+  }
   if (Array.isArray(schema.oneOf)) return schemaExample(schema.oneOf[0] as Record<string, unknown>);
   if (Array.isArray(schema.anyOf)) return schemaExample(schema.anyOf[0] as Record<string, unknown>);
   switch (schema.type) {
-    case 'string':
-      return 'x';
+    case 'string': {
+      // A pattern cannot be inverted in general: the first of a few usual shapes that fits it.
+      const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern) : undefined;
+      return ['x', '$.a', '2xx', '1s'].find((text) => pattern?.test(text) ?? true) ?? 'x';
+    }
     case 'number':
     case 'integer':
       return (schema.minimum as number | undefined) ?? 1;
     case 'boolean':
       return true;
-    case 'array':
-      return [];
-    default:
+    case 'array': {
+      const items = (schema.items as Record<string, unknown> | undefined) ?? {};
+      return Array.from({ length: (schema.minItems as number | undefined) ?? 0 }, () => schemaExample(items));
+    }
+    case 'object':
       return {};
+    default:
+      return 'x';
   }
 }
+
+const shapeCandidates: readonly unknown[] = [42, { bogus: true }, 'nope', [[]]];
 
 /** Wrong values for a spec: a wrong type always, out of range where there is a range. */
 function wrongValues(spec: ParamSpec): unknown[] {
@@ -94,8 +114,19 @@ function wrongValues(spec: ParamSpec): unknown[] {
       return ['x'];
     case 'ref':
       return ['nope', 42];
-    case 'shape':
-      return [42];
+    case 'shape': {
+      // A shape's own check says which of these it refuses (42 is a valid exit code); one that refuses
+      // none keeps 42, so that the case fails and shows what it accepts.
+      const refused = shapeCandidates.find((value) => {
+        try {
+          spec.check(value, 'field');
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      return [refused ?? 42];
+    }
     case 'duration':
       return ['soon', -1];
   }
@@ -365,7 +396,7 @@ describe('every field of the scenario format', () => {
           `${label}: no "what is valid" in the error: ${message}`,
         );
         assert.ok(
-          at.startsWith(JSON.stringify(c.value)),
+          at.startsWith(JSON.stringify(c.value, null, 2).split('\n')[0] as string),
           `${label}: the position points at ${JSON.stringify(at.slice(0, 30))}, not the value`,
         );
         checked++;
@@ -427,14 +458,15 @@ describe('every field of the scenario format', () => {
         `[experiment]\nname = "bad"\n\n[targets.web]\ntype = "process"\nargv = ["/bin/sh", "-c", "touch ${marker}; sleep 30"]\n\n[[faults]]\nkind = "process.kill"\nat = "soon"\nparams = { target = "web" }\n`,
       );
       const result = await runCli(['run', bad], 20_000, {
-        TMPDIR: scratch,
-        FAULTLINE_STATE_DIR: join(dir, 'state'),
+        cwd: dir,
+        env: { TMPDIR: scratch, FAULTLINE_STATE_DIR: join(dir, 'state') },
       });
       assert.equal(result.code, 3, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stderr, /bad\.toml:10:6: faults\[0\]\.at: expected a duration/);
       assert.equal(existsSync(marker), false, 'the target never ran');
       assert.deepEqual(readdirSync(scratch), [], 'no run dir, no log dir');
-      assert.equal(existsSync(join(dir, 'state')), false, 'no journal');
+      assert.equal(existsSync(join(dir, 'state')), false, 'no residue journal');
+      assert.equal(existsSync(join(dir, 'faultline-runs')), false, 'no run journal');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
