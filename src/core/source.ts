@@ -67,7 +67,13 @@ export function locateError(source: SourceText, error: unknown): unknown {
     offset = unknownKey && position.key !== undefined ? position.key : position.value;
     break;
   }
-  const { where, position } = place(source.file, source.text, offset);
+  // A field missing from the top level has no enclosing value: the document's start is where it belongs
+  // (an inline scenario has no text, so no position).
+  const { where, position } = place(
+    source.file,
+    source.text,
+    offset ?? (field === undefined || source.text === '' ? undefined : 0),
+  );
   const named =
     field === undefined || error.message.startsWith(`${field}:`)
       ? error.message

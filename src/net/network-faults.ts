@@ -1,3 +1,4 @@
+import { describe, invalid } from '../core/assert.js';
 import { defineFault } from '../core/fault-registry.js';
 import type { ParamSpecs } from '../core/params.js';
 import type { NetImpairments } from './impairments.js';
@@ -122,7 +123,17 @@ export const net = {
         type: 'shape',
         optional: true,
         description: '"all" (default) or a list of [from, to] pairs',
-        check: (value) => value,
+        // The shape is checked here (a scenario file is refused before it runs); the names when applied.
+        check: (value, field) => {
+          const pairs = Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length === 2);
+          if (value === 'all' || (pairs && value.flat().every((name) => typeof name === 'string')))
+            return value;
+          throw invalid(
+            field,
+            `expected "all" or a list of [from, to] pairs, got ${describe(value)}`,
+            '"all" or [[from, to], …]',
+          );
+        },
         schema: {
           oneOf: [
             { const: 'all' },
@@ -133,7 +144,17 @@ export const net = {
       impairments: {
         type: 'shape',
         description: 'a preset name or an impairments object',
-        check: (value) => value,
+        // Which impairments an object may hold depends on the network's protocol: checked when applied.
+        check: (value, field) => {
+          const object = typeof value === 'object' && value !== null && !Array.isArray(value);
+          if (object || netPresetNames.includes(value as NetPresetName)) return value;
+          const presets = netPresetNames.map((name) => JSON.stringify(name)).join(', ');
+          throw invalid(
+            field,
+            `expected a preset name or an impairments object, got ${describe(value)}`,
+            `one of ${presets}, or an object`,
+          );
+        },
         schema: { oneOf: [{ enum: [...netPresetNames] }, { type: 'object' }] },
       },
     },

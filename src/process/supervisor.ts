@@ -409,7 +409,8 @@ export class Target {
     throw new FaultlineError(
       codes.processFailed,
       `target "${this.name}" never became ready (${messageOf(outcome.error)}); it was stopped`,
-      { cause: outcome.error, details: { target: this.name } },
+      // `field`: a scenario names it `targets.NAME.ready`.
+      { cause: outcome.error, details: { target: this.name, field: 'ready' } },
     );
   }
 

@@ -20,6 +20,7 @@ import {
   requireStatus,
 } from '../process/index.js';
 import type { SourceDocument } from './document.js';
+import { paramsSchemaWithReferences, validateWithReferences } from './fault-references.js';
 
 /**
  * The scenario format, defined once (all but `faults`, which the registry defines): these specs validate a document (every field, unknown keys refused),
@@ -422,7 +423,7 @@ const faultTiming = {
   },
 } as const satisfies ParamSpecs;
 
-const scenarioSpecs = {
+export const scenarioSpecs = {
   experiment: {
     type: 'object',
     description: 'what this is',
@@ -773,13 +774,9 @@ function validateChoice(
     return value;
   };
   const definition = faultFactory(kind)?.definition;
-  const params = validateParams<Record<string, unknown>>(
-    definition?.params ?? {},
-    object.params ?? {},
-    `${field}.params`,
-    {
-      ref,
-    },
+  const specs = definition?.params ?? {};
+  const params = validateWithReferences(specs, object.params ?? {}, (given) =>
+    validateParams<Record<string, unknown>>(specs, given, `${field}.params`, { ref }),
   );
   return { kind, params };
 }
@@ -792,7 +789,10 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     type: 'object',
     additionalProperties: false,
     required: ['kind'],
-    properties: { kind: { const: info.kind, description: info.summary }, params: info.schema },
+    properties: {
+      kind: { const: info.kind, description: info.summary },
+      params: paramsSchemaWithReferences(info.schema),
+    },
   }));
   const entries = [
     ...choices.map((choice) => ({ ...choice, properties: { ...choice.properties, ...timing } })),

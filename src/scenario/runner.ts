@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type CheckResult, combineValidity } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
@@ -12,6 +12,7 @@ import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
+import { resolveFaultParams } from './fault-references.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
 import { type LiveTargets, liveParams, portNamesIn, resolveReferences } from './references.js';
@@ -49,6 +50,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
+  /** The scenario's file, if it came from one: a relative workload `module` path is resolved against its folder. */
+  readonly file?: string;
 }
 
 export interface ProbeOutcome {
@@ -192,7 +195,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<
             Scenario['workload']
           >;
-          workload = startWorkload(spec, { clock, random: random.fork('workload'), signal, log });
+          workload = startWorkload(spec, {
+            clock,
+            random: random.fork('workload'),
+            signal,
+            log,
+            ...(options.file === undefined ? {} : { baseDir: dirname(options.file) }),
+          });
         }
         schedule = runSchedule(planned, {
           clock,
@@ -201,7 +210,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           inject: (step) =>
             createFault(
               step.kind,
-              liveParams(step.kind, step.params, live as LiveTargets, `faults[${step.entry}].params`),
+              liveParams(
+                step.kind,
+                resolveFaultParams(
+                  step.kind,
+                  step.params,
+                  live as LiveTargets,
+                  `faults[${step.entry}].params`,
+                ),
+                live as LiveTargets,
+                `faults[${step.entry}].params`,
+              ),
             ).inject(context),
         });
         const running = schedule;
@@ -288,6 +307,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
     clock.clearTimeout(limitTimer);
   }
+  // A fault that could not be injected (or healed) means the experiment did not run as written.
+  const notDone = result.injections.find((record) => record.error !== undefined);
+  if (notDone !== undefined)
+    stopWith('error', `faults[${notDone.step.entry}]: ${notDone.step.kind}: ${notDone.error}`);
   if (result.verdict === 'pass') result.reason = 'every check held';
   result.elapsedMs = clock.now() - started;
   const { verdict, reason, ops, elapsedMs } = result;

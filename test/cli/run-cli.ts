@@ -47,12 +47,15 @@ export interface RunningCli {
 export interface CliOptions {
   /** Its working directory (default this process's): where `faultline run` writes its journals. */
   readonly cwd?: string;
+  /** Added to this process's environment (a test's own TMPDIR or FAULTLINE_STATE_DIR). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function startCli(args: string[], options: CliOptions = {}): RunningCli {
   const child = spawn(process.execPath, [cliPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   let out = '';
   let err = '';

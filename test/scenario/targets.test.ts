@@ -267,7 +267,7 @@ describe('startTargets', () => {
         },
         { ...options(ledger, runDirFor()), readyTimeoutMs: 300, log },
       ),
-      /^FaultlineError: targets\.late: target "late" never became ready/,
+      /^FaultlineError: targets\.late\.ready: target "late" never became ready/,
     );
     assert.ok(webPid > 0);
     assert.throws(() => process.kill(webPid, 0), { code: 'ESRCH' });
