@@ -87,7 +87,8 @@ export function runSchedule(
   const { clock } = options;
   const startMs = clock.now();
   const elapsed = (): number => clock.now() - startMs;
-  const stamp = (): string => `+${(elapsed() / 1000).toFixed(3)}s`;
+  // Method time, which the schedule's `at` counts in; the log's own stamp is the run's.
+  const stamp = (): string => `at method +${(elapsed() / 1000).toFixed(3)}s`;
   const resolved: ResolvedSchedule = isResolved(plan) ? plan : { entries: entriesOf(plan), injections: plan };
   const records: InjectionRecord[] = resolved.injections.map((step) => ({ step }));
   const states = new Map<number, EntryState>();
@@ -126,7 +127,7 @@ export function runSchedule(
     const offset = elapsed();
     state.record.startedAtMs = offset;
     if (state.plan.start !== undefined)
-      options.log?.(`${stamp()} ${label(state)} starts: ${describeStart(state.plan.start)}`);
+      options.log?.(`${label(state)} starts: ${describeStart(state.plan.start)} ${stamp()}`);
     const events: TimelineEvent[] = [
       { atMs: offset + state.plan.lastTickMs, order: 2, state, action: 'last-tick' },
     ];
@@ -145,7 +146,7 @@ export function runSchedule(
     const notRun = `not run: ${why}`;
     state.record.notRun = notRun;
     for (const record of state.records) record.notRun = notRun;
-    options.log?.(`${stamp()} ${label(state)} ${notRun}`);
+    options.log?.(`${label(state)} ${notRun} ${stamp()}`);
     wake.abort();
   };
   /** Starts, or gives up on, the waiting entries whose conditions allow it, until nothing changes. */
@@ -201,10 +202,10 @@ export function runSchedule(
       const injection = await options.inject(step);
       record.injectedAtMs = elapsed();
       live.set(record, injection);
-      options.log?.(`${stamp()} inject ${what}`);
+      options.log?.(`inject ${what} ${stamp()}`);
     } catch (error) {
       record.error = messageOf(error);
-      options.log?.(`${stamp()} could not inject ${what}: ${record.error}`);
+      options.log?.(`could not inject ${what} ${stamp()}: ${record.error}`);
     }
   };
   /** Sleeps `ms` (forever when undefined) or until woken or stopped. */

@@ -84,6 +84,20 @@ export async function startTargets(
       options.log?.(`target ${name} (${spec.type}) up${describeLive(live.get(name))}`);
     }
     throwIfAborted(options.signal, 'targets: aborted while they were started; they were taken down');
+    // A process already gone by the end of setup, with no policy to bring it back, cannot be under test.
+    for (const [name, spec] of Object.entries(specs)) {
+      const target = live.get(name);
+      if (target.type !== 'process' || target.object.running || spec.type !== 'process') continue;
+      if ((spec.restart ?? 'never') !== 'never') continue; // an object given in code may leave it out
+      const { exitCode, exitSignal } = target.object;
+      throw targetError(
+        name,
+        new FaultlineError(
+          codes.processFailed,
+          `exited (${exitSignal ?? `code ${exitCode}`}) before the method started; a target must keep running (give it a ready probe, or restart = "on-failure")`,
+        ),
+      );
+    }
   } catch (error) {
     for (const stop of stops.reverse()) await stop.heal().catch(() => {});
     throw error;

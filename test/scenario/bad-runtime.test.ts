@@ -108,6 +108,17 @@ describe('bad input found at run time', () => {
     await assertRefused(outcome, /targets\.db: target "db" exited with code 3 before it was ready/);
   });
 
+  it('a target without a ready probe that is gone by the end of setup: targets.NAME', async () => {
+    const outcome = await run(
+      'gone',
+      `[targets.db]\ntype = "process"\nargv = [${node}, "-e", "process.exit(4)"]\n\n[targets.app]\ntype = "process"\n${sleeper}\nready = { type = "command", argv = ["sleep", "0.5"] }\n`,
+    );
+    await assertRefused(
+      outcome,
+      /targets\.db: exited \(code 4\) before the method started; a target must keep running/,
+    );
+  });
+
   it('a ready probe that never passes: targets.NAME.ready, the target stopped', async () => {
     const port = await freePort();
     const outcome = await run(

@@ -198,8 +198,8 @@ describe('runSchedule with conditions', () => {
       [2000, 2050, 2250],
     );
     assert.deepEqual(lines, [
-      '+2.000s faults[0] "slow" starts: after 100 ops',
-      '+2.050s inject tcp.latency (slow)',
+      'faults[0] "slow" starts: after 100 ops at method +2.000s',
+      'inject tcp.latency (slow) at method +2.050s',
     ]);
     await run.end();
   });
