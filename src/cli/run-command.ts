@@ -26,7 +26,8 @@ Every run writes a journal: a header, each event of the run, the verdict, as JSO
 (docs/journal.md; \`faultline schema --journal\` prints its JSON Schema); its path prints at the end.
 On a terminal (and CI unset) a status block is redrawn in place; otherwise progress is timestamped lines.
 
-Exit codes: 0 pass, 1 a check failed, 2 an error or an undecided check, 3 bad input, 130 interrupted.
+Exit codes: 0 pass, 1 a check failed, 2 an error, an undecided check or a bad command line,
+3 a bad scenario file (nothing ran), 130 interrupted.
 
 Options:
   --seed N        seed of every draw (default: the file's experiment.seed, else FAULTLINE_SEED, else fresh)
