@@ -221,11 +221,14 @@ function ackedKvWrites(history: readonly Op[], injections: readonly InjectionRec
       .map((op) => (op.f === 'write' ? { ...op, value: (op.value as [string, unknown])[0] } : op)),
   );
   const result = checkAckedWrites(projected, { readF: 'scan' });
-  const acked = new Map<string, { value: unknown; atMs: number }>();
+  const acked = new Map<string, { value: unknown; atMs: number; invokedAtMs: number }>();
+  const invokedAt = new Map<Op['process'], number>();
   for (const op of history) {
+    if (op.type === 'invoke') invokedAt.set(op.process, op.time / 1e6);
     if (op.f !== 'write' || op.type !== 'ok') continue;
     const [key, value] = op.value as [string, unknown];
-    acked.set(key, { value, atMs: op.time / 1e6 });
+    const atMs = op.time / 1e6;
+    acked.set(key, { value, atMs, invokedAtMs: invokedAt.get(op.process) ?? atMs });
   }
   const faults = injections
     .filter((record) => record.injectedAtMs !== undefined)
@@ -234,11 +237,15 @@ function ackedKvWrites(history: readonly Op[], injections: readonly InjectionRec
   const anomalies = result.anomalies.map((anomaly) => {
     const write = anomaly.type === 'lost' ? acked.get(anomaly.item as string) : undefined;
     if (write === undefined) return anomaly;
-    const fault = faults.find((f) => f.atMs >= write.atMs);
+    // The fault that lost it is the first one in force after the write was sent: an answer may reach the
+    // client just after the fault struck (a kill is recorded once the process is gone).
+    const fault = faults.find((f) => f.atMs >= write.invokedAtMs);
     const when =
       fault === undefined
         ? 'after the last fault'
-        : `${ms(fault.atMs - write.atMs)} before ${fault.kind} (at ${ms(fault.atMs)})`;
+        : fault.atMs >= write.atMs
+          ? `${ms(fault.atMs - write.atMs)} before ${fault.kind} (at ${ms(fault.atMs)})`
+          : `in flight as ${fault.kind} struck (at ${ms(fault.atMs)})`;
     return {
       ...anomaly,
       message: `${anomaly.item} = ${JSON.stringify(write.value)}, acknowledged at ${ms(write.atMs)}, ${when}`,

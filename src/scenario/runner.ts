@@ -75,7 +75,7 @@ export interface RunResult {
     readonly ok: boolean;
     readonly error?: string;
   }[];
-  /** Ops recorded by the workload, if any. */
+  /** Calls the workload made and saw end (ok, fail or info): each is two ops of its history. */
   readonly ops: number;
   readonly elapsedMs: number;
 }
@@ -265,7 +265,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`,
         );
       const history = workload?.history();
-      result.ops = history?.length ?? 0;
+      result.ops = history?.filter((op) => op.type !== 'invoke').length ?? 0;
       result.checks = await phase('checks', async () => {
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
