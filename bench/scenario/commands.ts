@@ -14,7 +14,7 @@ import { median } from '../proxy/stats.js';
 import { validateScenarioText } from './validate-scenario.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const peakRssModule = new URL('./peak-rss.js', import.meta.url).href;
+const statsModule = new URL('./process-stats.js', import.meta.url).href;
 const kvService = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
 
 export interface Timed {
@@ -22,31 +22,32 @@ export interface Timed {
   readonly code: number | null;
   /** The last lines of stdout and stderr, for a report when the command failed. */
   readonly tail: string;
-  /** Peak RSS (VmHWM) in kB, when asked for; and the peak so far when each run phase started. */
+  /** When asked for: peak RSS (VmHWM) in kB, the peak so far when each run phase started, CPU time. */
   readonly peakKb?: number;
   readonly peakKbAtPhaseStart?: Readonly<Record<string, number | undefined>>;
+  readonly cpuMs?: number;
 }
 
 /**
- * Runs `node [--import peak-rss] args…` to its end, or SIGINT at `timeoutMs` (a runner heals and cleans up
+ * Runs `node [--import process-stats] args…` to its end, or SIGINT at `timeoutMs` (a runner heals and cleans up
  * on it) and SIGTERM, SIGKILL after that; wall time from spawn to exit.
  */
 async function timed(
   args: readonly string[],
-  options: { readonly timeoutMs: number; readonly peakRss?: boolean },
+  options: { readonly timeoutMs: number; readonly stats?: boolean },
 ): Promise<Timed> {
-  const dir = options.peakRss === true ? await mkdtemp(join(tmpdir(), 'faultline-bench-rss-')) : undefined;
-  const peakFile = dir === undefined ? undefined : join(dir, 'peak');
+  const dir = options.stats === true ? await mkdtemp(join(tmpdir(), 'faultline-bench-stats-')) : undefined;
+  const statsFile = dir === undefined ? undefined : join(dir, 'stats.json');
   try {
     const start = performance.now();
     const child = spawn(
       process.execPath,
-      [...(peakFile === undefined ? [] : ['--import', peakRssModule]), ...args],
+      [...(statsFile === undefined ? [] : ['--import', statsModule]), ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           ...process.env,
-          ...(peakFile === undefined ? {} : { FAULTLINE_BENCH_PEAK_RSS_FILE: peakFile }),
+          ...(statsFile === undefined ? {} : { FAULTLINE_BENCH_STATS_FILE: statsFile }),
         },
       },
     );
@@ -65,18 +66,12 @@ async function timed(
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     const ms = performance.now() - start;
     clearTimeout(timer);
-    let peak: Pick<Timed, 'peakKb' | 'peakKbAtPhaseStart'> = {};
-    if (peakFile !== undefined) {
-      const text = await readFile(peakFile, 'utf8').catch(() => '');
-      if (text !== '') {
-        const read = JSON.parse(text) as { peakKb?: number; atPhaseStart: Record<string, number> };
-        peak = {
-          ...(read.peakKb === undefined ? {} : { peakKb: read.peakKb }),
-          peakKbAtPhaseStart: read.atPhaseStart,
-        };
-      }
+    let stats: Pick<Timed, 'peakKb' | 'peakKbAtPhaseStart' | 'cpuMs'> = {};
+    if (statsFile !== undefined) {
+      const text = await readFile(statsFile, 'utf8').catch(() => '');
+      if (text !== '') stats = JSON.parse(text) as typeof stats;
     }
-    return { ms, code, tail, ...peak };
+    return { ms, code, tail, ...stats };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
@@ -132,10 +127,10 @@ check = "linearizability"
 model = "kv"
 `,
     );
-    const bare = await timed(['-e', 'setTimeout(() => {}, 100)'], { timeoutMs: 10_000, peakRss: true });
+    const bare = await timed(['-e', 'setTimeout(() => {}, 100)'], { timeoutMs: 10_000, stats: true });
     const run = await timed([cli, 'run', '--journal', join(dir, 'journal.jsonl'), file], {
       timeoutMs,
-      peakRss: true,
+      stats: true,
     });
     return { run, bare, ops };
   } finally {
@@ -163,11 +158,17 @@ export interface ValidateFigures {
   readonly validateMaxMs: number;
   readonly nodeMs: number;
   readonly nodeMaxMs: number;
+  /** Median CPU time (user + system) of each. */
+  readonly validateCpuMs: number;
+  readonly nodeCpuMs: number;
   /** Exit codes other than 0, if any (the file must be valid). */
   readonly failures: readonly string[];
 }
 
-/** `faultline validate` of a generated 200-line scenario, `runs` times, interleaved with `node -e 0`. */
+/**
+ * `faultline validate` of a generated 200-line scenario, `runs` times, interleaved with `node -e 0`; both
+ * load the stats module (a few ms), so both carry it alike.
+ */
 export async function benchValidate(runs: number): Promise<ValidateFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-validate-'));
   try {
@@ -176,14 +177,18 @@ export async function benchValidate(runs: number): Promise<ValidateFigures> {
     await writeFile(file, text);
     const validate: number[] = [];
     const node: number[] = [];
+    const validateCpu: number[] = [];
+    const nodeCpu: number[] = [];
     const failures: string[] = [];
     for (let run = 0; run <= runs; run++) {
-      const checked = await timed([cli, 'validate', file], { timeoutMs: 10_000 });
-      const bare = await timed(['-e', '0'], { timeoutMs: 10_000 });
+      const checked = await timed([cli, 'validate', file], { timeoutMs: 10_000, stats: true });
+      const bare = await timed(['-e', '0'], { timeoutMs: 10_000, stats: true });
       if (checked.code !== 0) failures.push(`validate exited ${checked.code}: ${checked.tail}`);
       if (run === 0) continue; // a warm-up: the first start reads everything from disk
       validate.push(checked.ms);
       node.push(bare.ms);
+      validateCpu.push(checked.cpuMs ?? Number.NaN);
+      nodeCpu.push(bare.cpuMs ?? Number.NaN);
     }
     return {
       lines: text.trimEnd().split('\n').length,
@@ -192,6 +197,8 @@ export async function benchValidate(runs: number): Promise<ValidateFigures> {
       validateMaxMs: Math.max(...validate),
       nodeMs: median(node),
       nodeMaxMs: Math.max(...node),
+      validateCpuMs: median(validateCpu),
+      nodeCpuMs: median(nodeCpu),
       failures,
     };
   } finally {

@@ -116,7 +116,7 @@ if (has('schedule')) {
         diff('toxic − bare timer', f.toxic, f.timer),
         diff('signal − bare timer + kill', f.signal, f.bareSignal),
       ]),
-      `check bytes delayed ≥ the toxic's latency: ${f.delayed} of ${f.checked}` +
+      `check bytes delayed by the toxic (≥ its 20 ms less 1 ms of timer slack): ${f.delayed} of ${f.checked}` +
         (f.healedEarly === 0 ? '' : ` (${f.healedEarly} more met their heal first: late ticks)`) +
         (f.errors.length === 0 ? '' : `\nerrors (${f.errors.length}): ${f.errors.slice(0, 3).join('; ')}`),
     ].join('\n'),
@@ -264,6 +264,14 @@ if (has('validate')) {
         ],
         ['baseline: node -e 0', ms(f.nodeMs, 0), ms(f.nodeMaxMs, 0), '', '', '1.00×'],
         ['difference (what faultline adds)', ms(f.validateMs - f.nodeMs, 0), '', '', '', ''],
+        [
+          'CPU time (user + system): validate / node -e 0',
+          `${ms(f.validateCpuMs, 0)} / ${ms(f.nodeCpuMs, 0)}`,
+          '',
+          '',
+          '',
+          `${(f.validateCpuMs / f.nodeCpuMs).toFixed(2)}×`,
+        ],
       ]),
       f.failures.length === 0 ? '' : `failures: ${f.failures[0]}`,
     ]

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: scenario references are written `${…}` in plain strings
 /**
  * A realistic scenario of about 200 lines for `faultline validate` to check: three services and a
  * database as process targets (env, ready probes, restart policies), proxies in front of them, probes of
