@@ -120,6 +120,21 @@ function hrtimeOffsetMs(base: bigint): number {
   return offset;
 }
 
+/**
+ * Lateness of each signal: from its due instant to the first receipt at or after it (less a timer's slack).
+ * Two signals sent while the first was still pending reach the target as one, which then serves both.
+ */
+function delivered(dues: readonly number[], receipts: readonly number[]): number[] {
+  const lateness: number[] = [];
+  let next = 0;
+  for (const due of dues) {
+    while (next < receipts.length && (receipts[next] as number) < due - timerSlackMs) next++;
+    if (next === receipts.length) break;
+    lateness.push((receipts[next] as number) - due);
+  }
+  return lateness;
+}
+
 /** One round trip of a byte on `socket`, in ms. */
 async function echoMs(socket: Socket): Promise<number> {
   const start = performance.now();
@@ -240,20 +255,23 @@ export async function benchSchedule(options: ScheduleOptions): Promise<ScheduleF
     // event loop) meets its heal, due 40 ms after the scheduled instant, straight away.
     const healedAt = new Map(toxicRecords.map((r) => [r.step.tick, start + (r.healedAtMs ?? Number.NaN)]));
     const eligible = echoes.filter((e) => (healedAt.get(e.tick) ?? 0) >= e.sentMs + latencyMs);
-    if (usr1.length !== signalRecords.length || usr2.length !== bareSent.length) {
+    const signalDue = signalRecords
+      .filter((r) => r.injectedAtMs !== undefined)
+      .map((r) => start + r.step.atMs);
+    if (usr1.length !== signalDue.length || usr2.length !== bareSent.length) {
       errors.push(
-        `the target noted ${usr1.length} SIGUSR1 (${signalRecords.length} sent) and ${usr2.length} SIGUSR2 (${bareSent.length} sent)`,
+        `the target noted ${usr1.length} SIGUSR1 (${signalDue.length} sent) and ${usr2.length} SIGUSR2 (${bareSent.length} sent): a signal sent while the one before was still pending merges with it`,
       );
     }
     return {
       toxic: toxicRecords
         .filter((r) => inForce.has(r.step.tick))
         .map((r) => (inForce.get(r.step.tick) as number) - (start + r.step.atMs)),
-      signal: signalRecords.slice(0, usr1.length).map((r, i) => (usr1[i] as number) - (start + r.step.atMs)),
+      signal: delivered(signalDue, usr1),
       toxicRecorded: recorded(toxicRecords),
       signalRecorded: recorded(signalRecords),
       timer,
-      bareSignal: bareSent.slice(0, usr2.length).map((due, i) => (usr2[i] as number) - due),
+      bareSignal: delivered(bareSent, usr2),
       delayed: eligible.filter((e) => e.rttMs >= latencyMs - timerSlackMs).length,
       checked: eligible.length,
       healedEarly: echoes.length - eligible.length,
