@@ -3,7 +3,8 @@
  * (wall time) and `faultline validate` of a 200-line scenario (wall time including process start), each a
  * fresh `node dist/src/cli/main.js …` process, with the baselines taken in the same run: a bare `node -e`.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,31 @@ import { validateScenarioText } from './validate-scenario.js';
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const statsModule = new URL('./process-stats.js', import.meta.url).href;
 const kvService = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+
+/** What is running or on disk now, for `stopCommands` when the benchmark is interrupted. */
+const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
+/**
+ * Interrupts the commands still running with SIGINT — a `faultline run` or `demo` then heals, stops its
+ * targets and removes its files — SIGKILL after 20 s; then removes the benchmark's temp dirs.
+ */
+export async function stopCommands(): Promise<void> {
+  await Promise.all([...running].map((child) => stopChild(child, 'SIGINT', 20_000)));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+}
 
 export interface Timed {
   readonly ms: number;
@@ -36,7 +62,7 @@ async function timed(
   args: readonly string[],
   options: { readonly timeoutMs: number; readonly stats?: boolean },
 ): Promise<Timed> {
-  const dir = options.stats === true ? await mkdtemp(join(tmpdir(), 'faultline-bench-stats-')) : undefined;
+  const dir = options.stats === true ? await tempDir('faultline-bench-stats-') : undefined;
   const statsFile = dir === undefined ? undefined : join(dir, 'stats.json');
   try {
     const start = performance.now();
@@ -52,6 +78,8 @@ async function timed(
       },
     );
     register(child);
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let tail = '';
     const keep = (chunk: Buffer): void => {
       tail = (tail + chunk.toString()).slice(-4000);
@@ -73,7 +101,7 @@ async function timed(
     }
     return { ms, code, tail, ...stats };
   } finally {
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (dir !== undefined) await removeDir(dir);
   }
 }
 
@@ -89,7 +117,7 @@ export interface RunnerFigures {
  * 8 clients, 1 s of latency on the proxy, the linearizability check, a journal written.
  */
 export async function benchRunner(ops: number, timeoutMs: number): Promise<RunnerFigures> {
-  const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-run-'));
+  const dir = await tempDir('faultline-bench-run-');
   try {
     const port = await freePort();
     const file = join(dir, 'workload.toml');
@@ -134,7 +162,7 @@ model = "kv"
     });
     return { run, bare, ops };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   }
 }
 
@@ -170,7 +198,7 @@ export interface ValidateFigures {
  * load the stats module (a few ms), so both carry it alike.
  */
 export async function benchValidate(runs: number): Promise<ValidateFigures> {
-  const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-validate-'));
+  const dir = await tempDir('faultline-bench-validate-');
   try {
     const text = validateScenarioText();
     const file = join(dir, 'scenario.toml');
@@ -183,8 +211,9 @@ export async function benchValidate(runs: number): Promise<ValidateFigures> {
     for (let run = 0; run <= runs; run++) {
       const checked = await timed([cli, 'validate', file], { timeoutMs: 10_000, stats: true });
       const bare = await timed(['-e', '0'], { timeoutMs: 10_000, stats: true });
+      // A failed run is reported, and its time (a quick exit) left out.
       if (checked.code !== 0) failures.push(`validate exited ${checked.code}: ${checked.tail}`);
-      if (run === 0) continue; // a warm-up: the first start reads everything from disk
+      if (run === 0 || checked.code !== 0) continue; // run 0 warms up: the first start reads from disk
       validate.push(checked.ms);
       node.push(bare.ms);
       validateCpu.push(checked.cpuMs ?? Number.NaN);
@@ -202,6 +231,6 @@ export async function benchValidate(runs: number): Promise<ValidateFigures> {
       failures,
     };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   }
 }

@@ -15,9 +15,9 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cleanUpOnExit, positiveInt } from '../../test/support/children.js';
 import { median, quantile, round, table } from '../proxy/stats.js';
-import { benchDemo, benchRunner, benchValidate, type Timed } from './commands.js';
+import { benchDemo, benchRunner, benchValidate, stopCommands, type Timed } from './commands.js';
 import { benchRecording } from './record.js';
-import { benchSchedule } from './schedule.js';
+import { benchSchedule, stopSchedule } from './schedule.js';
 
 const phases = ['schedule', 'record', 'journal', 'runner', 'demo', 'validate'] as const;
 type Phase = (typeof phases)[number];
@@ -65,8 +65,16 @@ const progress = (line: string): void => void process.stderr.write(`bench:scenar
 const met = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
 const ms = (value: number, digits = 2): string => `${value.toFixed(digits)} ms`;
 const print = (text: string): void => console.log(`${text}\n`);
-// The whole run is bounded; children (CLI runs) are killed on any exit.
-const deadline = cleanUpOnExit(async () => {}, progress, 20 * 60_000);
+// The whole run is bounded. On SIGINT, SIGTERM or the deadline what runs is taken down (a CLI run heals and
+// cleans up on SIGINT); on any exit, children still running are killed.
+const deadline = cleanUpOnExit(
+  async () => {
+    await stopSchedule();
+    await stopCommands();
+  },
+  progress,
+  20 * 60_000,
+);
 const has = (phase: Phase): boolean => selected.has(phase);
 
 console.log(

@@ -143,6 +143,13 @@ async function echoMs(socket: Socket): Promise<number> {
   return performance.now() - start;
 }
 
+/** Takes down what the phase started (targets, proxy, sockets, temp dir), if it is running. */
+let teardown: (() => Promise<void>) | undefined;
+
+export async function stopSchedule(): Promise<void> {
+  await teardown?.();
+}
+
 export async function benchSchedule(options: ScheduleOptions): Promise<ScheduleFigures> {
   const { ticks, log } = options;
   const echo: Server = createServer((socket) => socket.pipe(socket));
@@ -152,6 +159,17 @@ export async function benchSchedule(options: ScheduleOptions): Promise<ScheduleF
   const runDir = await mkdtemp(join(tmpdir(), 'faultline-bench-schedule-'));
   const ledger = new Ledger({ clock: realClock });
   const sockets: Socket[] = [];
+  let ending: Promise<void> | undefined;
+  teardown = () => {
+    ending ??= (async () => {
+      for (const socket of sockets) socket.destroy();
+      await ledger.close();
+      echo.close();
+      await rm(runDir, { recursive: true, force: true });
+      teardown = undefined;
+    })();
+    return ending;
+  };
   try {
     const scenario = validateScenario(readDocument('schedule-accuracy.toml', scenarioText(echoPort, ticks)));
     const random = new Random(1, 'run');
@@ -278,9 +296,6 @@ export async function benchSchedule(options: ScheduleOptions): Promise<ScheduleF
       errors,
     };
   } finally {
-    for (const socket of sockets) socket.destroy();
-    await ledger.close();
-    echo.close();
-    await rm(runDir, { recursive: true, force: true });
+    await teardown?.();
   }
 }
