@@ -7,5 +7,7 @@ export default defineConfig({
   test: {
     include: ['dist/test/vitest/**/*.vitest.js'],
     testTimeout: 10_000,
+    // Vitest refuses tags it was not told of: these are the scenario tags test/vitest/tags.vitest.ts uses.
+    tags: [{ name: 'chaos' }, { name: 'chaos:network' }, { name: 'chaos:process' }],
   },
 });

@@ -1,23 +1,39 @@
-import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { CheckResult } from '../checker/index.js';
+import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { subscribe } from '../core/events.js';
-import { describeCheck, loadScenario, type RunResult, runScenario, scenarioSeed } from '../scenario/index.js';
+import { type CheckSummary, JournalWriter } from '../report/index.js';
+import {
+  describeCheck,
+  loadScenario,
+  type RunResult,
+  runScenario,
+  type Scenario,
+  scenarioSeed,
+} from '../scenario/index.js';
+import { LiveProgress } from './progress.js';
 import { parseCommandLine, usageError, usageSeed } from './usage.js';
 import { printSchedule } from './validate-command.js';
 
-const usage = `Usage: faultline run [--seed N] [--dry-run] [--journal FILE] <scenario…>
+const usage = `Usage: faultline run [--seed N] [--dry-run] [--journal FILE | --no-journal] <scenario…>
 
 Runs scenario files (.toml, .yaml/.yml, .json; docs/scenarios.md) one after another, each isolated:
 setup → steady state before → method (faults on schedule, workload, probes) → heal → steady state after
 → checks → rollbacks → cleanup. Heals and cleanup always run — after a failed check, an error, the time
 limit, or Ctrl-C (a second Ctrl-C stops at once; \`faultline cleanup\` then undoes what is left).
+Every run writes a journal: a header, each event of the run, the verdict, as JSON lines
+(docs/journal.md; \`faultline schema --journal\` prints its JSON Schema); its path prints at the end.
+On a terminal (and CI unset) a status block is redrawn in place; otherwise progress is timestamped lines.
 
 Exit codes: 0 pass, 1 a check failed, 2 an error or an undecided check, 3 bad input, 130 interrupted.
 
 Options:
   --seed N        seed of every draw (default: the file's experiment.seed, else FAULTLINE_SEED, else fresh)
   --dry-run       validate and print the resolved schedule; inject nothing, start nothing
-  --journal FILE  write the run's events as JSON lines to FILE (with several scenarios: FILE.1, FILE.2 …)
+  --journal FILE  write the run's journal to FILE (with several scenarios: FILE.1, FILE.2 …) instead of
+                  the default faultline-runs/<file name>-<seed>.jsonl under the working directory
+  --no-journal    write no journal
   -h, --help      show this help
 `;
 
@@ -38,6 +54,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         journal: { type: 'string' },
+        'no-journal': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     },
@@ -80,30 +97,56 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let worst = 0;
+  const live = process.stdout.isTTY === true && !process.env.CI;
+  const journals = new Set<string>();
   try {
     for (const [index, { file, scenario }] of scenarios.entries()) {
       const seed = scenarioSeed(scenario, seedOption);
       process.stdout.write(`faultline run ${file}: seed ${seed}\n`);
-      const started = Date.now();
-      const stamp = (): string => `+${((Date.now() - started) / 1000).toFixed(3)}s`;
-      const events: string[] = [];
-      const stopJournal =
-        values.journal === undefined ? () => {} : subscribe((event) => events.push(journalLine(event)));
-      let result: RunResult;
+      const replay = `faultline run --seed ${seed} ${file}`;
+      const path = values['no-journal']
+        ? undefined
+        : journalPath(file, seed, index, scenarios.length, values.journal, journals);
+      let journal: JournalWriter | undefined;
+      try {
+        if (path !== undefined) journal = openJournal(path, file, scenario, seed, replay);
+      } catch (error) {
+        process.stderr.write(
+          `faultline: cannot write the journal ${path}: ${messageOf(error)} (--journal FILE writes it elsewhere, --no-journal not at all)\n`,
+        );
+        worst = Math.max(worst, 2);
+        break;
+      }
+      const stopJournal = journal?.record() ?? (() => {});
+      const started = realClock.now();
+      const stamp = (): string => `+${((realClock.now() - started) / 1000).toFixed(3)}s`;
+      const progress = live ? new LiveProgress(process.stdout, realClock) : undefined;
+      let result: RunResult | undefined;
       try {
         result = await runScenario(scenario, {
           seed,
           signal: interrupt.signal,
-          log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
+          log: (line) =>
+            progress === undefined
+              ? process.stdout.write(`${stamp()} ${line}\n`)
+              : progress.log(`${stamp()} ${line}`),
         });
       } finally {
+        progress?.stop();
         stopJournal();
+        journal?.close(
+          result === undefined
+            ? { verdict: 'error', reason: 'the run failed', elapsedMs: 0, ops: 0, checks: [] }
+            : {
+                verdict: result.verdict,
+                reason: result.reason,
+                elapsedMs: result.elapsedMs,
+                ops: result.ops,
+                checks: result.checks.map(checkSummary),
+              },
+        );
       }
-      if (values.journal !== undefined) {
-        const path = scenarios.length === 1 ? values.journal : `${values.journal}.${index + 1}`;
-        await writeFile(path, events.length === 0 ? '' : `${events.join('\n')}\n`);
-      }
-      printVerdict(file, result);
+      printVerdict(file, result, replay, path);
       worst = Math.max(worst, exitCodes[result.verdict]);
       if (result.verdict === 'interrupted') break;
     }
@@ -114,25 +157,56 @@ export async function runCommand(argv: string[]): Promise<number> {
   return worst;
 }
 
-/** One event as a JSON line; live objects in fault params (a proxy, a target) appear by name. */
-function journalLine(event: unknown): string {
-  return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // `this[key]` is the value before its own toJSON ran: a TcpProxy has one, and is still named here.
-    const original = key === '' ? value : this[key];
-    if (typeof original === 'bigint') return original.toString();
-    if (original instanceof Error) return original.message;
-    if (typeof original === 'object' && original !== null && !Array.isArray(original)) {
-      const prototype = Object.getPrototypeOf(original) as object | null;
-      if (prototype !== Object.prototype && prototype !== null) {
-        const name = (original as { name?: unknown }).name;
-        return typeof name === 'string' ? name : String(original);
-      }
-    }
-    return value;
-  });
+/**
+ * Where a run's journal goes: `--journal FILE` (FILE.1, FILE.2 … with several scenarios), else
+ * `faultline-runs/<file stem>-<seed>.jsonl` under the working directory — `-2`, `-3` … when two files of
+ * one command would share a name.
+ */
+function journalPath(
+  file: string,
+  seed: number,
+  index: number,
+  total: number,
+  given: string | undefined,
+  taken: Set<string>,
+): string {
+  if (given !== undefined) return total === 1 ? given : `${given}.${index + 1}`;
+  const stem = basename(file, extname(file));
+  let path = join('faultline-runs', `${stem}-${seed}.jsonl`);
+  for (let n = 2; taken.has(path); n++) path = join('faultline-runs', `${stem}-${seed}-${n}.jsonl`);
+  taken.add(path);
+  return path;
 }
 
-function printVerdict(file: string, result: RunResult): void {
+/** Opens the journal of one run and writes its header. */
+function openJournal(
+  path: string,
+  file: string,
+  scenario: Scenario,
+  seed: number,
+  replay: string,
+): JournalWriter {
+  const { name, tags = [] } = scenario.experiment;
+  const startedAt = new Date(realClock.wallNow()).toISOString();
+  const header = { faultline: packageVersion(), scenario: { file, name, tags }, seed, startedAt, replay };
+  return new JournalWriter(path, header, { clock: realClock });
+}
+
+function checkSummary(check: CheckResult): CheckSummary {
+  return {
+    checker: check.checker,
+    valid: check.valid,
+    ...(check.reason === undefined ? {} : { reason: check.reason }),
+    anomalyCount: check.anomalies.length,
+  };
+}
+
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+function printVerdict(file: string, result: RunResult, replay: string, journal: string | undefined): void {
   const lines = [
     `${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`,
   ];
@@ -144,6 +218,7 @@ function printVerdict(file: string, result: RunResult): void {
   for (const rollback of result.rollbacks) {
     if (!rollback.ok) lines.push(`  rollback ${rollback.argv.join(' ')}: ${rollback.error}`);
   }
-  if (result.verdict !== 'pass') lines.push(`  replay: faultline run --seed ${result.seed} ${file}`);
+  if (journal !== undefined) lines.push(`  journal: ${journal}`);
+  if (result.verdict !== 'pass') lines.push(`  replay: ${replay}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

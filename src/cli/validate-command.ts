@@ -1,5 +1,7 @@
 import { messageOf } from '../core/errors.js';
+import { journalJsonSchema } from '../report/index.js';
 import {
+  describeStart,
   loadScenario,
   methodLimitMs,
   resolveSchedule,
@@ -24,12 +26,13 @@ Options:
   -h, --help  show this help
 `;
 
-const schemaUsage = `Usage: faultline schema
+const schemaUsage = `Usage: faultline schema [--journal]
 
 Prints the scenario format as JSON Schema (2020-12), generated from the same definition the validator
 uses and from the fault registry; point an editor at it for completion.
 
 Options:
+  --journal   print the JSON Schema of one line of a run journal instead (docs/journal.md)
   -h, --help  show this help
 `;
 
@@ -67,7 +70,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
   return invalid === 0 ? 0 : 3;
 }
 
-/** `  seed 7` then one line per injection: `  +5.000s  inject tcp.latency … (faults[0]), heal at +25.000s`. */
+/**
+ * `  seed 7` then one line per injection: `  +5.000s  tcp.latency … (faults[0] tick 0), healed at +25.000s`;
+ * an entry with conditions counts from them: `  after 1000 ops: +0.000s  process.kill …`.
+ */
 export function printSchedule(scenario: Scenario, seedOption: number | undefined): void {
   const seed = scenarioSeed(scenario, seedOption);
   const limitMs = methodLimitMs(scenario);
@@ -77,21 +83,30 @@ export function printSchedule(scenario: Scenario, seedOption: number | undefined
   for (const step of planned) {
     const heal =
       step.healAtMs === undefined ? 'healed at the end of the method' : `healed at ${time(step.healAtMs)}`;
+    const when = step.start === undefined ? '' : `${describeStart(step.start)}: `;
+    const entry = `faults[${step.entry}]${step.name === undefined ? '' : ` "${step.name}"`}`;
     process.stdout.write(
-      `  ${time(step.atMs)}  ${step.kind} ${JSON.stringify(step.params)} (faults[${step.entry}] tick ${step.tick}), ${heal}\n`,
+      `  ${when}${time(step.atMs)}  ${step.kind} ${JSON.stringify(step.params)} (${entry} tick ${step.tick}), ${heal}\n`,
     );
   }
 }
 
 export async function schemaCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandLine(
-    { args: argv, options: { help: { type: 'boolean', short: 'h', default: false } } },
+    {
+      args: argv,
+      options: {
+        journal: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    },
     schemaUsage,
   );
   if (values.help) {
     process.stdout.write(schemaUsage);
     return 0;
   }
-  process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+  const schema = values.journal ? journalJsonSchema() : scenarioJsonSchema();
+  process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
   return 0;
 }

@@ -35,6 +35,39 @@ export type FaultlineEvent =
   | { readonly type: 'op'; readonly op: unknown }
   | { readonly type: 'phase'; readonly name: string; readonly state: 'start' | 'end'; readonly atMs: number }
   | {
+      readonly type: 'check';
+      /** The checker's name (`linearizability`, `acked-loss`, `recovery` …). */
+      readonly checker: string;
+      readonly valid: true | false | 'unknown';
+      /** Why the verdict is `unknown`, when it is. */
+      readonly reason?: string;
+      /** How many anomalies the checker found; `anomalies` holds the first few of them. */
+      readonly anomalyCount: number;
+      readonly anomalies: readonly { readonly type: string; readonly message: string }[];
+      readonly stats?: Readonly<Record<string, number>>;
+      readonly atMs: number;
+    }
+  | {
+      readonly type: 'run';
+      readonly state: 'start';
+      /** The scenario's `experiment.name`. */
+      readonly scenario: string;
+      readonly seed: number;
+      readonly atMs: number;
+    }
+  | {
+      readonly type: 'run';
+      readonly state: 'end';
+      readonly scenario: string;
+      readonly seed: number;
+      readonly verdict: 'pass' | 'fail' | 'unknown' | 'error' | 'interrupted';
+      readonly reason: string;
+      /** Ops the workload recorded (invocations and completions). */
+      readonly ops: number;
+      readonly elapsedMs: number;
+      readonly atMs: number;
+    }
+  | {
       readonly type: 'cleanup';
       readonly residue: string;
       readonly outcome: 'undone' | 'gone' | 'failed' | 'skipped';
@@ -52,6 +85,8 @@ export const eventChannelNames = {
   op: 'faultline:op',
   phase: 'faultline:phase',
   cleanup: 'faultline:cleanup',
+  check: 'faultline:check',
+  run: 'faultline:run',
 } as const satisfies Record<EventType, string>;
 
 const channels = new Map<EventType, Channel>(

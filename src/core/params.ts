@@ -104,6 +104,79 @@ const namePattern = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
 
+/*
+ * The types a definition describes, derived from it, so a definition written `as const satisfies ParamSpecs`
+ * is the one source of its validator, its JSON Schema and its TypeScript types. `ParamsOf` is what
+ * `validateParams` returns (defaults filled, durations in milliseconds); `ParamsInput` is what a user may
+ * write (defaulted fields optional, durations as "250ms" or milliseconds).
+ */
+
+/** What `validateParams` returns for one parameter. `ref` and `shape` are checked by their own code. */
+export type ParamValue<S> = S extends { readonly type: 'number' | 'duration' }
+  ? number
+  : S extends { readonly type: 'string'; readonly oneOf: readonly (infer O)[] }
+    ? O
+    : S extends { readonly type: 'string' }
+      ? string
+      : S extends { readonly type: 'boolean' }
+        ? boolean
+        : S extends { readonly type: 'list'; readonly items: infer I }
+          ? readonly ParamValue<I>[]
+          : S extends { readonly type: 'object'; readonly fields: infer F }
+            ? ParamsOf<F>
+            : S extends { readonly type: 'record'; readonly values: infer V }
+              ? Readonly<Record<string, ParamValue<V>>>
+              : S extends {
+                    readonly type: 'variant';
+                    readonly tag: infer T extends string;
+                    readonly variants: infer V;
+                  }
+                ? { [K in keyof V]: Readonly<Record<T, K>> & ParamsOf<V[K]> }[keyof V]
+                : unknown;
+
+/** What a user may write for one parameter. */
+export type ParamInput<S> = S extends { readonly type: 'duration' }
+  ? string | number
+  : S extends { readonly type: 'list'; readonly items: infer I }
+    ? readonly ParamInput<I>[]
+    : S extends { readonly type: 'object'; readonly fields: infer F }
+      ? ParamsInput<F>
+      : S extends { readonly type: 'record'; readonly values: infer V }
+        ? Readonly<Record<string, ParamInput<V>>>
+        : S extends {
+              readonly type: 'variant';
+              readonly tag: infer T extends string;
+              readonly variants: infer V;
+            }
+          ? { [K in keyof V]: Readonly<Record<T, K>> & ParamsInput<V[K]> }[keyof V]
+          : ParamValue<S>;
+
+type Defaulted<S> = S extends { readonly default: string | number | boolean } ? true : false;
+type Optional<S> = S extends { readonly optional: true } ? true : false;
+/** Fields always in the validated object: required ones, and optional ones with a default. */
+type OutputKeys<Specs> = {
+  [K in keyof Specs]: Optional<Specs[K]> extends true ? (Defaulted<Specs[K]> extends true ? K : never) : K;
+}[keyof Specs];
+/** Fields a user must write: neither optional nor defaulted. */
+type InputKeys<Specs> = {
+  [K in keyof Specs]: Optional<Specs[K]> extends true ? never : Defaulted<Specs[K]> extends true ? never : K;
+}[keyof Specs];
+type Flatten<T> = { readonly [K in keyof T]: T[K] };
+
+/** The object `validateParams(specs, …)` returns. */
+export type ParamsOf<Specs> = Flatten<
+  { readonly [K in OutputKeys<Specs>]: ParamValue<Specs[K]> } & {
+    readonly [K in Exclude<keyof Specs, OutputKeys<Specs>>]?: ParamValue<Specs[K]>;
+  }
+>;
+
+/** The object a user writes for `specs`. */
+export type ParamsInput<Specs> = Flatten<
+  { readonly [K in InputKeys<Specs>]: ParamInput<Specs[K]> } & {
+    readonly [K in Exclude<keyof Specs, InputKeys<Specs>>]?: ParamInput<Specs[K]>;
+  }
+>;
+
 /**
  * Checks every field of `input` against `specs` before anything is applied: unknown keys, wrong types
  * and out-of-range values throw FL_ERR_INVALID_ARGUMENT naming the field (`prefix.field[2]`) and what

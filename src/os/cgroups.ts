@@ -64,7 +64,10 @@ async function cgroupDirOf(
 
 export interface FaultCgroupOptions {
   readonly controllers: readonly CgroupController[];
+  /** The processes to move in at `apply()`; may be empty when processes start inside (`argvInto`). */
   readonly pids: readonly number[];
+  /** The process whose cgroup the group is made in (default the first of `pids`). */
+  readonly besidePid?: number;
   /** Limit files to write before the pids move in, per controller: file name → value. */
   readonly limits?: Partial<Record<CgroupController, readonly (readonly [file: string, value: string])[]>>;
   readonly clock: Clock;
@@ -138,7 +141,7 @@ export class FaultCgroup {
           controllers: [name],
         });
     }
-    const first = options.pids[0];
+    const first = options.besidePid ?? options.pids[0];
     if (first === undefined) throw new FaultlineError(codes.invalidArgument, 'pids: no process to limit');
     const name = `faultline-${process.pid}-${++sequence}`;
     const placed: Placed[] = [];
@@ -160,6 +163,17 @@ export class FaultCgroup {
   /** Every directory of the group with the group it sits in: the residue to journal before `apply`. */
   dirs(): { path: string; parentPath: string }[] {
     return this.placed.map((place) => ({ path: place.dir, parentPath: place.parent }));
+  }
+
+  /**
+   * `argv` as it must be spawned to run inside the group from its first instruction: /bin/sh writes its own
+   * pid into each directory's cgroup.procs, then execs `argv` (same pid), so the process and everything it
+   * forks are limited. Call after `apply()`. A failed write exits 125 before `argv` runs.
+   */
+  argvInto(argv: readonly string[]): string[] {
+    const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+    const procs = this.placed.map((place) => join(place.dir, 'cgroup.procs'));
+    return ['/bin/sh', '-c', script, 'faultline-cgroup', ...procs, '--', ...argv];
   }
 
   /** The group's directory holding `controller`. */
@@ -408,6 +422,44 @@ async function disableControllers(place: Placed, fs: CgroupFs, failures: string[
     if (errnoOf(error) !== 'EBUSY') failures.push(`writing ${path}: ${messageOf(error)}`);
   }
   place.enabled.length = 0;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The files (name, value) that set one limit in a group of a `version` hierarchy — memory in MiB, cpu in
+ * percent of one core, pids in tasks. `rootHas(file)` says whether the hierarchy offers an optional file (v1's
+ * swap limit). The one translation of limits to cgroup files, for resource faults and limited targets alike.
+ */
+export async function limitFiles(
+  controller: Exclude<CgroupController, 'freezer'>,
+  value: number,
+  version: 1 | 2,
+  rootHas: (file: string) => Promise<boolean>,
+): Promise<(readonly [string, string])[]> {
+  switch (controller) {
+    case 'memory': {
+      const bytes = String(Math.floor(value * MiB));
+      if (version === 2) return [['memory.max', bytes]];
+      // Without a swap limit the kernel would swap the target instead of killing it.
+      const memsw = (await rootHas('memory.memsw.limit_in_bytes'))
+        ? [['memory.memsw.limit_in_bytes', bytes] as const]
+        : [];
+      return [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']];
+    }
+    case 'cpu': {
+      const periodUs = 100_000;
+      const quotaUs = Math.round((value / 100) * periodUs);
+      return version === 2
+        ? [['cpu.max', `${quotaUs} ${periodUs}`]]
+        : [
+            ['cpu.cfs_period_us', String(periodUs)],
+            ['cpu.cfs_quota_us', String(quotaUs)],
+          ];
+    }
+    case 'pids':
+      return [['pids.max', String(value)]];
+  }
 }
 
 /** Every directory named faultline-* in the mounted hierarchies (for cleanup checks), to `depth` levels. */

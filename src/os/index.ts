@@ -22,10 +22,11 @@ export {
   type FaultCgroupOptions,
   type FreezeMechanism,
   findFaultCgroups,
+  limitFiles,
   refuseNested,
   removeGroupDir,
 } from './cgroups.js';
-export { deathSignalSupported, withDeathSignal } from './death-signal.js';
+export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';
 export {
   describeStart,
   groupMembers,

@@ -9,6 +9,7 @@ export {
 } from './faults.js';
 export {
   commandProbe,
+  functionProbe,
   httpProbe,
   type LogSource,
   logProbe,
@@ -17,3 +18,13 @@ export {
 } from './probes.js';
 export { checkProbe, type WaitOptions, type WaitResult, waitFor } from './recovery.js';
 export { type RestartPolicy, Supervisor, Target, type TargetSpec } from './supervisor.js';
+export {
+  describeStatus,
+  type JsonCheck,
+  parseJsonPath,
+  requireExitCodes,
+  requireJsonCheck,
+  requireRange,
+  requireRegex,
+  requireStatus,
+} from './tolerances.js';

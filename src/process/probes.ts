@@ -6,6 +6,17 @@ import { type Clock, realClock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { signalGroup } from '../os/index.js';
+import {
+  clip,
+  describeStatus,
+  failsJsonCheck,
+  type JsonCheck,
+  outsideRange,
+  requireExitCodes,
+  requireStatus,
+  type StatusTolerance,
+  statusAccepted,
+} from './tolerances.js';
 
 /** A steady-state check. `check` resolves when healthy and throws with the reason when not. */
 export interface Probe {
@@ -97,10 +108,12 @@ export function tcpProbe(options: TcpProbeOptions): Probe {
 
 export interface HttpProbeOptions {
   url: string;
-  /** Expected status; default any 2xx. */
-  status?: number;
+  /** Accepted status: a code, a class (`"2xx"`) or a list of them; default any 2xx. */
+  status?: StatusTolerance;
   bodyIncludes?: string;
   bodyMatches?: RegExp;
+  /** A value in the JSON body that must equal a value, lie in a range or match a regex. */
+  json?: JsonCheck;
   timeoutMs?: number;
   name?: string;
   clock?: Clock;
@@ -115,7 +128,8 @@ export function httpProbe(options: HttpProbeOptions): Probe {
   const timeoutMs = requireNumber(options.timeoutMs ?? 2000, 'httpProbe.timeoutMs', { min: 1 });
   const clock = options.clock ?? realClock;
   const name = options.name ?? `http ${url}`;
-  const { status, bodyIncludes, bodyMatches } = options;
+  const status = requireStatus(options.status ?? '2xx', 'httpProbe.status');
+  const { bodyIncludes, bodyMatches, json } = options;
   return {
     name,
     check: (outer) =>
@@ -132,12 +146,10 @@ export function httpProbe(options: HttpProbeOptions): Probe {
             error,
           );
         }
-        const statusOk =
-          status === undefined ? response.status >= 200 && response.status < 300 : response.status === status;
-        if (!statusOk) {
+        if (!statusAccepted(response.status, status)) {
           throw unhealthy(
             name,
-            `status ${response.status}, expected ${status ?? '2xx'}; body ${snippet(body)}`,
+            `status ${response.status}, expected ${describeStatus(status)}; body ${snippet(body)}`,
           );
         }
         if (bodyIncludes !== undefined && !body.includes(bodyIncludes)) {
@@ -146,12 +158,14 @@ export function httpProbe(options: HttpProbeOptions): Probe {
         if (bodyMatches !== undefined && !bodyMatches.test(body)) {
           throw unhealthy(name, `body does not match ${bodyMatches}: ${snippet(body)}`);
         }
+        const wrong = json === undefined ? undefined : failsJsonCheck('body', body, json);
+        if (wrong !== undefined) throw unhealthy(name, wrong);
       }),
   };
 }
 
 function snippet(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  return JSON.stringify(clip(text));
 }
 
 export interface CommandProbeOptions {
@@ -162,24 +176,40 @@ export interface CommandProbeOptions {
   cwd?: string;
   name?: string;
   clock?: Clock;
+  /** Accepted exit codes (default 0): `1` makes a probe that passes when `grep` finds nothing. */
+  exitCode?: number | readonly number[];
+  /** A regular expression stdout must match. */
+  stdoutMatches?: RegExp;
+  /** A value in stdout parsed as JSON that must equal a value, lie in a range or match a regex. */
+  json?: JsonCheck;
+  /** stdout (trimmed) is a number that must lie in `[min, max]` — a queue depth, a lag. */
+  range?: readonly [number, number];
 }
 
 /** Keeps only the last `limit` bytes of a command's stderr for error messages. */
 const stderrTailBytes = 2048;
+/** stdout is kept up to this much for the stdout checks; a command printing more fails them. */
+const stdoutLimitBytes = 1024 * 1024;
 
-/** Healthy when the command exits 0. A command still running at the timeout is killed with its group. */
+/**
+ * Healthy when the command exits with an accepted code (default 0) and its stdout passes the checks given.
+ * A command still running at the timeout is killed with its group.
+ */
 export function commandProbe(options: CommandProbeOptions): Probe {
   const argv = requireArgv(options.argv, 'commandProbe.argv');
   const timeoutMs = requireNumber(options.timeoutMs ?? 5000, 'commandProbe.timeoutMs', { min: 1 });
   const clock = options.clock ?? realClock;
   const name = options.name ?? `command ${argv.join(' ')}`;
   const [file, ...args] = argv as [string, ...string[]];
+  const exitCodes = requireExitCodes(options.exitCode ?? 0, 'commandProbe.exitCode');
+  const { stdoutMatches, json, range } = options;
+  const readsStdout = stdoutMatches !== undefined || json !== undefined || range !== undefined;
   return {
     name,
     check: (outer) =>
       withTimeout(clock, timeoutMs, outer, async (signal) => {
         const child = spawn(file, args, {
-          stdio: ['ignore', 'ignore', 'pipe'],
+          stdio: ['ignore', readsStdout ? 'pipe' : 'ignore', 'pipe'],
           detached: true,
           ...(options.env === undefined ? {} : { env: options.env }),
           ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
@@ -187,6 +217,12 @@ export function commandProbe(options: CommandProbeOptions): Probe {
         let stderr = '';
         child.stderr?.on('data', (chunk: Buffer) => {
           stderr = (stderr + chunk.toString('utf8')).slice(-stderrTailBytes);
+        });
+        const stdout: Buffer[] = [];
+        let stdoutBytes = 0;
+        child.stdout?.on('data', (chunk: Buffer) => {
+          stdoutBytes += chunk.length;
+          if (stdoutBytes <= stdoutLimitBytes) stdout.push(chunk);
         });
         const onAbort = (): void => {
           if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
@@ -200,9 +236,26 @@ export function commandProbe(options: CommandProbeOptions): Probe {
             },
           );
           if (signal.aborted) throw unhealthy(name, messageOf(signal.reason));
-          if (code !== 0) {
+          if (code === null || !exitCodes.includes(code)) {
             const how = code === null ? `was killed by ${killedBy}` : `exited with code ${code}`;
-            throw unhealthy(name, `${how}${stderr.trim() ? `; stderr: ${stderr.trim()}` : ''}`);
+            const expected = `expected exit code ${exitCodes.join(' or ')}`;
+            throw unhealthy(name, `${how}, ${expected}${stderr.trim() ? `; stderr: ${stderr.trim()}` : ''}`);
+          }
+          if (readsStdout) {
+            if (stdoutBytes > stdoutLimitBytes)
+              throw unhealthy(
+                name,
+                `stdout is over ${stdoutLimitBytes} bytes; the stdout checks read at most that`,
+              );
+            const text = Buffer.concat(stdout).toString('utf8');
+            const wrong = [
+              stdoutMatches === undefined || stdoutMatches.test(text)
+                ? undefined
+                : `stdout does not match ${stdoutMatches}: ${snippet(text)}`,
+              json === undefined ? undefined : failsJsonCheck('stdout', text, json),
+              range === undefined ? undefined : outsideRange('stdout', text, range),
+            ].find((failure) => failure !== undefined);
+            if (wrong !== undefined) throw unhealthy(name, wrong);
           }
         } catch (error) {
           if (error instanceof FaultlineError) throw error;
@@ -279,14 +332,14 @@ function readRange(file: string, start: number, length: number): string {
   }
 }
 
-/** A probe from any async function: healthy when it resolves. */
-export function functionProbe(name: string, fn: (signal?: AbortSignal) => Promise<void> | void): Probe {
+/** A probe from any async function: healthy when it resolves, unless it resolves `false`; a throw says why not. */
+export function functionProbe(name: string, fn: (signal?: AbortSignal) => unknown): Probe {
   requireString(name, 'functionProbe.name', { nonEmpty: true });
   if (typeof fn !== 'function') throw invalid('functionProbe.fn', 'expected a function', 'a function');
   return {
     name,
     check: async (signal) => {
-      await fn(signal);
+      if ((await fn(signal)) === false) throw unhealthy(name, 'the function returned false');
     },
   };
 }

@@ -21,6 +21,7 @@ import { FaultlineError, messageOf } from '../core/errors.js';
 import { type Journal, journalFor } from '../core/journal.js';
 import { offTermination, onTermination } from '../core/termination.js';
 import {
+  findExecutable,
   groupTokenVariable,
   isAlive,
   newGroupToken,
@@ -62,6 +63,12 @@ export interface TargetSpec {
   /** Pause between readiness checks (default 50 ms). */
   readyIntervalMs?: number;
   restart?: RestartPolicy;
+  /**
+   * Wraps `argv` for every launch, to start the process through something that prepares it first (a cgroup's
+   * `argvInto`: it runs limited from its first instruction). Not used when argv[0] cannot be found, so a
+   * missing program still fails the start with its own ENOENT.
+   */
+  launchThrough?: (argv: readonly string[]) => readonly string[];
 }
 
 export interface ExitInfo {
@@ -300,10 +307,13 @@ export class Target {
     const file = this.spec.argv[0] as string;
     // The target gets SIGKILL if faultline dies, even by SIGKILL (os/death-signal.ts); its descendants are
     // covered by the journalled process group.
-    const [command, ...args] = withDeathSignal(this.spec.argv, {
-      path: this.spec.env?.PATH ?? process.env.PATH,
-      cwd: this.spec.cwd,
-    }) as [string, ...string[]];
+    const path = this.spec.env?.PATH ?? process.env.PATH;
+    const through = this.spec.launchThrough;
+    const argv =
+      through === undefined || findExecutable(file, path, this.spec.cwd) === undefined
+        ? this.spec.argv
+        : through(this.spec.argv);
+    const [command, ...args] = withDeathSignal(argv, { path, cwd: this.spec.cwd }) as [string, ...string[]];
     // Inherited by every descendant: lets cleanup prove they are ours even after the leader is gone.
     const token = newGroupToken();
     const child = spawn(command, args, {

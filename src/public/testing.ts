@@ -4,7 +4,10 @@ export {
   type FaultlineTestOptions,
   type NodeTestLike,
   runScenarioIn,
+  type ScenarioRunOptions,
   type ScenarioSource,
+  type ScenarioTest,
+  scenarioTest,
   useFaultline,
   type VitestTestLike,
 } from '../testing/index.js';

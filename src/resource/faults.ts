@@ -22,6 +22,7 @@ import {
   FaultCgroup,
   groupMembers,
   hasSysResource,
+  limitFiles,
   nodeCgroupFs,
   processStartTime,
   readNofile,
@@ -29,8 +30,6 @@ import {
   refuseNested,
   writeNofile,
 } from '../os/index.js';
-
-const MiB = 1024 * 1024;
 
 /** Whom a cgroup fault limits: one pid (with its whole process group when it leads one) or a list of pids. */
 export interface ResourceTarget {
@@ -210,7 +209,6 @@ export const memoryLimitFault = defineFault<MemoryLimitParams, MemoryLimitInject
     limitMiB: { type: 'number', min: 1, unit: 'MiB', description: 'the memory limit' },
   },
   async apply(params, context) {
-    const bytes = String(Math.floor(params.limitMiB * MiB));
     const label = `memory-limit ${params.limitMiB} MiB`;
     let finalCount: number | undefined;
     /** OOM kills so far in `group`; after heal, the count read just before it was removed. */
@@ -229,14 +227,9 @@ export const memoryLimitFault = defineFault<MemoryLimitParams, MemoryLimitInject
       label,
       params,
       ['memory'],
-      async (version, root) => {
-        if (version === 2) return { memory: [['memory.max', bytes]] };
-        // Without a swap limit the kernel would swap the target instead of killing it.
-        const memsw = (await root.exists('memory.memsw.limit_in_bytes'))
-          ? [['memory.memsw.limit_in_bytes', bytes] as const]
-          : [];
-        return { memory: [['memory.limit_in_bytes', bytes], ...memsw, ['memory.oom_control', '0']] };
-      },
+      async (version, root) => ({
+        memory: await limitFiles('memory', params.limitMiB, version, (file) => root.exists(file)),
+      }),
       async (planned) => {
         finalCount = await countIn(planned);
         await planned.remove();
@@ -264,18 +257,15 @@ export const cpuQuotaFault = defineFault<CpuQuotaParams, CgroupInjection>({
   },
   async apply(params, context) {
     const percent = params.percentOfOneCore;
-    const periodUs = 100_000;
-    const quotaUs = Math.round((percent / 100) * periodUs);
     const label = `cpu-quota ${percent}% of one core`;
-    const { entry, group, pids } = await applyCgroup(context, label, params, ['cpu'], async (version) =>
-      version === 2
-        ? { cpu: [['cpu.max', `${quotaUs} ${periodUs}`]] }
-        : {
-            cpu: [
-              ['cpu.cfs_period_us', String(periodUs)],
-              ['cpu.cfs_quota_us', String(quotaUs)],
-            ],
-          },
+    const { entry, group, pids } = await applyCgroup(
+      context,
+      label,
+      params,
+      ['cpu'],
+      async (version, root) => ({
+        cpu: await limitFiles('cpu', percent, version, (file) => root.exists(file)),
+      }),
     );
     return extendInjection(entry, { cgroup: group.name, pids });
   },
@@ -298,9 +288,15 @@ export const pidsLimitFault = defineFault<PidsLimitParams, CgroupInjection>({
   },
   async apply(params, context) {
     const label = `pids-limit ${params.maxTasks}`;
-    const { entry, group, pids } = await applyCgroup(context, label, params, ['pids'], async () => ({
-      pids: [['pids.max', String(params.maxTasks)]],
-    }));
+    const { entry, group, pids } = await applyCgroup(
+      context,
+      label,
+      params,
+      ['pids'],
+      async (version, root) => ({
+        pids: await limitFiles('pids', params.maxTasks, version, (file) => root.exists(file)),
+      }),
+    );
     return extendInjection(entry, { cgroup: group.name, pids });
   },
 });

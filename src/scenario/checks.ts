@@ -13,6 +13,7 @@ import {
   modelNames,
 } from '../checker/index.js';
 import type { Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
 import { messageOf } from '../core/errors.js';
 import type { Op } from '../history/index.js';
 import type { Scenario } from './format.js';
@@ -77,15 +78,19 @@ const historyChecks: Readonly<
 > = {
   linearizability: (history, spec, inputs) =>
     checkLinearizability(
-      history,
+      // A kv scan reads every key at once: not an op of the single-key models.
+      dense(history.filter((op) => op.f !== 'scan')),
       builtInModel(String(spec.model)) as NonNullable<ReturnType<typeof builtInModel>>,
       {
         timeoutMs: inputs.timeoutMs,
         clock: inputs.clock,
       },
     ),
-  // Items added to a set and read back: the set workload's shapes (add, read).
-  'acked-writes': (history) => checkAckedWrites(history, { writeF: 'add' }),
+  // Items added to a set and read back (the set workload's add, read), or keys written and scanned (kv).
+  'acked-writes': (history, _spec, inputs) =>
+    inputs.model === 'kv'
+      ? ackedKvWrites(history, inputs.injections)
+      : checkAckedWrites(history, { writeF: 'add' }),
   set: (history) => checkSet(history),
   counter: (history) => checkCounter(history),
   queue: (history) => checkQueue(history),
@@ -111,10 +116,10 @@ async function check(spec: CheckSpec, inputs: CheckInputs): Promise<CheckResult>
   if (inputs.history === undefined) {
     return undecided(spec.check, 'the scenario has no workload, so there is no history to check');
   }
-  if (spec.check === 'acked-writes' && inputs.model !== 'set') {
+  if (spec.check === 'acked-writes' && inputs.model !== 'set' && inputs.model !== 'kv') {
     return undecided(
       spec.check,
-      `acked-writes reads a set workload's adds and reads; this workload's history fits ${inputs.model ?? 'no model'}`,
+      `acked-writes reads a set workload's adds and reads, or a kv workload's writes and scan; this workload's history fits ${inputs.model ?? 'no model'}`,
     );
   }
   return checker(inputs.history, spec, inputs);
@@ -194,4 +199,106 @@ function recoverySlo(
     ...(valid === 'unknown' ? { reason: 'a probe was not checked after a heal' } : {}),
     stats: { worstMs: worst, withinMs },
   };
+}
+
+/** The ops, re-indexed 0…n-1 (a checker reads a dense history). */
+function dense(history: readonly Op[]): Op[] {
+  return history.map((op, index) => (op.index === index ? op : { ...op, index }));
+}
+
+const ms = (value: number): string => formatDuration(Math.round(value * 100) / 100);
+
+/**
+ * acked-writes over the kv workload: a write's item is its key (each write has a fresh key; a cas may change
+ * the value later, not the key), and the final scan lists the keys present. Each lost write is named with
+ * its value, when it was acknowledged and how long before the next fault in force (the kill that lost it),
+ * all in ms from the start of the method (the history's clock starts with the workload, at the method's start).
+ */
+function ackedKvWrites(history: readonly Op[], injections: readonly InjectionRecord[]): CheckResult {
+  const projected = dense(
+    history
+      .filter((op) => op.f === 'write' || op.f === 'scan')
+      .map((op) => (op.f === 'write' ? { ...op, value: (op.value as [string, unknown])[0] } : op)),
+  );
+  const result = checkAckedWrites(projected, { readF: 'scan' });
+  const acked = new Map<string, { value: unknown; atMs: number }>();
+  for (const op of history) {
+    if (op.f !== 'write' || op.type !== 'ok') continue;
+    const [key, value] = op.value as [string, unknown];
+    acked.set(key, { value, atMs: op.time / 1e6 });
+  }
+  const faults = injections
+    .filter((record) => record.injectedAtMs !== undefined)
+    .map((record) => ({ kind: record.step.kind, atMs: record.injectedAtMs as number }))
+    .sort((a, b) => a.atMs - b.atMs);
+  const anomalies = result.anomalies.map((anomaly) => {
+    const write = anomaly.type === 'lost' ? acked.get(anomaly.item as string) : undefined;
+    if (write === undefined) return anomaly;
+    const fault = faults.find((f) => f.atMs >= write.atMs);
+    const when =
+      fault === undefined
+        ? 'after the last fault'
+        : `${ms(fault.atMs - write.atMs)} before ${fault.kind} (at ${ms(fault.atMs)})`;
+    return {
+      ...anomaly,
+      message: `${anomaly.item} = ${JSON.stringify(write.value)}, acknowledged at ${ms(write.atMs)}, ${when}`,
+      value: write.value,
+      ackedAtMs: write.atMs,
+      ...(fault === undefined ? {} : { fault: fault.kind, faultAtMs: fault.atMs }),
+    };
+  });
+  return { ...result, anomalies };
+}
+
+/**
+ * A check's verdict for people, one line then details indented: what held (with its counts), or what
+ * broke — for acked-writes every lost write (up to `list`), and the window they fall in.
+ */
+export function explainCheck(
+  check: CheckResult,
+  options: { readonly model?: string; readonly list?: number } = {},
+): string[] {
+  const name = options.model === undefined ? check.checker : `${check.checker} (${options.model} model)`;
+  const stats = check.stats ?? {};
+  if (check.valid === 'unknown') return [`${name}: unknown — ${check.reason ?? ''}`];
+  if (check.valid === true) {
+    if (check.checker === 'acked-writes') {
+      return [
+        `${name}: valid — all ${stats.acknowledged} acknowledged writes were read back` +
+          ` (${stats.indeterminate} of unknown outcome, ${stats.recovered} of them present)`,
+      ];
+    }
+    if (check.checker === 'linearizability' && stats.ops !== undefined) {
+      const keys = stats.partitions === undefined ? '' : ` on ${stats.partitions} keys`;
+      return [`${name}: valid — ${stats.ops} operations${keys}, checked in ${ms(stats.elapsedMs ?? 0)}`];
+    }
+    return [`${name}: valid`];
+  }
+  const lost = check.anomalies.filter((anomaly) => anomaly.type === 'lost');
+  if (check.checker !== 'acked-writes' || lost.length === 0) {
+    return [`${name}: INVALID — ${check.anomalies[0]?.message ?? ''}`];
+  }
+  const lines = [
+    `${name}: INVALID — ${lost.length} of ${stats.acknowledged} acknowledged writes were lost` +
+      ' (acknowledged to a client, missing from the final read):',
+  ];
+  const listed = lost.slice(0, options.list ?? 10);
+  for (const anomaly of listed) lines.push(`  ${anomaly.message}`);
+  if (lost.length > listed.length) lines.push(`  … and ${lost.length - listed.length} more`);
+  const gaps = lost
+    .filter((a) => typeof a.faultAtMs === 'number' && typeof a.ackedAtMs === 'number')
+    .map((a) => ({ gap: (a.faultAtMs as number) - (a.ackedAtMs as number), a }));
+  if (gaps.length === lost.length) {
+    const widest = gaps.reduce((x, y) => (y.gap > x.gap ? y : x));
+    // One fault lost them all: everything acknowledged before this window was read back.
+    const one = new Set(gaps.map(({ a }) => a.faultAtMs)).size === 1;
+    lines.push(
+      `  every lost write was acknowledged within ${ms(widest.gap)} before ${widest.a.fault}` +
+        ` (at ${ms(widest.a.faultAtMs as number)})${one ? '; writes acknowledged earlier survived' : ''}`,
+    );
+  }
+  for (const anomaly of check.anomalies.filter((a) => a.type !== 'lost').slice(0, 5)) {
+    lines.push(`  [${anomaly.type}] ${anomaly.message}`);
+  }
+  return lines;
 }

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { invalid, requireObject, requireOneOf } from '../core/assert.js';
 import { faultFactory, faultKinds } from '../core/fault-registry.js';
 import {
@@ -8,6 +9,13 @@ import {
   validateParams,
 } from '../core/params.js';
 import { locateError } from '../core/source.js';
+import {
+  requireExitCodes,
+  requireJsonCheck,
+  requireRange,
+  requireRegex,
+  requireStatus,
+} from '../process/index.js';
 import type { SourceDocument } from './document.js';
 
 /**
@@ -45,6 +53,51 @@ const refTargets: Readonly<Record<string, readonly string[]>> = {
 export const protocolKinds = ['register', 'cas-register', 'kv', 'set', 'counter', 'queue'] as const;
 export type ProtocolKind = (typeof protocolKinds)[number];
 
+/** A shape check that validates a value and keeps it as written (plain data, for the JSON journal and schema). */
+const checked =
+  (check: (value: unknown, field: string) => unknown) =>
+  (value: unknown, field: string): unknown => {
+    check(value, field);
+    return value;
+  };
+
+/** A regular expression as text, compiled while validating so a bad one is refused with its position. */
+const regex = (description: string, optional = false): ParamSpec => ({
+  type: 'shape',
+  description,
+  optional,
+  check: checked(requireRegex),
+  schema: { type: 'string', format: 'regex', description },
+});
+
+const range = (description: string): ParamSpec => ({
+  type: 'shape',
+  description,
+  optional: true,
+  check: (value, field) => requireRange(value, field),
+  schema: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description },
+});
+
+const jsonCheck: ParamSpec = {
+  type: 'shape',
+  optional: true,
+  description: '{ path = "$.a.b[0]", and one of equals = value, range = [min, max], matches = "regex" }',
+  check: checked(requireJsonCheck),
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path'],
+    description: 'a value at a JSON path ($ then .name, ["name"], [index]) that must pass one test',
+    properties: {
+      path: { type: 'string', pattern: '^\\$', description: 'a JSON path such as $.queue.depth' },
+      equals: { description: 'the value it must equal' },
+      range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+      matches: { type: 'string', format: 'regex' },
+    },
+    oneOf: [{ required: ['equals'] }, { required: ['range'] }, { required: ['matches'] }],
+  },
+};
+
 const probe: ParamSpec = {
   type: 'variant',
   tag: 'type',
@@ -54,19 +107,85 @@ const probe: ParamSpec = {
     http: {
       url: text('URL to GET'),
       status: {
-        type: 'number',
-        integer: true,
-        min: 100,
-        max: 599,
-        default: 200,
-        description: 'expected status',
+        type: 'shape',
+        description: 'accepted status: a code (200), a class ("2xx") or a list of them ([200, 204])',
+        check: checked(requireStatus),
+        schema: {
+          description: 'a code (200), a class ("2xx") or a list of them',
+          default: '2xx',
+          oneOf: [
+            { type: 'integer', minimum: 100, maximum: 599 },
+            { type: 'string', pattern: '^[1-5]xx$' },
+            {
+              type: 'array',
+              minItems: 1,
+              items: {
+                oneOf: [
+                  { type: 'integer', minimum: 100, maximum: 599 },
+                  { type: 'string', pattern: '^[1-5]xx$' },
+                ],
+              },
+            },
+          ],
+        },
+        optional: true,
       },
+      body: regex('a regular expression the body must match', true),
+      json: jsonCheck,
     },
     command: {
       argv,
-      exitCode: { type: 'number', integer: true, default: 0, description: 'expected exit code' },
+      exitCode: {
+        type: 'shape',
+        description: 'accepted exit code, or a list of them (default 0)',
+        check: checked(requireExitCodes),
+        schema: {
+          description: 'an exit code 0..255 or a list of them',
+          default: 0,
+          oneOf: [
+            { type: 'integer', minimum: 0, maximum: 255 },
+            { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0, maximum: 255 } },
+          ],
+        },
+        optional: true,
+      },
+      stdout: regex('a regular expression stdout must match', true),
+      json: jsonCheck,
+      range: range('[min, max]: stdout (trimmed) is a number within it'),
     },
-    log: { target: text('a process target'), pattern: text('a regular expression a line must match') },
+    log: { target: text('a process target'), pattern: regex('a regular expression a line must match') },
+    module: {
+      path: text('an ES module exporting the probe function, relative to the scenario file'),
+      export: { type: 'string', default: 'probe', description: 'the name of the exported function' },
+    },
+  },
+};
+
+/** cgroup limits of a process target; the names and units are the resource fault kinds' own. */
+const limits: ParamSpec = {
+  type: 'object',
+  optional: true,
+  description: 'cgroup limits the process and its children run under from their start',
+  fields: {
+    memoryMiB: {
+      type: 'number',
+      min: 1,
+      optional: true,
+      description: 'memory limit; past it the kernel OOM-kills',
+    },
+    percentOfOneCore: {
+      type: 'number',
+      min: 1,
+      optional: true,
+      description: 'CPU time cap: 50 = half of one core, 200 = two cores',
+    },
+    maxTasks: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      optional: true,
+      description: 'most processes and threads; further forks fail with EAGAIN',
+    },
   },
 };
 
@@ -89,6 +208,7 @@ const targets: ParamSpec = {
           default: 'never',
           description: 'restart policy when it exits',
         },
+        limits,
       },
       'tcp-proxy': {
         listen: address('host:port to listen on', '127.0.0.1:0'),
@@ -241,11 +361,34 @@ const rollbacks: ParamSpec = {
 };
 
 const faultTiming: ParamSpecs = {
-  at: { type: 'duration', default: '0s', description: 'when, from the start of the method' },
+  name: text('names the entry in output, and for after', true),
+  afterOps: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    optional: true,
+    description:
+      'starts once the workload has completed this many ops; at, every, for and until count from then',
+  },
+  after: text('starts once the entry of this name is healed (its last injection)', true),
+  whenGreen: text(
+    'starts when this continuous or during-faults probe next passes (after the other conditions)',
+    true,
+  ),
+  at: {
+    type: 'duration',
+    default: '0s',
+    description: 'when, from the start of the method (or of its conditions)',
+  },
   for: {
     type: 'duration',
     optional: true,
     description: 'heal after this long (default: at the end of the method)',
+  },
+  jitter: {
+    type: 'duration',
+    optional: true,
+    description: 'a seeded delay, up to this long, added to each injection (spreads the instant)',
   },
   every: { type: 'duration', optional: true, description: 'a tick at this interval: inject again' },
   times: {
@@ -331,7 +474,10 @@ export interface Scenario {
 /** A steady-state probe as validated: defaults filled, durations in milliseconds. */
 export interface SteadyStateEntry {
   readonly name: string;
-  /** The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log', … }`), references not yet resolved. */
+  /**
+   * The probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log' | 'module', … }`: tolerances as written, a
+   * `module` path made absolute against the scenario file's folder), references not yet resolved.
+   */
   readonly probe: Readonly<Record<string, unknown>>;
   readonly when: 'before' | 'after' | 'before-and-after' | 'continuous' | 'during-faults';
   readonly every: number;
@@ -344,13 +490,25 @@ export interface FaultChoice {
   readonly params: Readonly<Record<string, unknown>>;
 }
 
-/** A schedule entry, times in milliseconds from the start of the method. */
+/**
+ * A schedule entry, times in milliseconds from the start of the method — or, when it has conditions
+ * (`afterOps`, `after`, `whenGreen`, all of which must come true, the probe last), from the moment they do.
+ */
 export interface ScheduledFault {
   /** One fault, or (from `oneOf`) the set each tick draws one from. */
   readonly choices: readonly FaultChoice[];
+  /** Names the entry in output; `after` refers to it. Unique in the schedule. */
+  readonly name?: string;
+  /** Starts once the workload has completed this many ops. */
+  readonly afterOps?: number;
+  /** Starts once the entry of this name (which has `for`) has healed its last injection. */
+  readonly after?: string;
+  /** Starts when this steady-state probe (continuous or during-faults) next passes. */
+  readonly whenGreen?: string;
   readonly at: number;
   readonly for?: number;
   readonly every?: number;
+  readonly jitter?: number;
   readonly times?: number;
   readonly until?: number;
   readonly probability?: number;
@@ -378,7 +536,8 @@ export function validateScenario(document: SourceDocument): Scenario {
       },
       root,
     );
-    const checked = faults === undefined ? undefined : validateFaults(faults, scenario.targets ?? {});
+    const checked = faults === undefined ? undefined : validateFaults(faults, scenario);
+    checkLimits(scenario.targets ?? {});
     const { duration, timeLimit } = scenario.experiment;
     if (duration !== undefined && duration > timeLimit) {
       throw invalid('experiment.duration', `is longer than timeLimit (${timeLimit} ms)`, 'at most timeLimit');
@@ -393,15 +552,73 @@ export function validateScenario(document: SourceDocument): Scenario {
         'times, until, or experiment.duration',
       );
     }
-    return { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario;
+    const waiting = checked?.findIndex((f) => f.whenGreen !== undefined) ?? -1;
+    if (waiting >= 0 && duration === undefined) {
+      throw invalid(
+        `faults[${waiting}].whenGreen`,
+        'waits for a probe that may never pass, so the method needs experiment.duration to end',
+        'experiment.duration',
+      );
+    }
+    return withModulePaths(
+      { ...scenario, ...(checked === undefined ? {} : { faults: checked }) } as Scenario,
+      dirname(document.file),
+    );
   } catch (error) {
     throw locateError(document, error);
   }
 }
 
-function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['targets']>): ScheduledFault[] {
+/** `limits = {}` limits nothing: at least one limit is asked for. */
+function checkLimits(targetsByName: NonNullable<Scenario['targets']>): void {
+  for (const [name, target] of Object.entries(targetsByName)) {
+    const given = target.limits as Readonly<Record<string, unknown>> | undefined;
+    if (given !== undefined && Object.values(given).every((value) => value === undefined)) {
+      throw invalid(
+        `targets.${name}.limits`,
+        'gives no limit',
+        'one or more of memoryMiB, percentOfOneCore, maxTasks',
+      );
+    }
+  }
+}
+
+/**
+ * Module paths (a `module` probe's, the `module` workload's) made absolute against the scenario file's
+ * folder, so a run finds them wherever it is started from. A path that starts with a `${…}` reference is
+ * left to the reference.
+ */
+function withModulePaths(scenario: Scenario, baseDir: string): Scenario {
+  const absolute = (path: unknown): unknown =>
+    typeof path === 'string' && !path.startsWith('${') ? resolve(baseDir, path) : path;
+  const inProbe = <T extends Readonly<Record<string, unknown>> | undefined>(probe: T): T =>
+    probe?.type === 'module' ? ({ ...probe, path: absolute(probe.path) } as T) : probe;
+  const targets =
+    scenario.targets === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(scenario.targets).map(([name, target]) => [
+            name,
+            target.ready === undefined
+              ? target
+              : { ...target, ready: inProbe(target.ready as Readonly<Record<string, unknown>>) },
+          ]),
+        );
+  const workload = scenario.workload;
+  return {
+    ...scenario,
+    ...(targets === undefined ? {} : { targets }),
+    ...(scenario.steadyState === undefined
+      ? {}
+      : { steadyState: scenario.steadyState.map((entry) => ({ ...entry, probe: inProbe(entry.probe) })) }),
+    ...(workload?.type === 'module' ? { workload: { ...workload, path: absolute(workload.path) } } : {}),
+  };
+}
+
+function validateFaults(input: unknown, scenario: Omit<Scenario, 'faults'>): ScheduledFault[] {
   if (!Array.isArray(input)) throw invalid('faults', 'expected a list of faults', 'a list');
-  return input.map((entry, index) => {
+  const targetsByName = scenario.targets ?? {};
+  const entries = input.map((entry, index) => {
     const field = `faults[${index}]`;
     const object = requireObject(entry, field);
     const { kind, params, oneOf, ...timing } = object;
@@ -432,16 +649,98 @@ function validateFaults(input: unknown, targetsByName: NonNullable<Scenario['tar
     }
     if (when.every !== undefined && when.every <= 0)
       throw invalid(`${field}.every`, 'must be more than 0', 'a positive duration');
-    if (when.every !== undefined && when.for !== undefined && when.for >= when.every) {
-      // The next tick would inject it again while it is still in force.
+    if (when.every !== undefined && (when.for ?? 0) + (when.jitter ?? 0) >= when.every) {
+      // The next tick could inject it again while it is still in force.
+      const less = when.jitter !== undefined && when.for !== undefined ? ` less for (${when.for} ms)` : '';
       throw invalid(
-        `${field}.for`,
-        `must be shorter than every (${when.every} ms)`,
-        'a duration shorter than every',
+        `${field}.${when.jitter === undefined ? 'for' : 'jitter'}`,
+        `must be shorter than every (${when.every} ms)${less}`,
+        `a duration shorter than every${less}`,
       );
     }
     return { choices, ...when };
   });
+  validateConditions(entries, scenario);
+  return entries;
+}
+
+/**
+ * The conditions refer to what exists: `afterOps` to a workload, `whenGreen` to a probe that is checked
+ * during the method, `after` to another entry by name, one that heals (`for`), without a cycle.
+ */
+function validateConditions(entries: readonly ScheduledFault[], scenario: Omit<Scenario, 'faults'>): void {
+  const byName = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    if (entry.name === undefined) continue;
+    const field = `faults[${index}].name`;
+    if (entry.name === '') throw invalid(field, 'is empty', 'a name');
+    const other = byName.get(entry.name);
+    if (other !== undefined)
+      throw invalid(field, `"${entry.name}" already names faults[${other}]`, 'a name of its own');
+    byName.set(entry.name, index);
+  }
+  const during = (scenario.steadyState ?? []).filter(
+    (probe) => probe.when === 'continuous' || probe.when === 'during-faults',
+  );
+  const ops = scenario.workload?.ops;
+  for (const [index, entry] of entries.entries()) {
+    const field = `faults[${index}]`;
+    if (entry.afterOps !== undefined) {
+      if (scenario.workload === undefined)
+        throw invalid(
+          `${field}.afterOps`,
+          'counts the workload’s ops, and there is no workload',
+          'a workload',
+        );
+      if (typeof ops === 'number' && entry.afterOps > ops) {
+        throw invalid(
+          `${field}.afterOps`,
+          `${entry.afterOps} is more than the workload’s ${ops} ops`,
+          `at most ${ops}`,
+        );
+      }
+    }
+    if (entry.whenGreen !== undefined && !during.some((probe) => probe.name === entry.whenGreen)) {
+      const names = during.map((probe) => probe.name);
+      const valid =
+        names.length > 0 ? `one of ${names.join(', ')}` : 'a steadyState probe with when = "continuous"';
+      throw invalid(
+        `${field}.whenGreen`,
+        `no continuous or during-faults probe is named "${entry.whenGreen}"; valid: ${valid}`,
+        valid,
+      );
+    }
+    if (entry.after !== undefined) {
+      const target = byName.get(entry.after);
+      if (target === undefined) {
+        const valid =
+          byName.size > 0 ? `one of ${[...byName.keys()].join(', ')}` : 'the name of another entry';
+        throw invalid(`${field}.after`, `no fault entry is named "${entry.after}"; valid: ${valid}`, valid);
+      }
+      if (target === index) throw invalid(`${field}.after`, 'names its own entry', 'another entry');
+      if (entries[target]?.for === undefined) {
+        throw invalid(
+          `${field}.after`,
+          `"${entry.after}" has no for, so it heals only at the end of the method; valid: an entry with for`,
+          'an entry with for',
+        );
+      }
+    }
+  }
+  // A chain of `after` that comes back to where it started would wait forever.
+  for (const [index] of entries.entries()) {
+    const chain = [index];
+    for (let at = entries[index]?.after; at !== undefined; ) {
+      const next = byName.get(at) as number;
+      if (next === index) {
+        const path = [...chain, index].map((i) => entries[i]?.name ?? `faults[${i}]`).join(' → ');
+        throw invalid(`faults[${index}].after`, `makes a cycle: ${path}`, 'a sequence without cycles');
+      }
+      if (chain.includes(next)) break; // a cycle further on, reported at its own entry
+      chain.push(next);
+      at = entries[next]?.after;
+    }
+  }
 }
 
 /** One `{ kind, params }`: the kind registered, its params valid, live objects named as targets. */

@@ -2,7 +2,7 @@
 // Scenarios can name every fault kind: loading this folder registers all of them.
 import './fault-families.js';
 
-export { describeCheck } from './checks.js';
+export { describeCheck, explainCheck } from './checks.js';
 export {
   type DocumentFormat,
   documentFormats,
@@ -33,6 +33,14 @@ export {
   runScenario,
   scenarioSeed,
 } from './runner.js';
-export { type PlannedInjection, resolveSchedule } from './schedule.js';
+export {
+  describeStart,
+  type EntryPlan,
+  type FaultStart,
+  type PlannedInjection,
+  type ResolvedSchedule,
+  resolveEntries,
+  resolveSchedule,
+} from './schedule.js';
 export { startTargets } from './targets.js';
 export { type RunningWorkload, startWorkload, type WorkloadSpec } from './workloads.js';

@@ -25,9 +25,11 @@ export class LiveTargets {
   private readonly declared: readonly string[];
 
   /** `declared`: every target's name in declaration order, so a reference to a later one says so. */
+  /** `ports`: the free ports `${ports.NAME}` stands for, reserved at setup (`portNamesIn`). */
   constructor(
     readonly runDir: string,
     declared: readonly string[] = [],
+    readonly ports: ReadonlyMap<string, number> = new Map(),
   ) {
     this.declared = declared;
   }
@@ -106,7 +108,7 @@ export class LiveTargets {
 
   /** Every reference that resolves now. */
   available(): string[] {
-    const refs = ['run.dir', 'env.NAME'];
+    const refs = ['run.dir', 'env.NAME', ...[...this.ports.keys()].map((name) => `ports.${name}`)];
     for (const name of this.started.keys())
       for (const key of Object.keys(this.offers(name))) refs.push(`targets.${name}.${key}`);
     return refs;
@@ -121,7 +123,7 @@ export class LiveTargets {
 
 /**
  * Replaces every `${…}` reference in `value` (strings, deep in lists and objects) with what it stands for:
- * `${run.dir}`, `${env.VAR}`, `${targets.NAME.port|listen|pid}`. `$${` is a literal `${`. An unknown
+ * `${run.dir}`, `${ports.NAME}`, `${env.VAR}`, `${targets.NAME.port|listen|pid}`. `$${` is a literal `${`. An unknown
  * reference is FL_ERR_INVALID_ARGUMENT naming `field` (`targets.api.argv[2]`) and listing what resolves.
  */
 export function resolveReferences(value: unknown, live: LiveTargets, field: string): unknown {
@@ -133,6 +135,21 @@ export function resolveReferences(value: unknown, live: LiveTargets, field: stri
     );
   }
   return value;
+}
+
+const portReference = /(\$?)\$\{\s*ports\.([A-Za-z][A-Za-z0-9_-]*)\s*\}/g;
+
+/** The names of the `${ports.NAME}` references anywhere in `value`: the ports to reserve before setup. */
+export function portNamesIn(value: unknown): string[] {
+  const names = new Set<string>();
+  const visit = (item: unknown): void => {
+    if (typeof item === 'string') {
+      for (const [, dollar, name] of item.matchAll(portReference))
+        if (dollar === '') names.add(name as string);
+    } else if (typeof item === 'object' && item !== null) Object.values(item).forEach(visit);
+  };
+  visit(value);
+  return [...names];
 }
 
 function resolveString(text: string, live: LiveTargets, field: string): string {
@@ -158,6 +175,11 @@ function lookup(reference: string, live: LiveTargets, field: string): string {
     const set = process.env[name];
     if (set === undefined) throw unknown(`environment variable ${name} is not set`);
     return set;
+  }
+  if (scope === 'ports' && name !== undefined && key === undefined) {
+    const port = live.ports.get(name);
+    if (port === undefined) throw unknown(`no port ${name} was reserved`);
+    return String(port);
   }
   if (scope === 'targets' && name !== undefined && key !== undefined && rest.length === 0) {
     if (!live.has(name)) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type CheckResult, combineValidity } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { publish } from '../core/events.js';
+import { type EventOf, publish, subscribe } from '../core/events.js';
 import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
@@ -14,8 +14,8 @@ import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { methodLimitMs, type Scenario } from './format.js';
 import { type InjectionRecord, runSchedule } from './method.js';
-import { type LiveTargets, liveParams, resolveReferences } from './references.js';
-import { resolveSchedule } from './schedule.js';
+import { type LiveTargets, liveParams, portNamesIn, resolveReferences } from './references.js';
+import { resolveEntries } from './schedule.js';
 import { probeOf, startTargets } from './targets.js';
 import { type RunningWorkload, startWorkload } from './workloads.js';
 
@@ -92,6 +92,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const random = new Random(seed, 'run');
   const log = options.log ?? (() => {});
   const started = clock.now();
+  publish({ type: 'run', state: 'start', scenario: scenario.experiment.name, seed, atMs: started });
   const limit = new AbortController();
   const limitTimer = clock.setTimeout(() => limit.abort(), scenario.experiment.timeLimit);
   const signal = AbortSignal.any([limit.signal, ...(options.signal === undefined ? [] : [options.signal])]);
@@ -139,9 +140,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let workload: RunningWorkload | undefined;
   let schedule: ReturnType<typeof runSchedule> | undefined;
   const sampling = new AbortController();
+  let stopCounting = (): void => {};
   /** Ends the method: no more injections, samples or calls; what is in force is healed. Idempotent. */
   const endMethod = async (): Promise<void> => {
     sampling.abort();
+    stopCounting();
     await schedule?.end();
     await workload?.stop();
   };
@@ -160,21 +163,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         clock,
         random: random.fork('targets'),
         runDir: dir,
+        ports: portNamesIn(scenario),
         log,
         signal,
       });
     });
-    const probes = (scenario.steadyState ?? []).map((entry, index) => ({
-      entry,
-      probe: probeOf(
-        resolveReferences(entry.probe, live as LiveTargets, `steadyState[${index}].probe`) as Readonly<
-          Record<string, unknown>
-        >,
-        live as LiveTargets,
-        `steadyState[${index}].probe`,
-        { clock, name: entry.name, timeoutMs: entry.timeout },
-      ),
-    }));
+    const probes: { entry: SteadyState; probe: Probe }[] = [];
+    for (const [index, entry] of (scenario.steadyState ?? []).entries()) {
+      const field = `steadyState[${index}].probe`;
+      const spec = resolveReferences(entry.probe, live, field) as Readonly<Record<string, unknown>>;
+      const options = { clock, name: entry.name, timeoutMs: entry.timeout };
+      probes.push({ entry, probe: await probeOf(spec, live, field, options) });
+    }
     const before = probes.filter(({ entry }) => entry.when === 'before' || entry.when === 'before-and-after');
     result.steadyStateBefore = await phase('steady-state-before', () => checkOnce(before, clock, signal));
     const red = result.steadyStateBefore.find((outcome) => !outcome.ok);
@@ -185,7 +185,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       );
     } else if (!interrupted()) {
       await phase('method', async () => {
-        const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs: methodLimitMs(scenario) });
+        const faults = scenario.faults ?? [];
+        const planned = resolveEntries(faults, { seed, limitMs: methodLimitMs(scenario) });
         const methodStart = clock.now();
         if (scenario.workload !== undefined) {
           const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<
@@ -205,6 +206,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         });
         const running = schedule;
         result.injections = running.records as InjectionRecord[];
+        if (workload !== undefined && faults.some((fault) => fault.afterOps !== undefined))
+          stopCounting = countOps(workload, running);
         const stopSampling = AbortSignal.any([sampling.signal, signal]);
         for (const { entry, probe } of probes) {
           if (entry.when !== 'continuous' && entry.when !== 'during-faults') continue;
@@ -212,8 +215,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             clock,
             stop: stopSampling,
             since: methodStart,
-            active: () => entry.when === 'continuous' || running.inForce > 0,
+            // A during-faults probe is also checked while an entry waits for it to pass (`whenGreen`).
+            active: () =>
+              entry.when === 'continuous' || running.inForce > 0 || running.awaitsProbe(entry.name),
             into: result.samples,
+            onResult: (ok, startedAt) => running.noteProbe(entry.name, ok, startedAt),
           });
         }
         const duration = scenario.experiment.duration;
@@ -254,6 +260,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
               model: workload?.model,
             }),
           );
+          publish(checkEvent(checks.at(-1) as CheckResult, clock.now()));
         }
         return checks;
       });
@@ -283,7 +290,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   }
   if (result.verdict === 'pass') result.reason = 'every check held';
   result.elapsedMs = clock.now() - started;
+  const { verdict, reason, ops, elapsedMs } = result;
+  const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
+  publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
   return result;
+}
+
+/** A check's result as its event: the first anomalies only (a checker may find thousands), with the count. */
+function checkEvent(check: CheckResult, atMs: number): EventOf<'check'> {
+  return {
+    type: 'check',
+    checker: check.checker,
+    valid: check.valid,
+    ...(check.reason === undefined ? {} : { reason: check.reason }),
+    anomalyCount: check.anomalies.length,
+    anomalies: check.anomalies.slice(0, 20).map(({ type, message }) => ({ type, message })),
+    ...(check.stats === undefined ? {} : { stats: check.stats }),
+    atMs,
+  };
 }
 
 /** Each probe checked once, within its timeout. */
@@ -329,7 +353,14 @@ async function waitGreen(
 async function sample(
   probe: Probe,
   entry: SteadyState,
-  options: { clock: Clock; stop: AbortSignal; since: number; active: () => boolean; into: ProbeSample[] },
+  options: {
+    clock: Clock;
+    stop: AbortSignal;
+    since: number;
+    active: () => boolean;
+    into: ProbeSample[];
+    onResult?: (ok: boolean, startedAt: number) => void;
+  },
 ): Promise<void> {
   const { clock, stop } = options;
   while (!stop.aborted) {
@@ -343,9 +374,45 @@ async function sample(
         ok: outcome.ok,
         ...(outcome.ok ? {} : { error: messageOf(outcome.error) }),
       });
+      options.onResult?.(outcome.ok, startedAt);
     }
     await clock.sleep(entry.every, stop).catch(() => {});
   }
+}
+
+/**
+ * Tells the schedule how many ops the workload has completed (`afterOps`), and when it will complete no
+ * more. The Recorder's `op` events say when to look; the count is the workload's own, so another run's ops
+ * in the same process are not counted. Returns the function that stops it.
+ */
+function countOps(workload: RunningWorkload, schedule: ReturnType<typeof runSchedule>): () => void {
+  let looking = false;
+  let stopped = false;
+  // The workload counts a call once its completion op is recorded and the call has returned: look a
+  // moment later, once per burst of ops.
+  const unsubscribe = subscribe(
+    (event) => {
+      if (event.type !== 'op' || (event.op as { type?: unknown }).type === 'invoke' || looking) return;
+      looking = true;
+      setImmediate(() => {
+        looking = false;
+        if (!stopped) schedule.noteOps(workload.opsSoFar);
+      });
+    },
+    ['op'],
+  );
+  const end = (): void => {
+    stopped = true;
+    unsubscribe();
+  };
+  const finish = (): void => {
+    if (stopped) return;
+    end();
+    schedule.noteOps(workload.opsSoFar);
+    schedule.noteOpsDone();
+  };
+  workload.done.then(finish, finish);
+  return end;
 }
 
 /** Runs each rollback command (references resolved), bounded to 30 s each; failures are recorded. */

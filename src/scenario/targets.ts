@@ -1,3 +1,6 @@
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { invalid } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
@@ -6,12 +9,26 @@ import type { Ledger, LedgerEntry } from '../core/ledger.js';
 import type { Random } from '../core/random.js';
 import { type NetProtocol, Network } from '../net/index.js';
 import {
+  type CgroupController,
+  cgroupResidues,
+  cgroupSupport,
+  FaultCgroup,
+  limitFiles,
+  nodeCgroupFs,
+} from '../os/index.js';
+import {
   commandProbe,
+  functionProbe,
   httpProbe,
   type LogSource,
   logProbe,
   type Probe,
   type RestartPolicy,
+  requireExitCodes,
+  requireJsonCheck,
+  requireRange,
+  requireRegex,
+  requireStatus,
   Supervisor,
   tcpProbe,
 } from '../process/index.js';
@@ -27,6 +44,8 @@ export interface StartTargetsOptions {
   readonly random: Random;
   /** The run's directory: what `${run.dir}` stands for. */
   readonly runDir: string;
+  /** The names of the free loopback ports to reserve for `${ports.NAME}` (`portNamesIn` of the scenario). */
+  readonly ports?: readonly string[];
   /** Told one line per target brought up. */
   log?(line: string): void;
   /** Stops bringing targets up (those up are taken down) when it aborts. */
@@ -50,7 +69,7 @@ export async function startTargets(
   options: StartTargetsOptions,
 ): Promise<LiveTargets> {
   const specs: TargetSpecs = targets ?? {};
-  const live = new LiveTargets(options.runDir, Object.keys(specs));
+  const live = new LiveTargets(options.runDir, Object.keys(specs), await freePorts(options.ports ?? []));
   const stops: LedgerEntry[] = [];
   const run: Run = { options, live, stops, supervisor: undefined };
   try {
@@ -70,6 +89,26 @@ export async function startTargets(
     throw error;
   }
   return live;
+}
+
+/**
+ * A free loopback port for each name, all distinct. Free when asked: something else may take one before
+ * the target binds it, which a target's start then reports (the usual race of picking ports up front).
+ */
+async function freePorts(names: readonly string[]): Promise<Map<string, number>> {
+  const servers = await Promise.all(
+    names.map(async () => {
+      const server = createServer();
+      await new Promise<void>((resolve, reject) =>
+        server.once('error', reject).listen(0, '127.0.0.1', resolve),
+      );
+      return server;
+    }),
+  );
+  // All held open until each is known, so the OS cannot hand the same port out twice.
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return new Map(names.map((name, i) => [name, ports[i] as number]));
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, message: string): void {
@@ -96,6 +135,11 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
         run.supervisor = supervisor;
       }
       const ready = spec.ready as Fields | undefined;
+      const readyField = `targets.${name}.ready`;
+      // A module ready probe is imported before the process starts: a bad one starts nothing.
+      const readyFunction = ready?.type === 'module' ? await loadProbeFunction(ready, readyField) : undefined;
+      const limits = spec.limits as Limits | undefined;
+      const group = limits === undefined ? undefined : await limitGroup(run, name, limits);
       const target = await run.supervisor.start({
         name,
         argv: spec.argv as string[],
@@ -105,12 +149,15 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
           ? {}
           : {
               ready: (self: LogSource) =>
-                probeOf(ready, run.live, `targets.${name}.ready`, {
-                  clock: options.clock,
-                  self,
-                  since: 'start',
-                }),
+                buildProbe(
+                  ready,
+                  run.live,
+                  readyField,
+                  { clock: options.clock, self, since: 'start' },
+                  readyFunction,
+                ),
             }),
+        ...(group === undefined ? {} : { launchThrough: (argv) => group.argvInto(argv) }),
         ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
         restart: restartPolicy(spec.restart),
       });
@@ -159,6 +206,85 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
   }
 }
 
+/** A process target's `limits`, in the resource fault kinds' names and units. */
+interface Limits {
+  readonly memoryMiB?: number;
+  readonly percentOfOneCore?: number;
+  readonly maxTasks?: number;
+}
+
+const limitControllers = [
+  ['memoryMiB', 'memory'],
+  ['percentOfOneCore', 'cpu'],
+  ['maxTasks', 'pids'],
+] as const;
+
+/**
+ * The cgroup a limited target runs in — the resource faults' own mechanism (os/cgroups.ts), made beside
+ * faultline's own group: journalled as residue before it is created (so `faultline cleanup` removes it after a
+ * crash), its removal recorded in the ledger before the process is started, so it goes after the process
+ * stops. Unavailable cgroups are an error naming `limits`, before anything is made.
+ */
+async function limitGroup(run: Run, name: string, limits: Limits): Promise<FaultCgroup> {
+  const { options } = run;
+  const given = limitControllers.filter(([field]) => limits[field] !== undefined);
+  const controllers = given.map(([, controller]) => controller);
+  const support = await cgroupSupport();
+  let group: FaultCgroup;
+  const files: Partial<Record<CgroupController, (readonly [string, string])[]>> = {};
+  try {
+    for (const [field, controller] of given) {
+      const status = support.controllers[controller];
+      const rootHas = (file: string): Promise<boolean> =>
+        status.mountPoint === undefined
+          ? Promise.resolve(false)
+          : nodeCgroupFs.exists(join(status.mountPoint, file));
+      files[controller] = await limitFiles(controller, limits[field] as number, status.version ?? 1, rootHas);
+    }
+    group = await FaultCgroup.plan({
+      controllers,
+      pids: [],
+      besidePid: process.pid,
+      limits: files,
+      clock: options.clock,
+      support,
+    });
+  } catch (error) {
+    throw limitsError(
+      error,
+      given.map(([field]) => field),
+    );
+  }
+  const label = `targets.${name}: limits cgroup (${group.name})`;
+  run.stops.push(
+    options.ledger.push(label, () => group.remove(), cgroupResidues(group, `target ${name} limits`)),
+  );
+  try {
+    await group.apply();
+  } catch (error) {
+    throw limitsError(
+      error,
+      given.map(([field]) => field),
+    );
+  }
+  options.log?.(
+    `target ${name}: runs in cgroup ${group.name} (${given.map(([field]) => `${field} ${limits[field]}`).join(', ')})`,
+  );
+  return group;
+}
+
+function limitsError(error: unknown, fields: readonly string[]): FaultlineError {
+  const code = error instanceof FaultlineError ? error.code : codes.unavailable;
+  return new FaultlineError(
+    code,
+    `limits: cannot run the target in a cgroup with ${fields.join(', ')}: ${messageOf(error)}`,
+    {
+      cause: error,
+      details: { field: 'limits', expected: 'root and cgroup controllers for the limits (or no limits)' },
+    },
+  );
+}
+
 function restartPolicy(restart: unknown): RestartPolicy {
   return restart === 'on-failure' || restart === 'always' ? { policy: restart } : 'never';
 }
@@ -176,32 +302,93 @@ export interface ProbeOfOptions {
 }
 
 /**
- * A Probe from the format's probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log', … }`, references
- * already resolved); `field` names it in errors (`steadyState[0].probe`).
+ * A Probe from the format's probe spec (`{ type: 'tcp' | 'http' | 'command' | 'log' | 'module', … }`,
+ * references already resolved); `field` names it in errors (`steadyState[0].probe`). A `module` probe's
+ * module is imported here: one that cannot be imported or exports no function is FL_ERR_CONFIG naming
+ * `field.path`.
  */
-export function probeOf(spec: Fields, live: LiveTargets, field: string, options: ProbeOfOptions): Probe {
+export async function probeOf(
+  spec: Fields,
+  live: LiveTargets,
+  field: string,
+  options: ProbeOfOptions,
+): Promise<Probe> {
+  const fn = spec.type === 'module' ? await loadProbeFunction(spec, field) : undefined;
+  return buildProbe(spec, live, field, options, fn);
+}
+
+/** What a `module` probe's function gets. */
+export interface ProbeFunctionContext {
+  /** Aborts when the check times out or the run ends. */
+  readonly signal: AbortSignal | undefined;
+  /** The scenario's targets started so far (`targets.get('api', 'process').object.pid`). */
+  readonly targets: LiveTargets;
+}
+
+type ProbeFunction = (context: ProbeFunctionContext) => unknown;
+
+/** Imports a `module` probe's module (its path already absolute, see format.ts) and finds its function. */
+async function loadProbeFunction(spec: Fields, field: string): Promise<ProbeFunction> {
+  const path = spec.path as string;
+  const name = (spec.export as string | undefined) ?? 'probe';
+  const refuse = (message: string, cause?: unknown): FaultlineError =>
+    new FaultlineError(codes.config, `${field}.path: ${path}: ${message}`, {
+      ...(cause === undefined ? {} : { cause }),
+      details: {
+        field: `${field}.path`,
+        expected: `an ES module exporting a function named ${name} (see export)`,
+      },
+    });
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw refuse(`cannot import it: ${messageOf(error)}`, error);
+  }
+  const fn = module[name];
+  if (typeof fn !== 'function') {
+    const exported = Object.keys(module).join(', ') || 'nothing';
+    throw refuse(`it exports no function named ${JSON.stringify(name)} (it exports: ${exported})`);
+  }
+  return fn as ProbeFunction;
+}
+
+function buildProbe(
+  spec: Fields,
+  live: LiveTargets,
+  field: string,
+  options: ProbeOfOptions,
+  fn: ProbeFunction | undefined,
+): Probe {
   const { clock } = options;
   const common = {
     clock,
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   };
+  const at = (key: string): string => `${field}.${key}`;
   switch (spec.type) {
     case 'tcp': {
-      const { host, port } = parseHostPort(spec.address, `${field}.address`);
+      const { host, port } = parseHostPort(spec.address, at('address'));
       return tcpProbe({ host, port, ...common });
     }
     case 'http':
       return httpProbe({
         url: spec.url as string,
-        ...(spec.status === undefined ? {} : { status: spec.status as number }),
+        status: requireStatus(spec.status ?? '2xx', at('status')),
+        ...(spec.body === undefined ? {} : { bodyMatches: requireRegex(spec.body, at('body')) }),
+        ...(spec.json === undefined ? {} : { json: requireJsonCheck(spec.json, at('json')) }),
         ...common,
       });
     case 'command':
-      if ((spec.exitCode ?? 0) !== 0) {
-        throw invalid(`${field}.exitCode`, 'only a command that exits 0 can be a probe for now', '0');
-      }
-      return commandProbe({ argv: spec.argv as string[], ...common });
+      return commandProbe({
+        argv: spec.argv as string[],
+        exitCode: requireExitCodes(spec.exitCode ?? 0, at('exitCode')),
+        ...(spec.stdout === undefined ? {} : { stdoutMatches: requireRegex(spec.stdout, at('stdout')) }),
+        ...(spec.json === undefined ? {} : { json: requireJsonCheck(spec.json, at('json')) }),
+        ...(spec.range === undefined ? {} : { range: requireRange(spec.range, at('range')) }),
+        ...common,
+      });
     case 'log': {
       const name = spec.target as string;
       let target: LogSource;
@@ -210,27 +397,28 @@ export function probeOf(spec: Fields, live: LiveTargets, field: string, options:
         try {
           target = live.get(name, 'process').object;
         } catch (error) {
-          throw invalid(`${field}.target`, messageOf(error), 'a process target declared before');
+          throw invalid(at('target'), messageOf(error), 'a process target declared before');
         }
-      }
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(spec.pattern as string);
-      } catch (error) {
-        throw invalid(`${field}.pattern`, messageOf(error), 'a regular expression');
       }
       return logProbe({
         target,
-        pattern,
+        pattern: requireRegex(spec.pattern, at('pattern')),
         since: options.since ?? 'now',
         ...(options.name === undefined ? {} : { name: options.name }),
       });
     }
+    case 'module': {
+      const call = fn as ProbeFunction;
+      return functionProbe(
+        options.name ?? `module ${String(spec.path)}#${String(spec.export ?? 'probe')}`,
+        (signal) => call({ signal, targets: live }),
+      );
+    }
     default:
       throw invalid(
-        `${field}.type`,
+        at('type'),
         `unknown probe type ${JSON.stringify(spec.type)}`,
-        'tcp, http, command, log',
+        'tcp, http, command, log, module',
       );
   }
 }

@@ -5,7 +5,8 @@
  *
  *   register      read null → v | null; write v                          (one key, GET/PUT /kv/<key>)
  *   cas-register  the same, and cas [from, to] (409: fail)               (+ POST /kv/<key>/cas)
- *   kv            read [k, null] → [k, v]; write [k, v]; cas [k, [from, to]]   (a few keys)
+ *   kv            write [k, v] to a fresh key; read [k, null] → [k, v]; cas [k, [from, to]] on a key the
+ *                 client wrote; a final scan null → [k…] (GET /kv, the keys of this run)
  *   set           add e; read null → [elements…]; a final read           (/set/<name>)
  *   counter       add n; read null → n; a final read                     (/counter/<name>)
  *   queue         enqueue v; dequeue null → v | null (404: empty); a final drain   (/queue/<name>)
@@ -29,9 +30,6 @@ export const protocolModels: Readonly<Record<ProtocolKind, string>> = {
   queue: 'fifo-queue',
 };
 
-/** Keys a kv workload spreads over. */
-const kvKeys = 4;
-
 export function protocolSource(kind: ProtocolKind, url: string, runId: string): OpSource {
   const client = new KvClient(url);
   const name = `${runId}-${kind}`;
@@ -42,7 +40,7 @@ export function protocolSource(kind: ProtocolKind, url: string, runId: string): 
     case 'cas-register':
       return registerSource(client, name, kind === 'cas-register', fresh);
     case 'kv':
-      return kvSource(client, name, fresh);
+      return kvSource(client, name);
     case 'set':
       return readingSource(
         { f: 'read', value: null, run: (signal) => client.setRead(name, signal) },
@@ -87,32 +85,60 @@ function registerSource(client: KvClient, key: string, cas: boolean, fresh: () =
   };
 }
 
-/** A few keys of the kv map, in Jepsen's independent-tuple shapes (as the demo's workload). */
-function kvSource(client: KvClient, prefix: string, fresh: () => number): OpSource {
+/**
+ * The kv map in Jepsen's independent-tuple shapes, so that a lost write shows: every write goes to a fresh
+ * key (`<prefix>-c<client>-<n>`), reads pick any key written so far, a cas changes a key its client wrote
+ * from the value last seen there. The final phase is one `scan` of the keys present (the read of the
+ * acked-writes check; the linearizability check leaves it out).
+ */
+function kvSource(client: KvClient, prefix: string): OpSource {
+  const keys: string[] = [];
+  const own = new Map<number, string[]>();
   const seen = new Map<string, unknown>();
+  let unique = 0;
+  const scan: Call = {
+    f: 'scan',
+    value: null,
+    run: async (signal) =>
+      Object.keys(await client.entries(signal))
+        .filter((key) => key.startsWith(`${prefix}-`))
+        .sort(),
+  };
   return {
-    next(_process, _n, random) {
-      const key = `${prefix}-${random.int(kvKeys)}`;
+    next(process, n, random) {
       const roll = random.next();
-      if (roll < 0.4) {
+      const mine = own.get(process) ?? [];
+      if (roll < 0.25 && keys.length > 0) {
+        const key = random.pick(keys);
         return {
           f: 'read',
           value: [key, null],
           run: async (signal) => [key, await client.read(key, signal)],
         };
       }
-      const to = fresh();
-      if (roll < 0.7) {
+      if (roll < 0.4 && mine.length > 0) {
+        const key = random.pick(mine);
         const from = seen.get(key) ?? null;
+        const to = ++unique;
         return { f: 'cas', value: [key, [from, to]], run: (signal) => client.cas(key, from, to, signal) };
       }
-      return { f: 'write', value: [key, to], run: (signal) => client.write(key, to, signal) };
+      const key = `${prefix}-c${process}-${n}`;
+      const value = ++unique;
+      keys.push(key);
+      return { f: 'write', value: [key, value], run: (signal) => client.write(key, value, signal) };
     },
     observe(call, outcome) {
       if (outcome.type !== 'ok') return;
       const [key, arg] = (call.f === 'read' ? outcome.value : call.value) as [string, unknown];
       seen.set(key, call.f === 'cas' ? (arg as unknown[])[1] : arg);
+      if (call.f === 'write') {
+        const process = outcome.op.process as number;
+        const mine = own.get(process) ?? [];
+        own.set(process, mine);
+        mine.push(key); // at most one per write: bounded by the workload's ops
+      }
     },
+    final: (previous) => (previous === undefined ? scan : undefined),
   };
 }
 

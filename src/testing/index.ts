@@ -9,6 +9,7 @@ import {
   loadScenario,
   type RunResult,
   runScenario,
+  type Scenario,
   validateScenario,
 } from '../scenario/index.js';
 
@@ -110,6 +111,19 @@ function replayCommand(t: NodeTestLike | VitestTestLike, seed: number): string {
 /** What `runScenarioIn` runs: a scenario file (.toml, .yaml/.yml, .json) or the same model as an object. */
 export type ScenarioSource = string | Readonly<Record<string, unknown>>;
 
+/** A scenario loaded (and validated) once, and where it came from. */
+async function loadSource(source: ScenarioSource): Promise<{ scenario: Scenario; file: string }> {
+  if (typeof source === 'string') return { scenario: await loadScenario(source), file: source };
+  const file = '<inline scenario>';
+  const document = { file, text: '', format: 'json' as const, value: source, positions: new Map() };
+  return { scenario: validateScenario(document), file };
+}
+
+export interface ScenarioRunOptions {
+  readonly seed?: number;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Runs a scenario inside a node:test or Vitest test — from a file, or inline as an object of the same
  * model — with the test's seed (`FAULTLINE_SEED` replays it). Returns the run's result when it passes;
@@ -119,13 +133,18 @@ export type ScenarioSource = string | Readonly<Record<string, unknown>>;
 export async function runScenarioIn(
   t: NodeTestLike | VitestTestLike,
   source: ScenarioSource,
-  options: { readonly seed?: number; readonly signal?: AbortSignal } = {},
+  options: ScenarioRunOptions = {},
 ): Promise<RunResult> {
-  const file = typeof source === 'string' ? source : '<inline scenario>';
-  const scenario =
-    typeof source === 'string'
-      ? await loadScenario(source)
-      : validateScenario({ file, text: '', format: 'json', value: source, positions: new Map() });
+  const { scenario, file } = await loadSource(source);
+  return runLoaded(t, scenario, file, options);
+}
+
+async function runLoaded(
+  t: NodeTestLike | VitestTestLike,
+  scenario: Scenario,
+  file: string,
+  options: ScenarioRunOptions,
+): Promise<RunResult> {
   const result = await runScenario(scenario, {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -142,4 +161,44 @@ export async function runScenarioIn(
     expected: 'pass',
     operator: 'runScenarioIn',
   });
+}
+
+/**
+ * A scenario as a test, selectable by its `experiment.tags` (`chaos`, `chaos:network` …) under either
+ * runner. Vitest takes the tags as its own (`test(name, options, fn)` with `--tags-filter`); node:test
+ * selects by name, so the name carries them as `@tag` words (Playwright's convention):
+ * `slow cache @chaos @chaos:network`, and `--test-name-pattern '@chaos:network'` runs it.
+ */
+export interface ScenarioTest {
+  /** The experiment's name, then each tag as ` @tag`. */
+  readonly name: string;
+  /** The experiment's tags, in order. */
+  readonly tags: readonly string[];
+  /** The test options that carry the tags: Vitest's `tags` (node:test ignores what it does not know). */
+  readonly options: { readonly tags: string[] };
+  /** The test function: runs the scenario in the test it is given (as `runScenarioIn`). */
+  readonly run: (t: NodeTestLike | VitestTestLike) => Promise<RunResult>;
+}
+
+/**
+ * Loads and validates a scenario (a file or an inline object) now, so a test file can name its tests by
+ * it — top-level `await` in an ES module test file:
+ *
+ *   const slowCache = await scenarioTest('chaos/slow-cache.toml');
+ *   test(slowCache.name, slowCache.options, slowCache.run);    // node:test and Vitest alike
+ *
+ * A file that does not validate throws here, before any test is defined.
+ */
+export async function scenarioTest(
+  source: ScenarioSource,
+  options: ScenarioRunOptions = {},
+): Promise<ScenarioTest> {
+  const { scenario, file } = await loadSource(source);
+  const tags = [...(scenario.experiment.tags ?? [])];
+  return {
+    name: [scenario.experiment.name, ...tags.map((tag) => `@${tag}`)].join(' '),
+    tags,
+    options: { tags: [...tags] },
+    run: (t) => runLoaded(t, scenario, file, options),
+  };
 }

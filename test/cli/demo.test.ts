@@ -1,21 +1,56 @@
-// `faultline demo`: the bundled key-value store, killed mid-run, through the real CLI. The buggy variant
-// must be caught losing acknowledged writes; the fixed one must pass the very same scenario; neither may
-// leave a process or a temp dir behind.
+// `faultline demo`: the bundled scenario (scenarios/demo.toml) — the demo key-value store killed mid-run —
+// through the real CLI. The buggy variant must be caught losing acknowledged writes; the fixed one must
+// pass the very same scenario; neither may leave a process or a temp dir behind. Each run gets its own
+// TMPDIR, so "nothing left" is checked exactly: the dir is empty and no process names it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pidAlive } from '../support/ports.js';
-import { type CliResult, runCli, startCli } from './run-cli.js';
+import { type CliResult, type RunningCli, runCli, startCli } from './run-cli.js';
 
-/** The service pids and the data dir the run printed; asserts none of them is left. */
-function assertCleanedUp(output: string): void {
-  const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
-  assert.ok(pids.length >= 1, output);
-  for (const pid of pids) assert.equal(pidAlive(pid), false, `service pid ${pid} still running`);
-  const dataDir = /data in (\S+)/.exec(output)?.[1];
-  assert.ok(dataDir?.includes('faultline-demo-'), output);
-  assert.equal(existsSync(dataDir as string), false, `${dataDir} left behind`);
+/** A fresh TMPDIR for one CLI run; `spawn` starts the CLI with it (the environment is read at spawn). */
+function withTmpDir<T>(spawn: () => T): { dir: T; tmp: string } {
+  const tmp = mkdtempSync(join(tmpdir(), 'faultline-demo-test-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    return { dir: spawn(), tmp };
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
+/** Processes whose command line names `text` (the store's argv holds its data dir, in the run's TMPDIR). */
+function processesNaming(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Nothing of the run is left: no process names its TMPDIR, the run's temp dir is gone. Then removes it. */
+function assertCleanedUp(tmp: string, output: string): void {
+  try {
+    assert.deepEqual(processesNaming(tmp), [], `processes left:\n${output}`);
+    // The Ledger's journal dirs (faultline-state-<uid>/…) may stay; the journals in them may not.
+    const left = readdirSync(tmp, { recursive: true, withFileTypes: true })
+      .filter(
+        (entry) => !(entry.isDirectory() && /faultline-state-/.test(join(entry.parentPath, entry.name))),
+      )
+      .map((entry) => join(entry.parentPath, entry.name));
+    assert.deepEqual(left, [], `left in ${tmp}:\n${output}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function lines(result: CliResult): string {
@@ -25,7 +60,8 @@ function lines(result: CliResult): string {
 describe('faultline demo', () => {
   it('finds the buggy store losing acknowledged writes, names them, exits 1, and cleans up', async () => {
     const started = performance.now();
-    const result = await runCli(['demo', '--seed', '7'], 60_000);
+    const { dir: pending, tmp } = withTmpDir(() => runCli(['demo', '--seed', '7'], 60_000));
+    const result = await pending;
     const elapsedMs = performance.now() - started;
     assert.equal(result.code, 1, lines(result));
     const out = result.stdout;
@@ -33,46 +69,59 @@ describe('faultline demo', () => {
       out.split('\n')[0] as string,
       /^faultline demo: seed 7 \(replay with faultline demo --seed 7\)$/,
     );
-    assert.match(out, /started the buggy kv service \(pid \d+\)/);
-    assert.match(out, /SIGKILL kv \(pid \d+\)/);
-    assert.match(out, /kv restarted by its restart policy \(pid \d+\)/);
+    assert.match(out, /^faultline demo: scenario \S+\/scenarios\/demo\.toml, the buggy store$/m);
+    assert.match(
+      out,
+      /run it yourself: FAULTLINE_DEMO_SERVICE=\S+kv-service\.js FAULTLINE_DEMO_VARIANT=buggy faultline run --seed 7 \S+demo\.toml$/m,
+    );
+    assert.match(out, /target kv \(process\) up pid \d+/);
+    assert.match(out, /kill -SIGKILL kv \(pid \d+\)/);
+    assert.match(out, /kv answers again \(restarted by its restart policy\), down for \S+$/m);
     assert.match(out, /verdict: FAIL — the buggy store broke its promise/);
     assert.match(out, /acked-writes: INVALID — [1-9]\d* of \d+ acknowledged writes were lost/);
-    assert.match(out, /^ {4}c\d+-\d+ = \d+, acknowledged at \S+, \S+ before the kill$/m);
-    assert.match(out, /every lost write was acknowledged within \S+ before the kill/);
-    assert.match(out, /linearizability \(kv model\): INVALID — not linearizable in partition "c\d+-\d+"/);
+    assert.match(
+      out,
+      /^ {4}\S+-kv-c\d+-\d+ = \d+, acknowledged at \S+, \S+ before process\.kill \(at \S+\)$/m,
+    );
+    assert.match(out, /every lost write was acknowledged within \S+ before process\.kill/);
+    assert.match(
+      out,
+      /linearizability \(kv model\): INVALID — not linearizable in partition "\S+-kv-c\d+-\d+"/,
+    );
     assert.doesNotMatch(out, /failed-present|unexpected/);
     assert.match(out, /replay with faultline demo --seed 7$/m);
     assert.equal(result.stderr, '');
     assert.ok(elapsedMs < 30_000, `took ${elapsedMs} ms`);
-    assertCleanedUp(out);
+    assertCleanedUp(tmp, out);
   });
 
   it('--fixed passes the same scenario, exits 0, and cleans up', async () => {
-    const result = await runCli(['demo', '--fixed', '--seed', '7'], 60_000);
+    const { dir: pending, tmp } = withTmpDir(() => runCli(['demo', '--fixed', '--seed', '7'], 60_000));
+    const result = await pending;
     assert.equal(result.code, 0, lines(result));
     const out = result.stdout;
     assert.match(out, /^faultline demo: seed 7 \(replay with faultline demo --fixed --seed 7\)$/m);
-    assert.match(out, /started the fixed kv service/);
-    assert.match(out, /SIGKILL kv \(pid \d+\)/);
+    assert.match(out, /scenario \S+demo\.toml, the fixed store$/m);
+    assert.match(out, /kill -SIGKILL kv \(pid \d+\)/);
     assert.match(out, /verdict: PASS — no acknowledged write was lost and the history is linearizable/);
-    assert.match(out, /acked-writes: valid — all \d+ acknowledged writes survived the kill/);
+    assert.match(out, /acked-writes: valid — all \d+ acknowledged writes were read back/);
     assert.match(out, /linearizability \(kv model\): valid — \d+ operations on \d+ keys/);
     assert.equal(result.stderr, '');
-    assertCleanedUp(out);
+    assertCleanedUp(tmp, out);
   });
 
-  it('SIGINT mid-run (during the restart) stops the service and removes the data dir', async () => {
-    const cli = startCli(['demo', '--seed', '3']);
+  it('SIGINT mid-run (right after the kill) stops the service and removes its data', async () => {
+    const { dir: cli, tmp } = withTmpDir((): RunningCli => startCli(['demo', '--seed', '3']));
     try {
-      await cli.waitFor(/SIGKILL kv/, 20_000); // while the store restarts: the hardest moment to clean up
+      await cli.waitFor(/kill -SIGKILL kv/, 20_000); // while the store restarts: the hardest moment to clean up
       cli.process.kill('SIGINT');
       const [code, signal] = (await once(cli.process, 'close')) as [number | null, NodeJS.Signals | null];
-      assert.ok(signal === 'SIGINT' || code !== 0, `exit ${code} ${signal}`);
+      assert.equal(code, 130, `exit ${code} ${signal}\n${cli.stdout()}\n${cli.stderr()}`);
       assert.match(cli.stdout(), /interrupted: stopping the service and removing its data\n$/);
-      assertCleanedUp(cli.stdout());
+      assertCleanedUp(tmp, cli.stdout());
     } finally {
       cli.kill();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
@@ -86,7 +135,7 @@ describe('faultline demo', () => {
     assert.equal(result.code, 2, lines(result));
     assert.match(
       result.stderr,
-      /^faultline demo: error: cannot create the store's data dir in \/nonexistent-faultline-tmp \(TMPDIR\): ENOENT/,
+      /^faultline demo: error: .*ENOENT.*\/nonexistent-faultline-tmp\/faultline-run-/,
     );
   });
 
@@ -95,6 +144,7 @@ describe('faultline demo', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: faultline demo \[--fixed\] \[--seed N\]/);
     assert.match(help.stdout, /--fixed/);
+    assert.match(help.stdout, /scenarios\/demo\.toml/);
     const main = await runCli(['--help']);
     assert.match(main.stdout, /^ {2}demo {8}/m);
     const bad = await runCli(['demo', '--seed', 'x']);

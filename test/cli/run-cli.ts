@@ -16,8 +16,12 @@ export interface CliResult {
  * Runs `faultline …` to completion (bounded by `timeoutMs`). Resolves on `'close'`, not `'exit'`: the
  * process can exit while its stdout/stderr pipes still hold data, and the output must be complete.
  */
-export async function runCli(args: string[], timeoutMs = 20_000): Promise<CliResult> {
-  const child = startCli(args);
+export async function runCli(
+  args: string[],
+  timeoutMs = 20_000,
+  options: CliOptions = {},
+): Promise<CliResult> {
+  const child = startCli(args, options);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
   try {
     const [code, signal] = (await once(child.process, 'close')) as [number | null, NodeJS.Signals | null];
@@ -40,8 +44,16 @@ export interface RunningCli {
   kill(): void;
 }
 
-export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  /** Its working directory (default this process's): where `faultline run` writes its journals. */
+  readonly cwd?: string;
+}
+
+export function startCli(args: string[], options: CliOptions = {}): RunningCli {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => {

@@ -1,59 +1,27 @@
 // `faultline run`: scenario files from the command line — a verdict, an exit code, a journal of events,
 // a dry run that starts nothing, and Ctrl-C that heals and cleans up.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { freePort, tcpPortFree } from '../support/ports.js';
 import { runCli, startCli } from './run-cli.js';
+import { storeScenario as scenarioFile } from './store-scenario.js';
 
-const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+type JournalRecord = {
+  type: string;
+  name?: string;
+  kind?: string;
+  params?: { proxy?: unknown };
+  verdict?: string;
+  state?: string;
+};
 
-async function scenarioFile(
-  t: TestContext,
-  port: number,
-  extra = '',
-): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'faultline-run-test-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'store.toml');
-  await writeFile(
-    file,
-    `[experiment]
-name = "store"
-seed = 5
-${extra}
-
-[targets.kv]
-type = "process"
-argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
-restart = "on-failure"
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
-[targets.front]
-type = "tcp-proxy"
-upstream = "127.0.0.1:${port}"
-
-[workload]
-type = "register"
-url = "http://\${targets.front.listen}"
-clients = 2
-ops = 100
-
-[[faults]]
-kind = "tcp.latency"
-at = "50ms"
-for = "200ms"
-params = { proxy = "front", latencyMs = 10 }
-
-[[checks]]
-check = "linearizability"
-model = "register"
-`,
-  );
-  return { dir, file };
+async function journalOf(path: string): Promise<JournalRecord[]> {
+  return (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as JournalRecord);
 }
 
 describe('faultline run', () => {
@@ -66,13 +34,10 @@ describe('faultline run', () => {
     assert.match(result.stdout, /^faultline run .*store\.toml: seed 5$/m);
     assert.match(result.stdout, /store\.toml: PASS — every check held \(.* s, \d+ ops\)/);
     assert.match(result.stdout, /^ {2}linearizability: valid$/m);
-    const events = (await readFile(journal, 'utf8'))
-      .trim()
-      .split('\n')
-      .map(
-        (line) =>
-          JSON.parse(line) as { type: string; name?: string; kind?: string; params?: { proxy?: unknown } },
-      );
+    assert.match(result.stdout, /^ {2}journal: .*events\.jsonl$/m);
+    const events = await journalOf(journal);
+    assert.equal(events[0]?.type, 'journal');
+    assert.equal(events.at(-1)?.verdict, 'pass');
     assert.ok(events.some((e) => e.type === 'phase' && e.name === 'method'));
     const inject = events.find((e) => e.type === 'fault.inject');
     assert.equal(inject?.kind, 'tcp.latency');
@@ -92,12 +57,69 @@ describe('faultline run', () => {
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /bad\.toml:2:8: experiment\.name: expected a string/);
     assert.doesNotMatch(refused.stdout, /seed/, 'nothing ran: every file is checked first');
+    const unwritable = await runCli(['run', '--journal', join(file, 'run.jsonl'), file]);
+    assert.equal(unwritable.code, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /cannot write the journal .*store\.toml\/run\.jsonl: .*--no-journal/);
+    assert.doesNotMatch(unwritable.stdout, /setup/, 'nothing started');
   });
 
-  it('Ctrl-C interrupts: heals, stops the targets, exit 130', async (t) => {
+  it('without --journal, writes faultline-runs/<name>-<seed>.jsonl, also when a check fails or the run errs', async (t) => {
     const port = await freePort();
-    const { file } = await scenarioFile(t, port, 'duration = "30s"\ntimeLimit = "60s"');
-    const run = startCli(['run', file]);
+    const closed = await freePort();
+    // A probe of a port nobody listens on: the probe-success check fails, the run ends FAIL (exit 1).
+    const { dir, file } = await scenarioFile(
+      t,
+      port,
+      '',
+      `
+[[steadyState]]
+name = "nobody"
+probe = { type = "tcp", address = "127.0.0.1:${closed}" }
+when = "continuous"
+every = "50ms"
+
+[[checks]]
+check = "probe-success"
+probe = "nobody"
+minPercent = 50
+`,
+    );
+    const result = await runCli(['run', file, file], 60_000, { cwd: dir });
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /FAIL — probe-success nobody/);
+    assert.match(result.stdout, /^ {2}journal: faultline-runs\/store-5\.jsonl$/m);
+    assert.match(result.stdout, /^ {2}journal: faultline-runs\/store-5-2\.jsonl$/m, 'each run its own');
+    assert.deepEqual((await readdir(join(dir, 'faultline-runs'))).sort(), [
+      'store-5-2.jsonl',
+      'store-5.jsonl',
+    ]);
+    for (const name of ['store-5.jsonl', 'store-5-2.jsonl']) {
+      const records = await journalOf(join(dir, 'faultline-runs', name));
+      assert.equal(records[0]?.type, 'journal');
+      assert.ok(records.some((r) => r.type === 'check'));
+      assert.equal(records.at(-1)?.verdict, 'fail');
+    }
+    // The steady state does not hold before the method: an error (exit 2), journalled too.
+    const broken = join(dir, 'broken.toml');
+    await writeFile(
+      broken,
+      `[experiment]\nname = "broken"\nseed = 9\n\n[[steadyState]]\nname = "nobody"\n` +
+        `probe = { type = "tcp", address = "127.0.0.1:${closed}" }\nwhen = "before"\ntimeout = "200ms"\n`,
+    );
+    const errored = await runCli(['run', broken], 60_000, { cwd: dir });
+    assert.equal(errored.code, 2, `${errored.stdout}\n${errored.stderr}`);
+    const records = await journalOf(join(dir, 'faultline-runs', 'broken-9.jsonl'));
+    assert.equal(records.at(-1)?.verdict, 'error');
+    const quiet = await runCli(['run', '--no-journal', '--seed', '6', file], 60_000, { cwd: dir });
+    assert.doesNotMatch(quiet.stdout, /journal:/);
+    assert.equal((await readdir(join(dir, 'faultline-runs'))).length, 3, '--no-journal writes none');
+    assert.ok(await tcpPortFree(port), 'the store is stopped');
+  });
+
+  it('Ctrl-C interrupts: heals, stops the targets, exit 130, and the journal says so', async (t) => {
+    const port = await freePort();
+    const { dir, file } = await scenarioFile(t, port, 'duration = "30s"\ntimeLimit = "60s"');
+    const run = startCli(['run', file], { cwd: dir });
     t.after(() => run.kill());
     await run.waitFor(/^\+\d+\.\d+s method$/m, 30_000);
     run.process.kill('SIGINT');
@@ -107,6 +129,11 @@ describe('faultline run', () => {
     assert.equal(code, 130, `${run.stdout()}\n${run.stderr()}`);
     assert.match(run.stderr(), /interrupted; healing and cleaning up/);
     assert.match(run.stdout(), /INTERRUPTED/);
+    assert.match(run.stdout(), /^ {2}journal: faultline-runs\/store-5\.jsonl$/m);
+    const records = await journalOf(join(dir, 'faultline-runs', 'store-5.jsonl'));
+    assert.ok(records.some((r) => r.type === 'phase' && r.name === 'heal'));
+    assert.equal(records.at(-1)?.type, 'verdict');
+    assert.equal(records.at(-1)?.verdict, 'interrupted');
     assert.ok(await tcpPortFree(port), 'the store is stopped');
   });
 });

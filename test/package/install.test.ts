@@ -87,7 +87,9 @@ describe('faultline installs from a tarball and from a git URL', { concurrency: 
   });
 
   test('the tarball ships dist/, the prebuilt addon and what compiles it, and no tests or sources', () => {
-    for (const path of ['dist/src/public/index.js', prebuild, 'native/udp_batch.c', 'binding.gyp']) {
+    // scenarios/demo.toml and the demo service: what `faultline demo` runs.
+    const demo = ['scenarios/demo.toml', 'dist/src/demo/kv-service.js'];
+    for (const path of ['dist/src/public/index.js', prebuild, 'native/udp_batch.c', 'binding.gyp', ...demo]) {
       assert.ok(shipped.includes(path), `${path} is in the tarball`);
     }
     const stray = shipped.filter((path) => /^(dist\/(test|bench|examples)\/|src\/|build\/)/.test(path));

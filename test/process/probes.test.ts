@@ -23,7 +23,10 @@ describe('probes', () => {
     await httpProbe({ url: `${base}/`, bodyIncludes: 'healthy' }).check();
     await httpProbe({ url: `${base}/`, status: 200, bodyMatches: /ok \w+/ }).check();
     await httpProbe({ url: `${base}/fail`, status: 503 }).check();
-    await assert.rejects(httpProbe({ url: `${base}/fail` }).check(), /status 503, expected 2xx; body "down"/);
+    await assert.rejects(
+      httpProbe({ url: `${base}/fail` }).check(),
+      /status 503, expected 200–299; body "down"/,
+    );
     await assert.rejects(
       httpProbe({ url: `${base}/`, bodyIncludes: 'nope' }).check(),
       /does not include "nope"/,
@@ -35,7 +38,7 @@ describe('probes', () => {
     await commandProbe({ argv: [process.execPath, '-e', 'process.exit(0)'] }).check();
     await assert.rejects(
       commandProbe({ argv: [process.execPath, '-e', 'console.error("sick"); process.exit(2)'] }).check(),
-      /exited with code 2; stderr: sick/,
+      /exited with code 2, expected exit code 0; stderr: sick/,
     );
     await assert.rejects(
       commandProbe({ argv: [process.execPath, '-e', 'setInterval(() => {}, 1000)'], timeoutMs: 200 }).check(),

@@ -8,8 +8,16 @@ import { Random } from '../../src/core/random.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import '../../src/proxy/tcp-faults.js';
+import '../../src/scenario/fault-families.js';
+import { readDocument } from '../../src/scenario/document.js';
+import { validateScenario } from '../../src/scenario/format.js';
 import { runSchedule } from '../../src/scenario/method.js';
-import type { PlannedInjection } from '../../src/scenario/schedule.js';
+import {
+  type FaultStart,
+  type PlannedInjection,
+  type ResolvedSchedule,
+  resolveEntries,
+} from '../../src/scenario/schedule.js';
 
 /** Lets async steps settle, then moves the clock timer by timer up to `target`. */
 async function advanceTo(clock: VirtualClock, target: number): Promise<void> {
@@ -124,5 +132,202 @@ describe('runSchedule', () => {
     assert.equal(proxy.toxics.length, 0, 'nothing injected after the end');
     assert.equal(run.records[1]?.injectedAtMs, undefined);
     assert.equal(clock.pendingTimers, 0);
+  });
+});
+
+/** A conditional entry's plan, its steps `[atMs, kind, healAtMs?]` from its own start. */
+function conditional(
+  entry: number,
+  start: FaultStart,
+  steps: [number, string, number?][],
+  name?: string,
+): ResolvedSchedule {
+  const injections = steps.map(
+    ([atMs, kind, healAtMs], tick): PlannedInjection => ({
+      ...step(atMs, kind, healAtMs, { name: `${name ?? entry}:${kind}@${atMs}` }),
+      entry,
+      tick,
+      ...(name === undefined ? {} : { name }),
+      start,
+    }),
+  );
+  return {
+    entries: [
+      {
+        entry,
+        ...(name === undefined ? {} : { name }),
+        start,
+        lastTickMs: Math.max(...steps.map(([atMs]) => atMs)),
+      },
+    ],
+    injections,
+  };
+}
+
+const merge = (...plans: ResolvedSchedule[]): ResolvedSchedule => ({
+  entries: plans.flatMap((p) => p.entries),
+  injections: plans.flatMap((p) => p.injections),
+});
+
+describe('runSchedule with conditions', () => {
+  it('after N ops: the entry starts when the workload has completed them, its instants from then', async (t) => {
+    const { clock, proxy, inject } = rig(t);
+    const lines: string[] = [];
+    const run = runSchedule(conditional(0, { afterOps: 100 }, [[50, 'tcp.latency', 250]], 'slow'), {
+      clock,
+      inject,
+      log: (line) => lines.push(line),
+    });
+    await advanceTo(clock, 1000);
+    run.noteOps(99);
+    await advanceTo(clock, 2000);
+    assert.equal(proxy.toxics.length, 0, 'not before the 100th op');
+    run.noteOps(100);
+    await advanceTo(clock, 2049);
+    assert.equal(proxy.toxics.length, 0);
+    await advanceTo(clock, 2050);
+    assert.deepEqual(
+      proxy.toxics.map((toxic) => toxic.name),
+      ['slow:tcp.latency@50'],
+    );
+    await advanceTo(clock, 2250);
+    await run.scheduled;
+    assert.equal(proxy.toxics.length, 0);
+    assert.deepEqual(
+      [run.entries[0]?.startedAtMs, run.records[0]?.injectedAtMs, run.records[0]?.healedAtMs],
+      [2000, 2050, 2250],
+    );
+    assert.deepEqual(lines, [
+      '+2.000s faults[0] "slow" starts: after 100 ops',
+      '+2.050s inject tcp.latency (slow)',
+    ]);
+    await run.end();
+  });
+
+  it('a condition that never comes true: the entry does not run, and its records say why', async (t) => {
+    const { clock, proxy, inject } = rig(t);
+    const lines: string[] = [];
+    const run = runSchedule(
+      merge(
+        conditional(0, { afterOps: 500 }, [[0, 'tcp.timeout', 100]], 'kill'),
+        conditional(1, { after: 'kill' }, [[0, 'tcp.noop']], 'next'),
+        conditional(2, { whenGreen: 'health' }, [[0, 'tcp.latency']], 'green'),
+      ),
+      { clock, inject, log: (line) => lines.push(line) },
+    );
+    run.noteOps(300);
+    run.noteOpsDone();
+    await advanceTo(clock, 1000);
+    assert.equal(run.awaitsProbe('health'), true, 'the green entry is eligible and waits for its probe');
+    run.noteProbe('health', false, clock.now());
+    await run.end();
+    assert.equal(proxy.toxics.length, 0);
+    assert.deepEqual(
+      run.records.map((r) => [r.step.name, r.injectedAtMs ?? null, r.notRun]),
+      [
+        ['kill', null, 'not run: the workload completed 300 ops, not 500'],
+        ['next', null, 'not run: "kill" did not run'],
+        ['green', null, 'not run: the method ended first (health did not pass again)'],
+      ],
+    );
+    assert.equal(
+      run.records.some((r) => r.error !== undefined),
+      false,
+      'not an error',
+    );
+    assert.equal(lines.length, 3);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('in sequence: after an entry is healed and the probe is green again', async (t) => {
+    const { clock, proxy, inject } = rig(t);
+    const run = runSchedule(
+      merge(
+        {
+          entries: [{ entry: 0, name: 'first', lastTickMs: 100 }],
+          injections: [{ ...step(100, 'tcp.timeout', 400), name: 'first' }],
+        },
+        conditional(1, { after: 'first', whenGreen: 'health' }, [[0, 'tcp.latency', 200]], 'then'),
+      ),
+      { clock, inject },
+    );
+    await advanceTo(clock, 300);
+    assert.equal(run.awaitsProbe('health'), false, 'not eligible while first is in force');
+    run.noteProbe('health', true, clock.now());
+    await advanceTo(clock, 400);
+    assert.equal(proxy.toxics.length, 0, 'first healed at 400');
+    assert.equal(run.awaitsProbe('health'), true);
+    run.noteProbe('health', true, 399); // a check started before the heal does not count
+    run.noteProbe('health', false, 450);
+    await advanceTo(clock, 600);
+    assert.equal(proxy.toxics.length, 0);
+    run.noteProbe('health', true, 600);
+    await advanceTo(clock, 600);
+    assert.deepEqual(
+      proxy.toxics.map((toxic) => toxic.name),
+      ['then:tcp.latency@0'],
+    );
+    await advanceTo(clock, 800);
+    await run.scheduled;
+    assert.deepEqual(
+      run.records.map((r) => [r.step.name, r.injectedAtMs, r.healedAtMs]),
+      [
+        ['first', 100, 400],
+        ['then', 600, 800],
+      ],
+    );
+    assert.equal(run.awaitsProbe('health'), false);
+    await run.end();
+  });
+
+  it('the same seed gives the same draws whatever the moment the condition comes true', async (t) => {
+    const text = `[experiment]
+name = "monkey after ops"
+duration = "60s"
+[targets.db]
+type = "tcp-proxy"
+upstream = "127.0.0.1:1"
+[workload]
+type = "kv"
+url = "http://127.0.0.1:1"
+[[faults]]
+name = "monkey"
+afterOps = 10
+every = "100ms"
+times = 12
+for = "50ms"
+probability = 0.6
+oneOf = [
+  { kind = "tcp.noop", params = { proxy = "db" } },
+  { kind = "tcp.timeout", params = { proxy = "db" } },
+  { kind = "tcp.latency", params = { proxy = "db", latencyMs = 5 } },
+]
+`;
+    const faults = validateScenario(readDocument('m.toml', text)).faults ?? [];
+    const once = async (opsAtMs: number) => {
+      const { clock, inject } = rig(t);
+      const plan = resolveEntries(faults, { seed: 77, limitMs: 60_000 });
+      const run = runSchedule(plan, { clock, inject });
+      await advanceTo(clock, opsAtMs);
+      run.noteOps(10);
+      await advanceTo(clock, opsAtMs + 2000);
+      await run.scheduled;
+      await run.end();
+      const start = run.entries[0]?.startedAtMs as number;
+      return {
+        start,
+        made: run.records.map((r) => [
+          (r.injectedAtMs as number) - start,
+          (r.healedAtMs as number) - start,
+          r.step.kind,
+          JSON.stringify(r.step.params),
+        ]),
+      };
+    };
+    const early = await once(30);
+    const late = await once(4321);
+    assert.deepEqual([early.start, late.start], [30, 4321]);
+    assert.ok(early.made.length >= 3, `${early.made.length} injections`);
+    assert.deepEqual(early.made, late.made, 'the same injections, relative to the start');
   });
 });

@@ -23,6 +23,7 @@ import {
   type Scenario,
   startTargets,
 } from '../../src/scenario/index.js';
+import { portNamesIn } from '../../src/scenario/references.js';
 import { seenPids } from '../process/helpers.js';
 import { freePort, tcpPortFree } from '../support/ports.js';
 
@@ -370,6 +371,17 @@ describe('startTargets', () => {
       /x: \$\{run\.directory\}: unknown reference/,
     );
     assert.throws(() => resolveReferences('a ${run.dir', live, 'x'), /x: unterminated reference/);
+    // ${ports.NAME}: free loopback ports reserved before setup, one per name, the same at every use.
+    assert.deepEqual(portNamesIn({ a: ['${ports.kv}', 'x${ ports.api }y'], b: '${ports.kv} $${ports.no}' }), [
+      'kv',
+      'api',
+    ]);
+    const withPorts = new LiveTargets('/run/x', [], new Map([['kv', 7400]]));
+    assert.equal(resolveReferences('127.0.0.1:${ports.kv}', withPorts, 'u'), '127.0.0.1:7400');
+    assert.throws(
+      () => resolveReferences('${ports.db}', withPorts, 'u'),
+      /u: \$\{ports\.db\}: no port db was reserved; available: run\.dir, env\.NAME, ports\.kv/,
+    );
     await ledger.close();
   });
 });

@@ -1,0 +1,37 @@
+// Scenarios as Vitest tests, tagged by their experiment.tags: test/vitest/vitest.test.ts runs this file
+// with `--tags-filter` and checks which of them ran. The tags are declared in vitest.config.mjs.
+import { expect, test } from 'vitest';
+import { scenarioTest } from '../../src/testing/index.js';
+
+const network = await scenarioTest({
+  experiment: { name: 'slow link', tags: ['chaos', 'chaos:network'], seed: 1 },
+  targets: { front: { type: 'tcp-proxy', upstream: '127.0.0.1:9' } },
+  faults: [{ kind: 'tcp.latency', at: '0s', for: '20ms', params: { proxy: 'front', latencyMs: 5 } }],
+});
+
+const crash = await scenarioTest({
+  experiment: { name: 'crash', tags: ['chaos', 'chaos:process'], seed: 2 },
+  targets: {
+    svc: {
+      type: 'process',
+      argv: [process.execPath, '-e', 'setInterval(() => {}, 1000)'],
+      restart: 'on-failure',
+    },
+  },
+  faults: [{ kind: 'process.kill', at: '0s', params: { target: 'svc', signal: 'SIGKILL' } }],
+});
+
+test(network.name, network.options, async (ctx) => {
+  expect(ctx.task.tags).toEqual(['chaos', 'chaos:network']); // Vitest's own tags, not a name match
+  const result = await network.run(ctx);
+  expect(result.injections.map((record) => record.step.kind)).toEqual(['tcp.latency']);
+});
+
+test(crash.name, crash.options, async (ctx) => {
+  const result = await crash.run(ctx);
+  expect(result.injections.map((record) => record.step.kind)).toEqual(['process.kill']);
+});
+
+test('untagged', () => {
+  expect(network.tags).toEqual(['chaos', 'chaos:network']);
+});
