@@ -208,8 +208,8 @@ export function runSchedule(
       options.log?.(`could not inject ${what} ${stamp()}: ${record.error}`);
     }
   };
-  /** Sleeps `ms` (forever when undefined) or until woken or stopped. */
-  const pause = async (ms: number | undefined): Promise<void> => {
+  /** Sleeps `ms` (forever when undefined) or until woken or stopped; true if woken or stopped. */
+  const pause = async (ms: number | undefined): Promise<boolean> => {
     const woken = wake.signal;
     const either = AbortSignal.any([stop.signal, woken]);
     if (ms === undefined) {
@@ -217,6 +217,7 @@ export function runSchedule(
         await new Promise((resolve) => either.addEventListener('abort', resolve, { once: true }));
     } else await clock.sleep(ms, either).catch(() => {});
     if (woken.aborted) wake = new AbortController();
+    return either.aborted;
   };
 
   const scheduled = (async () => {
@@ -228,11 +229,11 @@ export function runSchedule(
         await pause(undefined);
         continue;
       }
+      // Slept the whole wait: `next` is due. A Node timer counts whole ms of the loop's time and may fire a
+      // fraction of a ms early; sleeping that fraction again would cost a whole timer turn (~1 ms late).
+      // Woken instead, the timeline may have changed: look again.
       const wait = next.atMs - elapsed();
-      if (wait > 0) {
-        await pause(wait);
-        continue;
-      }
+      if (wait > 0 && (await pause(wait))) continue;
       timeline.pop();
       if (next.action === 'heal') await heal(next.record as InjectionRecord);
       else if (next.action === 'inject') await inject(next.record as InjectionRecord);
