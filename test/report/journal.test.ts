@@ -197,7 +197,11 @@ describe('a real run', () => {
     assert.equal(last.verdict, 'pass');
     assert.equal(last.events, lines.length - 2);
     // Each call the workload made is two op events: its invocation and its completion.
-    assert.equal(types.filter((type) => type === 'op').length, 2 * last.ops, 'every op recorded is journalled');
+    assert.equal(
+      types.filter((type) => type === 'op').length,
+      2 * last.ops,
+      'every op recorded is journalled',
+    );
     assert.deepEqual(last.checks, [{ checker: 'linearizability', valid: true, anomalyCount: 0 }]);
     const check = lines.find((r) => r.type === 'check');
     assert.deepEqual(check, { ...check, checker: 'linearizability', valid: true, anomalyCount: 0 });
