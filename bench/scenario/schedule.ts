@@ -125,6 +125,9 @@ function hrtimeOffsetMs(base: bigint): number {
  * Two signals sent while the first was still pending reach the target as one, which then serves both.
  */
 function delivered(dues: readonly number[], receipts: readonly number[]): number[] {
+  // None merged: each receipt is its own signal's, even one that came a little early (a timer may fire up
+  // to 1 ms before its instant), which the search below would pair with the next signal instead.
+  if (receipts.length === dues.length) return dues.map((due, i) => (receipts[i] as number) - due);
   const lateness: number[] = [];
   let next = 0;
   for (const due of dues) {

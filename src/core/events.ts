@@ -6,6 +6,19 @@ import { type Channel, channel } from 'node:diagnostics_channel';
  * reports subscribe; nothing logs its own way. Publishing costs one check when nobody listens.
  * Times are on the run's Clock (`atMs`), so a VirtualClock run reports virtual times.
  */
+/** The phases of a scenario run, in order; heal and cleanup always run, whatever ended the ones before. */
+export const runPhases = [
+  'setup',
+  'steady-state-before',
+  'method',
+  'heal',
+  'steady-state-after',
+  'checks',
+  'rollbacks',
+  'cleanup',
+] as const;
+export type RunPhase = (typeof runPhases)[number];
+
 export type FaultlineEvent =
   | {
       readonly type: 'fault.inject';
@@ -33,7 +46,12 @@ export type FaultlineEvent =
       readonly atMs: number;
     }
   | { readonly type: 'op'; readonly op: unknown }
-  | { readonly type: 'phase'; readonly name: string; readonly state: 'start' | 'end'; readonly atMs: number }
+  | {
+      readonly type: 'phase';
+      readonly name: RunPhase;
+      readonly state: 'start' | 'end';
+      readonly atMs: number;
+    }
   | {
       readonly type: 'check';
       /** The checker's name (`linearizability`, `acked-loss`, `recovery` …). */

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, invalid, requireObject } from '../core/assert.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { type FaultlineEvent, subscribe } from '../core/events.js';
+import { type FaultlineEvent, runPhases, subscribe } from '../core/events.js';
 import { type ParamSpec, type ParamSpecs, paramsJsonSchema, validateParams } from '../core/params.js';
 
 /**
@@ -52,16 +52,6 @@ const stats: ParamSpec = {
   description: "the checker's counts and figures (ops checked, states explored, elapsed ms …)",
   optional: true,
 };
-const phases = [
-  'setup',
-  'steady-state-before',
-  'method',
-  'heal',
-  'steady-state-after',
-  'checks',
-  'rollbacks',
-  'cleanup',
-] as const;
 
 /** The fields every op has; a recorder's `note` may add more (`node` …), so others are allowed. */
 const opFields: ParamSpecs = {
@@ -125,7 +115,7 @@ const recordTypes: Readonly<Record<string, ParamSpecs>> = {
     atMs,
   },
   phase: {
-    name: { type: 'string', oneOf: phases, description: 'the phase' },
+    name: { type: 'string', oneOf: runPhases, description: 'the phase' },
     state: { type: 'string', oneOf: ['start', 'end'], description: 'whether it starts or ends' },
     atMs,
   },

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { type CheckResult, combineValidity } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { type EventOf, publish, subscribe } from '../core/events.js';
+import { type EventOf, publish, type RunPhase, runPhases, subscribe } from '../core/events.js';
 import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
@@ -25,18 +25,7 @@ export function scenarioSeed(scenario: Scenario, override?: number): number {
   return override ?? scenario.experiment.seed ?? Random.freshSeed();
 }
 
-/** The phases of a run, in order; heal and cleanup always run, whatever ended the ones before. */
-export const runPhases = [
-  'setup',
-  'steady-state-before',
-  'method',
-  'heal',
-  'steady-state-after',
-  'checks',
-  'rollbacks',
-  'cleanup',
-] as const;
-export type RunPhase = (typeof runPhases)[number];
+export { type RunPhase, runPhases };
 
 /** `pass`: everything held; `fail`: a check or the steady state after failed; `unknown`: a check could not
  * decide; `error`: the run could not do what the scenario asks (setup, steady state before); `interrupted`. */
