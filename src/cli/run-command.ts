@@ -125,7 +125,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       let result: RunResult | undefined;
       try {
         result = await runScenario(scenario, {
-          file,
           seed,
           signal: interrupt.signal,
           log: (line) =>

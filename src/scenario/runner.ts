@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type CheckResult, combineValidity } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
@@ -39,8 +39,6 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
-  /** The scenario's file, if it came from one: a relative workload `module` path is resolved against its folder. */
-  readonly file?: string;
 }
 
 export interface ProbeOutcome {
@@ -189,7 +187,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             random: random.fork('workload'),
             signal,
             log,
-            ...(options.file === undefined ? {} : { baseDir: dirname(options.file) }),
           });
         }
         schedule = runSchedule(planned, {

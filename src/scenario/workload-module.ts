@@ -17,7 +17,7 @@
  * A module that cannot be imported, a `client` of another shape, or a `generate` that throws is an
  * error naming `workload.path`.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
@@ -39,9 +39,12 @@ function pathError(path: string, message: string, cause?: unknown): FaultlineErr
   });
 }
 
-/** Imports the module and checks its `client`. */
-export async function loadModuleClient(path: string, baseDir: string): Promise<ModuleClient> {
-  const file = isAbsolute(path) ? path : resolve(baseDir, path);
+/**
+ * Imports the module and checks its `client`. Validation made a scenario file's relative path absolute
+ * against the file's folder; one still relative (an inline scenario) is the working directory's.
+ */
+export async function loadModuleClient(path: string): Promise<ModuleClient> {
+  const file = resolve(path);
   let module: { client?: unknown };
   try {
     module = (await import(pathToFileURL(file).href)) as { client?: unknown };

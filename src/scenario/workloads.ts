@@ -4,7 +4,6 @@
  * "Workload protocol"), `http` (workload-http.ts) and `module` (workload-module.ts). Bounded in count
  * (`ops`, or the http cap) and time (each call within its timeout).
  */
-import { cwd } from 'node:process';
 import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
@@ -26,8 +25,6 @@ export interface WorkloadOptions {
   readonly signal?: AbortSignal;
   /** Progress lines (the start, the first error). */
   log?(line: string): void;
-  /** What a relative `module` path is resolved against (the scenario file's folder; default the cwd). */
-  readonly baseDir?: string;
 }
 
 export interface RunningWorkload {
@@ -123,7 +120,7 @@ function startModule(path: string, options: WorkloadOptions): RunningWorkload {
   let tally = new Tally(options.clock, 1000, options.log);
   let model: string | undefined;
   const run = (async (): Promise<void> => {
-    const client = await loadModuleClient(path, options.baseDir ?? cwd());
+    const client = await loadModuleClient(path);
     const source: OpSource = moduleSource(path, client);
     tally = new Tally(options.clock, client.timeoutMs ?? 1000, options.log, source.definite);
     model = client.model;

@@ -147,8 +147,6 @@ async function runLoaded(
   options: ScenarioRunOptions,
 ): Promise<RunResult> {
   const result = await runScenario(scenario, {
-    // A file's relative workload module is resolved against its folder; an inline one has none.
-    ...(file === '<inline scenario>' ? {} : { file }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });

@@ -269,7 +269,7 @@ describe('scenario workloads: module', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const write = (name: string, text: string): string => {
     writeFileSync(join(dir, name), text);
-    return name;
+    return join(dir, name); // absolute, as validation makes a scenario file's relative path
   };
 
   it('records the client calls; a definite error is fail; the model is the module’s', async () => {
@@ -289,7 +289,7 @@ export const client = {
     );
     const workload = startWorkload(
       { type: 'module', path },
-      { clock: realClock, random: new Random(5, 'test'), baseDir: dir },
+      { clock: realClock, random: new Random(5, 'test') },
     );
     await workload.done;
     assert.equal(workload.model, 'register');
@@ -312,12 +312,12 @@ export const client = {
         ),
         /client\.generate threw: no ops/,
       ],
-      ['missing.mjs', /cannot import it/],
+      [join(dir, 'missing.mjs'), /cannot import it/],
     ] as const;
     for (const [path, message] of cases) {
       const workload = startWorkload(
         { type: 'module', path },
-        { clock: realClock, random: new Random(1, 'test'), baseDir: dir },
+        { clock: realClock, random: new Random(1, 'test') },
       );
       await assert.rejects(workload.done, (error: Error & { code?: string }) => {
         assert.equal(error.code, 'FL_ERR_CONFIG');
