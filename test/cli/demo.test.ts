@@ -7,12 +7,19 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { type CliResult, type RunningCli, runCli, startCli } from './run-cli.js';
+
+/** Every TMPDIR made, removed at the end even when a test failed before its own check removed it. */
+const made: string[] = [];
+after(() => {
+  for (const tmp of made) rmSync(tmp, { recursive: true, force: true });
+});
 
 /** A fresh TMPDIR for one CLI run; `spawn` starts the CLI with it (the environment is read at spawn). */
 function withTmpDir<T>(spawn: () => T): { dir: T; tmp: string } {
   const tmp = mkdtempSync(join(tmpdir(), 'faultline-demo-test-'));
+  made.push(tmp);
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
   try {
