@@ -5,7 +5,7 @@ import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import { type CheckSummary, JournalWriter } from '../report/index.js';
 import {
-  describeCheck,
+  explainCheck,
   loadScenario,
   type RunResult,
   runScenario,
@@ -211,10 +211,12 @@ function printVerdict(file: string, result: RunResult, replay: string, journal: 
   const lines = [
     `${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`,
   ];
-  for (const check of result.checks) lines.push(`  ${describeCheck(check)}`);
+  // A check that held is one line; one that did not is explained (which writes were lost, and when).
+  for (const check of result.checks) lines.push(...explainCheck(check).map((line) => `  ${line}`));
   for (const record of result.injections) {
     if (record.error !== undefined)
       lines.push(`  ${record.step.kind} at +${record.step.atMs} ms: ${record.error}`);
+    else if (record.notRun !== undefined) lines.push(`  ${record.step.kind}: ${record.notRun}`);
   }
   for (const rollback of result.rollbacks) {
     if (!rollback.ok) lines.push(`  rollback ${rollback.argv.join(' ')}: ${rollback.error}`);

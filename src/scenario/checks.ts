@@ -276,7 +276,10 @@ export function explainCheck(
       ];
     }
     if (check.checker === 'linearizability' && stats.ops !== undefined) {
-      const keys = stats.partitions === undefined ? '' : ` on ${stats.partitions} keys`;
+      const keys =
+        stats.partitions === undefined
+          ? ''
+          : ` on ${stats.partitions} key${stats.partitions === 1 ? '' : 's'}`;
       return [`${name}: valid — ${stats.ops} operations${keys}, checked in ${ms(stats.elapsedMs ?? 0)}`];
     }
     return [`${name}: valid`];

@@ -33,7 +33,10 @@ describe('faultline run', () => {
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^faultline run .*store\.toml: seed 5$/m);
     assert.match(result.stdout, /store\.toml: PASS — every check held \(.* s, \d+ ops\)/);
-    assert.match(result.stdout, /^ {2}linearizability: valid$/m);
+    assert.match(
+      result.stdout,
+      /^ {2}linearizability: valid — \d+ operations on \d+ keys?, checked in \S+$/m,
+    );
     assert.match(result.stdout, /^ {2}journal: .*events\.jsonl$/m);
     const events = await journalOf(journal);
     assert.equal(events[0]?.type, 'journal');
