@@ -213,6 +213,11 @@ const targets = {
         env: { type: 'record', values: text('a value'), optional: true, description: 'extra environment' },
         cwd: text('working directory', true),
         ready: { ...probe, optional: true, description: 'a probe that passes once the process serves' },
+        readyTimeout: {
+          type: 'duration',
+          optional: true,
+          description: 'how long the ready probe may take to pass before the start fails (default 10s)',
+        },
         restart: {
           type: 'string',
           oneOf: ['never', 'on-failure', 'always'],

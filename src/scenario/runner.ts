@@ -35,7 +35,10 @@ export interface RunOptions {
   /** Default: the scenario's `experiment.seed`, else `FAULTLINE_SEED`, else a fresh one. */
   readonly seed?: number;
   readonly clock?: Clock;
-  /** Aborting it interrupts the run: the method ends, everything is healed and cleaned up. */
+  /**
+   * Aborting it interrupts the run: the method ends, everything is healed and cleaned up. A string reason
+   * (`controller.abort('SIGINT')`) or an Error's message says by what, in the result's reason.
+   */
   readonly signal?: AbortSignal;
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
@@ -107,7 +110,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       result.reason = reason;
     }
   };
+  let current: RunPhase = 'setup';
   const phase = async <T>(name: RunPhase, body: () => Promise<T>): Promise<T> => {
+    current = name;
     publish({ type: 'phase', name, state: 'start', atMs: clock.now() });
     log(`${name}`);
     try {
@@ -120,7 +125,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (!signal.aborted) return false;
     stopWith(
       limit.signal.aborted ? 'error' : 'interrupted',
-      limit.signal.aborted ? `the time limit (${scenario.experiment.timeLimit} ms) ran out` : 'interrupted',
+      limit.signal.aborted
+        ? `the time limit (${scenario.experiment.timeLimit} ms) ran out during the ${current} phase`
+        : `interrupted${byWhat(options.signal?.reason)} during the ${current} phase`,
     );
     return true;
   };
@@ -251,7 +258,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`,
         );
       const history = workload?.history();
-      result.ops = history?.filter((op) => op.type !== 'invoke').length ?? 0;
       result.checks = await phase('checks', async () => {
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
@@ -283,6 +289,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   } finally {
     // Whatever ended the run, the faults are healed before the rollbacks run.
     await endMethod().catch((error: unknown) => stopWith('error', `heal: ${messageOf(error)}`));
+    // Counted whatever ended the run: an interrupted run's ops were made all the same.
+    result.ops = workload?.history().filter((op) => op.type !== 'invoke').length ?? 0;
     result.rollbacks = await phase('rollbacks', () => runRollbacks(scenario, live));
     await phase('cleanup', async () => {
       try {
@@ -303,6 +311,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
   publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
   return result;
+}
+
+/** ` by SIGINT` for an abort reason that says what interrupted; '' for the default AbortError. */
+function byWhat(reason: unknown): string {
+  if (typeof reason === 'string' && reason !== '') return ` by ${reason}`;
+  if (reason instanceof Error && reason.name !== 'AbortError') return ` by ${reason.message}`;
+  return '';
 }
 
 /** A check's result as its event: the first anomalies only (a checker may find thousands), with the count. */
