@@ -10,6 +10,7 @@ import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
+import type { History } from '../history/index.js';
 import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { resolveFaultParams } from './fault-references.js';
@@ -262,14 +263,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
           checks.push(
-            await runCheck(spec, {
-              ...(history === undefined ? {} : { history }),
-              samples: result.samples,
-              injections: result.injections,
-              clock,
-              timeoutMs: 60_000,
-              model: workload?.model,
-            }),
+            withReadError(
+              await runCheck(spec, {
+                ...(history === undefined ? {} : { history }),
+                samples: result.samples,
+                injections: result.injections,
+                clock,
+                timeoutMs: 60_000,
+                model: workload?.model,
+              }),
+              history,
+            ),
           );
           publish(checkEvent(checks.at(-1) as CheckResult, clock.now()));
         }
@@ -311,6 +315,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
   publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
   return result;
+}
+
+/**
+ * A check that found no successful read (`no successful scan`) says how the last one ended — the service
+ * down, a timeout — since that is what a user needs to know.
+ */
+function withReadError(check: CheckResult, history: History | undefined): CheckResult {
+  const f = check.valid === 'unknown' ? /^no successful (\w+)/.exec(check.reason ?? '')?.[1] : undefined;
+  const last = f === undefined ? undefined : history?.findLast((op) => op.f === f && op.type !== 'invoke');
+  if (last === undefined || last.type === 'ok') return check;
+  return {
+    ...check,
+    reason: `${check.reason}; the last ${f} ended ${last.type}: ${last.error ?? 'no answer'}`,
+  };
 }
 
 /** ` by SIGINT` for an abort reason that says what interrupted; '' for the default AbortError. */
