@@ -86,13 +86,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const interrupt = new AbortController();
   let signals = 0;
-  const onSignal = (): void => {
+  const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
       process.stderr.write(
         'faultline: interrupted; healing and cleaning up (Ctrl-C again to stop at once)\n',
       );
-      interrupt.abort();
+      interrupt.abort(signal); // the run's reason says by what
     } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
