@@ -51,9 +51,15 @@ describe('the scenario format', () => {
 
   it('names file:line:column, the field and what is valid for every kind of mistake', () => {
     const cases: [string, RegExp][] = [
-      [`[experiment]\nnme = "x"\n`, /^2:1: experiment\.nme: unknown parameter \(did you mean name\?\); valid: name, description/],
+      [
+        `[experiment]\nnme = "x"\n`,
+        /^2:1: experiment\.nme: unknown parameter \(did you mean name\?\); valid: name, description/,
+      ],
       [`[experiment]\ndescription = "no name"\n`, /^1:1: experiment\.name: is required/],
-      [`${base}[experiment2]\n`, /^6:2: experiment2: unknown parameter; valid: .*faults/],
+      [
+        `${base}[experiment2]\n`,
+        /^6:2: experiment2: unknown parameter \(did you mean experiment\?\); valid: .*faults/,
+      ],
       [
         `[experiment]\nname = "x"\ntimeLimit = "ten minutes"\n`,
         /^3:13: experiment\.timeLimit: expected a duration/,

@@ -83,7 +83,10 @@ describe('validation of what a scenario names', () => {
 
   it('a linearizability model that does not exist, also in the JSON Schema', () => {
     const { message, at } = refusal('model = "kv"', 'model = "regsiter"');
-    assert.match(message, /^checks\[0\]\.model: got "regsiter": did you mean "register"\? Expected one of "register", .*"mutex"$/);
+    assert.match(
+      message,
+      /^checks\[0\]\.model: got "regsiter": did you mean "register"\? Expected one of "register", .*"mutex"$/,
+    );
     assert.ok(at.startsWith('"regsiter"'), at);
     const schema = JSON.stringify(scenarioJsonSchema());
     assert.ok(
@@ -185,7 +188,10 @@ describe('validation of what a scenario names', () => {
     for (const command of ['validate', 'run']) {
       const result = await runCli([command, path], 20_000, { cwd: dir });
       assert.equal(result.code, 3, `${command}: ${result.stdout}\n${result.stderr}`);
-      assert.match(result.stderr, /refs\.toml:\d+:9: checks\[0\]\.model: got \"regsiter\": did you mean \"register\"\? Expected one of/);
+      assert.match(
+        result.stderr,
+        /refs\.toml:\d+:9: checks\[0\]\.model: got "regsiter": did you mean "register"\? Expected one of/,
+      );
       assert.doesNotMatch(result.stdout, /setup/, 'nothing started');
     }
   });
