@@ -306,6 +306,12 @@ export function explainCheck(
       `  every lost write was acknowledged within ${ms(widest.gap)} before ${widest.a.fault}` +
         ` (at ${ms(widest.a.faultAtMs as number)})${one ? '; writes acknowledged earlier survived' : ''}`,
     );
+  } else {
+    // Lost with no fault after them: the store lost them on its own (or after the last injection).
+    const first = lost.find((a) => !gaps.some((g) => g.a === a));
+    lines.push(
+      `  ${lost.length - gaps.length} lost write(s) were sent after the last fault, e.g. ${first?.message ?? ''}`,
+    );
   }
   for (const anomaly of check.anomalies.filter((a) => a.type !== 'lost').slice(0, 5)) {
     lines.push(`  [${anomaly.type}] ${anomaly.message}`);

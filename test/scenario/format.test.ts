@@ -67,7 +67,7 @@ describe('the scenario format', () => {
       [`[experiment]\nname = "x"\nseed = -1\n`, /^3:8: experiment\.seed: expected an integer >= 0/],
       [
         `${base}[[faults]]\nkind = "tcp.latencyy"\n`,
-        /^7:8: faults\[0\]\.kind: expected one of .*"tcp\.latency"/,
+        /^7:8: faults\[0\]\.kind: got "tcp\.latencyy": did you mean "tcp\.latency"\? Expected one of .*"tcp\.latency"/,
       ],
       [
         `${base}[[faults]]\nkind = "tcp.latency"\nparams = { proxy = "db", latencyMs = -3 }\n`,
