@@ -29,6 +29,7 @@ export interface DigestCounts {
   readonly phases: number;
   readonly injections: number;
   readonly heals: number;
+  /** Probe results covered (those in the heal phase are not). */
   readonly probeResults: number;
   /** Op records read; only the set of their functions (`f`) is covered. */
   readonly ops: number;
@@ -45,13 +46,17 @@ export interface DigestOptions {
   readonly canonical?: boolean;
 }
 
-/** Where the probe samples of a run fall: their statuses are covered per stage. */
-type Stage = 'setup' | 'before' | 'during' | 'after';
+/**
+ * Where the probe samples of a run fall: their statuses are covered per stage. During the heal phase the
+ * run stops its samplers, and a check it cuts short is journalled as failing ("This operation was
+ * aborted") or not, by a few microseconds: those results are left out (`heal`).
+ */
+type Stage = 'setup' | 'before' | 'during' | 'heal' | 'after';
 const stageOf: Readonly<Record<RunPhase, Stage>> = {
   setup: 'setup',
   'steady-state-before': 'before',
   method: 'during',
-  heal: 'during',
+  heal: 'heal',
   'steady-state-after': 'after',
   checks: 'after',
   rollbacks: 'after',
@@ -95,6 +100,7 @@ export function digestJournal(records: Iterable<JournalRecord>, options: DigestO
         break;
       }
       case 'probe': {
+        if (stage === 'heal') break;
         counts.probeResults++;
         const byName = probes.get(stage) ?? new Map<string, Set<string>>();
         probes.set(stage, byName);
@@ -117,7 +123,9 @@ export function digestJournal(records: Iterable<JournalRecord>, options: DigestO
       case 'phase':
         counts.phases++;
         phases.push(`phase ${record.name} ${record.state}`);
+        // The heal phase is inside the method: at its end, the method's stage resumes.
         if (record.state === 'start') stage = stageOf[record.name] ?? stage;
+        else if (record.name === 'heal') stage = 'during';
         break;
       case 'fault.inject':
         counts.injections++;

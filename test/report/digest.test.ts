@@ -91,6 +91,22 @@ function journal(vary: number, change: { latencyMs?: number; valid?: boolean } =
     })),
     { type: 'fault.heal', id: 5 + vary, label: 'tcp.latency on front', atMs: t(20) },
     { type: 'fault.heal', id: 9 + vary, label: `kill -SIGKILL kv (pid ${pid})`, atMs: t(21) },
+    { type: 'probe', name: 'steady', ok: true, durationMs: t(1), atMs: t(20) },
+    { type: 'phase', name: 'heal', state: 'start', atMs: t(21) },
+    // A sample the heal cut short: journalled as failing in some runs, not at all in others.
+    ...(vary % 2 === 1
+      ? [
+          {
+            type: 'probe',
+            name: 'steady',
+            ok: false,
+            durationMs: t(1),
+            error: 'probe "steady": request failed: This operation was aborted',
+            atMs: t(21),
+          },
+        ]
+      : []),
+    { type: 'phase', name: 'heal', state: 'end', atMs: t(21) },
     { type: 'phase', name: 'method', state: 'end', atMs: t(22) },
     {
       type: 'check',
@@ -118,7 +134,7 @@ function journal(vary: number, change: { latencyMs?: number; valid?: boolean } =
 }
 
 describe('digestJournal', () => {
-  it('ignores ids, times, pids, ports, temp paths, poll and op counts, and the order of concurrent injections', () => {
+  it('ignores ids, times, pids, ports, temp paths, poll and op counts, samples cut short by the heal, and the order of concurrent injections', () => {
     const first = digestJournal(journal(0), { canonical: true });
     for (const vary of [1, 2, 3]) {
       const other = digestJournal(journal(vary), { canonical: true });
@@ -131,6 +147,7 @@ describe('digestJournal', () => {
     assert.match(text, /"dir":"\$\{run\.dir\}\/data"/);
     assert.match(text, /name="http http:\/\/127\.0\.0\.1:port#1\/health" last=ok/);
     assert.match(text, /probe stage=during name="health" seen=ok,failing/);
+    assert.match(text, /probe stage=during name="steady" seen=ok$/m);
     assert.doesNotMatch(text, /atMs|elapsed|1000|40000/);
     assert.equal(first.covered.injections, 2);
     assert.equal(first.covered.verdict, true);
