@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { eventChannelNames } from '../core/events.js';
 import { type JournalRecord, validateJournalRecord } from './journal.js';
+
+/** The record types of format 1; a newer writer's other types are kept unchecked (a reader skips them). */
+const knownTypes = new Set<unknown>(['journal', 'verdict', ...Object.keys(eventChannelNames)]);
 
 /**
  * Reads a journal file written by `faultline run` (docs/journal.md): every line parsed and checked against
@@ -44,6 +48,11 @@ export function parseJournal(text: string, file = 'journal'): JournalRecord[] {
     const type = (record as { type?: unknown } | null)?.type;
     if (line === 1 && type !== 'journal')
       throw corrupt(file, line, 'not a faultline journal: its first line must be the "journal" header');
+    if (typeof type !== 'string') throw corrupt(file, line, 'not a journal record: it has no "type"');
+    if (!knownTypes.has(type)) {
+      records.push(record as JournalRecord);
+      continue;
+    }
     try {
       // An op line is only looked at for its type: the 100,000 ops of a long run stay cheap to read.
       records.push(type === 'op' ? opRecord(record) : validateJournalRecord(record, 'record'));

@@ -168,6 +168,11 @@ describe('digestJournal', () => {
       .join('\n');
     assert.equal(digestJournal(parseJournal(`${text}\n`)).sha256, digestJournal(journal(0)).sha256);
     const lines = text.split('\n');
+    // A record type of a newer writer is read and left out.
+    const newer = parseJournal([lines[0], '{"type":"span","name":"x"}', ...lines.slice(1)].join('\n'));
+    const skipped = digestJournal(newer);
+    assert.equal(skipped.covered.skipped, 1);
+    assert.equal(skipped.sha256, digestJournal(journal(0)).sha256);
     assert.throws(
       () => parseJournal(`${lines.slice(0, 3).join('\n')}\n{"type":"pha`, 'run.jsonl'),
       (error: Error) => /^run\.jsonl:4: not JSON: .*truncated/.test(error.message),
