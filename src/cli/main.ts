@@ -5,6 +5,7 @@ import { FaultlineError, messageOf } from '../core/errors.js';
 import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
 import { demoCommand } from './demo-command.js';
+import { digestCommand } from './digest-command.js';
 import { faultsCommand } from './faults-command.js';
 import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
@@ -21,6 +22,7 @@ Commands:
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
   run         run scenario files: faults on schedule, workload, probes, checks, a verdict
+  digest      print a run journal's canonical digest (the same run, the same digest)
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
   schema      print the scenario format as JSON Schema
   help        show this help
@@ -37,6 +39,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   check: checkCommand,
   cleanup: cleanupCommand,
   demo: demoCommand,
+  digest: digestCommand,
   faults: faultsCommand,
   run: runCommand,
   validate: validateCommand,

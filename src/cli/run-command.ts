@@ -3,7 +3,7 @@ import { basename, extname, join } from 'node:path';
 import type { CheckResult } from '../checker/index.js';
 import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { type CheckSummary, JournalWriter } from '../report/index.js';
+import { type CheckSummary, digestJournal, JournalWriter, readJournal } from '../report/index.js';
 import {
   explainCheck,
   loadScenario,
@@ -222,6 +222,7 @@ function printVerdict(file: string, result: RunResult, replay: string, journal: 
     if (!rollback.ok) lines.push(`  rollback ${rollback.argv.join(' ')}: ${rollback.error}`);
   }
   if (journal !== undefined) lines.push(`  journal: ${journal}`);
+  if (journal !== undefined) lines.push(`  digest: ${digestJournal(readJournal(journal)).sha256}`);
   if (result.verdict !== 'pass') lines.push(`  replay: ${replay}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

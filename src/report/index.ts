@@ -1,4 +1,13 @@
 /** report/'s surface for its neighbours: they import these from here, never its modules. */
+
+export {
+  canonicalJson,
+  type DigestCounts,
+  type DigestOptions,
+  digestJournal,
+  digestVersion,
+  type JournalDigest,
+} from './digest.js';
 export {
   type CheckSummary,
   type JournalHeader,
@@ -11,4 +20,5 @@ export {
   journalVersion,
   validateJournalRecord,
 } from './journal.js';
+export { parseJournal, readJournal } from './journal-read.js';
 export { renderLinearizabilityHtml } from './linearizability-html.js';
