@@ -87,6 +87,7 @@ export function digestJournal(records: Iterable<JournalRecord>, options: DigestO
   const probes = new Map<Stage, Map<string, Set<string>>>();
   const functions = new Set<string>();
   const checks: string[] = [];
+  const planned: string[] = [];
   const cleanups: string[] = [];
   let verdict = 'verdict none (the journal has no verdict line: the run did not finish)';
   let stage: Stage = 'setup';
@@ -120,6 +121,14 @@ export function digestJournal(records: Iterable<JournalRecord>, options: DigestO
         break;
       case 'run':
         break; // its seed and verdict are the header's and the verdict record's
+      case 'schedule':
+        // The plan is the seed's, so it is covered whole: instants included (they are not measured).
+        for (const step of record.injections) {
+          planned.push(
+            `planned entry=${step.entry} tick=${step.tick} at=${step.atMs} heal=${step.healAtMs ?? 'end'} kind=${canonicalJson(step.kind)} params=${canonicalJson(names.value(step.params))}${step.start === undefined ? '' : ` start=${canonicalJson(step.start)}`}`,
+          );
+        }
+        break;
       case 'phase':
         counts.phases++;
         phases.push(`phase ${record.name} ${record.state}`);
@@ -162,7 +171,7 @@ export function digestJournal(records: Iterable<JournalRecord>, options: DigestO
         counts.skipped++;
     }
   }
-  const lines = [...head, ...phases];
+  const lines = [...head, ...planned, ...phases];
   lines.push(...[...injections.values()].map(({ line, heal }) => `${line} heal=${heal}`).sort());
   lines.push(...setupHeals.sort());
   for (const at of stages) {

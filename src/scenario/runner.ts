@@ -185,6 +185,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       await phase('method', async () => {
         const faults = scenario.faults ?? [];
         const planned = resolveEntries(faults, { seed, limitMs: methodLimitMs(scenario) });
+        // The plan itself is evidence: the journal and the digest show what the seed scheduled.
+        publish({ type: 'schedule', injections: planned.injections, atMs: clock.now() });
         const methodStart = clock.now();
         if (scenario.workload !== undefined) {
           const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<

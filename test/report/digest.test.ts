@@ -20,7 +20,10 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 /** A small journal; `vary` changes what the digest must ignore (ids, times, pids, ports, the run dir). */
-function journal(vary: number, change: { latencyMs?: number; valid?: boolean } = {}): JournalRecord[] {
+function journal(
+  vary: number,
+  change: { latencyMs?: number; valid?: boolean; plannedAtMs?: number } = {},
+): JournalRecord[] {
   const port = 40_000 + vary;
   const pid = 1000 + vary;
   const t = (ms: number): number => ms * (1 + vary / 10) + vary;
@@ -53,6 +56,21 @@ function journal(vary: number, change: { latencyMs?: number; valid?: boolean } =
     })),
     { type: 'phase', name: 'setup', state: 'end', atMs: t(10) },
     { type: 'phase', name: 'method', state: 'start', atMs: t(11) },
+    // The plan is the seed's: its instants are planned, not measured, so they are the same in every run.
+    {
+      type: 'schedule',
+      injections: [
+        {
+          entry: 0,
+          tick: 0,
+          atMs: change.plannedAtMs ?? 50,
+          healAtMs: 250,
+          kind: 'tcp.latency',
+          params: { proxy: 'front', latencyMs: change.latencyMs ?? 10 },
+        },
+      ],
+      atMs: t(11),
+    },
     { type: 'op', op: { process: 0, type: 'invoke', f: 'write', value: vary, time: t(1), index: 0 } },
     // Two injections at one instant: their order in the journal may differ from run to run.
     ...[
@@ -156,6 +174,7 @@ describe('digestJournal', () => {
   it('changes with a fault parameter and with the outcome', () => {
     const base = digestJournal(journal(0)).sha256;
     assert.notEqual(digestJournal(journal(0, { latencyMs: 20 })).sha256, base);
+    assert.notEqual(digestJournal(journal(0, { plannedAtMs: 60 })).sha256, base, 'a moved fault');
     assert.notEqual(digestJournal(journal(0, { valid: false })).sha256, base);
     const unfinished = journal(0).filter((record) => record.type !== 'verdict');
     assert.notEqual(digestJournal(unfinished).sha256, base);
