@@ -6,6 +6,7 @@ import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
 import { demoCommand } from './demo-command.js';
 import { faultsCommand } from './faults-command.js';
+import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
@@ -21,6 +22,7 @@ Commands:
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
   run         run scenario files: faults on schedule, workload, probes, checks, a verdict
+  report      reports from a run's journal: HTML, JUnit XML, a JSON summary
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
   schema      print the scenario format as JSON Schema
   help        show this help
@@ -39,6 +41,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   demo: demoCommand,
   faults: faultsCommand,
   run: runCommand,
+  report: reportCommand,
   validate: validateCommand,
   schema: schemaCommand,
   help: async () => {

@@ -1,4 +1,6 @@
 /** report/'s surface for its neighbours: they import these from here, never its modules. */
+
+export { renderHtmlReport } from './html.js';
 export {
   type CheckSummary,
   type JournalHeader,
@@ -11,4 +13,13 @@ export {
   journalVersion,
   validateJournalRecord,
 } from './journal.js';
+export {
+  type CheckRecord,
+  type FaultWindow,
+  type JournalSummary,
+  readJournal,
+} from './journal-reader.js';
+export { renderJunit } from './junit.js';
 export { renderLinearizabilityHtml } from './linearizability-html.js';
+export { type ReportJson, reportJson } from './report-model.js';
+export { type ReportFiles, writeReports } from './reports.js';
