@@ -1,10 +1,12 @@
 // Reports from a 100,000-call journal (200,000 op lines): HTML size and time, JUnit time, JSON time,
 // against reading the journal alone (the floor every report pays). Targets (issue 12): HTML ≤ 5 MB in
 // ≤ 5 s; JUnit ≤ 1 s. Figures in docs/performance.md ("Reports").
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import {
   readJournal,
   renderHtmlReport,
@@ -32,6 +34,10 @@ try {
     console.log(`${name.padEnd(40)} ${min.toFixed(0).padStart(6)} ms (best of ${rounds})`);
     return min;
   };
+  await best('baseline: readline + JSON.parse per line', async () => {
+    for await (const line of createInterface({ input: createReadStream(journal), crlfDelay: Infinity }))
+      JSON.parse(line);
+  });
   const reading = await best('read the journal (readJournal)', () => readJournal(journal));
   const summary = await readJournal(journal);
   await best('  + JUnit (renderJunit)', async () => renderJunit(await readJournal(journal)));

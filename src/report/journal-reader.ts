@@ -214,6 +214,8 @@ export async function readJournal(file: string): Promise<JournalSummary> {
   let bucketMs = 10;
   let buckets = new Map<number, OpBucket>();
   let probeSegments = 0;
+  // Ops carry no atMs: in a journal cut off mid-method the last op is later than the last timed record.
+  let lastOpMs = 0;
   const run = (atMs: number): number => atMs - (startAtMs ?? atMs);
 
   const addCompletion = (atMs: number, type: 'ok' | 'fail' | 'info', latencyNs: number | undefined): void => {
@@ -331,6 +333,7 @@ export async function readJournal(file: string): Promise<JournalSummary> {
         const from = invoked.get(op.process);
         if (from === undefined) ops.unpaired++;
         invoked.delete(op.process);
+        lastOpMs = Math.max(lastOpMs, atMs);
         addCompletion(atMs, type, from === undefined ? undefined : op.time - from);
         return;
       }
@@ -347,7 +350,7 @@ export async function readJournal(file: string): Promise<JournalSummary> {
     lines,
     skipped,
     startAtMs: origin,
-    endMs: lastAtMs - origin,
+    endMs: Math.max(lastAtMs - origin, lastOpMs),
     historyOriginMs: (historyOriginAtMs ?? origin) - origin,
     phases,
     faults: [...faults.values()],

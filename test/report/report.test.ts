@@ -172,18 +172,23 @@ describe('a 100,000-call journal', () => {
   it('HTML ≤ 5 MB in ≤ 5 s; JUnit ≤ 1 s (generous here: the machine is shared; bench:report measures)', async () => {
     const big = join(dir, 'big.jsonl');
     await writeSyntheticJournal(big, 100_000);
-    let started = performance.now();
+    // CPU time, not wall time: other work on a shared 2-core machine stretches the wall clock.
+    const cpuMs = (since: NodeJS.CpuUsage): number => {
+      const used = process.cpuUsage(since);
+      return (used.user + used.system) / 1000;
+    };
+    let started = process.cpuUsage();
     const junit = renderJunit(await readJournal(big));
-    const junitMs = performance.now() - started;
-    started = performance.now();
+    const junitMs = cpuMs(started);
+    started = process.cpuUsage();
     const html = await renderHtmlReport(await readJournal(big));
-    const htmlMs = performance.now() - started;
+    const htmlMs = cpuMs(started);
     assert.match(junit, /tests="2" failures="2"/);
     assert.ok(Buffer.byteLength(html) <= 5e6, `HTML of ${Buffer.byteLength(html)} bytes`);
     assert.match(html, /The history from [\d.]+ s to [\d.]+ s of run time: \d{4} calls on 8 processes/);
-    // Targets 1 s and 5 s; a test on a loaded 2-core machine allows three times as much.
-    assert.ok(junitMs < 3_000, `JUnit took ${junitMs} ms`);
-    assert.ok(htmlMs < 15_000, `HTML took ${htmlMs} ms`);
+    // Targets 1 s and 5 s (bench:report: about 0.5 s and 1.3 s); a test allows three times as much.
+    assert.ok(junitMs < 3_000, `JUnit took ${junitMs} ms of CPU`);
+    assert.ok(htmlMs < 15_000, `HTML took ${htmlMs} ms of CPU`);
   });
 });
 
