@@ -157,8 +157,9 @@ describe('bad and unfinished journals', () => {
       '--html',
       out.html,
     ]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /unfinished/);
+    const output = `${result.stdout}${result.stderr}`;
+    assert.equal(result.code, 0, output);
+    assert.match(result.stdout, /unfinished/, output);
     const json = JSON.parse(readFileSync(out.json, 'utf8'));
     assert.equal(json.verdict, 'unfinished');
     assert.equal(json.finished, false);
