@@ -1,4 +1,4 @@
-import { writeReports } from '../report/index.js';
+import { readJournal, reportJson, writeReports } from '../report/index.js';
 import { parseCommandLine, usageError } from './usage.js';
 
 const usage = `Usage: faultline report <journal> [--html FILE] [--junit FILE] [--json FILE]
@@ -45,12 +45,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
     ...(values.junit === undefined ? {} : { junit: values.junit }),
     ...(values.json === undefined ? {} : { json: values.json }),
   };
-  const toStdout = Object.keys(files).length === 0;
-  const summary = await writeReports(journal, toStdout ? { json: '/dev/stdout' } : files);
-  if (!toStdout) {
-    const verdict = summary.verdict?.verdict ?? 'unfinished (no verdict line)';
-    const written = Object.entries(files).map(([kind, path]) => `${kind} ${path}`);
-    process.stdout.write(`${journal}: ${verdict}; wrote ${written.join(', ')}\n`);
+  if (Object.keys(files).length === 0) {
+    process.stdout.write(`${JSON.stringify(reportJson(await readJournal(journal)), null, 2)}\n`);
+    return 0;
   }
+  const summary = await writeReports(journal, files);
+  const verdict = summary.verdict?.verdict ?? 'unfinished (no verdict line)';
+  const written = Object.entries(files).map(([kind, path]) => `${kind} ${path}`);
+  process.stdout.write(`${journal}: ${verdict}; wrote ${written.join(', ')}\n`);
   return 0;
 }
