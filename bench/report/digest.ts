@@ -4,7 +4,7 @@
  * The canonical digest of a 100,000-op journal (issue 12 asks ≤ 1 s): a journal file of 100,000 `op`
  * lines (50,000 calls of 8 clients, each an invoke and an ok), an injection and its heal every 500 ops
  * and a probe result every 50, as `faultline run` writes it. Measured, in rounds that alternate them:
- * the baseline — read the file, split it, `JSON.parse` every line —, `readJournal` (the same, plus each
+ * the baseline — read the file, split it, `JSON.parse` every line —, `readJournalRecords` (the same, plus each
  * non-op record checked against the journal format), `digestJournal` over the parsed records, and the
  * whole of `faultline digest` (read, check, digest). Medians are printed, with their ratio to the baseline.
  */
@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { digestJournal, journalLine, readJournal } from '../../src/report/index.js';
+import { digestJournal, journalLine, readJournalRecords } from '../../src/report/index.js';
 import { median, round } from '../proxy/stats.js';
 
 const opsTarget = 100_000;
@@ -125,11 +125,11 @@ export async function benchDigest(): Promise<void> {
         .split('\n')
         .map((line) => JSON.parse(line) as unknown);
       baselineMs.push(performance.now() - baselineStart);
-      const records = timed(readMs, () => readJournal(path));
+      const records = timed(readMs, () => readJournalRecords(path));
       if (records.length !== parsed.length)
         throw new Error(`read ${records.length} of ${parsed.length} lines`);
       sha = timed(digestMs, () => digestJournal(records)).sha256;
-      const whole = timed(wholeMs, () => digestJournal(readJournal(path)).sha256);
+      const whole = timed(wholeMs, () => digestJournal(readJournalRecords(path)).sha256);
       if (whole !== sha) throw new Error('two digests of one journal differ');
     }
     const baseline50 = median(baselineMs);
@@ -137,7 +137,7 @@ export async function benchDigest(): Promise<void> {
       `  ${label}: median ${round(median(values), 1)} ms (min ${round(Math.min(...values), 1)}, max ${round(Math.max(...values), 1)}), ${round(median(values) / baseline50, 2)}× the baseline`;
     console.log(`digest: a journal of ${opsTarget} ops, ${round(size / 1e6, 1)} MB, ${rounds} rounds`);
     console.log(`  baseline read + split + JSON.parse every line: median ${round(baseline50, 1)} ms`);
-    console.log(line('readJournal (parse + check each non-op record)', readMs));
+    console.log(line('readJournalRecords (parse + check each non-op record)', readMs));
     console.log(line('digestJournal over the parsed records', digestMs));
     console.log(line('faultline digest (read, check, digest)', wholeMs));
     const whole50 = median(wholeMs);

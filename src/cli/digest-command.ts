@@ -1,4 +1,4 @@
-import { digestJournal, readJournal } from '../report/index.js';
+import { digestJournal, readJournalRecords } from '../report/index.js';
 import { parseCommandLine, usageError } from './usage.js';
 
 const usage = `Usage: faultline digest [--explain] [--json] <journal…>
@@ -35,7 +35,7 @@ export async function digestCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length === 0) throw usageError('expected a journal file', usage);
   for (const path of positionals) {
-    const digest = digestJournal(readJournal(path), { canonical: values.explain });
+    const digest = digestJournal(readJournalRecords(path), { canonical: values.explain });
     if (values.json) {
       const { canonical, ...rest } = digest;
       const explained = canonical === undefined ? {} : { canonical };

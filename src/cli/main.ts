@@ -7,6 +7,7 @@ import { cleanupCommand } from './cleanup-command.js';
 import { demoCommand } from './demo-command.js';
 import { digestCommand } from './digest-command.js';
 import { faultsCommand } from './faults-command.js';
+import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
@@ -23,6 +24,7 @@ Commands:
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
   run         run scenario files: faults on schedule, workload, probes, checks, a verdict
   digest      print a run journal's canonical digest (the same run, the same digest)
+  report      reports from a run's journal: HTML, JUnit XML, a JSON summary
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
   schema      print the scenario format as JSON Schema
   help        show this help
@@ -42,6 +44,7 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   digest: digestCommand,
   faults: faultsCommand,
   run: runCommand,
+  report: reportCommand,
   validate: validateCommand,
   schema: schemaCommand,
   help: async () => {

@@ -8,6 +8,7 @@ export {
   digestVersion,
   type JournalDigest,
 } from './digest.js';
+export { renderHtmlReport } from './html.js';
 export {
   type CheckSummary,
   type JournalHeader,
@@ -20,5 +21,14 @@ export {
   journalVersion,
   validateJournalRecord,
 } from './journal.js';
-export { parseJournal, readJournal } from './journal-read.js';
+export { parseJournal, readJournalRecords } from './journal-read.js';
+export {
+  type CheckRecord,
+  type FaultWindow,
+  type JournalSummary,
+  readJournal,
+} from './journal-reader.js';
+export { renderJunit } from './junit.js';
 export { renderLinearizabilityHtml } from './linearizability-html.js';
+export { type ReportJson, reportJson } from './report-model.js';
+export { type ReportFiles, writeReports } from './reports.js';

@@ -194,7 +194,7 @@ describe('digestJournal', () => {
     assert.equal(skipped.sha256, digestJournal(journal(0)).sha256);
     assert.throws(
       () => parseJournal(`${lines.slice(0, 3).join('\n')}\n{"type":"pha`, 'run.jsonl'),
-      (error: Error) => /^run\.jsonl:4: not JSON: .*truncated/.test(error.message),
+      (error: Error) => /^run\.jsonl:4: not a JSON record .*cut short/.test(error.message),
     );
     const bad = [...lines.slice(0, 2), '{"type":"phase","name":"lunch","state":"start","atMs":1}'];
     assert.throws(
@@ -257,7 +257,7 @@ describe('faultline digest over real runs of the demo store', () => {
     await writeFile(path, text.slice(0, text.indexOf('"type":"phase"') + 12));
     const cut = await runCli(['digest', path]);
     assert.equal(cut.code, 1);
-    assert.match(cut.stderr, new RegExp(`${path.replaceAll('.', '\\.')}:3: not JSON`));
+    assert.match(cut.stderr, new RegExp(`${path.replaceAll('.', '\\.')}:3: not a JSON record`));
     const none = await runCli(['digest']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /expected a journal file[\s\S]*Usage: faultline digest/);
