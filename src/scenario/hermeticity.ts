@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, sep } from 'node:path';
 import type { CheckResult } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
-import { processJournal } from '../core/journal.js';
+import { openedProcessJournal } from '../core/journal.js';
 import {
   environValue,
   findFaultCgroups,
@@ -61,7 +61,7 @@ const maxLeaks = 100;
 
 function journalMaxId(): number {
   let max = 0;
-  for (const record of processJournal()?.list() ?? []) max = Math.max(max, record.id);
+  for (const record of openedProcessJournal()?.list() ?? []) max = Math.max(max, record.id);
   return max;
 }
 
@@ -138,7 +138,7 @@ export async function findLeaks(
   // Temp files and dirs.
   const temps = new Set<string>();
   for (const path of owned) if (existsSync(path)) temps.add(path);
-  for (const record of processJournal()?.list() ?? []) {
+  for (const record of openedProcessJournal()?.list() ?? []) {
     if (record.id <= before.journalId || record.kind !== 'file') continue;
     if (existsSync(record.path)) temps.add(record.path);
   }
