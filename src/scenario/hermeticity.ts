@@ -23,7 +23,7 @@ import {
  * sockets too, and must not fail this run):
  * - processes: new since the snapshot, and descendants of this process or carrying this process's
  *   `FAULTLINE_GROUP` token in their environment (which survives a double fork into a new session);
- * - listening TCP and bound UDP sockets: new since the snapshot, held by this process or a leaked process;
+ * - listening TCP and bound UDP sockets: held by a leaked process, or by this process and not at the snapshot;
  * - temp files and dirs: the paths the run names (its run directory), the `file` residues this process's
  *   journal recorded during the run and still holds, and new entries of os.tmpdir() that a leaked process
  *   holds open (its cwd or a descriptor);
@@ -35,6 +35,7 @@ import {
 export interface HermeticitySnapshot {
   /** pid → start time. */
   readonly processes: ReadonlyMap<number, number>;
+  /** The sockets this process held (reading /proc/net/tcp costs ~100 ms with many TIME_WAIT entries). */
   readonly socketInodes: ReadonlySet<number>;
   readonly tempDir: string;
   readonly tempEntries: ReadonlySet<string>;
@@ -82,7 +83,7 @@ export async function takeSnapshot(options: HermeticityOptions = {}): Promise<He
   );
   return {
     processes: new Map(listProcesses().map((entry) => [entry.pid, entry.startTime])),
-    socketInodes: new Set(listBoundSockets().map((socket) => socket.inode)),
+    socketInodes: socketInodes(processLinks(process.pid).fds),
     tempDir,
     tempEntries: listTemp(tempDir),
     cgroups: new Set(cgroups),
@@ -125,11 +126,12 @@ export async function findLeaks(
     const command = processCommand(entry.pid) ?? '?';
     leaks.push({ kind: 'process', message: `process ${entry.pid} (${command}) still running` });
   }
-  // Sockets: new, held by this process or a leaked one.
+  // Sockets: held by a leaked process, or by this one and not at the snapshot; /proc/net only read for them.
   const holders = new Map<number, number>();
-  for (const [pid, held] of links) for (const inode of socketInodes(held.fds)) holders.set(inode, pid);
-  for (const socket of listBoundSockets()) {
-    if (before.socketInodes.has(socket.inode)) continue;
+  for (const [pid, held] of links)
+    for (const inode of socketInodes(held.fds))
+      if (pid !== process.pid || !before.socketInodes.has(inode)) holders.set(inode, pid);
+  for (const socket of holders.size === 0 ? [] : listBoundSockets()) {
     const pid = holders.get(socket.inode);
     if (pid === undefined) continue;
     const what = socket.protocol === 'tcp' ? 'listening socket tcp' : 'bound socket udp';
