@@ -317,7 +317,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       result.checks.push(hermeticity);
       publish(checkEvent(hermeticity, clock.now()));
       const { cleanupMs = 0, settleMs = 0 } = hermeticity.stats ?? {};
-      log(`hermeticity: cleanup ${cleanupMs} ms, clean after ${settleMs} ms more`);
+      log(
+        hermeticity.valid === true
+          ? `hermeticity: cleanup took ${cleanupMs} ms; nothing left ${settleMs} ms after it`
+          : `hermeticity: cleanup took ${cleanupMs} ms; ${hermeticity.anomalies.length} item(s) left ${settleMs} ms after it`,
+      );
       if (hermeticity.valid === false)
         stopWith('fail', `hermeticity: ${hermeticity.anomalies.map((leak) => leak.message).join('; ')}`);
     }
