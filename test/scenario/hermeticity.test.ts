@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import '../../src/scenario/fault-families.js';
 import { type EventOf, subscribe } from '../../src/core/events.js';
+import { processJournal } from '../../src/core/journal.js';
 import { listProcesses, processCommand } from '../../src/os/index.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';
@@ -176,6 +177,8 @@ timeout = "200ms"
     const server = createServer();
     const udp = createSocket('udp4');
     let owned: string | undefined;
+    let recorded: string | undefined;
+    let record: number | undefined;
     try {
       const older = spawn('sleep', ['30'], { stdio: 'ignore' });
       children.push(older);
@@ -187,6 +190,9 @@ timeout = "200ms"
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
       owned = mkdtempSync(join(tmpdir(), 'faultline-owned-'));
+      // A file residue journalled during the run (a disk-fill file, the Supervisor's logs) and not undone.
+      recorded = mkdtempSync(join(tmpdir(), 'faultline-recorded-'));
+      record = processJournal()?.add({ kind: 'file', path: recorded, recursive: true });
       const tcpPort = (server.address() as { port: number }).port;
       const udpPort = udp.address().port;
       const messages = (await findLeaks(before, [owned])).map((leak) => leak.message);
@@ -203,12 +209,15 @@ timeout = "200ms"
         messages.join('\n'),
       );
       assert.ok(messages.includes(`temp path ${owned} still exists`), messages.join('\n'));
+      if (record !== undefined)
+        assert.ok(messages.includes(`temp path ${recorded} still exists`), messages.join('\n'));
 
       newer.kill('SIGKILL');
       await exited(newer);
       await new Promise((resolve) => server.close(resolve));
       await new Promise<void>((resolve) => udp.close(resolve));
       rmSync(owned, { recursive: true, force: true });
+      rmSync(recorded, { recursive: true, force: true });
       assert.deepEqual(await findLeaks(before, [owned]), [], 'the process started before is not the run’s');
     } finally {
       for (const child of children) child.kill('SIGKILL');
@@ -218,6 +227,8 @@ timeout = "200ms"
         udp.close();
       } catch {}
       if (owned !== undefined) rmSync(owned, { recursive: true, force: true });
+      if (recorded !== undefined) rmSync(recorded, { recursive: true, force: true });
+      if (record !== undefined) processJournal()?.remove(record);
     }
   });
 });
