@@ -364,6 +364,11 @@ export function processJournal(): Journal | undefined {
   return processWide ?? undefined;
 }
 
+/** This process's own journal if something opened it already; never opens it (nor its directory). */
+export function openedProcessJournal(): Journal | undefined {
+  return processWide ?? undefined;
+}
+
 /** The journal an option names: the one given, none (`false`), or the process's own (`processJournal()`). */
 export function journalFor(option: Journal | false | undefined): Journal | undefined {
   return option === false ? undefined : (option ?? processJournal());

@@ -29,16 +29,22 @@ export {
 export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';
 export {
   describeStart,
+  environValue,
   groupMembers,
   identifyProcess,
   isAlive,
   isSameProcess,
+  listProcesses,
+  type ProcEntry,
   type ProcStat,
+  processCommand,
+  processLinks,
   processStartTime,
   readProcStat,
 } from './proc.js';
 export { hasSysResource, type NofileLimit, readNofile, writeNofile } from './rlimit.js';
 export {
+  groupTokenPrefix,
   groupTokenVariable,
   newGroupToken,
   processGroupResidue,
@@ -48,3 +54,4 @@ export {
   signalNames,
   trySignalGroup,
 } from './signals.js';
+export { type BoundSocket, listBoundSockets, socketInodes } from './sockets.js';

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The fields of /proc/<pid>/stat faultline uses. */
@@ -102,4 +102,80 @@ export function startTimeToDate(startTime: number): Date | undefined {
 export function describeStart(startTime: number): string {
   const date = startTimeToDate(startTime);
   return date === undefined ? `start time ${startTime}` : `started ${date.toISOString()}`;
+}
+
+/** One process of a /proc scan. */
+export interface ProcEntry extends ProcStat {
+  readonly pid: number;
+}
+
+/** Every live process (zombies left out), by a /proc scan; empty off Linux. Bounded by the kernel's pid_max. */
+export function listProcesses(procRoot = '/proc'): ProcEntry[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  const found: ProcEntry[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry), procRoot);
+    if (stat !== undefined && !isGoneState(stat.state)) found.push({ pid: Number(entry), ...stat });
+  }
+  return found;
+}
+
+/** A process's command line for messages ("node server.js"), cut at `maxChars`; undefined when gone. */
+export function processCommand(pid: number, maxChars = 120): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = text.split('\0').filter(Boolean).join(' ');
+  if (line === '') return readProcComm(pid);
+  return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
+}
+
+function readProcComm(pid: number): string | undefined {
+  try {
+    return `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value of `name` in a process's initial environment (/proc/<pid>/environ); undefined when unreadable. */
+export function environValue(pid: number, name: string): string | undefined {
+  try {
+    const prefix = `${name}=`;
+    const line = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .find((entry) => entry.startsWith(prefix));
+    return line?.slice(prefix.length);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a process holds open: its working directory and the targets of its first `maxFds` descriptors
+ * (`socket:[inode]` for sockets, paths for files). Empty when the process is gone or not ours to read.
+ */
+export function processLinks(pid: number, maxFds = 4096): { cwd?: string; fds: string[] } {
+  const fds: string[] = [];
+  let cwd: string | undefined;
+  try {
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
+  } catch {}
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`).slice(0, maxFds)) {
+      try {
+        fds.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {}
+    }
+  } catch {}
+  return cwd === undefined ? { fds } : { cwd, fds };
 }

@@ -80,7 +80,12 @@ let tokens = 0;
 
 /** A token unique to one process group this run starts: `<runpid>.<run start time>.<n>`. */
 export function newGroupToken(): string {
-  return `${process.pid}.${processStartTime(process.pid) ?? 0}.${++tokens}`;
+  return `${groupTokenPrefix()}${++tokens}`;
+}
+
+/** What every group token this process hands out starts with: a process carrying it descends from ours. */
+export function groupTokenPrefix(): string {
+  return `${process.pid}.${processStartTime(process.pid) ?? 0}.`;
 }
 
 /** The residue of a process group faultline started; undefined when the leader is already gone. */

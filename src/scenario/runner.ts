@@ -15,6 +15,7 @@ import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { resolveFaultParams } from './fault-references.js';
 import { methodLimitMs, type Scenario } from './format.js';
+import { checkHermeticity, type HermeticitySnapshot, takeSnapshot } from './hermeticity.js';
 import { type InjectionRecord, runSchedule } from './method.js';
 import { type LiveTargets, liveParams, portNamesIn, resolveReferences } from './references.js';
 import { resolveEntries } from './schedule.js';
@@ -134,6 +135,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 
   let runDir: string | undefined;
+  let snapshot: HermeticitySnapshot | undefined;
   let live: LiveTargets | undefined;
   let workload: RunningWorkload | undefined;
   let schedule: ReturnType<typeof runSchedule> | undefined;
@@ -148,6 +150,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   try {
     live = await phase('setup', async () => {
+      // What already exists, so that what the run leaves behind can be told apart (hermeticity.ts).
+      snapshot = await takeSnapshot();
       runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
       const dir = runDir;
       ledger.push('remove the run directory', () => rm(dir, { recursive: true, force: true }), {
@@ -298,6 +302,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // Counted whatever ended the run: an interrupted run's ops were made all the same.
     result.ops = workload?.history().filter((op) => op.type !== 'invoke').length ?? 0;
     result.rollbacks = await phase('rollbacks', () => runRollbacks(scenario, live));
+    const cleanupStart = clock.now();
     await phase('cleanup', async () => {
       try {
         await ledger.close();
@@ -306,6 +311,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       }
     });
     clock.clearTimeout(limitTimer);
+    if (snapshot !== undefined) {
+      const owned = runDir === undefined ? [] : [runDir];
+      const hermeticity = await checkHermeticity(snapshot, { owned, cleanupMs: clock.now() - cleanupStart });
+      result.checks.push(hermeticity);
+      publish(checkEvent(hermeticity, clock.now()));
+      const { cleanupMs = 0, settleMs = 0 } = hermeticity.stats ?? {};
+      log(
+        hermeticity.valid === true
+          ? `hermeticity: cleanup took ${cleanupMs} ms; nothing left ${settleMs} ms after it`
+          : `hermeticity: cleanup took ${cleanupMs} ms; ${hermeticity.anomalies.length} item(s) left ${settleMs} ms after it`,
+      );
+      if (hermeticity.valid === false)
+        stopWith('fail', `hermeticity: ${hermeticity.anomalies.map((leak) => leak.message).join('; ')}`);
+    }
   }
   // A fault that could not be injected (or healed) means the experiment did not run as written.
   const notDone = result.injections.find((record) => record.error !== undefined);

@@ -202,7 +202,10 @@ describe('a real run', () => {
       2 * last.ops,
       'every op recorded is journalled',
     );
-    assert.deepEqual(last.checks, [{ checker: 'linearizability', valid: true, anomalyCount: 0 }]);
+    assert.deepEqual(last.checks, [
+      { checker: 'linearizability', valid: true, anomalyCount: 0 },
+      { checker: 'hermeticity', valid: true, anomalyCount: 0 },
+    ]);
     const check = lines.find((r) => r.type === 'check');
     assert.deepEqual(check, { ...check, checker: 'linearizability', valid: true, anomalyCount: 0 });
     assert.ok(types.includes('fault.inject') && types.includes('fault.heal') && types.includes('phase'));

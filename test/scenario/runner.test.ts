@@ -115,6 +115,7 @@ minPercent = 1
       [
         ['linearizability', true],
         ['probe-success health', true],
+        ['hermeticity', true],
       ],
     );
     const phases = events
