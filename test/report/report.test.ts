@@ -63,7 +63,7 @@ describe('reports of a real run', () => {
     assert.match(xml, /<property name="replay" value="faultline run --seed 7 [^"]+demo\.toml"\/>/);
     assert.match(
       xml,
-      /<testsuite name="demo: acknowledged writes survive a crash" tests="2" failures="2" errors="0"/,
+      /<testsuite name="demo: acknowledged writes survive a crash" tests="3" failures="2" errors="0"/,
     );
     assertJunitValid(t, file);
   });
@@ -78,6 +78,7 @@ describe('reports of a real run', () => {
       [
         ['acked-writes', false],
         ['linearizability', false],
+        ['hermeticity', true],
       ],
     );
     assert.equal(json.faults[0].kind, 'process.kill');
