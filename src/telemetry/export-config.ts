@@ -50,7 +50,7 @@ export function traceExportFromEnv(env: TelemetryEnv = process.env): TraceExport
     if (name !== 'otlp' && name !== 'console')
       throw invalid(
         'OTEL_TRACES_EXPORTER',
-        `${JSON.stringify(name)} is not an exporter faultline has`,
+        `${JSON.stringify(name)} is not an exporter faultline has: use otlp, console or none`,
         'otlp, console or none (comma-separated)',
       );
     if (!exporters.includes(name)) exporters.push(name);
@@ -75,7 +75,7 @@ function otlpFromEnv(get: (name: string) => string | undefined): OtlpExport {
   if (!(otlpProtocols as readonly string[]).includes(protocol))
     throw invalid(
       protocolVariable,
-      `${JSON.stringify(protocol)} is not supported${protocol === 'grpc' ? ' (faultline exports over HTTP only)' : ''}`,
+      `${JSON.stringify(protocol)} is not supported${protocol === 'grpc' ? ' (faultline exports over HTTP only)' : ''}: use http/protobuf or http/json`,
       otlpProtocols.join(' or '),
     );
   const headers = {
@@ -91,7 +91,7 @@ function otlpFromEnv(get: (name: string) => string | undefined): OtlpExport {
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
     throw invalid(
       timeoutVariable,
-      `${JSON.stringify(timeoutText)} is not a timeout`,
+      `${JSON.stringify(timeoutText)} is not a timeout: use a positive whole number of ms`,
       'a positive integer of ms',
     );
   return { url, protocol: protocol as OtlpProtocol, headers, timeoutMs };
@@ -102,10 +102,18 @@ function checkedUrl(text: string, variable: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw invalid(variable, `${JSON.stringify(text)} is not a URL`, 'an http:// or https:// URL');
+    throw invalid(
+      variable,
+      `${JSON.stringify(text)} is not a URL: use an http:// or https:// URL`,
+      'an http:// or https:// URL',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw invalid(variable, `${JSON.stringify(text)} is not an HTTP URL`, 'an http:// or https:// URL');
+    throw invalid(
+      variable,
+      `${JSON.stringify(text)} is not an HTTP URL: use an http:// or https:// URL`,
+      'an http:// or https:// URL',
+    );
   return text;
 }
 
@@ -118,7 +126,11 @@ function parseHeaders(text: string | undefined, variable: string): Record<string
     const at = pair.indexOf('=');
     const key = at < 0 ? '' : pair.slice(0, at).trim();
     if (key === '')
-      throw invalid(variable, `${JSON.stringify(pair)} is not key=value`, 'key=value pairs, comma-separated');
+      throw invalid(
+        variable,
+        `${JSON.stringify(pair)} is not key=value: use key=value pairs, comma-separated`,
+        'key=value pairs, comma-separated',
+      );
     try {
       headers[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim());
     } catch {

@@ -151,23 +151,29 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
 
 function answer(response: ServerResponse, status: number, message: string): void {
   if (response.headersSent) return void response.end();
-  response.writeHead(status, { 'content-type': 'application/json' });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    ...(status === 413 ? { connection: 'close' } : {}),
+  });
   response.end(JSON.stringify({ code: status, message }));
 }
 
-/** The request body, or undefined once it passes `maxBytes` (the rest is not read). */
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      request.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/** The request body, or undefined once it passes `maxBytes` (the rest is read and dropped, not kept). */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      request.off('data', onData);
+      request.resume();
+      resolve(undefined);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(size <= maxBytes ? Buffer.concat(chunks) : undefined));
+    request.once('error', reject);
+  });
 }
 
 type Json = Record<string, unknown>;
