@@ -31,7 +31,7 @@ function tracedScenario(port: number, protocol: OtlpProtocol, endpoint: string) 
 name = "traced target"
 seed = 12
 timeLimit = "60s"
-duration = "1500ms"
+duration = "2500ms"
 
 [targets.app]
 type = "process"
@@ -47,14 +47,14 @@ upstream = "127.0.0.1:${port}"
 name = "health"
 probe = { type = "http", url = "http://\${targets.front.listen}/health" }
 when = "continuous"
-every = "50ms"
-timeout = "150ms"
+every = "100ms"
+timeout = "600ms"
 
 [[faults]]
 kind = "tcp.latency"
 at = "300ms"
-for = "600ms"
-params = { proxy = "front", latencyMs = 400 }
+for = "1500ms"
+params = { proxy = "front", latencyMs = 1200 }
 
 [[checks]]
 check = "probe-success"
@@ -174,20 +174,20 @@ describe('a run as OpenTelemetry spans', () => {
     assert.equal(fault.attributes['faultline.fault.kind'], 'tcp.latency');
     assert.equal(fault.attributes['faultline.fault.target'], 'front');
     assert.equal(fault.attributes['faultline.fault.param.proxy'], 'front');
-    assert.equal(fault.attributes['faultline.fault.param.latencyMs'], 400);
+    assert.equal(fault.attributes['faultline.fault.param.latencyMs'], 1200);
     assert.equal(fault.attributes['faultline.fault.outcome'], 'healed');
     // Timed by the events: in force as long as the runner's own record says (inject → heal).
     const [record] = result.injections;
     const recordMs = (record?.healedAtMs ?? 0) - (record?.injectedAtMs ?? 0);
     const faultMs = fault.endMs - fault.startMs;
     assert.ok(
-      recordMs >= 550 && Math.abs(faultMs - recordMs) < 100,
+      recordMs > 0 && Math.abs(faultMs - recordMs) < 100,
       `span ${faultMs} ms, record ${recordMs} ms`,
     );
     assert.ok(fault.startMs >= method.startMs && fault.endMs <= method.endMs + 1);
 
-    // Status changes only, not every poll: up, down while the latency holds, up again.
-    // (The target's ready probe has its own changes, red until the target is up.)
+    // Status changes only, not every poll: each change flips the one before; red while the latency holds,
+    // green at the end. (A loaded machine may add a red of its own; the fault's red is always there.)
     const probes = spans.filter(
       (span) => span.name === 'faultline.probe' && span.attributes['faultline.probe.name'] === 'health',
     );
@@ -195,24 +195,28 @@ describe('a run as OpenTelemetry spans', () => {
       spans.some(
         (span) => span.name === 'faultline.probe' && span.attributes['faultline.probe.name'] !== 'health',
       ),
-      'the ready probe is traced too',
+      "the target's ready probe is traced too",
     );
-    assert.deepEqual(
-      probes.map((span) => [
-        span.attributes['faultline.probe.previous'],
-        span.attributes['faultline.probe.ok'],
-      ]),
-      [
-        ['none', true],
-        ['ok', false],
-        ['failing', true],
-      ],
+    const changes = probes.map((span) => [
+      span.attributes['faultline.probe.previous'],
+      span.attributes['faultline.probe.ok'],
+    ]);
+    assert.equal(changes[0]?.[0], 'none', JSON.stringify(changes));
+    for (const [index, [previous, ok]] of changes.entries()) {
+      if (index > 0)
+        assert.equal(previous, changes[index - 1]?.[1] ? 'ok' : 'failing', JSON.stringify(changes));
+      assert.notEqual(previous, ok ? 'ok' : 'failing');
+    }
+    assert.equal(changes.at(-1)?.[1], true, JSON.stringify(changes));
+    assert.ok(changes.length <= 7, `${changes.length} changes in ~25 polls: changes only`);
+    const red = probes.find(
+      (span) => span.attributes['faultline.probe.ok'] === false && span.endMs >= fault.startMs,
     );
-    assert.equal(probes[1]?.status.code, 'error');
     assert.ok(
-      (probes[1]?.startMs ?? 0) >= fault.startMs - 200,
-      'the probe failed while the fault was in force',
+      red !== undefined && red.startMs <= fault.endMs,
+      'the probe went red while the fault was in force',
     );
+    assert.equal(red.status.code, 'error');
 
     const check = one(spans, 'faultline.check');
     assert.equal(check.attributes['faultline.check.checker'], 'probe-success health');
@@ -221,7 +225,7 @@ describe('a run as OpenTelemetry spans', () => {
     assert.equal(check.parentSpanId, one(spans, 'faultline.phase', { 'faultline.phase': 'checks' }).spanId);
 
     for (const span of spans) assert.ok(span.endMs >= span.startMs, `${span.name} ends after it starts`);
-    assert.ok(root.endMs - root.startMs >= 1500, 'the root spans the run');
+    assert.ok(root.endMs - root.startMs >= 2500, 'the root spans the run');
 
     // Exported: the receiver decoded the same spans from protobuf, and the target's own span.
     assert.ok(requests.protobuf >= 2 && requests.json === 0, JSON.stringify(requests));
