@@ -6,6 +6,9 @@ import { existsSync } from 'node:fs';
 
 const servers = [
   { command: 'nats-server', paths: ['/usr/sbin/nats-server', '/usr/bin/nats-server'], pkg: 'nats-server' },
+  // test/report: JUnit XML validated against its XSD, the HTML report rendered to a screenshot.
+  { command: 'xmllint', paths: ['/usr/bin/xmllint'], pkg: 'libxml2-utils' },
+  { command: 'chromium', paths: ['/usr/bin/chromium'], pkg: 'chromium' },
 ];
 
 const onPath = (command) =>

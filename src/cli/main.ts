@@ -5,7 +5,9 @@ import { FaultlineError, messageOf } from '../core/errors.js';
 import { checkCommand } from './check-command.js';
 import { cleanupCommand } from './cleanup-command.js';
 import { demoCommand } from './demo-command.js';
+import { digestCommand } from './digest-command.js';
 import { faultsCommand } from './faults-command.js';
+import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
 import { usageError } from './usage.js';
@@ -21,6 +23,8 @@ Commands:
   cleanup     undo what crashed runs left behind (processes, cgroups, limits, files)
   faults      list every kind of fault and its parameters (--json: JSON Schemas)
   run         run scenario files: faults on schedule, workload, probes, checks, a verdict
+  digest      print a run journal's canonical digest (the same run, the same digest)
+  report      reports from a run's journal: HTML, JUnit XML, a JSON summary
   validate    check scenario files (.toml, .yaml, .json) against the format, running nothing
   schema      print the scenario format as JSON Schema
   help        show this help
@@ -37,8 +41,10 @@ const commands: Record<string, (argv: string[]) => Promise<number | undefined>> 
   check: checkCommand,
   cleanup: cleanupCommand,
   demo: demoCommand,
+  digest: digestCommand,
   faults: faultsCommand,
   run: runCommand,
+  report: reportCommand,
   validate: validateCommand,
   schema: schemaCommand,
   help: async () => {

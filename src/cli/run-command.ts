@@ -3,9 +3,15 @@ import { basename, extname, join } from 'node:path';
 import type { CheckResult } from '../checker/index.js';
 import { realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
-import { type CheckSummary, JournalWriter } from '../report/index.js';
 import {
-  describeCheck,
+  type CheckSummary,
+  digestJournal,
+  JournalWriter,
+  readJournalRecords,
+  writeReports,
+} from '../report/index.js';
+import {
+  explainCheck,
   loadScenario,
   type RunResult,
   runScenario,
@@ -17,7 +23,7 @@ import { LiveProgress } from './progress.js';
 import { parseCommandLine, usageError, usageSeed } from './usage.js';
 import { printSchedule } from './validate-command.js';
 
-const usage = `Usage: faultline run [--seed N] [--dry-run] [--journal FILE | --no-journal] <scenario…>
+const usage = `Usage: faultline run [--seed N] [--dry-run] [--journal FILE | --no-journal] [--report-dir DIR] <scenario…>
 
 Runs scenario files (.toml, .yaml/.yml, .json; docs/scenarios.md) one after another, each isolated:
 setup → steady state before → method (faults on schedule, workload, probes) → heal → steady state after
@@ -38,6 +44,8 @@ Options:
   --journal FILE  write the run's journal to FILE (with several scenarios: FILE.1, FILE.2 …) instead of
                   the default faultline-runs/<file name>-<seed>.jsonl under the working directory
   --no-journal    write no journal
+  --report-dir DIR  after each run, write its reports from the journal (\`faultline report\`):
+                  DIR/<journal name>.html, .junit.xml and .json
   -h, --help      show this help
 `;
 
@@ -59,6 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         'dry-run': { type: 'boolean', default: false },
         journal: { type: 'string' },
         'no-journal': { type: 'boolean', default: false },
+        'report-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     },
@@ -69,6 +78,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw usageError('expected at least one scenario file', usage);
+  if (values['report-dir'] !== undefined && values['no-journal'])
+    throw usageError('--report-dir needs the journal: the reports are built from it', usage);
   const seedOption = usageSeed(values.seed, usage);
   // Every file is validated before anything runs: a typo in the third file stops the first from running.
   const scenarios = [];
@@ -98,13 +109,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const interrupt = new AbortController();
   let signals = 0;
-  const onSignal = (): void => {
+  const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
       process.stderr.write(
         'faultline: interrupted; healing and cleaning up (Ctrl-C again to stop at once)\n',
       );
-      interrupt.abort();
+      interrupt.abort(signal); // the run's reason says by what
     } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
@@ -161,6 +172,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         );
       }
       printVerdict(file, result, replay, path);
+      if (path !== undefined && values['report-dir'] !== undefined) {
+        worst = Math.max(worst, await reportRun(path, values['report-dir']));
+      }
       worst = Math.max(worst, exitCodes[result.verdict]);
       if (result.verdict === 'interrupted') break;
     }
@@ -170,6 +184,20 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   return worst;
+}
+
+/** Writes a run's reports into `dir`; returns 2 (and says why) when they cannot be written. */
+async function reportRun(journal: string, dir: string): Promise<number> {
+  const stem = join(dir, basename(journal, extname(journal)));
+  const files = { html: `${stem}.html`, junit: `${stem}.junit.xml`, json: `${stem}.json` };
+  try {
+    await writeReports(journal, files);
+    process.stdout.write(`  reports: ${files.html}, ${files.junit}, ${files.json}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`faultline: cannot write the reports of ${journal}: ${messageOf(error)}\n`);
+    return 2;
+  }
 }
 
 /**
@@ -225,15 +253,18 @@ function printVerdict(file: string, result: RunResult, replay: string, journal: 
   const lines = [
     `${file}: ${result.verdict.toUpperCase()} — ${result.reason} (${(result.elapsedMs / 1000).toFixed(1)} s, ${result.ops} ops)`,
   ];
-  for (const check of result.checks) lines.push(`  ${describeCheck(check)}`);
+  // A check that held is one line; one that did not is explained (which writes were lost, and when).
+  for (const check of result.checks) lines.push(...explainCheck(check).map((line) => `  ${line}`));
   for (const record of result.injections) {
     if (record.error !== undefined)
       lines.push(`  ${record.step.kind} at +${record.step.atMs} ms: ${record.error}`);
+    else if (record.notRun !== undefined) lines.push(`  ${record.step.kind}: ${record.notRun}`);
   }
   for (const rollback of result.rollbacks) {
     if (!rollback.ok) lines.push(`  rollback ${rollback.argv.join(' ')}: ${rollback.error}`);
   }
   if (journal !== undefined) lines.push(`  journal: ${journal}`);
+  if (journal !== undefined) lines.push(`  digest: ${digestJournal(readJournalRecords(journal)).sha256}`);
   if (result.verdict !== 'pass') lines.push(`  replay: ${replay}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

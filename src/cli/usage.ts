@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { closest } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { Random } from '../core/random.js';
@@ -16,8 +17,16 @@ export function parseCommandLine<const T extends ParseArgsConfig>(
   try {
     return parseArgs(config);
   } catch (error) {
-    throw usageError(messageOf(error), usage);
+    throw usageError(unknownFlagHint(error, Object.keys(config.options ?? {})) ?? messageOf(error), usage);
   }
+}
+
+/** Node's words for an unknown flag, shortened, with the flag a typo most likely meant. */
+function unknownFlagHint(error: unknown, flags: readonly string[]): string | undefined {
+  const flag = /^Unknown option '(--?[^']+)'/.exec(messageOf(error))?.[1];
+  if (flag === undefined) return undefined;
+  const guess = closest(flag.replace(/^-+/, ''), flags);
+  return `unknown option ${flag}${guess === undefined ? '' : ` (did you mean --${guess}?)`}`;
 }
 
 /** A `--seed` flag's value (undefined when not given); a bad one is a usage error naming the flag. */

@@ -79,7 +79,12 @@ export function printSchedule(scenario: Scenario, seedOption: number | undefined
   const limitMs = methodLimitMs(scenario);
   const planned = resolveSchedule(scenario.faults ?? [], { seed, limitMs });
   const time = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
-  process.stdout.write(`  seed ${seed}: ${planned.length} injection(s) within ${time(limitMs)}\n`);
+  // The schedule's horizon: the method's duration, or (without one) the time limit, which only bounds it.
+  const horizon =
+    scenario.experiment.duration === undefined
+      ? `before the time limit (${limitMs / 1000} s); the method ends when the workload and schedule are done`
+      : `within the method's ${limitMs / 1000} s`;
+  process.stdout.write(`  seed ${seed}: ${planned.length} injection(s) ${horizon}\n`);
   for (const step of planned) {
     const heal =
       step.healAtMs === undefined ? 'healed at the end of the method' : `healed at ${time(step.healAtMs)}`;

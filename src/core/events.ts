@@ -47,6 +47,23 @@ export type FaultlineEvent =
     }
   | { readonly type: 'op'; readonly op: unknown }
   | {
+      /** A scenario's fault schedule as resolved from its seed, published as its method starts. */
+      readonly type: 'schedule';
+      readonly injections: readonly {
+        /** Index of its entry in the scenario's `faults`, its name if any, and which tick of the entry. */
+        readonly entry: number;
+        readonly name?: string;
+        readonly tick: number;
+        /** Planned, from the method's start (or from the entry's conditions, `start`). */
+        readonly atMs: number;
+        readonly healAtMs?: number;
+        readonly start?: object;
+        readonly kind: string;
+        readonly params: unknown;
+      }[];
+      readonly atMs: number;
+    }
+  | {
       readonly type: 'phase';
       readonly name: RunPhase;
       readonly state: 'start' | 'end';
@@ -101,6 +118,7 @@ export const eventChannelNames = {
   'fault.heal': 'faultline:fault.heal',
   probe: 'faultline:probe',
   op: 'faultline:op',
+  schedule: 'faultline:schedule',
   phase: 'faultline:phase',
   cleanup: 'faultline:cleanup',
   check: 'faultline:check',

@@ -1,4 +1,12 @@
-import { describe, invalid, requireBoolean, requireNumber, requireObject, requireOneOf } from './assert.js';
+import {
+  closest,
+  describe,
+  invalid,
+  requireBoolean,
+  requireNumber,
+  requireObject,
+  requireOneOf,
+} from './assert.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -193,7 +201,9 @@ export function validateParams<P>(
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(specs, key)) {
       const valid = Object.keys(specs).join(', ') || 'none';
-      throw invalid(field(key), `unknown parameter; valid: ${valid}`, valid);
+      const guess = closest(key, Object.keys(specs));
+      const hint = guess === undefined ? '' : ` (did you mean ${guess}?)`;
+      throw invalid(field(key), `unknown parameter${hint}; valid: ${valid}`, valid);
     }
   }
   const result: Record<string, unknown> = {};

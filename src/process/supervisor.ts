@@ -62,6 +62,8 @@ export interface TargetSpec {
   readyTimeoutMs?: number;
   /** Pause between readiness checks (default 50 ms). */
   readyIntervalMs?: number;
+  /** Aborting it ends a wait for readiness at once: the start fails (FL_ERR_ABORTED), the process stopped. */
+  readySignal?: AbortSignal;
   restart?: RestartPolicy;
   /**
    * Wraps `argv` for every launch, to start the process through something that prepares it first (a cgroup's
@@ -378,11 +380,12 @@ export class Target {
 
   private async awaitReady(probe: Probe, exited: Promise<ExitInfo>, closed: Promise<void>): Promise<void> {
     const controller = new AbortController();
+    const cut = this.spec.readySignal;
     const ready = waitFor(probe, {
       timeoutMs: this.spec.readyTimeoutMs ?? 10_000,
       intervalMs: this.spec.readyIntervalMs ?? 50,
       clock: this.clock,
-      signal: controller.signal,
+      signal: cut === undefined ? controller.signal : AbortSignal.any([controller.signal, cut]),
     }).then(
       () => ({ kind: 'ready' as const }),
       (error: unknown) => ({ kind: 'never' as const, error }),
@@ -406,6 +409,13 @@ export class Target {
       );
     }
     await this.stop({ graceMs: 1000 });
+    if (cut?.aborted) {
+      throw new FaultlineError(
+        codes.aborted,
+        `target "${this.name}": aborted while waiting for it to be ready; it was stopped`,
+        { cause: cut.reason, details: { target: this.name, field: 'ready' } },
+      );
+    }
     throw new FaultlineError(
       codes.processFailed,
       `target "${this.name}" never became ready (${messageOf(outcome.error)}); it was stopped`,

@@ -1,4 +1,14 @@
 /** report/'s surface for its neighbours: they import these from here, never its modules. */
+
+export {
+  canonicalJson,
+  type DigestCounts,
+  type DigestOptions,
+  digestJournal,
+  digestVersion,
+  type JournalDigest,
+} from './digest.js';
+export { renderHtmlReport } from './html.js';
 export {
   type CheckSummary,
   type JournalHeader,
@@ -11,4 +21,14 @@ export {
   journalVersion,
   validateJournalRecord,
 } from './journal.js';
+export { parseJournal, readJournalRecords } from './journal-read.js';
+export {
+  type CheckRecord,
+  type FaultWindow,
+  type JournalSummary,
+  readJournal,
+} from './journal-reader.js';
+export { renderJunit } from './junit.js';
 export { renderLinearizabilityHtml } from './linearizability-html.js';
+export { type ReportJson, reportJson } from './report-model.js';
+export { type ReportFiles, writeReports } from './reports.js';

@@ -140,6 +140,27 @@ const recordTypes: Readonly<Record<string, ParamSpecs>> = {
     atMs,
   },
   op: { op: opRecord },
+  schedule: {
+    injections: {
+      type: 'list',
+      description: 'the fault schedule resolved from the seed, as the method starts',
+      items: {
+        type: 'object',
+        description: 'one planned injection',
+        fields: {
+          entry: count("the index of its entry in the scenario's faults"),
+          name: text("its entry's name", true),
+          tick: count('which tick of its entry'),
+          atMs: ms('when, planned: from the method start, or from its conditions (start)'),
+          healAtMs: ms('when it heals, planned (absent: at the end of the method)', true),
+          start: anyJson('the conditions its entry waits for (afterOps, after, whenGreen)', true),
+          kind: text('the fault kind'),
+          params: anyJson('its parameters, targets by name'),
+        },
+      },
+    },
+    atMs,
+  },
   check: {
     ...checkSummary,
     anomalies: {

@@ -1,5 +1,6 @@
 import type { CounterexampleOp, LinearizabilityCounterexample } from '../checker/index.js';
 import { escapeHtml as e } from './html-escape.js';
+import { axisTicks, formatMs } from './html-timeline.js';
 
 export interface TimelineOptions {
   /** Shown in the title, e.g. the history file. */
@@ -11,6 +12,8 @@ const barHeight = 18;
 const labelWidth = 110;
 const plotWidth = 900;
 const margin = 16;
+/** Room above the lanes for the time axis. */
+const axisHeight = 18;
 
 /**
  * A self-contained HTML page (inline CSS and SVG, no scripts, no network) that shows why a history is
@@ -87,18 +90,27 @@ function timeline(
   const end = Math.max(...ops.map((op) => op.returnTime ?? op.callTime), start + 1);
   const span = (end - start) * 1.08;
   const x = (t: number): number => labelWidth + ((t - start) / span) * plotWidth;
-  const height = processes.length * laneHeight + 2 * margin;
+  const top = margin + axisHeight;
+  const height = processes.length * laneHeight + top + margin;
   const width = labelWidth + plotWidth + margin;
   const parts: string[] = [];
+  // The time axis: the history's times (ns) in ms since its first call shown.
+  for (const tick of axisTicks(0, span / 1e6, 8)) {
+    const tx = x(start + tick * 1e6).toFixed(1);
+    parts.push(
+      `<line x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - 4}" stroke="#f0f1f3"/>` +
+        `<text x="${tx}" y="${top - 8}" text-anchor="middle" fill="#57606a" font-size="11">+${e(formatMs(tick))}</text>`,
+    );
+  }
   processes.forEach((p, i) => {
-    const y = margin + i * laneHeight;
+    const y = top + i * laneHeight;
     parts.push(
       `<line x1="${labelWidth}" x2="${width}" y1="${y + laneHeight / 2}" y2="${y + laneHeight / 2}" stroke="#eef0f2"/>`,
     );
     parts.push(`<text x="4" y="${y + laneHeight / 2 + 4}" fill="#57606a">process ${e(p)}</text>`);
   });
   for (const op of ops) {
-    const y = margin + (lane.get(String(op.process)) as number) * laneHeight + (laneHeight - barHeight) / 2;
+    const y = top + (lane.get(String(op.process)) as number) * laneHeight + (laneHeight - barHeight) / 2;
     const x1 = x(op.callTime);
     const x2 = op.returnTime === null ? labelWidth + plotWidth : Math.max(x(op.returnTime), x1 + 3);
     const fill = op.type === 'ok' ? '#4f8fd6' : op.type === 'info' ? '#e3a33b' : '#b8bec6';
@@ -127,7 +139,7 @@ function timeline(
   if (blocking?.returnTime !== undefined && blocking.returnTime !== null) {
     const bx = x(blocking.returnTime).toFixed(1);
     parts.push(
-      `<line x1="${bx}" x2="${bx}" y1="4" y2="${height - 4}" stroke="#d92d20" stroke-width="1.5" stroke-dasharray="5 3"/>`,
+      `<line x1="${bx}" x2="${bx}" y1="${top - 4}" y2="${height - 4}" stroke="#d92d20" stroke-width="1.5" stroke-dasharray="5 3"/>`,
     );
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="operation timeline">${parts.join('')}</svg>`;

@@ -276,7 +276,10 @@ export function explainCheck(
       ];
     }
     if (check.checker === 'linearizability' && stats.ops !== undefined) {
-      const keys = stats.partitions === undefined ? '' : ` on ${stats.partitions} keys`;
+      const keys =
+        stats.partitions === undefined
+          ? ''
+          : ` on ${stats.partitions} key${stats.partitions === 1 ? '' : 's'}`;
       return [`${name}: valid — ${stats.ops} operations${keys}, checked in ${ms(stats.elapsedMs ?? 0)}`];
     }
     return [`${name}: valid`];
@@ -302,6 +305,12 @@ export function explainCheck(
     lines.push(
       `  every lost write was acknowledged within ${ms(widest.gap)} before ${widest.a.fault}` +
         ` (at ${ms(widest.a.faultAtMs as number)})${one ? '; writes acknowledged earlier survived' : ''}`,
+    );
+  } else {
+    // Lost with no fault after them: the store lost them on its own (or after the last injection).
+    const first = lost.find((a) => !gaps.some((g) => g.a === a));
+    lines.push(
+      `  ${lost.length - gaps.length} lost write(s) were sent after the last fault, e.g. ${first?.message ?? ''}`,
     );
   }
   for (const anomaly of check.anomalies.filter((a) => a.type !== 'lost').slice(0, 5)) {

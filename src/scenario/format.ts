@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import { modelNames } from '../checker/index.js';
 import { invalid, requireObject, requireOneOf } from '../core/assert.js';
 import { faultFactory, faultKinds } from '../core/fault-registry.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from '../process/index.js';
 import type { SourceDocument } from './document.js';
 import { paramsSchemaWithReferences, validateWithReferences } from './fault-references.js';
+import { offeredKeys, type Reference, referencesIn, stringsIn, type TargetType } from './references.js';
 
 /**
  * The scenario format, defined once (all but `faults`, which the registry defines): these specs validate a document (every field, unknown keys refused),
@@ -213,6 +215,11 @@ const targets = {
         env: { type: 'record', values: text('a value'), optional: true, description: 'extra environment' },
         cwd: text('working directory', true),
         ready: { ...probe, optional: true, description: 'a probe that passes once the process serves' },
+        readyTimeout: {
+          type: 'duration',
+          optional: true,
+          description: 'how long the ready probe may take to pass before the start fails (default 10s)',
+        },
         restart: {
           type: 'string',
           oneOf: ['never', 'on-failure', 'always'],
@@ -340,7 +347,7 @@ const checks = {
     description: 'a checker',
     variants: {
       linearizability: {
-        model: text('a model name: register, cas-register, kv, set, list-append, counter, fifo-queue, mutex'),
+        model: { type: 'string', oneOf: modelNames, description: 'the model the history must fit' },
       },
       'acked-writes': {},
       set: {},
@@ -537,6 +544,8 @@ export function validateScenario(document: SourceDocument): Scenario {
     );
     const checked = faults === undefined ? undefined : validateFaults(faults, scenario);
     checkLimits(scenario.targets ?? {});
+    checkProbeNames(scenario);
+    checkReferences(root, scenario.targets ?? {});
     const { duration, timeLimit } = scenario.experiment;
     if (duration !== undefined && duration > timeLimit) {
       throw invalid('experiment.duration', `is longer than timeLimit (${timeLimit} ms)`, 'at most timeLimit');
@@ -565,6 +574,111 @@ export function validateScenario(document: SourceDocument): Scenario {
     );
   } catch (error) {
     throw locateError(document, error);
+  }
+}
+
+/**
+ * What names a probe or a process names one that exists: a `probe-success` check names a steadyState probe, a `log` probe a process target (a ready probe: its own,
+ * or one declared before it).
+ */
+function checkProbeNames(scenario: Omit<Scenario, 'faults'>): void {
+  const entries = scenario.steadyState ?? [];
+  const probeNames = entries.map((entry) => entry.name);
+  for (const [index, check] of (scenario.checks ?? []).entries()) {
+    if (check.check !== 'probe-success' || probeNames.includes(check.probe)) continue;
+    const valid =
+      probeNames.length > 0 ? `one of ${probeNames.join(', ')}` : 'the name of a steadyState probe';
+    throw invalid(
+      `checks[${index}].probe`,
+      `no steadyState probe is named "${check.probe}"; valid: ${valid}`,
+      valid,
+    );
+  }
+  const targetsByName = Object.entries(scenario.targets ?? {});
+  const processes = (before: number): string[] =>
+    targetsByName
+      .slice(0, before)
+      .filter(([, target]) => target.type === 'process')
+      .map(([name]) => name);
+  const logTarget = (probe: SteadyStateEntry['probe'], field: string, valid: string[]): void => {
+    if (probe.type !== 'log' || valid.includes(probe.target)) return;
+    const expected = valid.length > 0 ? `one of ${valid.join(', ')}` : 'a process target';
+    throw invalid(
+      `${field}.target`,
+      `no process target "${probe.target}" to read the log of; valid: ${expected}`,
+      expected,
+    );
+  };
+  for (const [index, entry] of entries.entries())
+    logTarget(entry.probe, `steadyState[${index}].probe`, processes(targetsByName.length));
+  for (const [index, [name, target]] of targetsByName.entries())
+    if (target.type === 'process' && target.ready !== undefined)
+      logTarget(target.ready, `targets.${name}.ready`, [...processes(index), name]);
+}
+
+/**
+ * Every `${…}` reference in what a run resolves (targets, steadyState, workload, faults, rollbacks, as
+ * written) names something that will be there: `run.dir`; `ports.NAME` (any name: reserved for it);
+ * `env.NAME` (checked at run time: the environment may differ); `targets.NAME.KEY` of a target declared —
+ * in a target, declared before it — whose type offers KEY (`offeredKeys`). The grammar is references.ts's.
+ */
+function checkReferences(
+  root: Readonly<Record<string, unknown>>,
+  targetsByName: NonNullable<Scenario['targets']>,
+): void {
+  const declared = Object.entries(targetsByName).map(([name, target]) => ({
+    name,
+    type: target.type as TargetType,
+  }));
+  const check = (value: unknown, field: string, visible: typeof declared, within?: string): void => {
+    for (const [at, text] of stringsIn(value, field))
+      for (const reference of referencesIn(text))
+        checkReference(reference, at, text, visible, declared, within);
+  };
+  const written = (root.targets ?? {}) as Readonly<Record<string, unknown>>;
+  for (const [index, { name }] of declared.entries())
+    check(written[name], `targets.${name}`, declared.slice(0, index), name);
+  for (const section of ['steadyState', 'workload', 'faults', 'rollbacks'])
+    check(root[section], section, declared);
+}
+
+function checkReference(
+  reference: Reference,
+  field: string,
+  text: string,
+  visible: readonly { name: string; type: TargetType }[],
+  declared: readonly { name: string; type: TargetType }[],
+  within: string | undefined,
+): void {
+  const keys = visible.flatMap(({ name, type }) => offeredKeys[type].map((key) => `targets.${name}.${key}`));
+  const valid = `\${run.dir}, \${ports.NAME}, \${env.NAME}${keys.map((key) => `, \${${key}}`).join('')}`;
+  const refuse = (why: string): Error =>
+    invalid(field, `\${${reference.body}}: ${why}; valid: ${valid}`, valid);
+  switch (reference.scope) {
+    case 'unterminated':
+      throw invalid(field, `unterminated reference in ${JSON.stringify(text)}`, 'a closing }');
+    case 'unknown':
+      throw refuse('unknown reference');
+    case 'targets': {
+      const { name, key } = reference;
+      const target = visible.find((t) => t.name === name);
+      if (target === undefined) {
+        const later = declared.some((t) => t.name === name);
+        throw refuse(
+          later && within !== undefined
+            ? `target "${name}" is ${name === within ? 'this target' : `declared after "${within}"`}: a target may reference only the targets before it`
+            : `no target "${name}" is declared`,
+        );
+      }
+      const offered = offeredKeys[target.type];
+      if (!offered.includes(key))
+        throw refuse(
+          `a ${target.type} target offers ${offered.length > 0 ? offered.join(', ') : 'no value'}, not ${key}`,
+        );
+      return;
+    }
+    default:
+      return; // run.dir, ports.NAME, env.NAME (its value is the run's environment's)
   }
 }
 

@@ -16,6 +16,14 @@ export type LiveTarget =
 
 export type TargetType = LiveTarget['type'];
 
+/** What `${targets.NAME.KEY}` may read, by the target's type: the keys validation accepts, the values a run has. */
+export const offeredKeys: Readonly<Record<TargetType, readonly string[]>> = {
+  process: ['pid'],
+  'tcp-proxy': ['port', 'listen'],
+  'udp-proxy': ['port', 'listen'],
+  network: [],
+};
+
 /**
  * A run's targets as they come up, in declaration order: typed access by name, the values `${…}` references
  * read, and the live objects a fault's `ref` parameters name.
@@ -92,7 +100,7 @@ export class LiveTargets {
     return this.offers(name)[key];
   }
 
-  /** What `${targets.NAME.…}` may read of a started target. */
+  /** What `${targets.NAME.…}` may read of a started target (the keys of `offeredKeys`). */
   offers(name: string): Record<string, string> {
     const live = this.started.get(name);
     switch (live?.type) {
@@ -137,63 +145,100 @@ export function resolveReferences(value: unknown, live: LiveTargets, field: stri
   return value;
 }
 
-const portReference = /(\$?)\$\{\s*ports\.([A-Za-z][A-Za-z0-9_-]*)\s*\}/g;
+/** A `${…}` reference as written: what it names, parsed; `body` as between the braces, trimmed. */
+export type Reference =
+  | { readonly scope: 'run.dir'; readonly body: string }
+  | { readonly scope: 'env' | 'ports'; readonly body: string; readonly name: string }
+  | { readonly scope: 'targets'; readonly body: string; readonly name: string; readonly key: string }
+  | { readonly scope: 'unknown'; readonly body: string }
+  /** `${` without its `}`. */
+  | { readonly scope: 'unterminated'; readonly body: string };
+
+/** The references a string makes, in order (`$${` is a literal `${`, not one): the one grammar of `${…}`. */
+export function referencesIn(text: string): Reference[] {
+  return [...text.matchAll(referencePattern)].flatMap(([, dollar, body, close]) =>
+    dollar === '$'
+      ? []
+      : [close === '' ? { scope: 'unterminated' as const, body: body as string } : parse(body as string)],
+  );
+}
+
+const referencePattern = /(\$?)\$\{([^}]*)(\}?)/g;
+
+function parse(written: string): Reference {
+  const body = written.trim();
+  if (body === 'run.dir') return { scope: 'run.dir', body };
+  const [scope, name, key, ...rest] = body.split('.');
+  const named = name !== undefined && name !== '';
+  if ((scope === 'env' || scope === 'ports') && named && key === undefined) return { scope, body, name };
+  if (scope === 'targets' && named && key !== undefined && key !== '' && rest.length === 0)
+    return { scope, body, name, key };
+  return { scope: 'unknown', body };
+}
+
+/** Every string deep in `value` (lists, plain objects) with its field path from `field`. */
+export function stringsIn(value: unknown, field: string): [field: string, text: string][] {
+  if (typeof value === 'string') return [[field, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringsIn(item, `${field}[${i}]`));
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.entries(value).flatMap(([key, item]) => stringsIn(item, `${field}.${key}`));
+  return [];
+}
 
 /** The names of the `${ports.NAME}` references anywhere in `value`: the ports to reserve before setup. */
 export function portNamesIn(value: unknown): string[] {
   const names = new Set<string>();
-  const visit = (item: unknown): void => {
-    if (typeof item === 'string') {
-      for (const [, dollar, name] of item.matchAll(portReference))
-        if (dollar === '') names.add(name as string);
-    } else if (typeof item === 'object' && item !== null) Object.values(item).forEach(visit);
-  };
-  visit(value);
+  for (const [, text] of stringsIn(value, ''))
+    for (const reference of referencesIn(text)) if (reference.scope === 'ports') names.add(reference.name);
   return [...names];
 }
 
 function resolveString(text: string, live: LiveTargets, field: string): string {
   if (!text.includes('${')) return text;
-  return text.replace(/(\$?)\$\{([^}]*)(\}?)/g, (whole, dollar: string, body: string, close: string) => {
+  return text.replace(referencePattern, (whole, dollar: string, body: string, close: string) => {
     if (dollar === '$') return whole.slice(1);
     if (close === '')
       throw invalid(field, `unterminated reference in ${JSON.stringify(text)}`, 'a closing }');
-    return lookup(body.trim(), live, field);
+    return lookup(parse(body), live, field);
   });
 }
 
-function lookup(reference: string, live: LiveTargets, field: string): string {
+function lookup(reference: Reference, live: LiveTargets, field: string): string {
   const unknown = (why: string): FaultlineError =>
     invalid(
       field,
-      `\${${reference}}: ${why}; available: ${live.available().join(', ')}`,
+      `\${${reference.body}}: ${why}; available: ${live.available().join(', ')}`,
       live.available().join(', '),
     );
-  if (reference === 'run.dir') return live.runDir;
-  const [scope, name, key, ...rest] = reference.split('.');
-  if (scope === 'env' && name !== undefined && key === undefined) {
-    const set = process.env[name];
-    if (set === undefined) throw unknown(`environment variable ${name} is not set`);
-    return set;
-  }
-  if (scope === 'ports' && name !== undefined && key === undefined) {
-    const port = live.ports.get(name);
-    if (port === undefined) throw unknown(`no port ${name} was reserved`);
-    return String(port);
-  }
-  if (scope === 'targets' && name !== undefined && key !== undefined && rest.length === 0) {
-    if (!live.has(name)) {
-      try {
-        live.get(name);
-      } catch (error) {
-        throw unknown((error as Error).message);
-      }
+  switch (reference.scope) {
+    case 'run.dir':
+      return live.runDir;
+    case 'env': {
+      const set = process.env[reference.name];
+      if (set === undefined) throw unknown(`environment variable ${reference.name} is not set`);
+      return set;
     }
-    const found = live.value(name, key);
-    if (found === undefined) throw unknown(`target "${name}" has no ${key}`);
-    return found;
+    case 'ports': {
+      const port = live.ports.get(reference.name);
+      if (port === undefined) throw unknown(`no port ${reference.name} was reserved`);
+      return String(port);
+    }
+    case 'targets': {
+      const { name, key } = reference;
+      if (!live.has(name)) {
+        try {
+          live.get(name);
+        } catch (error) {
+          throw unknown((error as Error).message);
+        }
+      }
+      const found = live.value(name, key);
+      if (found === undefined) throw unknown(`target "${name}" has no ${key}`);
+      return found;
+    }
+    default:
+      throw unknown('unknown reference');
   }
-  throw unknown('unknown reference');
 }
 
 /**

@@ -10,6 +10,7 @@ import type { FaultContext } from '../core/fault.js';
 import { createFault } from '../core/fault-registry.js';
 import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
+import type { History } from '../history/index.js';
 import { checkProbe, type Probe, waitFor } from '../process/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { resolveFaultParams } from './fault-references.js';
@@ -35,7 +36,10 @@ export interface RunOptions {
   /** Default: the scenario's `experiment.seed`, else `FAULTLINE_SEED`, else a fresh one. */
   readonly seed?: number;
   readonly clock?: Clock;
-  /** Aborting it interrupts the run: the method ends, everything is healed and cleaned up. */
+  /**
+   * Aborting it interrupts the run: the method ends, everything is healed and cleaned up. A string reason
+   * (`controller.abort('SIGINT')`) or an Error's message says by what, in the result's reason.
+   */
   readonly signal?: AbortSignal;
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
@@ -112,7 +116,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       result.reason = reason;
     }
   };
+  let current: RunPhase = 'setup';
   const phase = async <T>(name: RunPhase, body: () => Promise<T>): Promise<T> => {
+    current = name;
     publish({ type: 'phase', name, state: 'start', atMs: clock.now() });
     log(`${name}`);
     try {
@@ -125,7 +131,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (!signal.aborted) return false;
     stopWith(
       limit.signal.aborted ? 'error' : 'interrupted',
-      limit.signal.aborted ? `the time limit (${scenario.experiment.timeLimit} ms) ran out` : 'interrupted',
+      limit.signal.aborted
+        ? `the time limit (${scenario.experiment.timeLimit} ms) ran out during the ${current} phase`
+        : `interrupted${byWhat(options.signal?.reason)} during the ${current} phase`,
     );
     return true;
   };
@@ -184,6 +192,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       await phase('method', async () => {
         const faults = scenario.faults ?? [];
         const planned = resolveEntries(faults, { seed, limitMs: methodLimitMs(scenario) });
+        // The plan itself is evidence: the journal and the digest show what the seed scheduled.
+        publish({ type: 'schedule', injections: planned.injections, atMs: clock.now() });
         const methodStart = clock.now();
         if (scenario.workload !== undefined) {
           const spec = resolveReferences(scenario.workload, live as LiveTargets, 'workload') as NonNullable<
@@ -258,19 +268,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`,
         );
       const history = workload?.history();
-      result.ops = history?.filter((op) => op.type !== 'invoke').length ?? 0;
       result.checks = await phase('checks', async () => {
         const checks: CheckResult[] = [];
         for (const spec of scenario.checks ?? []) {
           checks.push(
-            await runCheck(spec, {
-              ...(history === undefined ? {} : { history }),
-              samples: result.samples,
-              injections: result.injections,
-              clock,
-              timeoutMs: 60_000,
-              model: workload?.model,
-            }),
+            withReadError(
+              await runCheck(spec, {
+                ...(history === undefined ? {} : { history }),
+                samples: result.samples,
+                injections: result.injections,
+                clock,
+                timeoutMs: 60_000,
+                model: workload?.model,
+              }),
+              history,
+            ),
           );
           publish(checkEvent(checks.at(-1) as CheckResult, clock.now()));
         }
@@ -290,6 +302,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   } finally {
     // Whatever ended the run, the faults are healed before the rollbacks run.
     await endMethod().catch((error: unknown) => stopWith('error', `heal: ${messageOf(error)}`));
+    // Counted whatever ended the run: an interrupted run's ops were made all the same.
+    result.ops = workload?.history().filter((op) => op.type !== 'invoke').length ?? 0;
     result.rollbacks = await phase('rollbacks', () => runRollbacks(scenario, live));
     await phase('cleanup', async () => {
       try {
@@ -310,6 +324,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
   publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
   return result;
+}
+
+/**
+ * A check that found no successful read (`no successful scan`) says how the last one ended — the service
+ * down, a timeout — since that is what a user needs to know.
+ */
+function withReadError(check: CheckResult, history: History | undefined): CheckResult {
+  const f = check.valid === 'unknown' ? /^no successful (\w+)/.exec(check.reason ?? '')?.[1] : undefined;
+  const last = f === undefined ? undefined : history?.findLast((op) => op.f === f && op.type !== 'invoke');
+  if (last === undefined || last.type === 'ok') return check;
+  return {
+    ...check,
+    reason: `${check.reason}; the last ${f} ended ${last.type}: ${last.error ?? 'no answer'}`,
+  };
+}
+
+/** ` by SIGINT` for an abort reason that says what interrupted; '' for the default AbortError. */
+function byWhat(reason: unknown): string {
+  if (typeof reason === 'string' && reason !== '') return ` by ${reason}`;
+  if (reason instanceof Error && reason.name !== 'AbortError') return ` by ${reason.message}`;
+  return '';
 }
 
 /** A check's result as its event: the first anomalies only (a checker may find thousands), with the count. */

@@ -127,6 +127,12 @@ async function freePorts(names: readonly string[]): Promise<Map<string, number>>
   return new Map(names.map((name, i) => [name, ports[i] as number]));
 }
 
+/** The target's own `readyTimeout` (ms), else the run's default, else the Supervisor's (10 s). */
+function readyTimeout(own: unknown, fallback: number | undefined): { readyTimeoutMs?: number } {
+  const ms = typeof own === 'number' ? own : fallback;
+  return ms === undefined ? {} : { readyTimeoutMs: ms };
+}
+
 function throwIfAborted(signal: AbortSignal | undefined, message: string): void {
   if (signal?.aborted) throw new FaultlineError(codes.aborted, message, { cause: signal.reason });
 }
@@ -178,7 +184,8 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
                 ),
             }),
         ...(group === undefined ? {} : { launchThrough: (argv) => group.argvInto(argv) }),
-        ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+        ...readyTimeout(spec.readyTimeout, options.readyTimeoutMs),
+        ...(options.signal === undefined ? {} : { readySignal: options.signal }),
         restart: restartPolicy(spec.restart),
       });
       record(`targets.${name}: stop process`, () => target.stop({ graceMs: options.stopGraceMs ?? 2000 }));

@@ -1,9 +1,11 @@
 /**
  * The mechanism every scenario workload shares: `clients` concurrent client loops (processes 0 …
- * clients - 1) issuing `ops` calls in all, each recorded by one Recorder within `timeoutMs`, then a final
- * phase (a set's or counter's last read, a queue's drain) on process 0. What each call is comes from an
- * OpSource (workload-protocol.ts, workload-module.ts). Bounded: `ops` calls, then at most `ops + 1`
- * final calls, each within its timeout; `stop()` ends the loops after their call in flight.
+ * clients - 1) issuing `ops` calls in all, each recorded by one Recorder within `timeoutMs`; then, when
+ * asked (`finish`: the runner asks after the heals), a final phase (a kv scan, a set's or counter's last
+ * read, a queue's drain) on process 0. What each call is comes from an OpSource (workload-protocol.ts,
+ * workload-module.ts). Bounded: `ops` calls, then at most `ops + 1` final calls, each within its timeout
+ * and repeated for at most `finalWaitMs` while the service does not answer; `stop()` ends the loops
+ * after their call in flight.
  */
 import type { Clock } from '../core/clock.js';
 import type { Random } from '../core/random.js';
@@ -70,38 +72,82 @@ export interface DriverOptions {
   readonly clients: number;
   readonly ops: number;
   readonly random: Random;
+  readonly clock: Clock;
+  /**
+   * How long a final call is repeated while the service does not answer (refused, timed out): after a
+   * heal a killed service may still be restarting.
+   */
+  readonly finalWaitMs: number;
 }
 
-/** Runs the client loops then the final phase; `stop` ends the loops early. */
+/** How long final calls wait for a service that does not answer: a few of its call timeouts, 5 s at least. */
+export const finalWaitMs = (timeoutMs: number): number => Math.max(5000, 5 * timeoutMs);
+
+/** Runs the client loops, then (`finish`) the final phase; `stop` ends the loops early. */
 export class Driver {
   private stopping = false;
   private finalPhase = true;
   private issued = 0;
   private failure: unknown;
+  private source: OpSource | undefined;
+  private finished: Promise<void> | undefined;
+  /** Cuts a pause between final attempts when the final phase is called off. */
+  private readonly cut = new AbortController();
 
   constructor(
     private readonly tally: Tally,
     private readonly options: DriverOptions,
   ) {}
 
-  /** Stops issuing calls; the final phase still runs unless `finalReads` is false. */
+  /** Stops issuing calls; `finish` still makes the final calls unless `finalReads` is false. */
   stop(finalReads: boolean): void {
     this.stopping = true;
-    if (!finalReads) this.finalPhase = false;
+    if (!finalReads) {
+      this.finalPhase = false;
+      this.cut.abort();
+    }
   }
 
+  /** The client loops: resolves once all `ops` calls are answered, or the loops are stopped. */
   async run(source: OpSource): Promise<void> {
+    this.source = source;
     const loops = Array.from({ length: this.options.clients }, (_, process) =>
       this.loop(source, process, this.options.random.fork(`client-${process}`)),
     );
     await Promise.all(loops);
     if (this.failure !== undefined) throw this.failure;
-    if (!this.finalPhase || source.final === undefined) return;
+  }
+
+  /** The final phase, once (later calls wait for the same); call it after `run` has settled. */
+  finish(): Promise<void> {
+    this.finished ??= this.finalCalls();
+    return this.finished;
+  }
+
+  private async finalCalls(): Promise<void> {
+    const source = this.source;
+    if (source?.final === undefined || this.failure !== undefined) return;
     let previous: CallOutcome<unknown> | undefined;
     for (let count = 0; count <= this.options.ops && this.finalPhase; count++) {
       const call = source.final(previous);
       if (call === undefined) return;
-      previous = await this.tally.record(0, call);
+      previous = await this.answered(call);
+    }
+  }
+
+  /**
+   * Records `call`, again (each attempt an op of the history) while the service does not answer — for at
+   * most `finalWaitMs`, pausing 100 ms doubling to 1 s — so the final reads see the service back up.
+   * A refusal of the protocol (a FailError) is an answer.
+   */
+  private async answered(call: Call): Promise<CallOutcome<unknown>> {
+    const { clock } = this.options;
+    const deadline = clock.now() + this.options.finalWaitMs;
+    for (let pauseMs = 100; ; pauseMs = Math.min(2 * pauseMs, 1000)) {
+      const outcome = await this.tally.record(0, call);
+      if (outcome.type === 'ok' || outcome.error instanceof FailError) return outcome;
+      if (!this.finalPhase || clock.now() + pauseMs >= deadline) return outcome;
+      await clock.sleep(pauseMs, this.cut.signal).catch(() => {});
     }
   }
 

@@ -11,7 +11,7 @@ import type { Random } from '../core/random.js';
 import type { History } from '../history/index.js';
 import type { Scenario } from './format.js';
 import { type ProtocolKind, protocolKinds } from './format.js';
-import { Driver, type OpSource, Tally } from './workload-driver.js';
+import { Driver, finalWaitMs, type OpSource, Tally } from './workload-driver.js';
 import { HttpDriver, httpTimeoutMs } from './workload-http.js';
 import { loadModuleClient, moduleSource } from './workload-module.js';
 import { protocolModels, protocolSource } from './workload-protocol.js';
@@ -31,8 +31,9 @@ export interface RunningWorkload {
   /** The checker model its history fits (src/checker/models), or undefined (`http`; a module without). */
   readonly model: string | undefined;
   /**
-   * Resolves when every op is issued and answered (and the final reads done), or once stopped; rejects
-   * when the workload cannot run (a `module` that cannot be imported, a client that throws).
+   * Resolves when every op is issued and answered, or once stopped — before the final reads, which
+   * `stop()` makes; rejects when the workload cannot run (a `module` that cannot be imported, a client
+   * that throws).
    */
   readonly done: Promise<void>;
   /** Calls answered so far. */
@@ -41,8 +42,10 @@ export interface RunningWorkload {
   readonly errorsSoFar: number;
   /**
    * Stops issuing calls and waits for those in flight (each within its timeout), then — unless
-   * `finalReads` is false — makes the final reads (a set's or counter's read, a queue's drain). Resolves
-   * even when the workload failed (`done` says why).
+   * `finalReads` is false or the signal aborted — makes the final reads (a kv scan, a set's or counter's
+   * read, a queue's drain), waiting a bounded while for a service that does not answer yet (it may be
+   * restarting after a heal). Once: a second call waits for the first. Resolves even when the workload
+   * failed (`done` says why).
    */
   stop(options?: { finalReads?: boolean }): Promise<void>;
   /** The ops recorded so far. */
@@ -81,7 +84,14 @@ export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): Run
       clock,
     });
     log?.(`workload: http GET ${url.href} at ${spec.ratePerSec}/s, ${spec.concurrency} in flight at most`);
-    return running(tally, undefined, driver.run(), () => driver.stop(), options.signal);
+    return running(
+      tally,
+      undefined,
+      driver.run(),
+      () => driver.stop(),
+      async () => {},
+      options.signal,
+    );
   }
   if (spec.type === 'module') {
     const path = spec.path;
@@ -101,7 +111,7 @@ export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): Run
   const url = urlField(spec);
   const { clients, ops } = spec;
   const tally = new Tally(clock, spec.timeout, log);
-  const driver = new Driver(tally, { clients, ops, random });
+  const driver = new Driver(tally, { clients, ops, random, clock, finalWaitMs: finalWaitMs(spec.timeout) });
   const source = protocolSource(kind, url.href, runIdOf(options));
   log?.(`workload: ${kind} against ${url.href}, ${clients} client(s), ${ops} op(s)`);
   return running(
@@ -109,6 +119,7 @@ export function startWorkload(spec: WorkloadSpec, options: WorkloadOptions): Run
     protocolModels[kind],
     driver.run(source),
     (finalReads) => driver.stop(finalReads),
+    () => driver.finish(),
     options.signal,
   );
 }
@@ -122,12 +133,15 @@ function startModule(path: string, options: WorkloadOptions): RunningWorkload {
   const run = (async (): Promise<void> => {
     const client = await loadModuleClient(path);
     const source: OpSource = moduleSource(path, client);
-    tally = new Tally(options.clock, client.timeoutMs ?? 1000, options.log, source.definite);
+    const timeoutMs = client.timeoutMs ?? 1000;
+    tally = new Tally(options.clock, timeoutMs, options.log, source.definite);
     model = client.model;
     driver = new Driver(tally, {
       clients: client.clients ?? 5,
       ops: client.ops ?? 1000,
       random: options.random,
+      clock: options.clock,
+      finalWaitMs: finalWaitMs(timeoutMs),
     });
     if (stopped !== undefined) driver.stop(stopped);
     options.log?.(`workload: module ${path}, ${client.clients ?? 5} client(s), ${client.ops ?? 1000} op(s)`);
@@ -146,9 +160,10 @@ function startModule(path: string, options: WorkloadOptions): RunningWorkload {
     undefined,
     run,
     (finalReads) => {
-      stopped = finalReads;
+      stopped = stopped === false ? false : finalReads;
       driver?.stop(finalReads);
     },
+    () => driver?.finish() ?? Promise.resolve(),
     options.signal,
   );
   return Object.defineProperty(workload, 'model', { get: () => model });
@@ -161,8 +176,10 @@ function running(
   model: string | undefined,
   run: Promise<void>,
   stop: (finalReads: boolean) => void,
+  final: () => Promise<void>,
   signal: AbortSignal | undefined,
 ): RunningWorkload {
+  let stopping: Promise<void> | undefined;
   run.catch(() => undefined); // `done` reports it; stop() resolves regardless
   const onAbort = (): void => stop(false);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -180,7 +197,9 @@ function running(
     },
     async stop(stopOptions = {}) {
       stop(stopOptions.finalReads ?? true);
-      await run.catch(() => undefined);
+      // The final reads once the loops have ended well (a failed workload has nothing to read back).
+      stopping ??= run.then(final, () => undefined);
+      await stopping.catch(() => undefined);
     },
     history: () => tally.history(),
   };

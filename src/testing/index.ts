@@ -175,10 +175,13 @@ export interface ScenarioTest {
   readonly name: string;
   /** The experiment's tags, in order. */
   readonly tags: readonly string[];
-  /** The test options that carry the tags: Vitest's `tags` (node:test ignores what it does not know). */
-  readonly options: { readonly tags: string[] };
+  /**
+   * Test options both runners take: `timeout`, the scenario's time limit and a minute more (so the run's
+   * own limit, which heals and reports, ends it first), and Vitest's `tags` (node:test ignores them).
+   */
+  readonly options: { readonly timeout: number; readonly tags: string[] };
   /** The test function: runs the scenario in the test it is given (as `runScenarioIn`). */
-  readonly run: (t: NodeTestLike | VitestTestLike) => Promise<RunResult>;
+  readonly run: (t: NodeTestLike | VitestTestLike) => Promise<void>;
 }
 
 /**
@@ -199,7 +202,9 @@ export async function scenarioTest(
   return {
     name: [scenario.experiment.name, ...tags.map((tag) => `@${tag}`)].join(' '),
     tags,
-    options: { tags: [...tags] },
-    run: (t) => runLoaded(t, scenario, file, options),
+    options: { timeout: scenario.experiment.timeLimit + 60_000, tags: [...tags] },
+    run: async (t) => {
+      await runLoaded(t, scenario, file, options);
+    },
   };
 }

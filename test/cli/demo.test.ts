@@ -90,7 +90,11 @@ describe('faultline demo', () => {
       out,
       /^ {4}\S+-kv-c\d+-\d+ = \d+, acknowledged at \S+, \S+ before process\.kill \(at \S+\)$/m,
     );
-    assert.match(out, /every lost write was acknowledged within \S+ before process\.kill/);
+    // Under heavy load the store may also lose writes sent after the kill (its restart's own flush window).
+    assert.match(
+      out,
+      /every lost write was acknowledged within \S+ before process\.kill|lost write\(s\) were sent after the last fault/,
+    );
     assert.match(
       out,
       /linearizability \(kv model\): INVALID — not linearizable in partition "\S+-kv-c\d+-\d+"/,

@@ -33,7 +33,10 @@ describe('faultline run', () => {
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^faultline run .*store\.toml: seed 5$/m);
     assert.match(result.stdout, /store\.toml: PASS — every check held \(.* s, \d+ ops\)/);
-    assert.match(result.stdout, /^ {2}linearizability: valid$/m);
+    assert.match(
+      result.stdout,
+      /^ {2}linearizability: valid — \d+ operations on \d+ keys?, checked in \S+$/m,
+    );
     assert.match(result.stdout, /^ {2}journal: .*events\.jsonl$/m);
     const events = await journalOf(journal);
     assert.equal(events[0]?.type, 'journal');
@@ -128,12 +131,42 @@ minPercent = 50
     );
     assert.equal(code, 130, `${run.stdout()}\n${run.stderr()}`);
     assert.match(run.stderr(), /interrupted; healing and cleaning up/);
-    assert.match(run.stdout(), /INTERRUPTED/);
+    // The reason says by what and when; the ops the workload made before it are counted.
+    const verdict = /INTERRUPTED — interrupted by SIGINT during the method phase \(.* s, (\d+) ops\)/.exec(
+      run.stdout(),
+    );
+    assert.ok(verdict, run.stdout());
+    assert.ok(Number(verdict[1]) > 0, `ops counted: ${verdict[0]}`);
     assert.match(run.stdout(), /^ {2}journal: faultline-runs\/store-5\.jsonl$/m);
     const records = await journalOf(join(dir, 'faultline-runs', 'store-5.jsonl'));
     assert.ok(records.some((r) => r.type === 'phase' && r.name === 'heal'));
     assert.equal(records.at(-1)?.type, 'verdict');
     assert.equal(records.at(-1)?.verdict, 'interrupted');
+    assert.ok(await tcpPortFree(port), 'the store is stopped');
+  });
+
+  it('Ctrl-C during setup cuts the wait for a ready probe at once', async (t) => {
+    const port = await freePort();
+    const closed = await freePort();
+    const { dir, file } = await scenarioFile(t, port, 'timeLimit = "60s"');
+    // A second process target whose ready probe never passes (the default readyTimeout is 10 s).
+    const text = (await readFile(file, 'utf8')).replace(
+      '[targets.front]',
+      `[targets.never]\ntype = "process"\nargv = ["${process.execPath}", "-e", "setInterval(() => {}, 1000)"]\nready = { type = "tcp", address = "127.0.0.1:${closed}" }\n\n[targets.front]`,
+    );
+    await writeFile(file, text);
+    const run = startCli(['run', file], { cwd: dir });
+    t.after(() => run.kill());
+    await run.waitFor(/target kv \(process\) up/, 30_000);
+    const sent = Date.now();
+    run.process.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) =>
+      run.process.once('exit', (exitCode) => resolve(exitCode)),
+    );
+    const tookMs = Date.now() - sent;
+    assert.equal(code, 130, `${run.stdout()}\n${run.stderr()}`);
+    assert.ok(tookMs < 5000, `exit ${tookMs} ms after SIGINT: the ready wait was not cut`);
+    assert.match(run.stdout(), /INTERRUPTED — interrupted by SIGINT during the setup phase/);
     assert.ok(await tcpPortFree(port), 'the store is stopped');
   });
 });

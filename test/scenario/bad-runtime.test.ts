@@ -123,7 +123,7 @@ describe('bad input found at run time', () => {
     const port = await freePort();
     const outcome = await run(
       'never-ready',
-      `[targets.db]\ntype = "process"\n${sleeper}\nready = { type = "tcp", address = "127.0.0.1:${port}" }\n`,
+      `[targets.db]\ntype = "process"\n${sleeper}\nready = { type = "tcp", address = "127.0.0.1:${port}" }\nreadyTimeout = "1s"\n`,
     );
     await assertRefused(outcome, /targets\.db\.ready: target "db" never became ready .*; it was stopped/);
   });

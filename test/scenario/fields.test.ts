@@ -270,7 +270,7 @@ function documents(): { value: Record<string, unknown>; cases: Case[] }[] {
   ];
   return sections.map((section, index) => ({
     value: {
-      ...(section.value as Record<string, unknown>),
+      ...(withLogTargets(section.value) as Record<string, unknown>),
       faults: faults.map(({ kind, alt }) => ({ kind, params: alt.value })),
     },
     // The faults' cases once, in the first document.
@@ -280,6 +280,14 @@ function documents(): { value: Record<string, unknown>; cases: Case[] }[] {
       ...(index === 0 ? [{ label: 'bogus', path: ['bogus'], action: 'unknown-key' as const }] : []),
     ],
   }));
+}
+
+/** A `log` probe reads a process target's log: the generated ones name the first process target. */
+function withLogTargets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withLogTargets);
+  if (typeof value !== 'object' || value === null) return value;
+  const object = Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withLogTargets(item)]));
+  return object.type === 'log' && 'pattern' in object ? { ...object, target: 'process' } : object;
 }
 
 function timingProperties(): Record<string, Record<string, unknown>> {

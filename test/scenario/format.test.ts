@@ -51,9 +51,15 @@ describe('the scenario format', () => {
 
   it('names file:line:column, the field and what is valid for every kind of mistake', () => {
     const cases: [string, RegExp][] = [
-      [`[experiment]\nnme = "x"\n`, /^2:1: experiment\.nme: unknown parameter; valid: name, description/],
+      [
+        `[experiment]\nnme = "x"\n`,
+        /^2:1: experiment\.nme: unknown parameter \(did you mean name\?\); valid: name, description/,
+      ],
       [`[experiment]\ndescription = "no name"\n`, /^1:1: experiment\.name: is required/],
-      [`${base}[experiment2]\n`, /^6:2: experiment2: unknown parameter; valid: .*faults/],
+      [
+        `${base}[experiment2]\n`,
+        /^6:2: experiment2: unknown parameter \(did you mean experiment\?\); valid: .*faults/,
+      ],
       [
         `[experiment]\nname = "x"\ntimeLimit = "ten minutes"\n`,
         /^3:13: experiment\.timeLimit: expected a duration/,
@@ -61,7 +67,7 @@ describe('the scenario format', () => {
       [`[experiment]\nname = "x"\nseed = -1\n`, /^3:8: experiment\.seed: expected an integer >= 0/],
       [
         `${base}[[faults]]\nkind = "tcp.latencyy"\n`,
-        /^7:8: faults\[0\]\.kind: expected one of .*"tcp\.latency"/,
+        /^7:8: faults\[0\]\.kind: got "tcp\.latencyy": did you mean "tcp\.latency"\? Expected one of .*"tcp\.latency"/,
       ],
       [
         `${base}[[faults]]\nkind = "tcp.latency"\nparams = { proxy = "db", latencyMs = -3 }\n`,

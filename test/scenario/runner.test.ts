@@ -175,6 +175,84 @@ minPercent = 100
     assert.match(result.reason, /targets\.kv/);
   });
 
+  it('a kill that refuses the rest of the ops: the final scan waits for the restart, after the heal', async () => {
+    const port = await freePort();
+    const events: FaultlineEvent[] = [];
+    const stop = subscribe((event) => events.push(event), ['phase', 'op']);
+    const text = `
+[experiment]
+name = "kill without for"
+seed = 4
+timeLimit = "60s"
+
+[targets.kv]
+type = "process"
+argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
+restart = "on-failure"
+ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
+
+[workload]
+type = "kv"
+url = "http://127.0.0.1:${port}"
+clients = 2
+ops = 400
+
+[[faults]]
+kind = "process.kill"
+afterOps = 100
+params = { target = "kv" }
+
+[[checks]]
+check = "acked-writes"
+`;
+    let result: Awaited<ReturnType<typeof runScenario>>;
+    try {
+      result = await runScenario(validateScenario(readDocument('kill.toml', text)));
+    } finally {
+      stop();
+    }
+    assert.equal(result.verdict, 'pass', `${result.reason}\n${JSON.stringify(result.checks)}`);
+    // The scan is made once the method's heal phase has begun, and one succeeded.
+    const healAt = events.findIndex((e) => e.type === 'phase' && e.name === 'heal' && e.state === 'start');
+    const scans = events
+      .map((e, index) => ({ index, op: (e as { op?: { f?: string; type?: string } }).op }))
+      .filter(({ op }) => op?.f === 'scan');
+    assert.ok(
+      scans.length > 0 && healAt >= 0 && scans.every(({ index }) => index > healAt),
+      'scan after heal',
+    );
+    assert.ok(
+      scans.some(({ op }) => op?.type === 'ok'),
+      'a successful scan',
+    );
+    assert.ok(await tcpPortFree(port), 'the store is stopped');
+  });
+
+  it('a scan that never succeeds: the check says how the last one ended, after a bounded wait', async () => {
+    const port = await freePort(); // nobody listens: every call is refused
+    const text = `
+[experiment]
+name = "store gone"
+seed = 4
+timeLimit = "60s"
+
+[workload]
+type = "kv"
+url = "http://127.0.0.1:${port}"
+clients = 1
+ops = 5
+timeout = "200ms"
+
+[[checks]]
+check = "acked-writes"
+`;
+    const started = Date.now();
+    const result = await runScenario(validateScenario(readDocument('gone.toml', text)));
+    assert.equal(result.verdict, 'unknown', result.reason);
+    assert.match(result.reason, /no successful scan.*; the last scan ended fail: .*ECONNREFUSED/);
+    assert.ok(Date.now() - started < 15_000, 'the wait for the service is bounded');
+  });
+
   it('an abort mid-method interrupts the run; faults are healed and targets stopped', async () => {
     const port = await freePort();
     const controller = new AbortController();
@@ -211,6 +289,8 @@ params = { proxy = "front", latencyMs = 20 }
       stop();
     }
     assert.equal(result.verdict, 'interrupted');
+    assert.equal(result.reason, 'interrupted during the method phase');
+    assert.ok(result.ops > 0, 'the ops made before the abort are counted');
     assert.ok(result.elapsedMs < 20_000, `${result.elapsedMs} ms`);
     assert.equal(result.injections[0]?.healedAtMs !== undefined, true, 'the latency was healed');
     for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} stopped`);

@@ -86,6 +86,7 @@ describe('scenario workloads: the protocol kinds against the demo service', () =
     it(`${type}: N ops, all answered, linearizable`, async () => {
       const workload = start(protocol(type));
       await workload.done;
+      await workload.stop(); // the final reads
       const all = workload.history();
       assertComplete(all);
       // kv ends with a scan of the keys present (for acked-writes); the single-key model leaves it out.
@@ -113,6 +114,7 @@ describe('scenario workloads: the protocol kinds against the demo service', () =
   it('set: adds and reads, a final read; the set checker and the set model say valid', async () => {
     const workload = start(protocol('set'));
     await workload.done;
+    await workload.stop(); // the final reads
     const history = workload.history();
     assertComplete(history);
     assert.equal(count(history, 'invoke'), 151); // the ops and the final read
@@ -127,6 +129,7 @@ describe('scenario workloads: the protocol kinds against the demo service', () =
   it('counter: adds and reads, a final read; the counter checker says valid', async () => {
     const workload = start(protocol('counter'));
     await workload.done;
+    await workload.stop(); // the final reads
     const history = workload.history();
     assertComplete(history);
     const added = history
@@ -140,6 +143,7 @@ describe('scenario workloads: the protocol kinds against the demo service', () =
   it('queue: enqueues and dequeues, drained at the end; total-queue and fifo-queue say valid', async () => {
     const workload = start(protocol('queue'));
     await workload.done;
+    await workload.stop(); // the final reads
     const history = workload.history();
     assertComplete(history);
     assert.equal(workload.model, 'fifo-queue');
