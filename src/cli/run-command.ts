@@ -18,6 +18,7 @@ import {
   type Scenario,
   scenarioSeed,
 } from '../scenario/index.js';
+import { type RunTracer, startRunTracer, traceExportFromEnv } from '../telemetry/index.js';
 import { LiveProgress } from './progress.js';
 import { parseCommandLine, usageError, usageSeed } from './usage.js';
 import { printSchedule } from './validate-command.js';
@@ -31,6 +32,8 @@ limit, or Ctrl-C (a second Ctrl-C stops at once; \`faultline cleanup\` then undo
 Every run writes a journal: a header, each event of the run, the verdict, as JSON lines
 (docs/journal.md; \`faultline schema --journal\` prints its JSON Schema); its path prints at the end.
 On a terminal (and CI unset) a status block is redrawn in place; otherwise progress is timestamped lines.
+With OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT set, each run is also OpenTelemetry
+spans, exported over OTLP/HTTP and joined by process targets through TRACEPARENT (docs/evidence.md).
 
 Exit codes: 0 pass, 1 a check failed, 2 an error, an undecided check or a bad command line,
 3 a bad scenario file (nothing ran), 130 interrupted.
@@ -95,6 +98,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  let tracer: RunTracer | undefined;
+  try {
+    const exporting = traceExportFromEnv();
+    // The OpenTelemetry SDK loads only when a variable asks for spans.
+    if (exporting.exporters.length > 0) tracer = await startRunTracer({ export: exporting });
+  } catch (error) {
+    process.stderr.write(`faultline: ${messageOf(error)}\n`);
+    return 2;
+  }
   const interrupt = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -138,6 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         result = await runScenario(scenario, {
           seed,
           signal: interrupt.signal,
+          ...(tracer === undefined ? {} : { traceparent: () => tracer?.traceparent() }),
           log: (line) =>
             progress === undefined
               ? process.stdout.write(`${stamp()} ${line}\n`)
@@ -166,6 +179,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (result.verdict === 'interrupted') break;
     }
   } finally {
+    await tracer?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,6 +1,6 @@
 /**
  * faultline — chaos engineering for TypeScript and Node.js. The root lists by name everything the
- * subpaths (faultline/proxy, /net, /process, /resource, /history, /check, /api, /scenario, /testing) export, plus the
+ * subpaths (faultline/proxy, /net, /process, /resource, /history, /check, /api, /scenario, /telemetry, /testing) export, plus the
  * core; test/package/exports.test.ts keeps the two in step.
  */
 
@@ -339,6 +339,28 @@ export {
   scenarioJsonSchema,
   validateScenario,
 } from '../scenario/index.js';
+export {
+  decodeJsonTraces,
+  decodeProtobufTraces,
+  type OtlpExport,
+  type OtlpProtocol,
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  otlpProtocols,
+  type RunTracer,
+  type RunTracerOptions,
+  type SpanAttributes,
+  type SpanAttributeValue,
+  type SpanEventRecord,
+  type SpanRecord,
+  startOtlpReceiver,
+  startRunTracer,
+  type TelemetryEnv,
+  type TraceExport,
+  type TraceExporterName,
+  type TracerCloseResult,
+  traceExportFromEnv,
+} from '../telemetry/index.js';
 export {
   type FaultlineTest,
   type FaultlineTestOptions,

@@ -44,6 +44,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
+  /**
+   * The W3C traceparent process targets get as TRACEPARENT, asked once the run has started (so a tracer
+   * following the run's events can name its root span): `() => tracer.traceparent()`.
+   */
+  readonly traceparent?: () => string | undefined;
 }
 
 export interface ProbeOutcome {
@@ -154,6 +159,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       snapshot = await takeSnapshot();
       runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
       const dir = runDir;
+      const traceparent = options.traceparent?.();
       ledger.push('remove the run directory', () => rm(dir, { recursive: true, force: true }), {
         kind: 'file',
         path: dir,
@@ -168,6 +174,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ports: portNamesIn(scenario),
         log,
         signal,
+        ...(traceparent === undefined ? {} : { traceparent }),
       });
     });
     const probes: { entry: SteadyState; probe: Probe }[] = [];

@@ -54,6 +54,8 @@ export interface StartTargetsOptions {
   readonly readyTimeoutMs?: number;
   /** Grace between SIGTERM and SIGKILL when a process target is stopped (default 2 s). */
   readonly stopGraceMs?: number;
+  /** The run's W3C traceparent: process targets get it as TRACEPARENT, so their spans join the trace. */
+  readonly traceparent?: string;
 }
 
 type TargetSpecs = NonNullable<Scenario['targets']>;
@@ -163,7 +165,11 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
       const target = await run.supervisor.start({
         name,
         argv: spec.argv as string[],
-        env: { ...process.env, ...((spec.env as Record<string, string> | undefined) ?? {}) },
+        env: {
+          ...process.env,
+          ...(options.traceparent === undefined ? {} : { TRACEPARENT: options.traceparent }),
+          ...((spec.env as Record<string, string> | undefined) ?? {}),
+        },
         ...(spec.cwd === undefined ? {} : { cwd: spec.cwd as string }),
         ...(ready === undefined
           ? {}

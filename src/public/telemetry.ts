@@ -1,0 +1,23 @@
+/** faultline/telemetry — a run's Events as OpenTelemetry spans, OTLP export by OTEL_*, an OTLP receiver. */
+export {
+  decodeJsonTraces,
+  decodeProtobufTraces,
+  type OtlpExport,
+  type OtlpProtocol,
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  otlpProtocols,
+  type RunTracer,
+  type RunTracerOptions,
+  type SpanAttributes,
+  type SpanAttributeValue,
+  type SpanEventRecord,
+  type SpanRecord,
+  startOtlpReceiver,
+  startRunTracer,
+  type TelemetryEnv,
+  type TraceExport,
+  type TraceExporterName,
+  type TracerCloseResult,
+  traceExportFromEnv,
+} from '../telemetry/index.js';
