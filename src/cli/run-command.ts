@@ -150,7 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         result = await runScenario(scenario, {
           seed,
           signal: interrupt.signal,
-          ...(tracer === undefined ? {} : { traceparent: () => tracer?.traceparent() }),
+          ...(tracer === undefined ? {} : { tracer }),
           log: (line) =>
             progress === undefined
               ? process.stdout.write(`${stamp()} ${line}\n`)

@@ -430,6 +430,100 @@ const faultTiming = {
   },
 } as const satisfies ParamSpecs;
 
+/** Span attributes to match: an object of attribute name → string, number or boolean. */
+const spanAttributes = (description: string) =>
+  ({
+    type: 'shape',
+    optional: true,
+    description,
+    check: checked<Readonly<Record<string, string | number | boolean>>>((value, field) => {
+      const object = requireObject(value, field);
+      for (const [key, item] of Object.entries(object))
+        if (!['string', 'number', 'boolean'].includes(typeof item))
+          throw invalid(
+            `${field}.${key}`,
+            `expected a string, number or boolean, got ${JSON.stringify(item)}`,
+            'a string, number or boolean',
+          );
+    }),
+    schema: {
+      type: 'object',
+      description,
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+  }) as const satisfies ParamSpec;
+
+const spanCount = (description: string) =>
+  ({ type: 'number', integer: true, min: 0, optional: true, description }) as const satisfies ParamSpec;
+
+/** Span expectations (docs/scenarios.md "Span expectations"), checked by telemetry/expectations.ts. */
+const expect = {
+  type: 'object',
+  optional: true,
+  description: 'what spans the run must (or must not) have made',
+  fields: {
+    faultsHealed: {
+      type: 'boolean',
+      optional: true,
+      description: 'every faultline.fault span ended with faultline.fault.outcome = healed',
+    },
+    spans: {
+      type: 'list',
+      optional: true,
+      description: 'span expectations, each one check',
+      items: {
+        type: 'object',
+        description: 'spans that must exist (or not), and what they must be',
+        fields: {
+          name: text('the span name, exactly (name, nameMatches or both)', true),
+          nameMatches: regex('a regular expression the span name must match', true),
+          parent: text("the name of the span's parent", true),
+          attributes: spanAttributes('attributes the span must all have, with these values'),
+          anyAttributes: spanAttributes('attributes of which the span must have at least one'),
+          status: {
+            type: 'string',
+            oneOf: ['ok', 'error', 'unset'],
+            optional: true,
+            description: "the span's status",
+          },
+          count: spanCount('exactly this many matching spans'),
+          minCount: spanCount('at least this many matching spans (default 1)'),
+          maxCount: spanCount('at most this many matching spans'),
+          minDuration: {
+            type: 'duration',
+            optional: true,
+            description: 'every matching span lasted at least this',
+          },
+          maxDuration: {
+            type: 'duration',
+            optional: true,
+            description: 'every matching span lasted at most this',
+          },
+          exists: {
+            type: 'boolean',
+            default: true,
+            description: 'false: no span may match',
+          },
+          after: text(
+            'every matching span starts once every span of this expectation (or span name) has ended',
+            true,
+          ),
+          before: text(
+            'every matching span ends before any span of this expectation (or span name) starts',
+            true,
+          ),
+          from: {
+            type: 'string',
+            oneOf: ['run', 'targets'],
+            default: 'run',
+            description: "whose spans: the run's own, or its process targets' (received over OTLP)",
+          },
+        },
+      },
+    },
+  },
+} as const satisfies ParamSpec;
+
 export const scenarioSpecs = {
   experiment: {
     type: 'object',
@@ -464,6 +558,7 @@ export const scenarioSpecs = {
   workload,
   checks,
   rollbacks,
+  expect,
 } as const satisfies ParamSpecs;
 
 /** How long the schedule may run: the method's duration when given, else the time limit. */
@@ -545,6 +640,7 @@ export function validateScenario(document: SourceDocument): Scenario {
     const checked = faults === undefined ? undefined : validateFaults(faults, scenario);
     checkLimits(scenario.targets ?? {});
     checkProbeNames(scenario);
+    checkExpectations(scenario);
     checkReferences(root, scenario.targets ?? {});
     const { duration, timeLimit } = scenario.experiment;
     if (duration !== undefined && duration > timeLimit) {
@@ -679,6 +775,50 @@ function checkReference(
     }
     default:
       return; // run.dir, ports.NAME, env.NAME (its value is the run's environment's)
+  }
+}
+
+/** What the specs cannot say of a span expectation: a name to match, bounds that agree. */
+function checkExpectations(scenario: Omit<Scenario, 'faults'>): void {
+  for (const [index, entry] of (scenario.expect?.spans ?? []).entries()) {
+    const field = `expect.spans[${index}]`;
+    if (entry.name === undefined && entry.nameMatches === undefined)
+      throw invalid(`${field}.name`, 'is missing: give name or nameMatches', 'name, or nameMatches');
+    const { count, minCount, maxCount, minDuration, maxDuration } = entry;
+    if (minCount !== undefined && maxCount !== undefined && minCount > maxCount)
+      throw invalid(`${field}.minCount`, `is more than maxCount (${maxCount})`, `at most ${maxCount}`);
+    if (count !== undefined && ((minCount ?? 0) > count || (maxCount ?? count) < count))
+      throw invalid(
+        `${field}.count`,
+        `is outside minCount..maxCount`,
+        'a count within minCount and maxCount',
+      );
+    if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration)
+      throw invalid(
+        `${field}.minDuration`,
+        `is longer than maxDuration (${maxDuration} ms)`,
+        'at most maxDuration',
+      );
+    if (!entry.exists) {
+      const bounds = [
+        'count',
+        'minCount',
+        'maxCount',
+        'minDuration',
+        'maxDuration',
+        'after',
+        'before',
+      ] as const;
+      const bound = bounds.find((key) => entry[key] !== undefined);
+      if (bound !== undefined)
+        throw invalid(
+          `${field}.${bound}`,
+          'bounds spans that must not exist (exists = false)',
+          `no ${bound}, or exists = true`,
+        );
+    }
+    for (const key of ['after', 'before'] as const)
+      if (entry[key] === '') throw invalid(`${field}.${key}`, 'is empty', 'an expectation or span name');
   }
 }
 

@@ -12,6 +12,7 @@ import { Ledger } from '../core/ledger.js';
 import { Random } from '../core/random.js';
 import type { History } from '../history/index.js';
 import { checkProbe, type Probe, waitFor } from '../process/index.js';
+import type { OtlpReceiver, SpanExpectations, SpanRecord } from '../telemetry/index.js';
 import { type ProbeSample, runCheck } from './checks.js';
 import { resolveFaultParams } from './fault-references.js';
 import { methodLimitMs, type Scenario } from './format.js';
@@ -49,6 +50,18 @@ export interface RunOptions {
    * following the run's events can name its root span): `() => tracer.traceparent()`.
    */
   readonly traceparent?: () => string | undefined;
+  /**
+   * A tracer already following the run's events (a `RunTracer`): targets get its traceparent, and span
+   * expectations are checked against its spans. Without it, a scenario with expectations traces itself.
+   */
+  readonly tracer?: SpanSource;
+}
+
+/** What span expectations read from a tracer: `RunTracer` is one. */
+export interface SpanSource {
+  traceparent(): string | undefined;
+  /** The finished spans, and the run's root span as it is so far. */
+  spansSoFar(): SpanRecord[];
 }
 
 export interface ProbeOutcome {
@@ -92,6 +105,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const random = new Random(seed, 'run');
   const log = options.log ?? (() => {});
   const started = clock.now();
+  // Span expectations need the run's spans: trace the run (OpenTelemetry loaded only then).
+  const expect = hasExpectations(scenario) ? scenario.expect : undefined;
+  const telemetry = expect === undefined ? undefined : await import('../telemetry/index.js');
+  const ownTracer =
+    telemetry === undefined || options.tracer !== undefined
+      ? undefined
+      : await telemetry.startRunTracer({ clock });
+  const tracer = options.tracer ?? ownTracer;
+  const traceparentOf =
+    options.traceparent ?? (tracer === undefined ? undefined : () => tracer.traceparent());
+  let receiver: OtlpReceiver | undefined;
   publish({ type: 'run', state: 'start', scenario: scenario.experiment.name, seed, atMs: started });
   const limit = new AbortController();
   const limitTimer = clock.setTimeout(() => limit.abort(), scenario.experiment.timeLimit);
@@ -159,7 +183,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       snapshot = await takeSnapshot();
       runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
       const dir = runDir;
-      const traceparent = options.traceparent?.();
+      const traceparent = traceparentOf?.();
+      if (telemetry !== undefined) {
+        // Targets' own spans come back here; closed in cleanup after the targets have stopped (LIFO).
+        const started = await telemetry.startOtlpReceiver();
+        receiver = started;
+        ledger.push('stop the OTLP receiver', () => started.close());
+      }
       ledger.push('remove the run directory', () => rm(dir, { recursive: true, force: true }), {
         kind: 'file',
         path: dir,
@@ -175,6 +205,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         log,
         signal,
         ...(traceparent === undefined ? {} : { traceparent }),
+        ...(receiver === undefined ? {} : { otlp: receiver }),
       });
     });
     const probes: { entry: SteadyState; probe: Probe }[] = [];
@@ -332,6 +363,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       if (hermeticity.valid === false)
         stopWith('fail', `hermeticity: ${hermeticity.anomalies.map((leak) => leak.message).join('; ')}`);
     }
+    if (expect !== undefined && telemetry !== undefined && tracer !== undefined) {
+      // After cleanup, like the hermeticity check: every span but the root has ended by now.
+      const sources = { run: tracer.spansSoFar(), targets: receiver?.spans() ?? [] };
+      for (const check of telemetry.evaluateExpectations(
+        // The shapes (attributes, nameMatches) were checked while validating: these are their values.
+        expect as SpanExpectations,
+        sources,
+      )) {
+        result.checks.push(check);
+        publish(checkEvent(check, clock.now()));
+        if (check.valid === false)
+          stopWith('fail', `${check.checker}: ${check.anomalies[0]?.message ?? 'invalid'}`);
+      }
+    }
   }
   // A fault that could not be injected (or healed) means the experiment did not run as written.
   const notDone = result.injections.find((record) => record.error !== undefined);
@@ -342,7 +387,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const { verdict, reason, ops, elapsedMs } = result;
   const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
   publish({ type: 'run', state: 'end', ...end, atMs: clock.now() });
+  await ownTracer?.close();
   return result;
+}
+
+/** Whether the scenario expects anything of the run's spans. */
+function hasExpectations(scenario: Scenario): boolean {
+  return (scenario.expect?.spans?.length ?? 0) > 0 || scenario.expect?.faultsHealed === true;
 }
 
 /**

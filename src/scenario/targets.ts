@@ -56,6 +56,8 @@ export interface StartTargetsOptions {
   readonly stopGraceMs?: number;
   /** The run's W3C traceparent: process targets get it as TRACEPARENT, so their spans join the trace. */
   readonly traceparent?: string;
+  /** The run's OTLP receiver: process targets export their spans to it (span expectations read them). */
+  readonly otlp?: { readonly url: string; readonly tracesUrl: string };
 }
 
 type TargetSpecs = NonNullable<Scenario['targets']>;
@@ -168,6 +170,12 @@ async function startOne(run: Run, name: string, spec: Fields & { type: string })
         env: {
           ...process.env,
           ...(options.traceparent === undefined ? {} : { TRACEPARENT: options.traceparent }),
+          ...(options.otlp === undefined
+            ? {}
+            : {
+                OTEL_EXPORTER_OTLP_ENDPOINT: options.otlp.url,
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: options.otlp.tracesUrl,
+              }),
           ...((spec.env as Record<string, string> | undefined) ?? {}),
         },
         ...(spec.cwd === undefined ? {} : { cwd: spec.cwd as string }),

@@ -6,6 +6,13 @@
 import type { RunTracer, RunTracerOptions } from './run-tracer.js';
 
 export {
+  evaluateExpectations,
+  expectationName,
+  type SpanExpectation,
+  type SpanExpectations,
+  type SpanSources,
+} from './expectations.js';
+export {
   defaultOtlpTimeoutMs,
   type OtlpExport,
   type OtlpProtocol,

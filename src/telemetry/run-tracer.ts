@@ -142,6 +142,17 @@ export class RunTracer {
     return this.kept.map(toRecord);
   }
 
+  /**
+   * The finished spans and, while a run is in progress, its root span as it is now (ended now): span
+   * expectations are checked after cleanup, before the root span ends.
+   */
+  spansSoFar(): SpanRecord[] {
+    const open = this.run?.root as unknown as ReadableSpan | undefined;
+    if (open === undefined) return this.finishedSpans();
+    const endMs = hrTimeToMs(this.time(this.clock.now()));
+    return [...this.finishedSpans(), { ...toRecord(open), endMs }];
+  }
+
   /** Spans finished after `maxSpans` were kept, counted only. */
   get dropped(): number {
     return this.droppedSpans;
