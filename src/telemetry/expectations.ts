@@ -70,7 +70,9 @@ function evaluateOne(
   const spans = expectation.from === 'targets' ? sources.targets : sources.run;
   const checker = `span ${expectationName(expectation)}`;
   const wanted = describe(expectation);
-  const matching = spans.filter((span) => matches(expectation, span, spans));
+  // A target's span may have a run's span as its parent (TRACEPARENT): parents are looked up in both.
+  const byId = new Map([...sources.run, ...sources.targets].map((span) => [span.spanId, span]));
+  const matching = spans.filter((span) => matches(expectation, span, byId));
   const seen = (): string => seenSpans(spans, expectation.from ?? 'run');
   const fail = (message: string): CheckResult => ({
     checker,
@@ -87,7 +89,7 @@ function evaluateOne(
   // count, with minCount and maxCount beside it, is validated to lie within them.
   if (matching.length < min || matching.length > max) {
     const bound =
-      expectation.count !== undefined
+      min === max
         ? `exactly ${min}`
         : max === Number.POSITIVE_INFINITY
           ? `at least ${min}`
@@ -114,7 +116,7 @@ function evaluateOne(
     if (other === undefined) continue;
     const reference = all.find((e) => e !== expectation && expectationName(e) === other);
     const others = spans.filter((span) =>
-      reference === undefined ? span.name === other : matches(reference, span, spans),
+      reference === undefined ? span.name === other : matches(reference, span, byId),
     );
     if (others.length === 0) return fail(`expected spans ${wanted} ${relation} ${other}; saw no ${other}`);
     const ordered =
@@ -137,12 +139,16 @@ function pass(checker: string, matched: number): CheckResult {
   return { checker, valid: true, anomalies: [], stats: { matched } };
 }
 
-function matches(expectation: SpanExpectation, span: SpanRecord, spans: readonly SpanRecord[]): boolean {
+function matches(
+  expectation: SpanExpectation,
+  span: SpanRecord,
+  byId: ReadonlyMap<string, SpanRecord>,
+): boolean {
   if (expectation.name !== undefined && span.name !== expectation.name) return false;
   if (expectation.nameMatches !== undefined && !new RegExp(expectation.nameMatches).test(span.name))
     return false;
   if (expectation.parent !== undefined) {
-    const parent = spans.find((other) => other.spanId === span.parentSpanId);
+    const parent = span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId);
     if (parent?.name !== expectation.parent) return false;
   }
   if (expectation.status !== undefined && span.status.code !== expectation.status) return false;
