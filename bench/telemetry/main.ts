@@ -116,7 +116,7 @@ async function oneRun(traced: boolean, listenPort: number, scenarioFile: string)
   try {
     const scenario = await loadScenario(scenarioFile);
     const result = await runScenario(scenario, {
-      ...(tracer === undefined ? {} : { traceparent: () => tracer.traceparent() }),
+      ...(tracer === undefined ? {} : { tracer }),
     });
     if (result.verdict !== 'pass') throw new Error(`the run did not pass: ${result.reason}`);
     faults = result.injections.length;

@@ -46,11 +46,6 @@ export interface RunOptions {
   /** Progress lines for people. */
   readonly log?: (line: string) => void;
   /**
-   * The W3C traceparent process targets get as TRACEPARENT, asked once the run has started (so a tracer
-   * following the run's events can name its root span): `() => tracer.traceparent()`.
-   */
-  readonly traceparent?: () => string | undefined;
-  /**
    * A tracer already following the run's events (a `RunTracer`): targets get its traceparent, and span
    * expectations are checked against its spans. Without it, a scenario with expectations traces itself.
    */
@@ -113,8 +108,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ? undefined
       : await telemetry.startRunTracer({ clock });
   const tracer = options.tracer ?? ownTracer;
-  const traceparentOf =
-    options.traceparent ?? (tracer === undefined ? undefined : () => tracer.traceparent());
   let receiver: OtlpReceiver | undefined;
   publish({ type: 'run', state: 'start', scenario: scenario.experiment.name, seed, atMs: started });
   const limit = new AbortController();
@@ -183,7 +176,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       snapshot = await takeSnapshot();
       runDir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
       const dir = runDir;
-      const traceparent = traceparentOf?.();
+      // Asked once the run has started, so the tracer following its events can name its root span.
+      const traceparent = tracer?.traceparent();
       if (telemetry !== undefined) {
         // Targets' own spans come back here; closed in cleanup after the targets have stopped (LIFO).
         const started = await telemetry.startOtlpReceiver();

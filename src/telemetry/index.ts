@@ -34,7 +34,7 @@ export type { SpanAttributes, SpanAttributeValue, SpanEventRecord, SpanRecord } 
 
 /**
  * A tracer that turns the Events of the runs that follow into OpenTelemetry spans (see `RunTracer`),
- * exported as OTEL_* say; pass `traceparent: () => tracer.traceparent()` to `runScenario` so targets
+ * exported as OTEL_* say; pass it to `runScenario` (`{ tracer }`) so targets
  * join the trace, and `close()` it after the run.
  */
 export async function startRunTracer(options: RunTracerOptions = {}): Promise<RunTracer> {

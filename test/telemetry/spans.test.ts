@@ -118,7 +118,7 @@ async function tracedRun(protocol: OtlpProtocol) {
     let result: RunResult;
     try {
       result = await runScenario(tracedScenario(port, protocol, receiver.url), {
-        traceparent: () => tracer.traceparent(),
+        tracer,
       });
     } finally {
       assert.deepEqual(await tracer.close(), { exported: true });
@@ -259,7 +259,7 @@ describe('a run as OpenTelemetry spans', () => {
     assert.deepEqual(tracer.export.exporters, []);
     assert.equal(tracer.export.otlp, undefined);
     try {
-      const result = await runScenario(smallScenario(), { traceparent: () => tracer.traceparent() });
+      const result = await runScenario(smallScenario(), { tracer });
       assert.equal(result.verdict, 'pass', result.reason);
       assert.match(tracer.traceparent() ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     } finally {
@@ -287,7 +287,7 @@ describe('a run as OpenTelemetry spans', () => {
           warn: (line) => warnings.push(line),
         });
         const started = realClock.now();
-        const result = await runScenario(smallScenario(), { traceparent: () => tracer.traceparent() });
+        const result = await runScenario(smallScenario(), { tracer });
         const closed = await tracer.close();
         const elapsedMs = realClock.now() - started;
         assert.equal(result.verdict, 'pass', result.reason);
