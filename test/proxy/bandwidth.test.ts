@@ -21,34 +21,52 @@ function measuredRate(received: Received): number {
   return afterFirst / ((last - first) / 1000) / 1000; // KB/s, KB = 1000 bytes
 }
 
+/**
+ * Up to three transfers: a busy machine can stall one (a reader not scheduled for a while); a pacing bug
+ * misses all three. Each attempt's rate must be within ±5 % of 2000 KB/s; the data intact every time.
+ */
+async function withinFivePercent(transfer: () => Promise<number>): Promise<void> {
+  const misses: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const rate = await transfer();
+    if (Math.abs(rate - 2000) <= 100) return;
+    misses.push(`attempt ${attempt}: measured ${rate.toFixed(1)} KB/s, expected 2000 ± 5 %`);
+  }
+  assert.fail(misses.join('\n'));
+}
+
 test('bandwidth (real time): downstream rate is within ±5 % of the setting over 1.2 MB', async (t) => {
   const data = pattern(1_200_000);
   const server = await startServer(t, (socket) => void writeAll(socket, data));
   const hub = startHub(t);
   const proxy = await startProxy(hub, server.port);
   await hub.addToxic('test', { type: 'bandwidth', attributes: { rate: 2000 } }); // ~0.6 s
-  const received = new Received(await connect(t, proxy.port));
-  await received.waitForBytes(data.length, 20_000);
-  const rate = measuredRate(received);
-  assert.ok(Math.abs(rate - 2000) <= 100, `measured ${rate.toFixed(1)} KB/s, expected 2000 ± 5 %`);
-  assert.ok(received.data.equals(data), 'data arrived intact and in order');
+  await withinFivePercent(async () => {
+    const received = new Received(await connect(t, proxy.port));
+    await received.waitForBytes(data.length, 20_000);
+    assert.ok(received.data.equals(data), 'data arrived intact and in order');
+    return measuredRate(received);
+  });
 });
 
 test('bandwidth (real time): upstream rate is within ±5 % of the setting over 1.2 MB', async (t) => {
   const data = pattern(1_200_000);
-  let received: Received | undefined;
+  const at: { server?: Received } = {}; // what the server received on the newest connection
   const server = await startServer(t, (socket) => {
-    received = new Received(socket);
+    at.server = new Received(socket);
   });
   const hub = startHub(t);
   const proxy = await startProxy(hub, server.port);
   await hub.addToxic('test', { type: 'bandwidth', stream: 'upstream', attributes: { rate: 2000 } }); // ~0.6 s
-  const client = await connect(t, proxy.port);
-  await writeAll(client, data);
-  await waitFor(() => (received?.bytes ?? 0) >= data.length, 'all bytes at the server', 20_000);
-  const rate = measuredRate(received as Received);
-  assert.ok(Math.abs(rate - 2000) <= 100, `measured ${rate.toFixed(1)} KB/s, expected 2000 ± 5 %`);
-  assert.ok((received as Received).data.equals(data), 'data arrived intact and in order');
+  await withinFivePercent(async () => {
+    delete at.server;
+    const client = await connect(t, proxy.port);
+    await writeAll(client, data);
+    await waitFor(() => (at.server?.bytes ?? 0) >= data.length, 'all bytes at the server', 20_000);
+    const received = at.server as Received;
+    assert.ok(received.data.equals(data), 'data arrived intact and in order');
+    return measuredRate(received);
+  });
 });
 
 // Rate 0 stalling the stream and a raised rate releasing it are checked on the VirtualClock in

@@ -142,11 +142,12 @@ test('latency on real time: 20 ms is added to each crossing, within ±2 ms (down
     const complaints: string[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
       const added = await pairedAddedDelays(plain, toxic, 30);
-      const mean = summarize(added).mean;
+      // The median: one round trip stalled by a busy machine would move the mean, not what the toxic adds.
+      const { median } = summarize(added);
       const expected = 20 * crossings;
-      if (Math.abs(mean - expected) <= 2) break;
+      if (Math.abs(median - expected) <= 2) break;
       complaints.push(
-        `attempt ${attempt}: ${stream}: mean added ${mean.toFixed(2)} ms, expected ${expected} ± 2`,
+        `attempt ${attempt}: ${stream}: median added ${median.toFixed(2)} ms, expected ${expected} ± 2`,
       );
       if (attempt === 3) assert.fail(complaints.join('\n'));
     }
