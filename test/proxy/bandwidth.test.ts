@@ -51,19 +51,20 @@ test('bandwidth (real time): downstream rate is within ±5 % of the setting over
 
 test('bandwidth (real time): upstream rate is within ±5 % of the setting over 1.2 MB', async (t) => {
   const data = pattern(1_200_000);
-  const at: { server?: Received } = {}; // what the server received on the newest connection
+  let newest: Received | undefined; // what the server received on the newest connection
   const server = await startServer(t, (socket) => {
-    at.server = new Received(socket);
+    newest = new Received(socket);
   });
+  const atServer = (): Received | undefined => newest;
   const hub = startHub(t);
   const proxy = await startProxy(hub, server.port);
   await hub.addToxic('test', { type: 'bandwidth', stream: 'upstream', attributes: { rate: 2000 } }); // ~0.6 s
   await withinFivePercent(async () => {
-    delete at.server;
+    newest = undefined;
     const client = await connect(t, proxy.port);
     await writeAll(client, data);
-    await waitFor(() => (at.server?.bytes ?? 0) >= data.length, 'all bytes at the server', 20_000);
-    const received = at.server as Received;
+    await waitFor(() => (atServer()?.bytes ?? 0) >= data.length, 'all bytes at the server', 20_000);
+    const received = atServer() as Received;
     assert.ok(received.data.equals(data), 'data arrived intact and in order');
     return measuredRate(received);
   });
