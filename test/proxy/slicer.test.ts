@@ -12,17 +12,29 @@ test('slicer: the reader sees slices of average ± variation, with every byte in
     type: 'slicer',
     attributes: { average_size: 200, size_variation: 50, delay: 2000 },
   });
-  const received = new Received(await connect(t, proxy.port));
-  await received.waitForBytes(data.length);
-  assert.ok(received.data.equals(data), 'all bytes, in order');
-  const sizes = received.chunks.map((chunk) => chunk.length);
-  const inRange = sizes.filter((size) => size >= 150 && size <= 250).length;
-  // ~100 slices; a loaded machine may coalesce a few reads, and each write's tail slice is a remainder.
-  assert.ok(sizes.length >= 70, `only ${sizes.length} reads for ${data.length} bytes`);
-  assert.ok(inRange >= 0.8 * sizes.length, `${inRange} of ${sizes.length} reads are 150..250 bytes`);
-  assert.ok(new Set(sizes).size >= 10, `slice sizes vary: ${[...new Set(sizes)].slice(0, 20).join(', ')}`);
-  const elapsed = (received.readTimes.at(-1) as number) - (received.readTimes[0] as number);
-  assert.ok(elapsed >= 0.9 * (sizes.length - 1) * 2, `slices came ${elapsed.toFixed(0)} ms apart in total`);
+  // A loaded machine can leave the reader unscheduled for longer than a gap, so several slices arrive as
+  // one read: up to three transfers, each fully checked; a slicing bug fails all three.
+  const misses: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const received = new Received(await connect(t, proxy.port));
+    await received.waitForBytes(data.length);
+    assert.ok(received.data.equals(data), 'all bytes, in order');
+    const sizes = received.chunks.map((chunk) => chunk.length);
+    const inRange = sizes.filter((size) => size >= 150 && size <= 250).length;
+    const elapsed = (received.readTimes.at(-1) as number) - (received.readTimes[0] as number);
+    // ~100 slices; each write's tail slice is a remainder.
+    const problems = [
+      sizes.length >= 70 ? '' : `only ${sizes.length} reads for ${data.length} bytes`,
+      inRange >= 0.8 * sizes.length ? '' : `${inRange} of ${sizes.length} reads are 150..250 bytes`,
+      new Set(sizes).size >= 10
+        ? ''
+        : `slice sizes do not vary: ${[...new Set(sizes)].slice(0, 20).join(', ')}`,
+      elapsed >= 0.9 * (sizes.length - 1) * 2 ? '' : `slices came ${elapsed.toFixed(0)} ms apart in total`,
+    ].filter(Boolean);
+    if (problems.length === 0) return;
+    misses.push(`attempt ${attempt}: ${problems.join('; ')}`);
+  }
+  assert.fail(misses.join('\n'));
 });
 
 test('slicer: a new delay acts at once, not after the gap the old one set', async (t) => {
