@@ -103,7 +103,8 @@ const historyChecks: { readonly [K in CheckSpec['check']]?: HistoryCheck<Extract
   };
 
 async function check(spec: CheckSpec, inputs: CheckInputs): Promise<CheckResult> {
-  if (spec.check === 'probe-success') return probeSuccess(spec.probe, spec.minPercent, inputs.samples);
+  if (spec.check === 'probe-success')
+    return probeSuccess(spec.probe, spec.minPercent, spec.degradedBelowPercent, inputs.samples);
   if (spec.check === 'recovery-slo') return recoverySlo(spec.within, inputs.samples, inputs.injections);
   const checker = historyChecks[spec.check] as HistoryCheck<CheckSpec> | undefined;
   if (checker === undefined) return undecided(spec.check, `no checker named ${spec.check}`);
@@ -125,8 +126,16 @@ async function check(spec: CheckSpec, inputs: CheckInputs): Promise<CheckResult>
   return checker(inputs.history, spec, inputs);
 }
 
-/** The share of a probe's checks that passed, against `minPercent`. */
-function probeSuccess(probe: string, minPercent: number, samples: readonly ProbeSample[]): CheckResult {
+/**
+ * The share of a probe's checks that passed, against `minPercent`. Below `degradedBelowPercent` but at
+ * least `minPercent` the check holds and its stats say `degraded: 1`: the target degraded but kept serving.
+ */
+function probeSuccess(
+  probe: string,
+  minPercent: number,
+  degradedBelowPercent: number | undefined,
+  samples: readonly ProbeSample[],
+): CheckResult {
   const mine = samples.filter((sample) => sample.probe === probe);
   const checker = `probe-success ${probe}`;
   if (mine.length === 0) {
@@ -149,7 +158,14 @@ function probeSuccess(probe: string, minPercent: number, samples: readonly Probe
               .map((sample) => ({ atMs: sample.atMs, error: sample.error })),
           },
         ],
-    stats: { checks: mine.length, passed, percent },
+    stats: {
+      checks: mine.length,
+      passed,
+      percent,
+      ...(valid && degradedBelowPercent !== undefined && percent < degradedBelowPercent
+        ? { degraded: 1 }
+        : {}),
+    },
   };
 }
 

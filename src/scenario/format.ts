@@ -366,6 +366,14 @@ const checks = {
       'probe-success': {
         probe: text('a steadyState probe name'),
         minPercent: { type: 'number', min: 0, max: 100, description: 'share of passing checks, at least' },
+        degradedBelowPercent: {
+          type: 'number',
+          min: 0,
+          max: 100,
+          optional: true,
+          description:
+            'below this share (and at least minPercent) the probe is degraded: reported, not failed',
+        },
       },
     },
   },

@@ -80,6 +80,11 @@ export interface RunResult {
     readonly ok: boolean;
     readonly error?: string;
   }[];
+  /**
+   * The `probe-success` checks that held with their probe degraded (below `degradedBelowPercent`): the
+   * target degraded but kept serving. The verdict stays `pass`; its reason says `degraded`.
+   */
+  readonly degraded: readonly string[];
   /** Calls the workload made and saw end (ok, fail or info): each is two ops of its history. */
   readonly ops: number;
   readonly elapsedMs: number;
@@ -124,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     injections: [] as InjectionRecord[],
     samples: [] as ProbeSample[],
     checks: [] as CheckResult[],
+    degraded: [] as string[],
     rollbacks: [] as RunResult['rollbacks'][number][],
     ops: 0,
     elapsedMs: 0,
@@ -376,7 +382,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const notDone = result.injections.find((record) => record.error !== undefined);
   if (notDone !== undefined)
     stopWith('error', `faults[${notDone.step.entry}]: ${notDone.step.kind}: ${notDone.error}`);
-  if (result.verdict === 'pass') result.reason = 'every check held';
+  result.degraded = result.checks
+    .filter((check) => check.valid === true && check.stats?.degraded === 1)
+    .map((check) => `${check.checker} ${(check.stats?.percent ?? 0).toFixed(1)} %`);
+  if (result.verdict === 'pass')
+    result.reason =
+      result.degraded.length === 0
+        ? 'every check held'
+        : `every check held; degraded: ${result.degraded.join(', ')}`;
   result.elapsedMs = clock.now() - started;
   const { verdict, reason, ops, elapsedMs } = result;
   const end = { scenario: scenario.experiment.name, seed, verdict, reason, ops, elapsedMs };
