@@ -270,7 +270,10 @@ export function journalLine(event: unknown): string {
       const prototype = Object.getPrototypeOf(original) as object | null;
       if (prototype !== Object.prototype && prototype !== null) {
         const name = (original as { name?: unknown }).name;
-        return typeof name === 'string' ? name : String(original);
+        if (typeof name === 'string') return name;
+        // A live object without a name of its own (a Network) appears as its kind, not "[object Object]".
+        const text = String(original);
+        return text === '[object Object]' ? `[${original.constructor?.name ?? 'object'}]` : text;
       }
     }
     return value;
