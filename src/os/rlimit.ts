@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { labelled, registerResidueKind, residueFields, skippedReused } from '../core/residue.js';
+import { withDeathSignal } from './death-signal.js';
 import { identifyProcess } from './proc.js';
 
 /** A limit as prlimit prints and takes it: a number of files, or 'unlimited'. */
@@ -29,7 +30,10 @@ export async function hasSysResource(): Promise<boolean> {
 /** Runs prlimit (argv, no shell), turning its refusals into errors that say what to do. */
 function runPrlimit(args: readonly string[], pid: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(prlimitPath, [...args], { timeout: 10_000 }, (error, stdout, stderr) => {
+    // Dies with this process: a prlimit still running after faultline was SIGKILLed would set the limit
+    // after `faultline cleanup` had restored it.
+    const [file, ...rest] = withDeathSignal([prlimitPath, ...args]);
+    execFile(file as string, rest, { timeout: 10_000 }, (error, stdout, stderr) => {
       if (error === null) return resolve(stdout);
       const text = `${stderr}`.trim() || messageOf(error);
       const errno = (error as NodeJS.ErrnoException).code;
