@@ -4,6 +4,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   type Stats,
   writeFileSync,
@@ -143,13 +144,15 @@ export class Journal {
   private constructor(
     /** The journal file. */
     readonly path: string,
+    private readonly stateDir: string,
     private readonly pid: number,
     private readonly startTime: number,
     private readonly maxRecords: number,
   ) {}
 
   static open(options: JournalOptions = {}): Journal {
-    const dir = runsDir(options.stateDir ?? defaultStateDir());
+    const stateDir = options.stateDir ?? defaultStateDir();
+    const dir = runsDir(stateDir);
     const startTime = processStartTime(process.pid) ?? 0;
     // A second journal in the same process gets a suffix; cleanup reads the run from the name either way.
     const suffix = openedInProcess++ === 0 ? '' : `-${openedInProcess}`;
@@ -165,6 +168,7 @@ export class Journal {
     }
     return new Journal(
       join(dir, `${process.pid}-${startTime}${suffix}.json`),
+      stateDir,
       process.pid,
       startTime,
       maxRecords,
@@ -209,7 +213,7 @@ export class Journal {
     const index = this.records.findIndex((record) => record.id === id);
     if (index < 0 || this.closed) return;
     this.records.splice(index, 1);
-    if (this.records.length === 0) rmSync(this.path, { force: true });
+    if (this.records.length === 0) this.discard();
     else this.write();
   }
 
@@ -217,7 +221,23 @@ export class Journal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.records.length === 0) rmSync(this.path, { force: true });
+    if (this.records.length === 0) this.discard();
+  }
+
+  /**
+   * Deletes the file, then the runs and state directories if nothing else is in them: a run that owes
+   * nothing leaves nothing in the temp dir. Another process's journal keeps them (rmdir of a non-empty
+   * directory fails, and is let fail).
+   */
+  private discard(): void {
+    rmSync(this.path, { force: true });
+    for (const dir of [runsPath(this.stateDir), this.stateDir]) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        return; // not empty (another run's journal), or already gone
+      }
+    }
   }
 
   private write(): void {
@@ -229,7 +249,14 @@ export class Journal {
       records: this.records,
     };
     try {
-      writeAtomically(this.path, content);
+      try {
+        writeAtomically(this.path, content);
+      } catch (error) {
+        // Another process's discard may have removed the empty directories since this journal opened.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        runsDir(this.stateDir);
+        writeAtomically(this.path, content);
+      }
     } catch (error) {
       throw new FaultlineError(codes.unavailable, `cannot write journal ${this.path}: ${messageOf(error)}`, {
         cause: error,
