@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register, stopChild } from '../../test/support/children.js';
 import { freePort } from '../../test/support/ports.js';
+import { storeTargets } from '../../test/support/store-targets.js';
 import { median } from '../proxy/stats.js';
 import { validateScenarioText } from './validate-scenario.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const statsModule = new URL('./process-stats.js', import.meta.url).href;
-const kvService = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
 
 /** What is running or on disk now, for `stopCommands` when the benchmark is interrupted. */
 const running = new Set<ChildProcess>();
@@ -128,15 +128,7 @@ name = "${ops} ops"
 seed = 1
 timeLimit = "${Math.ceil(timeoutMs / 1000) - 10}s"
 
-[targets.kv]
-type = "process"
-argv = [${JSON.stringify(process.execPath)}, ${JSON.stringify(kvService)}, "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "buggy"]
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
-[targets.front]
-type = "tcp-proxy"
-upstream = "127.0.0.1:${port}"
-
+${storeTargets(port, { variant: 'buggy', restart: false })}
 [workload]
 type = "kv"
 url = "http://\${targets.front.listen}"

@@ -2,9 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+import { storeTargets } from '../support/store-targets.js';
 
 /**
  * A temp dir (removed after the test) holding `store.toml`: the demo's key-value store (fixed variant) on
@@ -27,16 +25,7 @@ name = "store"
 seed = 5
 ${extra}
 
-[targets.kv]
-type = "process"
-argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
-restart = "on-failure"
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
-[targets.front]
-type = "tcp-proxy"
-upstream = "127.0.0.1:${port}"
-
+${storeTargets(port)}
 [workload]
 type = "register"
 url = "http://\${targets.front.listen}"

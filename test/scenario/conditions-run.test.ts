@@ -3,15 +3,13 @@
 // not run, and the result says so. Real processes and sockets; nothing left behind.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import '../../src/scenario/fault-families.js';
 import { subscribe } from '../../src/core/events.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';
 import { runScenario } from '../../src/scenario/runner.js';
 import { freePort, tcpPortFree } from '../support/ports.js';
-
-const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+import { storeTargets } from '../support/store-targets.js';
 
 it('after 100 ops, then after the heal and green again; a condition that never comes true does not run', async () => {
   const port = await freePort();
@@ -23,16 +21,7 @@ seed = 5
 duration = "4s"
 timeLimit = "60s"
 
-[targets.kv]
-type = "process"
-argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
-restart = "on-failure"
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
-[targets.front]
-type = "tcp-proxy"
-upstream = "127.0.0.1:${port}"
-
+${storeTargets(port)}
 [[steadyState]]
 name = "health"
 probe = { type = "http", url = "http://\${targets.front.listen}/health" }

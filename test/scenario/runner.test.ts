@@ -2,15 +2,13 @@
 // front, faults on schedule, a recorded workload, probes, checks — and a verdict; nothing left behind.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import '../../src/scenario/fault-families.js';
 import { type FaultlineEvent, subscribe } from '../../src/core/events.js';
 import { readDocument } from '../../src/scenario/document.js';
 import { validateScenario } from '../../src/scenario/format.js';
 import { runScenario } from '../../src/scenario/runner.js';
 import { freePort, pidAlive, tcpPortFree } from '../support/ports.js';
-
-const service = fileURLToPath(new URL('../../src/demo/kv-service.js', import.meta.url));
+import { storeTargets } from '../support/store-targets.js';
 
 /** The store behind a proxy; `faults` and `checks` are the parts each test varies. */
 function scenario(port: number, parts: { faults: string; checks: string; extra?: string }) {
@@ -21,16 +19,7 @@ seed = 3
 timeLimit = "60s"
 ${parts.extra ?? ''}
 
-[targets.kv]
-type = "process"
-argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
-restart = "on-failure"
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
-[targets.front]
-type = "tcp-proxy"
-upstream = "127.0.0.1:${port}"
-
+${storeTargets(port)}
 [[steadyState]]
 name = "health"
 probe = { type = "http", url = "http://\${targets.front.listen}/health" }
@@ -186,12 +175,7 @@ name = "kill without for"
 seed = 4
 timeLimit = "60s"
 
-[targets.kv]
-type = "process"
-argv = ["${process.execPath}", "${service}", "--data-dir", "\${run.dir}", "--port", "${port}", "--variant", "fixed"]
-restart = "on-failure"
-ready = { type = "http", url = "http://127.0.0.1:${port}/health" }
-
+${storeTargets(port, { proxy: false })}
 [workload]
 type = "kv"
 url = "http://127.0.0.1:${port}"
