@@ -141,6 +141,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
   };
   let current: RunPhase = 'setup';
+  /** A check's result is the run's and an event (the journal, spans and reports see it as it ends). */
+  const recordCheck = (check: CheckResult): void => {
+    result.checks.push(check);
+    publish(checkEvent(check, clock.now()));
+  };
   const phase = async <T>(name: RunPhase, body: () => Promise<T>): Promise<T> => {
     current = name;
     publish({ type: 'phase', name, state: 'start', atMs: clock.now() });
@@ -303,10 +308,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           `the steady state did not hold after the method: ${stillRed.name}: ${stillRed.error ?? 'failed'}`,
         );
       const history = workload?.history();
-      result.checks = await phase('checks', async () => {
-        const checks: CheckResult[] = [];
+      await phase('checks', async () => {
         for (const spec of scenario.checks ?? []) {
-          checks.push(
+          recordCheck(
             withReadError(
               await runCheck(spec, {
                 ...(history === undefined ? {} : { history }),
@@ -319,9 +323,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
               history,
             ),
           );
-          publish(checkEvent(checks.at(-1) as CheckResult, clock.now()));
         }
-        return checks;
       });
       const validity = combineValidity(result.checks.map((check) => check.valid));
       const failed = result.checks.find((check) => check.valid === false);
@@ -352,8 +354,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (snapshot !== undefined) {
       const owned = runDir === undefined ? [] : [runDir];
       const hermeticity = await checkHermeticity(snapshot, { owned, cleanupMs: clock.now() - cleanupStart });
-      result.checks.push(hermeticity);
-      publish(checkEvent(hermeticity, clock.now()));
+      recordCheck(hermeticity);
       const { cleanupMs = 0, settleMs = 0 } = hermeticity.stats ?? {};
       log(
         hermeticity.valid === true
@@ -371,8 +372,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         expect as SpanExpectations,
         sources,
       )) {
-        result.checks.push(check);
-        publish(checkEvent(check, clock.now()));
+        recordCheck(check);
         if (check.valid === false)
           stopWith('fail', `${check.checker}: ${check.anomalies[0]?.message ?? 'invalid'}`);
       }
