@@ -198,7 +198,11 @@ export const scenarios: readonly Scenario[] = [
       const problem = clean(record);
       if (problem !== undefined) return problem;
       const expected = Math.min(record.size, 4096);
-      if (record.received !== expected)
+      // An interactive client writing after the proxy closed gets EPIPE, and Node then drops what it had
+      // not read yet: a prefix is all it can show.
+      const cut =
+        record.mode === 'interactive' && record.error !== undefined && writeAfterClose(record.error);
+      if (cut ? record.received > expected : record.received !== expected)
         return `got ${record.received} bytes, expected exactly ${expected} (limit_data 4096)${record.error ? `, error ${record.error}` : ''}`;
       if (!record.gotEnd && record.error === undefined) return 'closed without FIN';
       return undefined;
