@@ -1,3 +1,4 @@
+import { renderAnomalySummaries } from './anomaly-html.js';
 import { escapeHtml as e } from './html-escape.js';
 import { renderOpsView } from './html-ops-view.js';
 import { formatMs, renderTimeline } from './html-timeline.js';
@@ -74,22 +75,14 @@ function checkBlock(check: CheckRecord): string {
   const lines: string[] = [];
   if (check.reason !== undefined) lines.push(`<p>${e(check.reason)}</p>`);
   if (check.anomalyCount > 0) {
-    const { count, first, last, sample, held } = anomalySummary(check);
-    const kinds = [...new Set(check.anomalies.map((a) => a.type))].join(', ');
+    const { count, summaries, partial, held } = anomalySummary(check);
+    const kinds = summaries.map((summary) => summary.type).join(', ');
     lines.push(`<p><b>${count}</b> anomal${count === 1 ? 'y' : 'ies'} (${e(kinds)}).</p>`);
-    if (count === 1) lines.push(`<p class="anomaly">${e(first ?? '')}</p>`);
-    else {
-      lines.push(`<p>First: <span class="anomaly">${e(first ?? '')}</span></p>`);
+    if (partial)
       lines.push(
-        last === undefined
-          ? `<p class="note">The journal holds the first ${held} of ${count}; the last is not in it.</p>`
-          : `<p>Last: <span class="anomaly">${e(last)}</span></p>`,
+        `<p class="note">The journal holds the first ${held} of ${count}: the summary is of those.</p>`,
       );
-      if (sample.length > 2)
-        lines.push(
-          `<details><summary>a sample of ${sample.length}</summary><ul>${sample.map((m) => `<li>${e(m)}</li>`).join('')}</ul></details>`,
-        );
-    }
+    lines.push(renderAnomalySummaries(summaries));
   }
   if (check.stats !== undefined && Object.keys(check.stats).length > 0) {
     const stats = Object.entries(check.stats)
