@@ -66,8 +66,8 @@ levels, calls that do not pair up); the message names the file, line and column.
                      (e.g. --f add=write; repeat it or separate pairs with commas); roles:
 ${roleLines()}
   --timeout <dur>    time budget of the linearizability search (default 30s); past it the verdict is unknown
-  --memory <size>    memory budget of the search, per partition (512MiB, 2GiB, or bytes; default a
-                     quarter of the available memory, at most 4 GiB); past it the verdict is unknown
+  --memory <size>    memory budget of the search, per partition: 512MiB, 2GiB, or bytes (default
+                     a quarter of the available memory, at most 4 GiB); past it the verdict is unknown
   --html <file>      write a self-contained HTML page: the timeline of a non-linearizable verdict, or
                      a safety checker's anomalies summarised
   --format <f>       jsonl, edn or jepsen-log, when detection is not wanted
