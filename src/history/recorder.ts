@@ -255,7 +255,7 @@ function errorText(error: unknown): string {
 
 function checkReads(reads: readonly string[]): readonly string[] {
   if (!Array.isArray(reads)) throw invalid('reads', `expected an array of f names, got ${String(reads)}`);
-  reads.forEach((f, i) => requireString(f, `reads[${i}]`, { nonEmpty: true }));
+  for (const [i, f] of reads.entries()) requireString(f, `reads[${i}]`, { nonEmpty: true });
   return reads;
 }
 

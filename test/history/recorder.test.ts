@@ -482,7 +482,11 @@ describe("Recorder: what an ok records (Jepsen's convention)", () => {
     const recorder = new Recorder();
     const deep: unknown[] = [];
     let level = deep;
-    for (let i = 0; i < 40; i++) level.push((level = []));
+    for (let i = 0; i < 40; i++) {
+      const inner: unknown[] = [];
+      level.push(inner);
+      level = inner;
+    }
     const results: unknown[] = [
       { stream: 'ORDERS', seq: 7, duplicate: false, gone: undefined }, // a JetStream PubAck
       new QueryResult(),
