@@ -273,10 +273,24 @@ function jsonSafe(value: unknown): unknown {
     if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : String(v); // -0 + 0 is 0
     if (typeof v === 'bigint') return v.toString();
     if (v === undefined) return null;
-    if (Array.isArray(v)) return v.map((item) => copy(item, depth + 1));
-    if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    if (Array.isArray(v)) {
+      if (v.length > maxResultNodes) throw tooLarge;
+      return Array.from(v, (item) => copy(item, depth + 1));
+    }
+    const prototype = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+    if (prototype === Object.prototype || prototype === null) {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(v)) if (item !== undefined) out[key] = copy(item, depth + 1);
+      for (const key in v as object) {
+        const item = (v as Record<string, unknown>)[key];
+        // defineProperty: a key "__proto__" stays a key, not the copy's prototype.
+        if (Object.hasOwn(v as object, key) && item !== undefined)
+          Object.defineProperty(out, key, {
+            value: copy(item, depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      }
       return out;
     }
     return kindOf(v);

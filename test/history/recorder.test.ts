@@ -495,6 +495,8 @@ describe("Recorder: what an ok records (Jepsen's convention)", () => {
       deep,
       Array.from({ length: 2000 }, (_, i) => i),
       [1, new Map([[1, 2]]), () => 1],
+      JSON.parse('{"__proto__": {"a": 1}, "b": [null, 2]}'),
+      new Array(1e9),
     ];
     for (const [i, result] of results.entries()) await recorder.call(0, 'write', i, () => result);
     const oks = recorder.history().filter((op) => op.type === 'ok');
@@ -508,6 +510,8 @@ describe("Recorder: what an ok records (Jepsen's convention)", () => {
         '[Array(1)]',
         '[Array(2000)]',
         [1, '[Map]', '[function]'],
+        JSON.parse('{"__proto__": {"a": 1}, "b": [null, 2]}'),
+        '[Array(1000000000)]',
       ],
     );
     const text = serializeHistory(recorder.history(), 'jsonl');
