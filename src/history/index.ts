@@ -15,6 +15,8 @@ export {
 export {
   type CallOptions,
   type CallOutcome,
+  clientErrors,
+  defaultReads,
   FailError,
   isDefiniteFailure,
   Recorder,

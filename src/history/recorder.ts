@@ -1,36 +1,24 @@
-import { requireNumber } from '../core/assert.js';
+import { invalid, requireBoolean, requireNumber, requireString } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
 import { publish } from '../core/events.js';
+import { clientErrors, FailError, isDefiniteFailure } from './client-errors.js';
 import { isProcessId, type Op, type OpType, type ProcessId } from './op.js';
 
+export { clientErrors, FailError, isDefiniteFailure };
+
 /**
- * Thrown by a client call to say the operation definitely did not take effect (recorded as `fail`).
- * It is a marker for user code to throw, not an error faultline raises.
+ * The `f`s whose `ok` records what the call returned — what the client observed: reads of a register or
+ * a key, scans, a queue's dequeue and drain, and Elle's `txn` (its value is the transaction with its reads
+ * filled in). Every other `f` (write, cas, add, append, enqueue, put, incr, transfer, …) echoes the value
+ * it was invoked with, Jepsen's convention, and keeps what the call returned beside it as `result`.
  */
-export class FailError extends Error {
-  override readonly name = 'FailError';
-}
+export const defaultReads: readonly string[] = ['read', 'get', 'scan', 'dequeue', 'drain', 'poll', 'txn'];
 
-/** Error codes that prove the request never reached the server. */
-const DEFINITE_CODES = new Set(['ECONNREFUSED']);
-
-/** The default classification: FailError, or ECONNREFUSED anywhere in the cause chain. */
-export function isDefiniteFailure(error: unknown): boolean {
-  // The depth bound also ends cause cycles.
-  const visit = (e: unknown, depth: number): boolean => {
-    if (depth > 8 || typeof e !== 'object' || e === null) return false;
-    if (e instanceof FailError) return true;
-    const { code, cause, errors } = e as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof code === 'string' && DEFINITE_CODES.has(code)) return true;
-    // net.connect with several addresses fails with an AggregateError of the attempts.
-    if (Array.isArray(errors) && errors.length > 0 && errors.every((inner) => visit(inner, depth + 1)))
-      return true;
-    return visit(cause, depth + 1);
-  };
-  return visit(error, 0);
-}
+/** The most nodes (values, entries) and levels of a `result` kept as it is; a larger one is summarised. */
+const maxResultNodes = 1000;
+const maxResultDepth = 16;
 
 export interface RecorderOptions {
   /**
@@ -40,8 +28,16 @@ export interface RecorderOptions {
   readonly clock: Clock;
   /** Most ops the history may hold (default 1,000,000); a call that would exceed it is refused. */
   readonly maxOps?: number;
-  /** Extra rule for errors that definitely did not take effect (`fail`); FailError and ECONNREFUSED always are. */
+  /**
+   * Extra rule for errors that definitely did not take effect (`fail`), besides `isDefiniteFailure`'s
+   * (e.g. `clientErrors.pg`).
+   */
   readonly definite?: (error: unknown) => boolean;
+  /**
+   * The `f`s that read: their `ok` records the call's return value. Any other `f` echoes its invocation's
+   * value and keeps the return value (when not undefined) as `result`. Default: `defaultReads`.
+   */
+  readonly reads?: readonly string[];
 }
 
 export interface CallOptions {
@@ -49,6 +45,8 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Per-call addition to the recorder's `definite` rule. */
   readonly definite?: (error: unknown) => boolean;
+  /** True: this call reads (its `ok` records the return value); false: it echoes its value. Default: by `f`. */
+  readonly read?: boolean;
 }
 
 /** How a recorded call ended; `attempt` returns it, `call` returns the value or throws the error. */
@@ -70,6 +68,7 @@ export class Recorder {
   private readonly startMs: number;
   private readonly maxOps: number;
   private readonly definite: ((error: unknown) => boolean) | undefined;
+  private readonly reads: ReadonlySet<string>;
   private readonly ops: Op[] = [];
   private readonly open = new Map<ProcessId, Op>();
 
@@ -78,6 +77,7 @@ export class Recorder {
     this.startMs = this.clock.now();
     this.maxOps = requireNumber(options.maxOps ?? DEFAULT_MAX_OPS, 'maxOps', { min: 2, integer: true });
     this.definite = options.definite;
+    this.reads = new Set(checkReads(options.reads ?? defaultReads));
   }
 
   /** Nanoseconds since the recorder was created. */
@@ -124,6 +124,7 @@ export class Recorder {
     checkF(f);
     const timeoutMs =
       options.timeoutMs === undefined ? undefined : requireNumber(options.timeoutMs, 'timeoutMs', { min: 0 });
+    const reads = options.read === undefined ? this.reads.has(f) : requireBoolean(options.read, 'read');
     const pending = this.open.get(process);
     if (pending !== undefined) {
       throw new FaultlineError(
@@ -164,8 +165,15 @@ export class Recorder {
       return { type: 'info', error, timedOut: true, op };
     }
     if (winner.ok) {
-      // Jepsen's convention: a write's completion carries the written value.
-      const op = this.record(process, 'ok', f, winner.value === undefined ? value : winner.value);
+      // A read records what it saw; anything else the value it wrote (Jepsen's convention), with what
+      // the client returned beside it.
+      let op: Op;
+      if (reads) op = this.record(process, 'ok', f, winner.value);
+      else if (winner.value === undefined) op = this.record(process, 'ok', f, value);
+      else {
+        op = { ...this.base(process, 'ok', f, value), result: jsonSafe(winner.value) };
+        this.push(op);
+      }
       return { type: 'ok', value: winner.value, op };
     }
     const { error } = winner;
@@ -243,6 +251,67 @@ function errorText(error: unknown): string {
   if (typeof code === 'string' && !message.includes(code))
     return message === '' ? code : `${code}: ${message}`;
   return message === '' ? 'error' : message;
+}
+
+function checkReads(reads: readonly string[]): readonly string[] {
+  if (!Array.isArray(reads)) throw invalid('reads', `expected an array of f names, got ${String(reads)}`);
+  for (const [i, f] of reads.entries()) requireString(f, `reads[${i}]`, { nonEmpty: true });
+  return reads;
+}
+
+/**
+ * `value` as JSON can carry it, for an op's `result`: strings, finite numbers, booleans, null, and arrays
+ * and plain objects of them, as they are; a bigint as its digits; anything else — a class instance (a
+ * driver's result object), a function, a value nested deeper than 16 levels or of more than 1,000 nodes —
+ * summarised by its kind, e.g. "[QueryResult]", since the op's value, not its result, is what checkers read.
+ */
+function jsonSafe(value: unknown): unknown {
+  let nodes = 0;
+  const copy = (v: unknown, depth: number): unknown => {
+    if (++nodes > maxResultNodes || depth > maxResultDepth) throw tooLarge;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+    if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : String(v); // -0 + 0 is 0
+    if (typeof v === 'bigint') return v.toString();
+    if (v === undefined) return null;
+    if (Array.isArray(v)) {
+      if (v.length > maxResultNodes) throw tooLarge;
+      return Array.from(v, (item) => copy(item, depth + 1));
+    }
+    const prototype = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+    if (prototype === Object.prototype || prototype === null) {
+      const out: Record<string, unknown> = {};
+      for (const key in v as object) {
+        const item = (v as Record<string, unknown>)[key];
+        // defineProperty: a key "__proto__" stays a key, not the copy's prototype.
+        if (Object.hasOwn(v as object, key) && item !== undefined)
+          Object.defineProperty(out, key, {
+            value: copy(item, depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      }
+      return out;
+    }
+    return kindOf(v);
+  };
+  try {
+    return copy(value, 1);
+  } catch (error) {
+    if (error === tooLarge) return kindOf(value);
+    throw error;
+  }
+}
+
+const tooLarge = new Error('result too large');
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return `[Array(${value.length})]`;
+  if (typeof value === 'object' && value !== null) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return `[${typeof name === 'string' && name !== '' ? name : 'object'}]`;
+  }
+  return `[${typeof value}]`;
 }
 
 function checkProcess(process: ProcessId): void {

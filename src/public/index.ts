@@ -145,6 +145,8 @@ export {
 export {
   type CallOptions,
   type CallOutcome,
+  clientErrors,
+  defaultReads,
   FailError,
   isDefiniteFailure,
 } from '../history/recorder.js';

@@ -16,6 +16,8 @@ import { type CallOutcome, FailError, Recorder } from '../history/index.js';
 export interface Call {
   readonly f: string;
   readonly value: unknown;
+  /** Whether its ok records what `run` returned (a read), not `value`; default: by `f` (the Recorder's). */
+  readonly read?: boolean;
   readonly run: (signal: AbortSignal) => Promise<unknown>;
 }
 
@@ -51,6 +53,7 @@ export class Tally {
   async record(process: number, call: Call): Promise<CallOutcome<unknown>> {
     const outcome = await this.recorder.attempt(process, call.f, call.value, call.run, {
       timeoutMs: this.timeoutMs,
+      ...(call.read === undefined ? {} : { read: call.read }),
     });
     this.opsSoFar++;
     if (outcome.type === 'info' || (outcome.type === 'fail' && !(outcome.error instanceof FailError))) {

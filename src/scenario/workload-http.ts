@@ -39,6 +39,7 @@ export class HttpDriver {
     const call: Call = {
       f: 'request',
       value: null,
+      read: true, // its ok records the status
       run: async (signal) => {
         const { status } = await client.request('GET', '', signal);
         if (status >= 400) throw new FailError(`status ${status}`);

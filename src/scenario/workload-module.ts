@@ -9,8 +9,10 @@
  *     timeoutMs: 1000,     // optional: a call that takes longer is recorded as info (default 1000)
  *     // The next call of client `process` (its n-th): what to record as invoked. `random()` is seeded.
  *     generate({ process, n, random }) { return { f: 'write', value: n }; },
- *     // Performs it: the value resolved is recorded as ok (undefined: the invoked value, as for a
- *     // write); a throw is info, or fail when the error has `definite: true` or is named 'FailError'.
+ *     // Performs it: a read (an f of the Recorder's defaultReads — read, get, scan, dequeue, … — or
+ *     // `read: true` from generate) records the value resolved as ok; any other f its invoked value,
+ *     // with the value resolved as `result`. A throw is info, or fail when the error has
+ *     // `definite: true` or is named 'FailError'.
  *     async invoke(f, value, { signal, process }) { … },
  *   };
  *
@@ -28,7 +30,11 @@ export interface ModuleClient {
   readonly clients?: number;
   readonly ops?: number;
   readonly timeoutMs?: number;
-  generate(context: { process: number; n: number; random: () => number }): { f: string; value?: unknown };
+  generate(context: { process: number; n: number; random: () => number }): {
+    f: string;
+    value?: unknown;
+    read?: boolean;
+  };
   invoke(f: string, value: unknown, context: { signal: AbortSignal; process: number }): unknown;
 }
 
@@ -68,7 +74,7 @@ export async function loadModuleClient(path: string): Promise<ModuleClient> {
 export function moduleSource(path: string, client: ModuleClient): OpSource {
   return {
     next(process, n, random): Call {
-      let generated: { f: string; value?: unknown };
+      let generated: { f: string; value?: unknown; read?: unknown };
       try {
         generated = client.generate({ process, n, random: () => random.next() });
       } catch (error) {
@@ -79,9 +85,17 @@ export function moduleSource(path: string, client: ModuleClient): OpSource {
       }
       const { f } = generated;
       const value = generated.value ?? null;
+      const { read } = generated;
+      if (read !== undefined && typeof read !== 'boolean') {
+        throw pathError(
+          path,
+          `client.generate returned read: ${JSON.stringify(read)}; expected true or false`,
+        );
+      }
       return {
         f,
         value,
+        ...(read === undefined ? {} : { read }),
         run: async (signal) => client.invoke(f, value, { signal, process }),
       };
     },

@@ -6,10 +6,10 @@ import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { isFaultlineError } from '../../src/core/errors.js';
-import { validateHistory } from '../../src/history/formats.js';
+import { parseHistory, serializeHistory, validateHistory } from '../../src/history/formats.js';
 import { Recorder as HistoryRecorder } from '../../src/history/recorder.js';
 // The package's Recorder: history/'s own with the real clock as the default, given at the boundary.
-import { FailError, isDefiniteFailure, Recorder } from '../../src/public/history.js';
+import { defaultReads, FailError, isDefiniteFailure, Recorder } from '../../src/public/history.js';
 
 /** A clock the test moves by hand, to check how times are derived. */
 class ManualClock implements Clock {
@@ -420,5 +420,106 @@ describe('Recorder', () => {
     );
     assert.equal(outcome.type, 'info');
     assert.equal(outcome.op.error, 'timed-out');
+  });
+});
+
+describe("Recorder: what an ok records (Jepsen's convention)", () => {
+  const withoutTime = (recorder: Recorder) =>
+    recorder.history().map(({ time: _time, index: _index, ...op }) => op);
+
+  it("records the value a write wrote, with the client's reply as result; a read what it saw", async () => {
+    const recorder = new Recorder();
+    // A Redis SET answers "OK", a cas 1: the history must still say what was written.
+    assert.equal(await recorder.call(0, 'write', 3, () => 'OK'), 'OK');
+    assert.equal(await recorder.call(0, 'cas', [3, 4], () => 1), 1);
+    assert.equal(await recorder.call(0, 'add', 5, () => undefined), undefined);
+    assert.equal(await recorder.call(1, 'read', null, () => 4), 4);
+    assert.equal(await recorder.call(1, 'get', 'k', () => undefined), undefined);
+    assert.deepEqual(await recorder.call(1, 'read', ['k', null], () => ['k', 4]), ['k', 4]);
+    const ops = withoutTime(recorder).filter((op) => op.type === 'ok');
+    assert.deepEqual(ops, [
+      { process: 0, type: 'ok', f: 'write', value: 3, result: 'OK' },
+      { process: 0, type: 'ok', f: 'cas', value: [3, 4], result: 1 },
+      { process: 0, type: 'ok', f: 'add', value: 5 },
+      { process: 1, type: 'ok', f: 'read', value: 4 },
+      { process: 1, type: 'ok', f: 'get', value: null },
+      { process: 1, type: 'ok', f: 'read', value: ['k', 4] },
+    ]);
+    assert.ok(defaultReads.includes('dequeue') && !defaultReads.includes('enqueue'));
+  });
+
+  it('takes the reads from the recorder and from each call', async () => {
+    const recorder = new Recorder({ reads: ['balance'] });
+    await recorder.call(0, 'balance', null, () => 10);
+    await recorder.call(0, 'read', null, () => 11); // not a read for this recorder: echoed
+    await recorder.call(0, 'incr', 1, () => 12, { read: true });
+    await recorder.call(0, 'balance', null, () => 13, { read: false });
+    assert.deepEqual(
+      withoutTime(recorder)
+        .filter((op) => op.type === 'ok')
+        .map((op) => [op.f, op.value, op.result]),
+      [
+        ['balance', 10, undefined],
+        ['read', null, 11],
+        ['incr', 12, undefined],
+        ['balance', null, 13],
+      ],
+    );
+    assert.throws(
+      () => new Recorder({ reads: ['read', ''] }),
+      (error: unknown) => isFaultlineError(error) && /reads\[1\]/.test(error.message),
+    );
+    await assert.rejects(
+      recorder.call(1, 'read', null, () => 1, { read: 'yes' as unknown as boolean }),
+      (error: unknown) => isFaultlineError(error) && /read: expected true or false/.test(error.message),
+    );
+  });
+
+  it('keeps a result JSON can carry, summarises one it cannot, and writes it to history files', async () => {
+    class QueryResult {
+      rowCount = 1;
+    }
+    const recorder = new Recorder();
+    const deep: unknown[] = [];
+    let level = deep;
+    for (let i = 0; i < 40; i++) {
+      const inner: unknown[] = [];
+      level.push(inner);
+      level = inner;
+    }
+    const results: unknown[] = [
+      { stream: 'ORDERS', seq: 7, duplicate: false, gone: undefined }, // a JetStream PubAck
+      new QueryResult(),
+      2n ** 70n,
+      Number.NaN,
+      deep,
+      Array.from({ length: 2000 }, (_, i) => i),
+      [1, new Map([[1, 2]]), () => 1],
+      JSON.parse('{"__proto__": {"a": 1}, "b": [null, 2]}'),
+      new Array(1e9),
+    ];
+    for (const [i, result] of results.entries()) await recorder.call(0, 'write', i, () => result);
+    const oks = recorder.history().filter((op) => op.type === 'ok');
+    assert.deepEqual(
+      oks.map((op) => op.result),
+      [
+        { stream: 'ORDERS', seq: 7, duplicate: false },
+        '[QueryResult]',
+        '1180591620717411303424',
+        'NaN',
+        '[Array(1)]',
+        '[Array(2000)]',
+        [1, '[Map]', '[function]'],
+        JSON.parse('{"__proto__": {"a": 1}, "b": [null, 2]}'),
+        '[Array(1000000000)]',
+      ],
+    );
+    const text = serializeHistory(recorder.history(), 'jsonl');
+    assert.match(text, /"type":"ok","f":"write","value":0,"time":\d+,"index":1,"result":\{"stream":"ORDERS"/);
+    const back = parseHistory(text).ops.filter((op) => op.type === 'ok');
+    assert.deepEqual(
+      back.map((op) => [op.value, op.result]),
+      oks.map((op) => [op.value, op.result]),
+    );
   });
 });
