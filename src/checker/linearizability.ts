@@ -424,6 +424,14 @@ function opLabel<S>(model: Model<S>, partition: Partition): OpLabel {
   };
 }
 
+/** `, which returned the initial value null,` for a register read of the initial value, else empty. */
+function initialRead<S>(model: Model<S>, op: Operation): string {
+  const access = model.registerAccess;
+  const read = op.type === 'ok' ? access?.access(op) : undefined;
+  if (access === undefined || read === undefined || read.write || read.value !== access.initial) return '';
+  return `, which returned the initial value ${access.initial} (so before any other value was written),`;
+}
+
 function anomaly<S>(
   model: Model<S>,
   counterexample: LinearizabilityCounterexample,
@@ -445,7 +453,7 @@ function anomaly<S>(
     const stuck =
       blocking === null
         ? `no next op fits: ${others.join('; ')}`
-        : `${label(blocking)} must have taken effect before it returned, and cannot` +
+        : `${label(blocking)}${initialRead(model, partition.all[blocking] as Operation)} must have taken effect before it returned, and cannot` +
           (others.length === 0 ? '' : `; nor can any other op go next: ${others.join('; ')}`);
     const initial = stateAtFailure === initialState;
     const state = initial

@@ -341,13 +341,13 @@ export function describeViolation(v: ReadMappedViolation, label: OpLabel): strin
         `but the register holds one value at a time and each value is written once`
       );
     case 'inside': {
-      const { inner } = v;
+      const { inner, outer } = v;
       const where =
         inner.returned === inner.write && inner.called === inner.write
-          ? `${name(inner.write as number)} (a value nobody read) must take effect between its call and its return`
-          : `${inner.value}, written by ${name(inner.write as number)}, must be in place at some instant ` +
+          ? `${name(inner.write as number)} must have taken effect between its call and its return`
+          : `${inner.value}, written by ${name(inner.write as number)}, must have been in place at some instant ` +
             `between the call of ${name(inner.called)} and the return of ${name(inner.returned as number)}`;
-      return `${span(v.outer, name)}; yet ${where}, which lies inside that span: ${inner.value} would replace ${v.outer.value} while ${v.outer.value} must still hold, and each value is written once`;
+      return `${span(outer, name)}; yet ${where}, inside that span: ${inner.value} would replace ${outer.value} while ${outer.value} must still hold, and each value is written once`;
     }
   }
 }

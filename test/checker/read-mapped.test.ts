@@ -64,7 +64,7 @@ describe('distinct-values algorithm: violations and their explanations', () => {
     assert.equal(
       message(result),
       'not linearizable: 1 must hold from before write 1 by process 0 (op 0) returned until after read → 1 by process 1 (op 4) was called (it read 1); ' +
-        'yet write 2 by process 0 (op 2) (a value nobody read) must take effect between its call and its return, which lies inside that span: ' +
+        'yet write 2 by process 0 (op 2) must have taken effect between its call and its return, inside that span: ' +
         '2 would replace 1 while 1 must still hold, and each value is written once',
     );
     const counterexample = counterexampleOf(result);
@@ -105,6 +105,30 @@ describe('distinct-values algorithm: violations and their explanations', () => {
     assert.equal(counterexampleOf(result).blocking, 3);
   });
 
+  it('a value written and read entirely while another must hold (a backward zone inside a forward one)', () => {
+    const ops = history([
+      call(0, 'write', 1),
+      ok(0, 'write', 1),
+      call(1, 'write', 2),
+      call(2, 'read'),
+      ok(2, 'read', 2),
+      ok(1, 'write', 2),
+      call(3, 'read'),
+      ok(3, 'read', 1),
+    ]);
+    const result = checkLinearizabilitySync(ops, models.register);
+    assert.equal(result.valid, false);
+    assert.equal(
+      message(result),
+      'not linearizable: 1 must hold from before write 1 by process 0 (op 0) returned until after read → 1 by process 3 (op 6) was called (it read 1); ' +
+        'yet 2, written by write 2 by process 1 (op 2), must have been in place at some instant between the call of read → 2 by process 2 (op 3) ' +
+        'and the return of that read → 2, inside that span: 2 would replace 1 while 1 must still hold, and each value is written once',
+    );
+    const counterexample = counterexampleOf(result);
+    assert.equal(counterexample.blocking, 3);
+    assert.equal(counterexample.unplaced[0]?.op, 3, 'the read first');
+  });
+
   it('says when the initial state matters: a read of the initial value after a write completed', () => {
     const ops = history([call(0, 'write', 1), ok(0, 'write', 1), call(1, 'read'), ok(1, 'read', null)]);
     const result = checkLinearizabilitySync(ops, models.register);
@@ -112,7 +136,7 @@ describe('distinct-values algorithm: violations and their explanations', () => {
     assert.equal(
       message(result),
       'not linearizable: the initial value null must hold from the start until after read by process 1 (op 2) was called (it read null); ' +
-        'yet write 1 by process 0 (op 0) (a value nobody read) must take effect between its call and its return, which lies inside that span: ' +
+        'yet write 1 by process 0 (op 0) must have taken effect between its call and its return, inside that span: ' +
         '1 would replace null while null must still hold, and each value is written once',
     );
   });
@@ -222,6 +246,23 @@ describe('distinct-values algorithm: when it does not apply', () => {
     const result = checkLinearizabilitySync(ops, registerModel({ initial: 0 }));
     assert.equal(result.valid, true);
     assert.equal(result.stats?.partitionsReadMapped, 1);
+  });
+});
+
+describe("the search's message", () => {
+  it('names each op once and says when the initial value was read', () => {
+    const ops = history([call(0, 'write', 1), ok(0, 'write', 1), call(1, 'read'), ok(1, 'read', null)]);
+    const result = checkLinearizabilitySync(ops, models.register, { readMapped: false });
+    assert.equal(
+      message(result),
+      'not linearizable: the longest linearizable prefix has 1 of 2 ops, through write 1 by process 0 (op 0), leaving the register in state 1; ' +
+        'read by process 1 (op 2), which returned the initial value null (so before any other value was written), must have taken effect before it returned, and cannot',
+    );
+    const first = history([call(1, 'read'), ok(1, 'read', 3)]);
+    assert.equal(
+      message(checkLinearizabilitySync(first, models.register, { readMapped: false })),
+      'not linearizable: no op can take effect first, with the register in its initial state null; read → 3 by process 1 (op 0) must have taken effect before it returned, and cannot',
+    );
   });
 });
 
