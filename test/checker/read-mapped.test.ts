@@ -333,6 +333,7 @@ describe('distinct-values algorithm: speed and threads', () => {
     assert.equal(parallel.stats?.workers, 1);
     assert.deepEqual(parallel.counterexample, pure.counterexample);
     assert.deepEqual(parallel.anomalies[0]?.message, pure.anomalies[0]?.message);
-    assert.equal(parallel.decidedBy, pure.decidedBy);
+    // decidedBy, like stats, counts the partitions checked: a worker may have checked more.
+    assert.match(parallel.decidedBy ?? '', /^the distinct-values algorithm \(\d+ partitions\)$/);
   });
 });
