@@ -5,7 +5,7 @@ import type { Op, Operation, ProcessId } from '../history/index.js';
 import { pairOperations } from '../history/index.js';
 import { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 import { describeOperation, type Model } from './model.js';
-import { describeFallback, describeViolation, type OpLabel } from './read-mapped.js';
+import { describeFallback, describeViolation, type OpLabel, violationOps } from './read-mapped.js';
 import type { Anomaly, CheckResult } from './result.js';
 import { pushTo } from './safety-support.js';
 
@@ -448,7 +448,7 @@ function anomaly<S>(
   if (outcome.violation !== undefined) {
     message = `not linearizable${where}: ${describeViolation(outcome.violation, opLabel(model, partition))}`;
   } else {
-    // Each op named once: the blocking op first, then the other candidates, then how far the prefix got.
+    // Each op named once: how far the prefix got, the op that had to take effect, the other candidates.
     const others = unplaced.filter(({ op }) => op !== blocking).map(({ op }) => label(op));
     const stuck =
       blocking === null
@@ -465,8 +465,16 @@ function anomaly<S>(
         : `the longest linearizable prefix has ${linearized.length} of ${partition.ops.length} ops, through ${label((linearized.at(-1) as { op: number }).op)}, leaving ${state}`;
     message = `not linearizable${where}: ${prefix}; ${stuck}`;
   }
+  // The ops to blame: the violation's (the read first), or the search's candidates left unplaced.
+  const idOf = new Map<Operation, number>(partition.all.map((op, id) => [op, id]));
+  const blamed =
+    outcome.violation === undefined
+      ? unplaced.map(({ op }) => op)
+      : violationOps(outcome.violation).map(
+          (position) => idOf.get(partition.ops[position] as Operation) as number,
+        );
   const evidence: Op[] = [];
-  for (const { op } of unplaced) {
+  for (const op of blamed) {
     const operation = partition.all[op] as Operation;
     evidence.push(operation.invoke);
     if (operation.complete !== undefined) evidence.push(operation.complete);

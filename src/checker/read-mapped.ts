@@ -159,10 +159,9 @@ export function checkReadMapped<S>(ops: readonly Operation[], model: Model<S>): 
     if (isWrite[i] === 1 || (ops[i] as Operation).type !== 'ok') continue;
     const value = values[i] as string;
     const c = clusters.get(value);
-    if (c === undefined)
-      return violation({ kind: 'unwritten', read: i, value, initial: access.initial }, i, [i]);
+    if (c === undefined) return violation({ kind: 'unwritten', read: i, value, initial: access.initial });
     if (c.write >= 0 && (returnRank[i] as number) < (callRank[c.write] as number)) {
-      return violation({ kind: 'read-before-write', read: i, write: c.write, value }, i, [i, c.write]);
+      return violation({ kind: 'read-before-write', read: i, write: c.write, value });
     }
     const r = returnRank[i] as number;
     if (r < c.first) {
@@ -188,7 +187,7 @@ export function checkReadMapped<S>(ops: readonly Operation[], model: Model<S>): 
       // reach's value is read (at reach.last) after c's value was in place (c.first): they overlap.
       const first = witness(reach);
       const second = witness(c);
-      return violation({ kind: 'overlap', first, second }, reach.lastOp, clusterOps(first, second));
+      return violation({ kind: 'overlap', first, second });
     }
     if (reach === undefined || c.last > reach.last) reach = c;
   }
@@ -206,7 +205,7 @@ export function checkReadMapped<S>(ops: readonly Operation[], model: Model<S>): 
     if (outer !== undefined && c.first < outer.last) {
       const o = witness(outer);
       const inner = witness(c);
-      return violation({ kind: 'inside', outer: o, inner }, outer.lastOp, clusterOps(o, inner));
+      return violation({ kind: 'inside', outer: o, inner });
     }
   }
   return { status: 'linearizable' };
@@ -232,18 +231,32 @@ function witness(c: Cluster): ClusterWitness {
   };
 }
 
-/** The read first (the first cluster's `called`), then each cluster's write, first return and last call. */
-function clusterOps(a: ClusterWitness, b: ClusterWitness): number[] {
-  const ops = [a.called, a.write, a.returned, b.write, b.returned, b.called];
-  return [...new Set(ops.filter((op): op is number => op !== null))];
+/**
+ * Every op a violation names, by position, the read first (for zones: the first cluster's last call),
+ * then each cluster's write, first return and last call; no repeats.
+ */
+export function violationOps(v: ReadMappedViolation): number[] {
+  switch (v.kind) {
+    case 'unwritten':
+      return [v.read];
+    case 'read-before-write':
+      return [v.read, v.write];
+    case 'overlap':
+    case 'inside': {
+      const [a, b] = v.kind === 'overlap' ? [v.first, v.second] : [v.outer, v.inner];
+      const ops = [a.called, a.write, a.returned, b.write, b.returned, b.called];
+      return [...new Set(ops.filter((op): op is number => op !== null))];
+    }
+  }
 }
 
 function notApplicable(fallback: ReadMappedFallback): ReadMappedResult {
   return { status: 'not-applicable', fallback };
 }
 
-function violation(v: ReadMappedViolation, read: number, ops: readonly number[]): ReadMappedResult {
-  return { status: 'not-linearizable', violation: v, read, ops };
+function violation(v: ReadMappedViolation): ReadMappedResult {
+  const ops = violationOps(v);
+  return { status: 'not-linearizable', violation: v, read: ops[0] as number, ops };
 }
 
 /**

@@ -79,6 +79,11 @@ describe('distinct-values algorithm: violations and their explanations', () => {
       { op: 1, stateAfter: '2' },
     ]);
     assert.equal(counterexample.stateAtFailure, '2');
+    // The evidence: the read, then the writes it conflicts with.
+    assert.deepEqual(
+      result.anomalies[0]?.ops?.map((op) => op.index),
+      [4, 5, 0, 1, 2, 3],
+    );
     // Every consumer of the counterexample works unchanged: the HTML timeline renders it.
     assert.match(renderLinearizabilityHtml(counterexample), /read → 1/);
   });
