@@ -279,9 +279,11 @@ function rankEvents(ops: readonly Operation[]): { callRank: Float64Array; return
       order.push((op.complete as { index: number }).index);
     }
   }
-  const sorted = Array.from({ length: events.length }, (_, k) => k).sort(
-    (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
-  );
+  const sorted =
+    byIndexWhenTimed(times, order) ??
+    Array.from({ length: events.length }, (_, k) => k).sort(
+      (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
+    );
   const callRank = new Float64Array(n);
   const returnRank = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   sorted.forEach((k, rank) => {
@@ -399,4 +401,26 @@ function once(label: OpLabel): (position: number) => string {
     named.set(position, `that ${full.replace(/ by process .*$/, '')}`);
     return full;
   };
+}
+
+/**
+ * The events in history order, in O(n), when that order is also time order (as recorded histories are):
+ * then it is exactly the (time, index) order. Undefined when some time goes backwards.
+ */
+function byIndexWhenTimed(times: readonly number[], order: readonly number[]): number[] | undefined {
+  let max = -1;
+  for (const index of order) if (index > max) max = index;
+  if (max > 4 * order.length + 1024) return undefined; // sparse indexes: not worth a table
+  const slot = new Int32Array(max + 1).fill(-1);
+  for (let k = 0; k < order.length; k++) slot[order[k] as number] = k;
+  const sorted: number[] = [];
+  let last = Number.NEGATIVE_INFINITY;
+  for (const k of slot) {
+    if (k === -1) continue;
+    const time = times[k] as number;
+    if (time < last) return undefined;
+    last = time;
+    sorted.push(k);
+  }
+  return sorted.length === order.length ? sorted : undefined;
 }
