@@ -5,6 +5,7 @@ import type { Op, Operation, ProcessId } from '../history/index.js';
 import { pairOperations } from '../history/index.js';
 import { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './linearizability-core.js';
 import { describeOperation, type Model } from './model.js';
+import { describeFallback, describeViolation, type OpLabel, violationOps } from './read-mapped.js';
 import type { Anomaly, CheckResult } from './result.js';
 import { pushTo } from './safety-support.js';
 
@@ -28,6 +29,11 @@ export interface LinearizabilitySearchOptions {
   readonly partition?: boolean;
   /** Lowe's memo (default true). False only to measure what it buys: the search may then be exponential. */
   readonly memoise?: boolean;
+  /**
+   * Decide register partitions whose values do not repeat with the O(n log n) distinct-values algorithm
+   * before searching (default true; models with `registerAccess`). False to measure the search alone.
+   */
+  readonly readMapped?: boolean;
 }
 
 export interface LinearizabilitySyncOptions extends LinearizabilitySearchOptions {
@@ -132,6 +138,7 @@ export class LinearizabilityRun<S> {
         min: 0,
       }),
       maxSteps,
+      readMapped: options.readMapped ?? true,
     };
     const operations = pairOperations(history);
     for (const op of operations) model.validate?.(op);
@@ -209,18 +216,23 @@ export class LinearizabilityRun<S> {
     let cacheEntries = 0;
     let memoryBytes = 0;
     let checked = 0;
+    let readMapped = 0;
     for (const outcome of this.outcomes) {
       if (outcome === undefined) continue;
       checked++;
+      if (outcome.method === 'read-mapped') readMapped++;
       steps += outcome.steps;
       cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
       memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
     }
     const count = this.partitions.length;
+    const decidedBy = this.decidedBy();
     const stats = {
       ops: this.opCount,
       partitions: count,
       partitionsChecked: checked,
+      partitionsReadMapped: readMapped,
+      partitionsSearched: checked - readMapped,
       configurations: steps,
       maxCacheEntries: cacheEntries,
       maxMemoryBytes: memoryBytes,
@@ -237,15 +249,56 @@ export class LinearizabilityRun<S> {
       return {
         checker: 'linearizability',
         valid: false,
-        anomalies: [anomaly(counterexample, partition)],
+        anomalies: [
+          anomaly(
+            this.model,
+            counterexample,
+            partition,
+            this.outcomes[this.firstFailure] as PartitionOutcome,
+          ),
+        ],
         counterexample,
+        decidedBy,
         stats,
       };
     }
     const reason = this.unknownReason(elapsedMs, checked);
     if (reason !== undefined)
-      return { checker: 'linearizability', valid: 'unknown', anomalies: [], reason, stats };
-    return { checker: 'linearizability', valid: true, anomalies: [], stats };
+      return { checker: 'linearizability', valid: 'unknown', anomalies: [], reason, decidedBy, stats };
+    return { checker: 'linearizability', valid: true, anomalies: [], decidedBy, stats };
+  }
+
+  /**
+   * `the distinct-values algorithm (3 partitions), the search (1: values repeat: …)`: which algorithm
+   * decided the partitions checked, and the first reason (in partition order) the search was needed.
+   */
+  private decidedBy(): string {
+    let fast = 0;
+    let searched = 0;
+    let why: string | undefined;
+    let reasons = 0;
+    this.outcomes.forEach((outcome, index) => {
+      if (outcome === undefined) return;
+      if (outcome.method === 'read-mapped') {
+        fast++;
+        return;
+      }
+      searched++;
+      if (outcome.fallback === undefined) return;
+      const partition = this.partitions[index] as Partition;
+      const text = describeFallback(outcome.fallback, opLabel(this.model, partition));
+      if (text === undefined) return;
+      reasons++;
+      why ??= partition.key === null ? text : `in partition ${partition.key}, ${text}`;
+    });
+    const plural = (k: number): string => `${k} partition${k === 1 ? '' : 's'}`;
+    const parts: string[] = [];
+    if (fast > 0) parts.push(`the distinct-values algorithm (${plural(fast)})`);
+    if (searched > 0) {
+      const more = reasons > 1 ? `; ${reasons - 1} more` : '';
+      parts.push(`the search (${why === undefined ? plural(searched) : `${searched}: ${why}${more}`})`);
+    }
+    return parts.length === 0 ? 'nothing (no partition was checked)' : parts.join(', ');
   }
 
   private unknownReason(elapsedMs: number, checked: number): string | undefined {
@@ -361,24 +414,67 @@ function explain<S>(
   };
 }
 
-function anomaly(counterexample: LinearizabilityCounterexample, partition: Partition): Anomaly {
-  const { ops, linearized, unplaced, stateAtFailure } = counterexample;
+/** `write 3 by process 0 (line 4)` for an op by its position in the partition's search ops. */
+function opLabel<S>(model: Model<S>, partition: Partition): OpLabel {
+  const describe = model.describe ?? describeOperation;
+  return (position) => {
+    const op = partition.ops[position] as Operation;
+    const line = op.invoke.line;
+    return `${describe(op)} by process ${String(op.process)} (${line === undefined ? `op ${op.invoke.index}` : `line ${line}`})`;
+  };
+}
+
+/** `, which returned the initial value null,` for a register read of the initial value, else empty. */
+function initialRead<S>(model: Model<S>, op: Operation): string {
+  const access = model.registerAccess;
+  const read = op.type === 'ok' ? access?.access(op) : undefined;
+  if (access === undefined || read === undefined || read.write || read.value !== access.initial) return '';
+  return `, which returned the initial value ${access.initial} (so before any other value was written),`;
+}
+
+function anomaly<S>(
+  model: Model<S>,
+  counterexample: LinearizabilityCounterexample,
+  partition: Partition,
+  outcome: PartitionOutcome,
+): Anomaly {
+  const { ops, linearized, unplaced, stateAtFailure, initialState, blocking } = counterexample;
   const label = (id: number): string => {
     const op = ops[id] as CounterexampleOp;
     return `${op.description} by process ${String(op.process)}${op.line === null ? ` (op ${op.invokeIndex})` : ` (line ${op.line})`}`;
   };
   const where = counterexample.partition === null ? '' : ` in partition ${counterexample.partition}`;
-  const through =
-    linearized.length === 0 ? '' : `, through ${label((linearized.at(-1) as { op: number }).op)}`;
-  const blocking =
-    counterexample.blocking === null
-      ? ''
-      : `; ${label(counterexample.blocking)} must have taken effect before it returned`;
-  const message =
-    `not linearizable${where}: the longest linearizable prefix has ${linearized.length} of ${partition.ops.length} ops${through}, ` +
-    `leaving the ${counterexample.model} in state ${stateAtFailure}; no next op fits: ${unplaced.map(({ op }) => label(op)).join('; ')}${blocking}`;
+  let message: string;
+  if (outcome.violation !== undefined) {
+    message = `not linearizable${where}: ${describeViolation(outcome.violation, opLabel(model, partition))}`;
+  } else {
+    // Each op named once: how far the prefix got, the op that had to take effect, the other candidates.
+    const others = unplaced.filter(({ op }) => op !== blocking).map(({ op }) => label(op));
+    const stuck =
+      blocking === null
+        ? `no next op fits: ${others.join('; ')}`
+        : `${label(blocking)}${initialRead(model, partition.all[blocking] as Operation)} must have taken effect before it returned, and cannot` +
+          (others.length === 0 ? '' : `; nor can any other op go next: ${others.join('; ')}`);
+    const initial = stateAtFailure === initialState;
+    const state = initial
+      ? `the ${counterexample.model} in its initial state ${initialState}${linearized.length === 0 ? '' : ' again'}`
+      : `the ${counterexample.model} in state ${stateAtFailure}`;
+    const prefix =
+      linearized.length === 0
+        ? `no op can take effect first, with ${state}`
+        : `the longest linearizable prefix has ${linearized.length} of ${partition.ops.length} ops, through ${label((linearized.at(-1) as { op: number }).op)}, leaving ${state}`;
+    message = `not linearizable${where}: ${prefix}; ${stuck}`;
+  }
+  // The ops to blame: the violation's (the read first), or the search's candidates left unplaced.
+  const idOf = new Map<Operation, number>(partition.all.map((op, id) => [op, id]));
+  const blamed =
+    outcome.violation === undefined
+      ? unplaced.map(({ op }) => op)
+      : violationOps(outcome.violation).map(
+          (position) => idOf.get(partition.ops[position] as Operation) as number,
+        );
   const evidence: Op[] = [];
-  for (const { op } of unplaced) {
+  for (const op of blamed) {
     const operation = partition.all[op] as Operation;
     evidence.push(operation.invoke);
     if (operation.complete !== undefined) evidence.push(operation.complete);

@@ -50,6 +50,23 @@ export interface Model<S> {
   describe?(op: Operation): string;
   /** A short text for a state in explanations; defaults to `String(key(state))`. */
   show?(state: S): string;
+  /**
+   * Optional: the model is a register per partition (register, cas-register, kv per key), and this says
+   * how each op reads or writes it. When every value some read returned is written at most once, the
+   * checker then decides the partition in O(n log n) (src/checker/read-mapped.ts) instead of searching.
+   */
+  readonly registerAccess?: RegisterAccess;
+}
+
+/** How the ops of a register model read and write their one register (per partition). */
+export interface RegisterAccess {
+  /** `valueKey` of the initial value (of every partition: kv keys all start at `null`). */
+  readonly initial: string;
+  /**
+   * A plain write of `value` or a plain read returning `value` (`valueKey`; for an `info` read, any),
+   * or `undefined` for anything else (a `cas`): then the partition is searched instead.
+   */
+  access(op: Operation): { readonly write: boolean; readonly value: string } | undefined;
 }
 
 export { valueKey } from '../history/index.js';

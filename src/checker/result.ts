@@ -22,6 +22,11 @@ export interface CheckResult {
   readonly counterexample?: unknown;
   /** Why the verdict is `unknown`, when it is. */
   readonly reason?: string;
+  /**
+   * Which algorithm decided, in words, when a checker has several (linearizability: the distinct-values
+   * algorithm or the search, per partition, and why the search was needed).
+   */
+  readonly decidedBy?: string;
   /** Counts and figures (ops checked, states explored, elapsed ms, …). */
   readonly stats?: Readonly<Record<string, number>>;
 }

@@ -89,13 +89,21 @@ describe('linearizability verdicts do not depend on timing or parallelism', () =
       ok(20, 'read', 99),
       ...Array.from({ length: 12 }, (_, p) => ok(p, 'write', p)),
     ]);
-    const pure = checkLinearizabilitySync(hard, models.register, { memoise: false, maxSteps: 5000 });
+    const pure = checkLinearizabilitySync(hard, models.register, {
+      memoise: false,
+      maxSteps: 5000,
+      readMapped: false,
+    });
     assert.equal(pure.valid, 'unknown');
     assert.match(
       pure.reason ?? '',
       /step budget ran out on partition \(whole history\) \(5000 configurations/,
     );
-    const driven = await checkLinearizability(hard, models.register, { memoise: false, maxSteps: 5000 });
+    const driven = await checkLinearizability(hard, models.register, {
+      memoise: false,
+      maxSteps: 5000,
+      readMapped: false,
+    });
     assert.deepEqual(verdictOf(driven), verdictOf(pure));
   });
 
@@ -109,6 +117,7 @@ describe('linearizability verdicts do not depend on timing or parallelism', () =
     let now = 0;
     const result = checkLinearizabilitySync(hard, models.register, {
       memoise: false,
+      readMapped: false,
       timeoutMs: 5000,
       now: () => (now += 1000),
     });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkLinearizability } from '../../src/check-driver/index.js';
 import { checkBruteForce } from '../../src/checker/brute-force.js';
+import { checkLinearizabilitySync } from '../../src/checker/linearizability.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';
@@ -143,4 +144,128 @@ describe('differential: WGL search against brute force', () => {
       );
     });
   }
+});
+
+/**
+ * A history whose writes all write distinct values, what chaos workloads generate: many `info` writes,
+ * open calls, ties in time, reads of the initial value, of values written later (or never: corrupted).
+ * `keys` > 0 makes it a kv history over that many keys.
+ */
+function distinctHistory(seed: number, events: number, processes: number, keys: number): Op[] {
+  const r = new Random(seed, 'distinct');
+  const open = new Map<number, [string, unknown]>();
+  const ops: Op[] = [];
+  let time = 0;
+  const push = (process: number, type: Op['type'], f: string, value: unknown) => {
+    if (!r.chance(0.3)) time++; // ties: events at the same time are ordered by index
+    ops.push({ process, type, f, value, time, index: ops.length });
+  };
+  const written: number[] = [];
+  let serial = 1;
+  const key = (): number => r.int(keys);
+  const wrap = (k: number, v: unknown): unknown => (keys === 0 ? v : [k, v]);
+  let next = processes;
+  const live = Array.from({ length: processes }, (_, k) => k);
+  for (let e = 0; e < events; e++) {
+    const slot = r.int(processes);
+    const process = live[slot] as number;
+    const pending = open.get(process);
+    if (pending === undefined) {
+      const k = key();
+      const [f, input]: [string, unknown] = r.chance(0.5)
+        ? ['write', wrap(k, serial++)]
+        : ['read', wrap(k, null)];
+      if (f === 'write') written.push(serial - 1);
+      open.set(process, [f, input]);
+      push(process, 'invoke', f, input);
+      continue;
+    }
+    open.delete(process);
+    const [f, input] = pending;
+    const roll = r.next();
+    if (roll < 0.25) {
+      push(process, 'info', f, input);
+      live[slot] = next++;
+    } else if (roll < 0.3) push(process, 'fail', f, input);
+    else if (f === 'write') push(process, 'ok', f, input);
+    else {
+      const pick = r.next();
+      const value =
+        pick < 0.2
+          ? null // the initial value
+          : pick < 0.3
+            ? serial + r.int(2) // written later, or never
+            : pick < 0.35
+              ? 99 // corrupted
+              : written.length === 0
+                ? null
+                : r.pick(written);
+      const k = keys === 0 ? 0 : ((input as unknown[])[0] as number);
+      push(process, 'ok', f, wrap(k, value));
+    }
+  }
+  return ops;
+}
+
+describe('differential: the distinct-values algorithm against brute force and the search', () => {
+  const cases = [
+    { name: 'register', keys: 0 },
+    { name: 'cas-register', keys: 0 },
+    { name: 'kv', keys: 3 },
+  ] as const;
+  for (const { name, keys } of cases) {
+    it(`${name}${keys > 0 ? ` over ${keys} keys` : ''}: 1500 histories with distinct writes agree`, () => {
+      const model = models[name] as Model<unknown>;
+      const verdicts = { true: 0, false: 0 };
+      let readMapped = 0;
+      for (let seed = 0; seed < 1500; seed++) {
+        const ops = distinctHistory(seed, 1 + (seed % 22), 2 + (seed % 3), keys);
+        const expected = checkBruteForce(ops, model).valid;
+        const fast = checkLinearizabilitySync(ops, model);
+        const search = checkLinearizabilitySync(ops, model, { readMapped: false });
+        assert.equal(fast.valid, expected, `read-mapped, seed ${seed}: ${JSON.stringify(ops)}`);
+        assert.equal(search.valid, expected, `search, seed ${seed}`);
+        // Distinct writes: the search is never needed.
+        assert.equal(fast.stats?.partitionsSearched, 0, `seed ${seed}: ${fast.decidedBy}`);
+        readMapped += fast.stats?.partitionsReadMapped ?? 0;
+        verdicts[String(expected) as 'true' | 'false']++;
+      }
+      // Both verdicts, often: the comparison means something either way.
+      assert.ok(verdicts.true > 400 && verdicts.false > 400, JSON.stringify(verdicts));
+      assert.ok(readMapped >= 1500, `${readMapped} partitions decided by the distinct-values algorithm`);
+    });
+  }
+
+  it('times that go backwards in history order (ranked by time, then index) agree too', () => {
+    const model = models.register as Model<unknown>;
+    const verdicts = { true: 0, false: 0 };
+    for (let seed = 0; seed < 800; seed++) {
+      const r = new Random(seed, 'jitter');
+      const called = new Map<Op['process'], number>();
+      // Jittered times, but a completion never before its own invocation.
+      const ops = distinctHistory(seed, 1 + (seed % 22), 3, 0).map((op) => {
+        let time = Math.max(0, op.time + r.int(5) - 2);
+        if (op.type === 'invoke') called.set(op.process, time);
+        else time = Math.max(time, called.get(op.process) ?? 0);
+        return { ...op, time };
+      });
+      const expected = checkBruteForce(ops, model).valid;
+      assert.equal(checkLinearizabilitySync(ops, model).valid, expected, `seed ${seed}`);
+      verdicts[String(expected) as 'true' | 'false']++;
+    }
+    assert.ok(verdicts.true > 200 && verdicts.false > 200, JSON.stringify(verdicts));
+  });
+
+  it('repeated values: the search decides, and the verdicts still agree with brute force', () => {
+    const model = models.register as Model<unknown>;
+    let searched = 0;
+    for (let seed = 0; seed < 300; seed++) {
+      const ops = randomHistory('register', seed, 1 + (seed % 16), 3);
+      const expected = checkBruteForce(ops, model).valid;
+      const result = checkLinearizabilitySync(ops, model);
+      assert.equal(result.valid, expected, `seed ${seed}`);
+      searched += result.stats?.partitionsSearched ?? 0;
+    }
+    assert.ok(searched > 50, `${searched} searched`);
+  });
 });

@@ -36,7 +36,8 @@ describe('checkLinearizability: explanations', () => {
       call(3, 'read', ['c', null]),
       ok(3, 'read', ['c', 1]),
     ]);
-    const result = await checkLinearizability(ops, models.kv, { parallel: false });
+    // The search's explanation (the distinct-values algorithm's is tested in read-mapped.test.ts).
+    const result = await checkLinearizability(ops, models.kv, { parallel: false, readMapped: false });
     assert.equal(result.valid, false);
     const counterexample = result.counterexample as LinearizabilityCounterexample;
     assert.equal(counterexample.partition, '"b"');
@@ -88,7 +89,7 @@ describe('checkLinearizability: explanations', () => {
       call(2, 'read'),
       ok(2, 'read', 2),
     ]);
-    const result = await checkLinearizability(ops, models.register);
+    const result = await checkLinearizability(ops, models.register, { readMapped: false });
     assert.equal(result.valid, false);
     const counterexample = result.counterexample as LinearizabilityCounterexample;
     assert.equal(counterexample.partition, null);
@@ -107,7 +108,8 @@ describe('checkLinearizability: explanations', () => {
 });
 
 describe('checkLinearizability: budgets', () => {
-  // Many concurrent blind writes and reads that cannot be satisfied: exponential without the memo.
+  // Many concurrent blind writes and reads that cannot be satisfied: exponential without the memo (for
+  // the search: the distinct-values algorithm, off here, decides it at once).
   const hard = (): Op[] => {
     const lines = [];
     for (let p = 0; p < 14; p++) lines.push(call(p, 'write', p));
@@ -117,18 +119,28 @@ describe('checkLinearizability: budgets', () => {
   };
 
   it('a time budget yields unknown with a reason', async () => {
-    const result = await checkLinearizability(hard(), models.register, { memoise: false, timeoutMs: 30 });
+    const result = await checkLinearizability(hard(), models.register, {
+      memoise: false,
+      timeoutMs: 30,
+      readMapped: false,
+    });
     assert.equal(result.valid, 'unknown');
     assert.match(result.reason ?? '', /time budget/);
   });
 
   it('the memo makes the same history quick', async () => {
-    const result = await checkLinearizability(hard(), models.register, { timeoutMs: 10_000 });
+    const result = await checkLinearizability(hard(), models.register, {
+      timeoutMs: 10_000,
+      readMapped: false,
+    });
     assert.equal(result.valid, false);
   });
 
   it('a cache budget yields unknown with a reason', async () => {
-    const result = await checkLinearizability(hard(), models.register, { maxCacheEntries: 100 });
+    const result = await checkLinearizability(hard(), models.register, {
+      maxCacheEntries: 100,
+      readMapped: false,
+    });
     assert.equal(result.valid, 'unknown');
     assert.match(result.reason ?? '', /memory budget/);
   });
@@ -138,6 +150,7 @@ describe('checkLinearizability: budgets', () => {
     setTimeout(() => controller.abort(), 20);
     const result = await checkLinearizability(hard(), models.register, {
       memoise: false,
+      readMapped: false,
       timeoutMs: 60_000,
       signal: controller.signal,
     });
@@ -150,6 +163,7 @@ describe('checkLinearizability: budgets', () => {
     const clock = { ...realClockLike(), now: () => (now += 1000) };
     const result = await checkLinearizability(hard(), models.register, {
       memoise: false,
+      readMapped: false,
       timeoutMs: 5000,
       clock,
     });

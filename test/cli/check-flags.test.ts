@@ -175,10 +175,12 @@ describe('faultline check --f', () => {
 });
 
 describe('faultline check --memory', () => {
-  // 22 concurrent writes of unknown outcome, then reads 0, 1, 0: the search needs its memo.
+  // 22 concurrent writes of unknown outcome, then reads 0, 1, 0: the search needs its memo. A second
+  // write of 1 makes a value repeat, so the distinct-values algorithm leaves it to the search.
   const hard: Line[] = [];
   let time = 0;
   for (let p = 0; p < 22; p++) hard.push([p, 'invoke', 'write', p, time++]);
+  hard.push([22, 'invoke', 'write', 1, time++]);
   for (const value of [0, 1, 0]) {
     hard.push([100, 'invoke', 'read', null, time++]);
     hard.push([100, 'ok', 'read', value, time++]);

@@ -114,10 +114,12 @@ describe('faultline check', () => {
 
   it('exits 2 when the time budget runs out', async () => {
     // 22 concurrent writes of unknown outcome, then one process reads 0, 1, 0: impossible (write 0 takes
-    // effect once), but proving it means searching the orders of the writes — far beyond 50 ms.
+    // effect once), but proving it means searching the orders of the writes — far beyond 50 ms. A second
+    // write of 1 makes a value repeat, so the distinct-values algorithm leaves it to the search.
     const lines: Line[] = [];
     let time = 0;
     for (let p = 0; p < 22; p++) lines.push([p, 'invoke', 'write', p, time++]);
+    lines.push([22, 'invoke', 'write', 1, time++]);
     for (const value of [0, 1, 0]) {
       lines.push([100, 'invoke', 'read', null, time++]);
       lines.push([100, 'ok', 'read', value, time++]);

@@ -9,7 +9,7 @@ import {
   showValue,
   valueKey,
 } from '../model.js';
-import { type RegisterState, stepReadWrite } from './register.js';
+import { type RegisterState, readWriteAccess, stepReadWrite } from './register.js';
 
 const casKeys = cached((op: Operation): readonly [string, string] => {
   const [from, to] = op.input as readonly [unknown, unknown];
@@ -46,6 +46,8 @@ export function casRegisterModel(options: { initial?: unknown } = {}): Model<Reg
       return `cas ${showValue(from)}→${showValue(to)}${outcomeSuffix(op)}`;
     },
     show: (state) => state,
+    // Plain reads and writes only: a partition with a `cas` is searched (see docs/linearizability.md).
+    registerAccess: readWriteAccess(initial),
   };
 }
 

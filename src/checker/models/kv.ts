@@ -68,6 +68,15 @@ export function kvModel(): Model<KeyedState> {
       return `cas ${showValue(key)} ${showValue(from)}→${showValue(to)}${outcomeSuffix(op)}`;
     },
     show: (state) => (state.size === 0 ? '{}' : `{${keyedStateKey(state)}}`),
+    // One register per key (partition), every key starting at null; a `cas` is neither a read nor a write.
+    registerAccess: {
+      initial: 'null',
+      access(op) {
+        if (op.f === 'write') return { write: true, value: inputTupleValueKey(op) };
+        if (op.f === 'read') return { write: false, value: op.type === 'ok' ? readKey(op) : '' };
+        return undefined;
+      },
+    },
   };
 }
 

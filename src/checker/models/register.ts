@@ -1,5 +1,13 @@
 import type { Operation } from '../../history/index.js';
-import { describeOperation, inputKey, type Model, outputKey, requireF, valueKey } from '../model.js';
+import {
+  describeOperation,
+  inputKey,
+  type Model,
+  outputKey,
+  type RegisterAccess,
+  requireF,
+  valueKey,
+} from '../model.js';
 
 /** The register's state is the canonical key of its value (see `valueKey`): cheap to compare and hash. */
 export type RegisterState = string;
@@ -9,6 +17,18 @@ export function stepReadWrite(state: RegisterState, op: Operation): RegisterStat
   if (op.f === 'write') return inputKey(op);
   if (op.type === 'info') return state; // a read of unknown outcome constrains nothing
   return outputKey(op) === state ? state : undefined;
+}
+
+/** `registerAccess` of a register starting at `initial` (a valueKey): reads and writes; `cas` is neither. */
+export function readWriteAccess(initial: string): RegisterAccess {
+  return {
+    initial,
+    access(op) {
+      if (op.f === 'write') return { write: true, value: inputKey(op) };
+      if (op.f === 'read') return { write: false, value: op.type === 'ok' ? outputKey(op) : '' };
+      return undefined;
+    },
+  };
 }
 
 /**
@@ -26,6 +46,7 @@ export function registerModel(options: { initial?: unknown } = {}): Model<Regist
     validate: (op) => requireF(op, 'register', ['read', 'write']),
     describe: describeOperation,
     show: (state) => state,
+    registerAccess: readWriteAccess(initial),
   };
 }
 
