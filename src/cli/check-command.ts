@@ -215,6 +215,7 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
   if (values.json) output.stdout(`${JSON.stringify(result, jsonSafe, 2)}\n`);
   else {
     output.stdout(`${describeVerdict(result, against)} (${elapsed})\n`);
+    if (result.decidedBy !== undefined) output.stdout(`  decided by ${result.decidedBy}\n`);
     for (const summary of summaries) {
       for (const line of formatAnomalySummary(summary, startNs)) output.stdout(`  ${line}\n`);
     }
