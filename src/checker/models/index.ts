@@ -3,6 +3,7 @@ import { casRegister } from './cas-register.js';
 import { counter } from './counter.js';
 import { fifoQueue } from './fifo-queue.js';
 import { kv } from './kv.js';
+import { kvAppend } from './kv-append.js';
 import { listAppend } from './list-append.js';
 import { mutex } from './mutex.js';
 import { register } from './register.js';
@@ -13,6 +14,7 @@ export const models = {
   register,
   'cas-register': casRegister,
   kv,
+  'kv-append': kvAppend,
   'list-append': listAppend,
   set,
   counter,
