@@ -20,11 +20,12 @@ export function fifoQueueModel(): Model<QueueState> {
   const model: Model<QueueState> = {
     name: 'fifo-queue',
     init: () => empty,
-    step({ queue, infoDequeues }, op) {
+    step(state, op) {
+      const { queue, infoDequeues } = state;
       if (op.f === 'enqueue') return { queue: [...queue, inputKey(op)], infoDequeues };
       if (op.type === 'info') return queue.length === 0 ? undefined : { queue: queue.slice(1), infoDequeues };
       const got = outputKey(op);
-      if (got === 'null') return queue.length === 0 ? { queue, infoDequeues } : undefined;
+      if (got === 'null') return queue.length === 0 ? state : undefined;
       return queue[0] === got ? { queue: queue.slice(1), infoDequeues } : undefined;
     },
     key: (state) => (state.infoDequeues === 0 ? '' : `${state.infoDequeues}|`) + state.queue.join(','),
