@@ -27,6 +27,12 @@ function specialised<S>(model: Model<S>, ops: readonly Op[]): Model<S> {
   );
 }
 
+/** The model without its `forOps`, as the search used it before (the plain model, for comparison). */
+function plain<S>(model: Model<S>): Model<S> {
+  const { forOps: _, ...rest } = model;
+  return rest;
+}
+
 describe('kv-append against Porcupine’s key-value semantics, by hand', () => {
   // Porcupine's kv model: get returns the key's string ("" when missing), put sets it, append adds to
   // its end. Clients 0–3; times in ms. Key "x":
@@ -75,7 +81,9 @@ describe('kv-append against Porcupine’s key-value semantics, by hand', () => {
     const result = await checkLinearizability(ops, model);
     assert.equal(result.valid, false);
     assert.equal((result.counterexample as LinearizabilityCounterexample).partition, '"y"');
-    assert.equal((result.counterexample as LinearizabilityCounterexample).stateAtFailure, '{"y"="12"}');
+    // "12" fits no further, and the doomed rule already knows at "1" (the search may stop at either).
+    const { stateAtFailure } = result.counterexample as LinearizabilityCounterexample;
+    assert.ok(['{"y"="1"}', '{"y"="12"}'].includes(stateAtFailure), stateAtFailure);
   });
 });
 
@@ -90,8 +98,8 @@ describe('kv-append: doomed gets (forOps)', () => {
   const ops = events(lines);
 
   it('decides at once what the plain model cannot within 200,000 configurations', () => {
-    const plain = checkLinearizabilitySync(ops, models['kv-append'], { maxSteps: 200_000 });
-    assert.equal(plain.valid, 'unknown');
+    const unpruned = checkLinearizabilitySync(ops, plain(models['kv-append']), { maxSteps: 200_000 });
+    assert.equal(unpruned.valid, 'unknown');
     const pruned = checkLinearizabilitySync(ops, specialised(models['kv-append'], ops), {
       maxSteps: 200_000,
     });
