@@ -61,28 +61,54 @@ export function kvAppendModel(): Model<KeyedState> {
 }
 
 /**
- * The model knowing the partition's `put` values. A key's later values all start with its current
- * value (only appends from now on) or with the value of some `put` (the last one placed, then
- * appends), so a `get` whose text starts with neither can never fit: `doomed`. Sound with any superset
- * of the puts (placed ones included); with no put the value only grows, as in list-append.
+ * The model knowing the partition's ops. Two rules, each sound on its own and together (the plain
+ * model accepts a linearization iff this one does):
+ *
+ * 1. `step`: an `info` append whose text no `ok` get of its key contains, or an `info` put whose value
+ *    starts no such get's text, never takes effect. Delete it from a linearization where it does: only
+ *    the values up to the next put change, and no get read one of them (each would contain the text,
+ *    or start with the put's value); appends and puts do not look at the value. "Never took effect"
+ *    is always allowed for an `info` op, so nothing is lost.
+ * 2. `doomed`: a key's later values all start with its current value (only appends from now on) or
+ *    with the value of some `put` (the last one placed, then appends), so a `get` whose text starts
+ *    with neither can never fit. With no put the value only grows, as in list-append.
+ *
+ * Both need every `ok` get and `put` of the partition among `ops` (more ops only weaken them).
  */
 function specialise(model: Model<KeyedState>, ops: readonly Operation[]): Model<KeyedState> {
   const puts = new Map<string, Set<string>>();
+  const reads = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, value: string) => {
+    const values = map.get(key) ?? new Set<string>();
+    values.add(value);
+    map.set(key, values);
+  };
   for (const op of ops) {
-    if (op.f !== 'put' || op.type === 'fail') continue;
-    const key = inputTupleKey(op);
-    const values = puts.get(key) ?? new Set<string>();
-    values.add(text(op));
-    puts.set(key, values);
+    if (op.type === 'fail') continue;
+    if (op.f === 'put') add(puts, inputTupleKey(op), text(op));
+    else if (op.f === 'get' && op.type === 'ok') add(reads, inputTupleKey(op), readText(op));
   }
+  // Each key's distinct get texts, each after a NUL: one native `includes` answers "some get contains
+  // t" (and, with the NUL, "some get starts with t"); a text that itself holds a NUL can only make a
+  // match spurious, which keeps the op (sound).
+  const seen = new Map([...reads].map(([key, texts]) => [key, [...texts].map((t) => `\0${t}`).join('')]));
+  const unseen = cached((op: Operation) => {
+    const all = seen.get(inputTupleKey(op)) ?? '';
+    return !all.includes(op.f === 'put' ? `\0${text(op)}` : text(op));
+  });
   // Whether some put's value starts the get's text: a property of the op alone, so computed once.
   const afterSomePut = cached((op: Operation) => {
     const read = readText(op);
     for (const value of puts.get(inputTupleKey(op)) ?? []) if (read.startsWith(value)) return true;
     return false;
   });
+  const step = model.step;
   return {
     ...model,
+    step(state, op) {
+      if (op.type === 'info' && op.f !== 'get' && unseen(op)) return undefined;
+      return step(state, op);
+    },
     doomed(state, op) {
       if (op.f !== 'get' || op.type !== 'ok') return false;
       return !readText(op).startsWith(state.get(inputTupleKey(op)) ?? '') && !afterSomePut(op);
