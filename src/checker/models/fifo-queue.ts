@@ -65,8 +65,8 @@ export function fifoQueueModel(): Model<QueueState> {
  *    dequeue) than `info` dequeues are left: only those can remove such an element, and the state
  *    counts how many have taken effect (rule 3).
  *
- * Rules 3 and 4 need exactly the ops the search steps (a missing `info` dequeue would block the later
- * ones, and an extra one would be counted as still to come).
+ * Rules 2 and 3 need exactly the ops the search steps: an `ok` or `info` dequeue among `ops` that the
+ * search never steps would be waited for (an element kept for it, later `info` dequeues blocked).
  */
 function specialise(model: Model<QueueState>, ops: readonly Operation[]): Model<QueueState> {
   const enqueued = new Map<string, number>();
