@@ -56,6 +56,14 @@ export interface Model<S> {
    * checker then decides the partition in O(n log n) (src/checker/read-mapped.ts) instead of searching.
    */
   readonly registerAccess?: RegisterAccess;
+  /**
+   * Optional: this model specialised to one partition's ops, called once before that partition's search
+   * with exactly the ops the search will step (no `fail`s, no dropped read-only `info` ops). It must
+   * accept a linearization of those ops iff this model does, but its `step` and `doomed` may use facts
+   * about the whole partition to cut dead ends sooner (e.g. the fifo-queue model knows which values
+   * some `ok` dequeue still has to return). `init`, `key` and `show` must agree with this model's.
+   */
+  forOps?(ops: readonly Operation[]): Model<S>;
 }
 
 /** How the ops of a register model read and write their one register (per partition). */

@@ -10,6 +10,7 @@ import {
   casRegisterSpec,
   counterSpec,
   fifoQueueSpec,
+  kvAppendSpec,
   kvSpec,
   listAppendSpec,
   mutexSpec,
@@ -61,6 +62,15 @@ const subjects: Record<string, Subject> = {
       const [key, list] = value as [unknown, unknown[]];
       return [key, [...list, never]];
     }),
+  },
+  // Puts make every get ambiguous again (the value may have been reset), so info-heavy histories are
+  // expensive for the plain model: kept smaller, as for the queue.
+  'kv-append': {
+    model: models['kv-append'],
+    spec: kvAppendSpec() as SimSpec<never>,
+    corrupt: readOf('get', (value) => [(value as unknown[])[0], 'never.']),
+    maxOps: 30,
+    maxInfoProbability: 0.1,
   },
   set: {
     model: models.set,

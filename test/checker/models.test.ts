@@ -283,6 +283,87 @@ const cases: Record<string, { readonly model: Model<unknown>; readonly cases: re
       },
     ],
   },
+  'kv-append': {
+    model: models['kv-append'],
+    cases: [
+      {
+        name: 'a missing key reads as "" (or null)',
+        lines: [
+          call(0, 'get', ['x', null]),
+          ok(0, 'get', ['x', '']),
+          call(0, 'get', ['x', null]),
+          ok(0, 'get', ['x', null]),
+        ],
+        valid: true,
+      },
+      {
+        name: 'append to a missing key, then put resets',
+        lines: [
+          call(0, 'append', ['x', 'a']),
+          ok(0, 'append', ['x', 'a']),
+          call(0, 'append', ['x', 'b']),
+          ok(0, 'append', ['x', 'b']),
+          call(1, 'get', ['x', null]),
+          ok(1, 'get', ['x', 'ab']),
+          call(0, 'put', ['x', 'z']),
+          ok(0, 'put', ['x', 'z']),
+          call(1, 'get', ['x', null]),
+          ok(1, 'get', ['x', 'z']),
+        ],
+        valid: true,
+      },
+      {
+        name: 'appends in the wrong order',
+        lines: [
+          call(0, 'append', ['x', 'a']),
+          ok(0, 'append', ['x', 'a']),
+          call(0, 'append', ['x', 'b']),
+          ok(0, 'append', ['x', 'b']),
+          call(1, 'get', ['x', null]),
+          ok(1, 'get', ['x', 'ba']),
+        ],
+        valid: false,
+      },
+      {
+        name: 'concurrent appends in either order, but one order for every get',
+        lines: [
+          call(0, 'append', ['x', 'a']),
+          call(1, 'append', ['x', 'b']),
+          call(2, 'get', ['x', null]),
+          ok(2, 'get', ['x', 'ba']),
+          call(2, 'get', ['x', null]),
+          ok(2, 'get', ['x', 'ab']),
+          ok(0, 'append', ['x', 'a']),
+          ok(1, 'append', ['x', 'b']),
+        ],
+        valid: false,
+      },
+      {
+        name: 'an info append may have taken effect, once',
+        lines: [
+          call(0, 'append', ['x', 'a']),
+          info(0, 'append', ['x', 'a']),
+          call(1, 'get', ['x', null]),
+          ok(1, 'get', ['x', 'a']),
+          call(1, 'append', ['x', 'b']),
+          ok(1, 'append', ['x', 'b']),
+          call(1, 'get', ['x', null]),
+          ok(1, 'get', ['x', 'ab']),
+        ],
+        valid: true,
+      },
+      {
+        name: 'keys are independent',
+        lines: [
+          call(0, 'put', ['x', 'a']),
+          ok(0, 'put', ['x', 'a']),
+          call(1, 'get', ['y', null]),
+          ok(1, 'get', ['y', 'a']),
+        ],
+        valid: false,
+      },
+    ],
+  },
   set: {
     model: models.set,
     cases: [
@@ -507,6 +588,7 @@ describe('model registry', () => {
       'counter',
       'fifo-queue',
       'kv',
+      'kv-append',
       'list-append',
       'mutex',
       'register',
@@ -574,6 +656,28 @@ describe('model validation', () => {
       /op 1: /,
       /\[key, \[elements…\]\]/,
     ));
+
+  it('kv-append values must be strings, naming the op and the expected shape', async () => {
+    await rejects(
+      models['kv-append'],
+      [call(0, 'append', ['x', 1]), ok(0, 'append', ['x', 1])],
+      /op 0: kv-append append invoke value \["x",1\]/,
+      /\[key, a string\]/,
+    );
+    await rejects(
+      models['kv-append'],
+      [call(0, 'get', ['x', null]), ok(0, 'get', ['x', ['a']])],
+      /op 1: kv-append get ok value/,
+      /\[key, a string\] \(or \[key, null\] for a missing key\)/,
+    );
+    await rejects(
+      models['kv-append'],
+      [call(0, 'put', 'x'), info(0, 'put', 'x')],
+      /op 0: .*put/,
+      /\[key, a string\]/,
+    );
+    await rejects(models['kv-append'], [call(0, 'write', ['x', 'a'])], /"write"/, /"get", "put", "append"/);
+  });
 
   it('counter adds must be numbers', () =>
     rejects(models.counter, [call(0, 'add', 'one'), ok(0, 'add', 'one')], /counter add/, /finite number/));

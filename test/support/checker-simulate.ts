@@ -213,3 +213,26 @@ export function mutexSpec(): SimSpec<boolean> {
     },
   };
 }
+
+/**
+ * Porcupine's key-value store with string `append`: get / put / append of short texts per key (a
+ * missing key reads as ""). Puts are rarer than appends, so values grow and gets see long texts.
+ */
+export function kvAppendSpec(keys = 3, putProbability = 0.15): SimSpec<ReadonlyMap<number, string>> {
+  return {
+    init: new Map(),
+    invoke(draw, serial) {
+      const key = draw.int(keys);
+      if (draw.chance(0.4)) return { f: 'get', value: [key, null] };
+      const f = draw.chance(putProbability) ? 'put' : 'append';
+      return { f, value: [key, `${serial.toString(36)}.`] };
+    },
+    apply(state, f, value) {
+      const [key, arg] = value as [number, string | null];
+      const current = state.get(key) ?? '';
+      if (f === 'get') return ok(state, [key, current]);
+      const next = f === 'put' ? (arg as string) : current + (arg as string);
+      return ok(new Map(state).set(key, next), value);
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { casRegister, casRegisterModel } from './cas-register.js';
 import { counter, counterModel } from './counter.js';
 import { fifoQueue } from './fifo-queue.js';
 import { kv } from './kv.js';
+import { kvAppend } from './kv-append.js';
 import { listAppend } from './list-append.js';
 import { mutex } from './mutex.js';
 import { register, registerModel } from './register.js';
@@ -14,6 +15,7 @@ export const models = {
   register,
   'cas-register': casRegister,
   kv,
+  'kv-append': kvAppend,
   'list-append': listAppend,
   set,
   counter,
@@ -67,6 +69,7 @@ export const modelFactories = {
     create: ({ initial }) => (initial === undefined ? casRegister : casRegisterModel({ initial })),
   },
   kv: { roles: ['read', 'write', 'cas'], create: () => kv },
+  'kv-append': { roles: ['get', 'put', 'append'], create: () => kvAppend },
   'list-append': { roles: ['append', 'read'], create: () => listAppend },
   set: { roles: ['add', 'read'], create: () => set },
   counter: {
