@@ -1,4 +1,4 @@
-import { requireNumber } from '../core/assert.js';
+import { invalid, requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import type { Op, Operation, ProcessId } from '../history/index.js';
@@ -7,6 +7,7 @@ import { type PartitionBudget, type PartitionOutcome, PartitionSearch } from './
 import { describeOperation, type Model } from './model.js';
 import type { Anomaly, CheckResult } from './result.js';
 import { pushTo } from './safety-support.js';
+import { type SearchStrategy, searchStrategies } from './wgl-search.js';
 
 /**
  * The linearizability check itself, pure: no clock, no event loop, no threads. `checkLinearizabilitySync`
@@ -28,6 +29,12 @@ export interface LinearizabilitySearchOptions {
   readonly partition?: boolean;
   /** Lowe's memo (default true). False only to measure what it buys: the search may then be exponential. */
   readonly memoise?: boolean;
+  /**
+   * Internal, for tests and measurements: the strategies for placing `info` ops that run side by side,
+   * sharing the budget, the first verdict winning (default every one: `definite-first`, `time-order`).
+   * See "Search strategies" in docs/linearizability.md.
+   */
+  readonly strategies?: readonly SearchStrategy[];
 }
 
 export interface LinearizabilitySyncOptions extends LinearizabilitySearchOptions {
@@ -132,6 +139,7 @@ export class LinearizabilityRun<S> {
         min: 0,
       }),
       maxSteps,
+      ...(options.strategies === undefined ? {} : { strategies: checkStrategies(options.strategies) }),
     };
     const operations = pairOperations(history);
     for (const op of operations) model.validate?.(op);
@@ -209,9 +217,14 @@ export class LinearizabilityRun<S> {
     let cacheEntries = 0;
     let memoryBytes = 0;
     let checked = 0;
+    const decidedBy: Record<string, number> = {};
     for (const outcome of this.outcomes) {
       if (outcome === undefined) continue;
       checked++;
+      if (outcome.strategy !== undefined) {
+        const name = `decidedBy${outcome.strategy.replace(/(^|-)(\w)/g, (_, _dash, c: string) => c.toUpperCase())}`;
+        decidedBy[name] = (decidedBy[name] ?? 0) + 1;
+      }
       steps += outcome.steps;
       cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
       memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
@@ -226,6 +239,8 @@ export class LinearizabilityRun<S> {
       maxMemoryBytes: memoryBytes,
       workers: driver.workers ?? 0,
       elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+      // Partitions each strategy of the portfolio decided, e.g. decidedByTimeOrder.
+      ...decidedBy,
     };
     if (this.firstFailure !== Number.POSITIVE_INFINITY) {
       const partition = this.partitions[this.firstFailure] as Partition;
@@ -297,6 +312,19 @@ export function checkLinearizabilitySync<S>(
     run.record(index, search.runUntil(late) ?? search.cut('timeout'));
   }
   return run.result({ elapsedMs: (now?.() ?? 0) - started });
+}
+
+function checkStrategies(strategies: readonly SearchStrategy[]): readonly SearchStrategy[] {
+  const valid = strategies.length > 0 && strategies.every((s) => searchStrategies.includes(s));
+  if (!valid || new Set(strategies).size !== strategies.length) {
+    const expected = searchStrategies.map((s) => JSON.stringify(s)).join(', ');
+    throw invalid(
+      'strategies',
+      `expected distinct strategies among ${expected}, got ${JSON.stringify(strategies)}`,
+      expected,
+    );
+  }
+  return [...strategies];
 }
 
 function compareKeys(a: string | null, b: string | null): number {

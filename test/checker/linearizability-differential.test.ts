@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkLinearizability } from '../../src/check-driver/index.js';
 import { checkBruteForce } from '../../src/checker/brute-force.js';
+import { checkLinearizabilitySync } from '../../src/checker/linearizability.js';
 import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
+import { searchStrategies } from '../../src/checker/wgl-search.js';
 import { Random } from '../../src/core/random.js';
 import type { Op } from '../../src/history/op.js';
 import { liftArbitrary, liftHistory } from './value-arbitraries.js';
@@ -61,7 +63,13 @@ const generators: Record<
 };
 
 /** A random history of at most `events` events over `processes` clients (some calls left open). */
-function randomHistory(name: string, seed: number, events: number, processes: number): Op[] {
+function randomHistory(
+  name: string,
+  seed: number,
+  events: number,
+  processes: number,
+  infoProbability = 0.12,
+): Op[] {
   const generator = generators[name] as (typeof generators)[string];
   const r = new Random(seed, name);
   const open = new Map<number, [string, unknown]>();
@@ -83,10 +91,10 @@ function randomHistory(name: string, seed: number, events: number, processes: nu
     open.delete(process);
     const [f, input] = pending;
     const roll = r.next();
-    if (roll < 0.12) {
+    if (roll < infoProbability) {
       push(process, 'info', f, input);
       live[slot] = next++; // Jepsen: a crashed client comes back as a new process
-    } else if (roll < 0.2) push(process, 'fail', f, input);
+    } else if (roll < infoProbability + 0.08) push(process, 'fail', f, input);
     else push(process, 'ok', f, generator.output(r, f, input));
   }
   return ops;
@@ -141,6 +149,35 @@ describe('differential: WGL search against brute force', () => {
         ),
         { numRuns: 150, seed: 8 },
       );
+    });
+  }
+});
+
+describe('differential: every search strategy alone, and the portfolio, against brute force', () => {
+  // Many info ops (40% of completions), where the strategies differ and the symmetry reduction acts.
+  const strategies = [...searchStrategies.map((strategy) => [strategy]), [...searchStrategies].reverse()];
+  for (const name of Object.keys(generators)) {
+    it(`${name}: 400 small histories rich in info ops agree`, () => {
+      const model = models[name as keyof typeof models] as Model<unknown>;
+      const verdicts = { true: 0, false: 0 };
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          fc.integer({ min: 1, max: 18 }),
+          fc.integer({ min: 1, max: 5 }),
+          (seed, events, processes) => {
+            const ops = randomHistory(name, seed, events, processes, 0.4);
+            const expected = checkBruteForce(ops, model).valid;
+            for (const chosen of strategies) {
+              const result = checkLinearizabilitySync(ops, model, { strategies: chosen });
+              assert.equal(result.valid, expected, `${chosen.join('+')}, seed ${seed}`);
+            }
+            verdicts[String(expected) as 'true' | 'false']++;
+          },
+        ),
+        { numRuns: 400, seed: 13 },
+      );
+      assert.ok(verdicts.true > 40 && verdicts.false > 40, JSON.stringify(verdicts));
     });
   }
 });
