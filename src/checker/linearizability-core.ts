@@ -53,7 +53,7 @@ function showState<S>(model: Model<S>, state: S): string {
  * ops, the model and the budget. They share the budget: steps and cache entries count over all of
  * them, and a search may only grow its memo into the memory the others leave. The first verdict wins;
  * a search that runs out of memory is dropped and its memo freed, so the others can go on; the outcome
- * is `memory` only when every search ran out.
+ * is `memory` only when the last one runs out.
  */
 export class PartitionSearch<S> {
   private readonly searches: (WglSearch<S> | undefined)[];
@@ -93,8 +93,9 @@ export class PartitionSearch<S> {
         this.notePeaks();
         if (status === 'paused') continue;
         if (status === 'memory' && this.searches.some((other) => other !== undefined && other !== search)) {
+          // Out of shared memory: it gives way, and its memo can be collected.
           this.droppedSteps += search.steps;
-          this.searches[index] = undefined; // its memo can be collected
+          this.searches[index] = undefined;
           continue;
         }
         // A verdict, or the last search out of memory, or the shared step budget spent.
