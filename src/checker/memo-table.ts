@@ -32,6 +32,7 @@ export class MemoTable {
     this.hashes = new Uint32Array(initialCapacity);
     this.slots = new Int32Array(initialCapacity * 2);
     this.mask = this.slots.length - 1;
+    this.indexBytes = initialCapacity * (8 + 4 + 8);
   }
 
   /** Bytes held: the key chunks and the index. */
@@ -46,9 +47,8 @@ export class MemoTable {
     return this.bytes + chunk + (full ? this.indexBytes : 0);
   }
 
-  private get indexBytes(): number {
-    return this.starts.byteLength + this.hashes.byteLength + this.slots.byteLength;
-  }
+  /** Bytes of starts, hashes and slots (kept, since the budget is checked at every step). */
+  private indexBytes: number;
 
   /** Adds the configuration whose key is `key[0 .. length)`; false if it was already there. */
   add(hash: number, key: Uint8Array, length: number): boolean {
@@ -112,6 +112,7 @@ export class MemoTable {
     this.hashes = hashes;
     this.slots = new Int32Array(capacity * 2);
     this.mask = this.slots.length - 1;
+    this.indexBytes = capacity * (8 + 4 + 8);
     for (let entry = 0; entry < this.size; entry++) {
       let slot = (hashes[entry] as number) & this.mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
