@@ -439,7 +439,8 @@ export class WglSearch<S> {
     if (id === undefined) {
       id = this.stateIds.size;
       this.stateIds.set(key, id);
-      this.stateBytes += 64 + (typeof key === 'string' ? key.length : 8);
+      // The key (up to 2 bytes a char), the Map entry, and the state object the stacks hold.
+      this.stateBytes += 128 + (typeof key === 'string' ? 2 * key.length : 8);
     }
     return id;
   }
