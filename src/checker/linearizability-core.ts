@@ -6,13 +6,21 @@ import {
   type ReadMappedViolation,
   violationFrontier,
 } from './read-mapped.js';
-import { type SearchOptions, WglSearch } from './wgl-search.js';
+import {
+  type SearchOptions,
+  type SearchStatus,
+  type SearchStrategy,
+  searchStrategies,
+  WglSearch,
+} from './wgl-search.js';
 
-/**
- * Search budget for one partition: counts only, so the outcome never depends on timing. `readMapped`
- * (default true): try the distinct-values algorithm before the search.
- */
-export type PartitionBudget = SearchOptions & { readonly readMapped?: boolean };
+/** Search budget for one partition: counts only, so the outcome never depends on timing. */
+export interface PartitionBudget extends Omit<SearchOptions, 'strategy'> {
+  /** The portfolio: strategies run side by side, sharing the budget (default every one, see `searchStrategies`). */
+  readonly strategies?: readonly SearchStrategy[];
+  /** Try the distinct-values algorithm before the search (default true). */
+  readonly readMapped?: boolean;
+}
 
 /** The outcome of one partition's search, in plain data (a driver may carry it across threads). */
 export interface PartitionOutcome {
@@ -20,7 +28,10 @@ export interface PartitionOutcome {
   readonly status: 'linearizable' | 'not-linearizable' | 'memory' | 'steps' | 'timeout' | 'aborted';
   readonly steps: number;
   readonly cacheEntries: number;
+  /** Peak bytes of the memos (and their state keys) held at once, over every strategy of the portfolio. */
   readonly memoryBytes: number;
+  /** The strategy whose search decided (on `linearizable` and `not-linearizable`). */
+  readonly strategy?: SearchStrategy;
   /** On `not-linearizable`: the deepest configuration, by positions in the partition's search ops. */
   readonly frontier?: FrontierSummary;
   /** Which algorithm decided: the distinct-values one (src/checker/read-mapped.ts) or the search. */
@@ -50,11 +61,26 @@ function showState<S>(model: Model<S>, state: S): string {
 /**
  * The WGL search over one partition's ops (no `fail`s), as a step function a driver pumps: pure, no
  * clock and no event loop. The driver decides when to pause (to yield, or because its time ran out).
+ *
+ * A portfolio: one independent search per strategy (see `SearchStrategy`), interleaved round robin in
+ * slices of `sliceIterations` loop iterations in this one thread, so the outcome depends only on the
+ * ops, the model and the budget. They share the budget: steps and cache entries count over all of
+ * them, and a search may only grow its memo into the memory the others leave. The first verdict wins;
+ * a search that runs out of memory is dropped and its memo freed, so the others can go on; the outcome
+ * is `memory` only when the last one runs out.
  */
 export class PartitionSearch<S> {
-  private readonly search: WglSearch<S> | undefined;
-  /** The distinct-values algorithm's outcome, when it decided (then there is no search). */
-  private readonly decided: PartitionOutcome | undefined;
+  private readonly searches: (WglSearch<S> | undefined)[];
+  private readonly strategies: readonly SearchStrategy[];
+  private readonly budget: PartitionBudget;
+  private turn = 0;
+  /** Steps of searches already dropped (they count against the shared step budget). */
+  private droppedSteps = 0;
+  private peakMemoryBytes = 0;
+  private peakCacheEntries = 0;
+  private decided: { status: Exclude<SearchStatus, 'paused'>; index: number } | undefined;
+  /** The distinct-values algorithm's outcome, when it decided (then nothing is searched). */
+  private readonly fastOutcome: PartitionOutcome | undefined;
   private readonly fallback: ReadMappedFallback | undefined;
 
   constructor(
@@ -62,53 +88,110 @@ export class PartitionSearch<S> {
     private readonly model: Model<S>,
     budget: PartitionBudget,
   ) {
+    this.budget = budget;
+    this.strategies = budget.strategies ?? searchStrategies;
     // O(n log n) when it applies, so it runs whole here, before any slicing.
     const fast = budget.readMapped === false ? undefined : checkReadMapped(ops, model);
     const none = { steps: 0, cacheEntries: 0, memoryBytes: 0, method: 'read-mapped' } as const;
-    if (fast?.status === 'linearizable') this.decided = { status: 'linearizable', ...none };
+    if (fast?.status === 'linearizable') this.fastOutcome = { status: 'linearizable', ...none };
     else if (fast?.status === 'not-linearizable') {
       const frontier = violationFrontier(ops, model, fast);
       if (frontier !== undefined)
-        this.decided = { status: 'not-linearizable', ...none, frontier, violation: fast.violation };
+        this.fastOutcome = { status: 'not-linearizable', ...none, frontier, violation: fast.violation };
     }
     if (fast?.status === 'not-applicable') this.fallback = fast.fallback;
-    if (this.decided === undefined) this.search = new WglSearch(ops, model, budget);
+    // The search steps the model specialised to these ops, if it has a specialisation (`forOps`);
+    // explanations (`fits`, `show`) use the plain model.
+    const searchModel = this.fastOutcome === undefined ? (model.forOps?.(ops) ?? model) : model;
+    this.searches =
+      this.fastOutcome === undefined
+        ? this.strategies.map((strategy) => new WglSearch(ops, searchModel, { ...budget, strategy }))
+        : [];
   }
 
   /**
-   * Searches in slices, asking `pause()` between them: the outcome, or `undefined` when `pause` said
-   * true first (call again to resume; the outcome is the same however the search was sliced).
+   * Searches in slices, asking `pause()` after each round of slices: the outcome, or `undefined` when
+   * `pause` said true first (call again to resume; the outcome is the same however the search was sliced).
    */
   runUntil(pause: () => boolean): PartitionOutcome | undefined {
-    if (this.decided !== undefined) return this.decided;
-    const search = this.search as WglSearch<S>;
+    if (this.fastOutcome !== undefined) return this.fastOutcome;
+    if (this.decided !== undefined) return this.outcome(this.decided.status);
     for (;;) {
-      const status = search.run(sliceIterations);
-      if (status !== 'paused') return this.outcome(status);
+      for (let k = 0; k < this.searches.length; k++) {
+        const index = this.turn;
+        this.turn = (this.turn + 1) % this.searches.length;
+        const search = this.searches[index];
+        if (search === undefined) continue;
+        this.share(search);
+        const status = search.run(sliceIterations);
+        this.notePeaks();
+        if (status === 'paused') continue;
+        if (status === 'memory' && this.searches.some((other) => other !== undefined && other !== search)) {
+          // Out of shared memory: it gives way, and its memo can be collected.
+          this.droppedSteps += search.steps;
+          this.searches[index] = undefined;
+          continue;
+        }
+        // A verdict, or the last search out of memory, or the shared step budget spent.
+        this.decided = { status, index: status === 'memory' || status === 'steps' ? -1 : index };
+        return this.outcome(status);
+      }
       if (pause()) return undefined;
     }
   }
 
   /** Gives up on the driver's word (its time ran out, or it was aborted), with the work done so far. */
   cut(status: 'timeout' | 'aborted'): PartitionOutcome {
-    if (this.decided !== undefined)
+    if (this.fastOutcome !== undefined)
       return { status, steps: 0, cacheEntries: 0, memoryBytes: 0, method: 'read-mapped' };
     return this.outcome(status);
   }
 
+  /** Sets `search`'s limits to what the other live searches leave of the budget. */
+  private share(search: WglSearch<S>): void {
+    let steps = this.droppedSteps;
+    let entries = 0;
+    let bytes = 0;
+    for (const other of this.searches) {
+      if (other === undefined || other === search) continue;
+      steps += other.steps;
+      entries += other.cacheEntries;
+      bytes += other.memoryBytes;
+    }
+    const { maxSteps, maxCacheEntries, maxMemoryBytes } = this.budget;
+    search.limits.maxSteps = Math.max(0, maxSteps - steps);
+    search.limits.maxCacheEntries = Math.max(0, maxCacheEntries - entries);
+    search.limits.maxMemoryBytes = Math.max(0, maxMemoryBytes - bytes);
+  }
+
+  private notePeaks(): void {
+    let entries = 0;
+    let bytes = 0;
+    for (const search of this.searches) {
+      entries += search?.cacheEntries ?? 0;
+      bytes += search?.memoryBytes ?? 0;
+    }
+    this.peakCacheEntries = Math.max(this.peakCacheEntries, entries);
+    this.peakMemoryBytes = Math.max(this.peakMemoryBytes, bytes);
+  }
+
   private outcome(status: PartitionOutcome['status']): PartitionOutcome {
     const { model, ops } = this;
-    const search = this.search as WglSearch<S>;
+    let steps = this.droppedSteps;
+    for (const search of this.searches) steps += search?.steps ?? 0;
+    const decider = this.decided === undefined ? undefined : this.searches[this.decided.index];
+    const strategy = decider === undefined ? undefined : this.strategies[this.decided?.index as number];
     const base = {
       status,
-      steps: search.steps,
-      cacheEntries: search.cacheEntries,
-      memoryBytes: search.memoryBytes,
+      steps,
+      cacheEntries: this.peakCacheEntries,
+      memoryBytes: this.peakMemoryBytes,
       method: 'search' as const,
+      ...(strategy === undefined ? {} : { strategy }),
       ...(this.fallback === undefined ? {} : { fallback: this.fallback }),
     };
-    if (status !== 'not-linearizable') return base;
-    const frontier = search.frontier();
+    if (status !== 'not-linearizable' || decider === undefined) return base;
+    const frontier = decider.frontier();
     const initial = model.init();
     const last = frontier.states.length === 0 ? initial : (frontier.states[frontier.states.length - 1] as S);
     return {

@@ -1,4 +1,4 @@
-import { requireNumber } from '../core/assert.js';
+import { invalid, requireNumber } from '../core/assert.js';
 import { codes } from '../core/codes.js';
 import { FaultlineError } from '../core/errors.js';
 import type { Op, Operation, ProcessId } from '../history/index.js';
@@ -8,6 +8,7 @@ import { describeOperation, type Model } from './model.js';
 import { describeFallback, describeViolation, type OpLabel, violationOps } from './read-mapped.js';
 import type { Anomaly, CheckResult } from './result.js';
 import { pushTo } from './safety-support.js';
+import { type SearchStrategy, searchStrategies } from './wgl-search.js';
 
 /**
  * The linearizability check itself, pure: no clock, no event loop, no threads. `checkLinearizabilitySync`
@@ -34,6 +35,12 @@ export interface LinearizabilitySearchOptions {
    * before searching (default true; models with `registerAccess`). False to measure the search alone.
    */
   readonly readMapped?: boolean;
+  /**
+   * Internal, for tests and measurements: the strategies for placing `info` ops that run side by side,
+   * sharing the budget, the first verdict winning (default every one: `definite-first`, `time-order`).
+   * See "Search strategies" in docs/linearizability.md.
+   */
+  readonly strategies?: readonly SearchStrategy[];
 }
 
 export interface LinearizabilitySyncOptions extends LinearizabilitySearchOptions {
@@ -139,6 +146,7 @@ export class LinearizabilityRun<S> {
       }),
       maxSteps,
       readMapped: options.readMapped ?? true,
+      ...(options.strategies === undefined ? {} : { strategies: checkStrategies(options.strategies) }),
     };
     const operations = pairOperations(history);
     for (const op of operations) model.validate?.(op);
@@ -217,10 +225,15 @@ export class LinearizabilityRun<S> {
     let memoryBytes = 0;
     let checked = 0;
     let readMapped = 0;
+    const byStrategy: Record<string, number> = {};
     for (const outcome of this.outcomes) {
       if (outcome === undefined) continue;
       checked++;
       if (outcome.method === 'read-mapped') readMapped++;
+      if (outcome.strategy !== undefined) {
+        const name = `decidedBy${outcome.strategy.replace(/(^|-)(\w)/g, (_, _dash, c: string) => c.toUpperCase())}`;
+        byStrategy[name] = (byStrategy[name] ?? 0) + 1;
+      }
       steps += outcome.steps;
       cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
       memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
@@ -238,6 +251,8 @@ export class LinearizabilityRun<S> {
       maxMemoryBytes: memoryBytes,
       workers: driver.workers ?? 0,
       elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+      // Partitions each strategy of the portfolio decided, e.g. decidedByTimeOrder.
+      ...byStrategy,
     };
     if (this.firstFailure !== Number.POSITIVE_INFINITY) {
       const partition = this.partitions[this.firstFailure] as Partition;
@@ -269,7 +284,7 @@ export class LinearizabilityRun<S> {
   }
 
   /**
-   * `the distinct-values algorithm (3 partitions), the search (1: values repeat: …)`: which algorithm
+   * `the distinct-values algorithm (3 partitions), the search (1 partition by time-order; values repeat: …)`: which algorithm
    * decided the partitions checked, and the first reason (in partition order) the search was needed.
    */
   private decidedBy(): string {
@@ -277,6 +292,7 @@ export class LinearizabilityRun<S> {
     let searched = 0;
     let why: string | undefined;
     let reasons = 0;
+    const strategies = new Map<string, number>();
     this.outcomes.forEach((outcome, index) => {
       if (outcome === undefined) return;
       if (outcome.method === 'read-mapped') {
@@ -284,6 +300,8 @@ export class LinearizabilityRun<S> {
         return;
       }
       searched++;
+      if (outcome.strategy !== undefined)
+        strategies.set(outcome.strategy, (strategies.get(outcome.strategy) ?? 0) + 1);
       if (outcome.fallback === undefined) return;
       const partition = this.partitions[index] as Partition;
       const text = describeFallback(outcome.fallback, opLabel(this.model, partition));
@@ -296,7 +314,14 @@ export class LinearizabilityRun<S> {
     if (fast > 0) parts.push(`the distinct-values algorithm (${plural(fast)})`);
     if (searched > 0) {
       const more = reasons > 1 ? `; ${reasons - 1} more` : '';
-      parts.push(`the search (${why === undefined ? plural(searched) : `${searched}: ${why}${more}`})`);
+      const by = [...strategies];
+      const count =
+        by.length === 0
+          ? plural(searched)
+          : by.length === 1 && (by[0] as [string, number])[1] === searched
+            ? `${plural(searched)} by ${(by[0] as [string, number])[0]}`
+            : `${plural(searched)}: ${by.map(([strategy, k]) => `${k} by ${strategy}`).join(', ')}`;
+      parts.push(`the search (${why === undefined ? count : `${count}; ${why}${more}`})`);
     }
     return parts.length === 0 ? 'nothing (no partition was checked)' : parts.join(', ');
   }
@@ -350,6 +375,19 @@ export function checkLinearizabilitySync<S>(
     run.record(index, search.runUntil(late) ?? search.cut('timeout'));
   }
   return run.result({ elapsedMs: (now?.() ?? 0) - started });
+}
+
+function checkStrategies(strategies: readonly SearchStrategy[]): readonly SearchStrategy[] {
+  const valid = strategies.length > 0 && strategies.every((s) => searchStrategies.includes(s));
+  if (!valid || new Set(strategies).size !== strategies.length) {
+    const expected = searchStrategies.map((s) => JSON.stringify(s)).join(', ');
+    throw invalid(
+      'strategies',
+      `expected distinct strategies among ${expected}, got ${JSON.stringify(strategies)}`,
+      expected,
+    );
+  }
+  return [...strategies];
 }
 
 function compareKeys(a: string | null, b: string | null): number {

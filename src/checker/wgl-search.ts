@@ -1,11 +1,32 @@
 import type { Operation } from '../history/index.js';
+import { LinearizedSet } from './linearized-set.js';
 import { MemoTable, mix32, zobrist } from './memo-table.js';
-import type { Model } from './model.js';
+import { inputKey, type Model } from './model.js';
 
 /** Pending ops checked with `model.doomed` past the first pending return. */
 const doomedLookahead = 16;
 
 export type SearchStatus = 'linearizable' | 'not-linearizable' | 'memory' | 'steps' | 'paused';
+
+/**
+ * Where the search tries `info` ops (outcome unknown) among the candidates of a configuration:
+ * - `definite-first`: after every `ok` candidate has failed. Cheap when the info ops are not needed,
+ *   but one dead end late in a history then tries every subset of the info ops still pending.
+ * - `time-order`: interleaved with the `ok` candidates by invocation. Finds the subset a dead end needs
+ *   early, but places info ops that never took effect at every step where they fit.
+ * No order wins on every history, so `PartitionSearch` runs several as a portfolio.
+ */
+export type SearchStrategy = 'definite-first' | 'time-order';
+
+/** Every strategy, in the portfolio's default order. */
+export const searchStrategies: readonly SearchStrategy[] = ['definite-first', 'time-order'];
+
+/** Count budgets, which a portfolio may lower or raise between slices (they share one budget). */
+export interface SearchLimits {
+  maxCacheEntries: number;
+  maxMemoryBytes: number;
+  maxSteps: number;
+}
 
 export interface SearchOptions {
   /** Lowe's memo (default true); false only to measure what it buys. */
@@ -14,6 +35,8 @@ export interface SearchOptions {
   readonly maxMemoryBytes: number;
   /** Most configurations to visit (`steps`) before giving up with 'steps': a budget that does not depend on timing. */
   readonly maxSteps: number;
+  /** Where info ops are tried (default `definite-first`). */
+  readonly strategy?: SearchStrategy;
 }
 
 /** The deepest configuration the search reached: the explanation of a failure. */
@@ -43,7 +66,6 @@ export interface SearchFrontier<S> {
 export class WglSearch<S> {
   private readonly model: Model<S>;
   private readonly ops: readonly Operation[];
-  private readonly options: SearchOptions;
   // Entry lists (see the constructor); -1 is "none".
   private readonly next: Int32Array;
   private readonly prev: Int32Array;
@@ -57,7 +79,12 @@ export class WglSearch<S> {
   private readonly stackForced: Uint8Array;
   /** Sorted events as (op << 1 | isReturn), for explaining failures. */
   private readonly events: Int32Array;
-  private readonly bits: Uint32Array;
+  /** Per info op: the next info op invoked with the same f and input (its twin, see `run`), or -1. */
+  private readonly twinAfter: Int32Array;
+  private readonly callEntry: Int32Array;
+  private readonly linearized: LinearizedSet;
+  private readonly timeOrder: boolean;
+  readonly limits: SearchLimits;
   private readonly zobrist: Uint32Array;
   private readonly memo: MemoTable | undefined;
   private readonly stateIds = new Map<string | number, number>();
@@ -76,8 +103,11 @@ export class WglSearch<S> {
   private cursor: number;
   private bestDepth = 0;
   private bestDirty = false;
-  private bestOps: Int32Array = new Int32Array(0);
-  private bestStates: S[] = [];
+  /** The deepest linearization found: its ops, and the state after each (valid up to bestDepth). */
+  private readonly bestOps: Int32Array;
+  private readonly bestStates: S[] = [];
+  /** How many leading stack frames still agree with bestOps: recording copies only the rest. */
+  private bestAgree = 0;
   private finished: SearchStatus | undefined;
   /** Configurations visited (candidate steps the model accepted). */
   steps = 0;
@@ -85,7 +115,12 @@ export class WglSearch<S> {
   constructor(ops: readonly Operation[], model: Model<S>, options: SearchOptions) {
     this.ops = ops;
     this.model = model;
-    this.options = options;
+    this.limits = {
+      maxCacheEntries: options.maxCacheEntries,
+      maxMemoryBytes: options.maxMemoryBytes,
+      maxSteps: options.maxSteps,
+    };
+    this.timeOrder = options.strategy === 'time-order';
     const n = ops.length;
     let returns = 0;
     this.isOk = new Uint8Array(n);
@@ -120,35 +155,52 @@ export class WglSearch<S> {
       (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
     );
     this.events = Int32Array.from(sorted, (k) => events[k] as number);
-    // Entries: 0 heads the main list (ok calls and returns), 1 the info list (info calls); event k is
-    // entry k + 2. Entry numbers follow event order, so they double as ranks in time.
+    // Entries: 0 heads the main list (ok calls and returns), 1 the info list (info calls; in time order
+    // they join the main list); event k is entry k + 2. Entry numbers follow event order, so they
+    // double as ranks in time.
     const size = eventCount + 2;
     this.next = new Int32Array(size).fill(-1);
     this.prev = new Int32Array(size).fill(-1);
     this.entryOp = new Int32Array(size).fill(-1);
     this.isCall = new Uint8Array(size);
     this.returnEntry = new Int32Array(n).fill(-1);
+    this.callEntry = new Int32Array(n).fill(-1);
+    this.twinAfter = new Int32Array(n).fill(-1);
+    const lastOfClass = new Map<string, number>();
     const tails = [0, 1];
     for (let k = 0; k < eventCount; k++) {
       const entry = k + 2;
       const event = this.events[k] as number;
       const op = event >> 1;
       this.entryOp[entry] = op;
-      if ((event & 1) === 0) this.isCall[entry] = 1;
-      else this.returnEntry[op] = entry;
-      const list = this.isOk[op] === 1 ? 0 : 1;
+      if ((event & 1) === 1) this.returnEntry[op] = entry;
+      else {
+        this.isCall[entry] = 1;
+        this.callEntry[op] = entry;
+      }
+      if (this.isOk[op] === 0) {
+        // Only the first of a class of identical info ops is linked; lifting it links the next.
+        const key = `${(ops[op] as Operation).f} ${inputKey(ops[op] as Operation)}`;
+        const earlier = lastOfClass.get(key);
+        lastOfClass.set(key, op);
+        if (earlier !== undefined) {
+          this.twinAfter[earlier] = op;
+          continue;
+        }
+      }
+      const list = this.isOk[op] === 1 || this.timeOrder ? 0 : 1;
       const tail = tails[list] as number;
       this.next[tail] = entry;
       this.prev[entry] = tail;
       tails[list] = entry;
     }
-    const words = Math.max(1, Math.ceil(n / 32));
-    this.bits = new Uint32Array(words);
+    this.linearized = new LinearizedSet(this.isOk);
     this.zobrist = zobrist(n);
-    this.memo = options.memoise ? new MemoTable(words) : undefined;
+    this.memo = options.memoise ? new MemoTable(this.linearized.maxKeyBytes) : undefined;
     this.stackEntry = new Int32Array(n);
     this.stackLimit = new Int32Array(n);
     this.stackForced = new Uint8Array(n);
+    this.bestOps = new Int32Array(n);
     this.state = model.init();
     this.cursor = this.next[0] as number;
   }
@@ -166,8 +218,8 @@ export class WglSearch<S> {
   /** Over budget, counting the doubling the memo's next insertion may need (stop before, not after). */
   private overBudget(memo: MemoTable): boolean {
     return (
-      memo.size >= this.options.maxCacheEntries ||
-      memo.bytesAfterNextAdd + this.stateBytes > this.options.maxMemoryBytes
+      memo.size >= this.limits.maxCacheEntries ||
+      memo.bytesAfterNextAdd + this.stateBytes > this.limits.maxMemoryBytes
     );
   }
 
@@ -184,13 +236,37 @@ export class WglSearch<S> {
    * order reduction): if any completion places it later, moving it to now is also a completion — it
    * changes no state, and every op that had to precede it is already placed. So if placing it now
    * fails, or was explored before, this whole configuration fails.
+   *
+   * Symmetry of identical info ops: an info op whose twin (an earlier-invoked info op with the same f
+   * and input) is not yet linearized is no candidate — it is not even in the list: lifting an info op
+   * links its next twin, unlifting unlinks it, so each class shows only its first unplaced op. Sound: take any completion from here that places it
+   * next, and swap it with its twin — the twin goes here, it goes where the twin was (or nowhere if
+   * the twin never took effect). The twin was invoked before it, so before now; it was invoked before
+   * now, so before the twin's later place; neither has a return deadline; and the model's step of an
+   * info op depends only on f and input (its output is undefined), so every state along the way is
+   * the same. That is again a completion, and it places the twin next. For k pending `add 1`s of a
+   * counter this turns 2^k subsets into k + 1 counts.
    */
   run(maxIterations: number): SearchStatus {
     if (this.finished !== undefined) return this.finished;
-    const { next, prev, entryOp, isCall, returnEntry, isOk, isPure, bits, ops, model, memo } = this;
+    const {
+      next,
+      prev,
+      entryOp,
+      isCall,
+      returnEntry,
+      isOk,
+      isPure,
+      twinAfter,
+      callEntry,
+      linearized,
+      ops,
+      model,
+      memo,
+    } = this;
     const zob = this.zobrist;
     let cursor = this.cursor;
-    const maxSteps = this.options.maxSteps;
+    const maxSteps = this.limits.maxSteps;
     for (let iteration = 0; iteration < maxIterations; iteration++) {
       if (this.okLeft === 0) return this.finish('linearizable', cursor);
       if (!this.infoMode && cursor >= 0 && isCall[cursor] === 0) {
@@ -204,19 +280,23 @@ export class WglSearch<S> {
         const opId = entryOp[cursor] as number;
         const nextState = model.step(this.state, ops[opId] as Operation);
         if (nextState !== undefined) {
-          const word = opId >>> 5;
-          const mask = 1 << (opId & 31);
-          bits[word] = (bits[word] as number) | mask;
+          linearized.add(opId);
           const bitsHash = (this.bitsHash ^ (zob[opId] as number)) >>> 0;
           let fresh = true;
           if (memo !== undefined) {
             const stateId = this.internState(nextState);
-            fresh = memo.add(mix32(bitsHash ^ Math.imul(stateId + 1, 0x27d4eb2f)), stateId, bits);
+            const length = linearized.encode(stateId);
+            fresh = memo.add(
+              mix32(bitsHash ^ Math.imul(stateId + 1, 0x27d4eb2f)),
+              linearized.scratch,
+              length,
+            );
           }
           const forced = isPure[opId] === 1;
           if (fresh) {
-            if (this.steps >= maxSteps) return this.finish('steps', cursor); // bits is never read again
+            if (this.steps >= maxSteps) return this.finish('steps', cursor); // the set is never read again
             this.steps++;
+            if (this.bestAgree > this.depth) this.bestAgree = this.depth;
             this.stackForced[this.depth] = forced ? 1 : 0;
             this.stackEntry[this.depth] = cursor;
             this.stackLimit[this.depth] = this.limit;
@@ -233,9 +313,20 @@ export class WglSearch<S> {
               next[prev[ret] as number] = next[ret] as number;
               if ((next[ret] as number) !== -1) prev[next[ret] as number] = prev[ret] as number;
             }
+            const after = twinAfter[opId] as number;
+            if (after !== -1) {
+              // Link its twin in time order: the lists stay sorted by entry number.
+              const twinEntry = callEntry[after] as number;
+              let at = prev[cursor] as number;
+              while ((next[at] as number) !== -1 && (next[at] as number) < twinEntry) at = next[at] as number;
+              next[twinEntry] = next[at] as number;
+              prev[twinEntry] = at;
+              if ((next[at] as number) !== -1) prev[next[at] as number] = twinEntry;
+              next[at] = twinEntry;
+            }
             if (this.depth > this.bestDepth) {
               this.bestDepth = this.depth;
-              this.bestDirty = true; // recorded when the search first backs out of it: O(n) once, not per step
+              this.bestDirty = true; // recorded when the search first backs out of it, not per step
             }
             if (model.doomed !== undefined && this.frontierDoomed()) {
               cursor = -2; // some op that must still happen never can: this configuration fails
@@ -248,7 +339,7 @@ export class WglSearch<S> {
             cursor = next[0] as number;
             continue;
           }
-          bits[word] = (bits[word] as number) & ~mask;
+          linearized.remove(opId);
           if (forced)
             cursor = -2; // explored before with this read placed now: this configuration fails
           else cursor = next[cursor] as number;
@@ -263,9 +354,15 @@ export class WglSearch<S> {
       const undoOp = entryOp[entry] as number;
       this.state = this.stackState[this.depth] as S;
       this.stackState[this.depth] = undefined as S; // let the state be collected
-      bits[undoOp >>> 5] = (bits[undoOp >>> 5] as number) & ~(1 << (undoOp & 31));
+      linearized.remove(undoOp);
       this.bitsHash = (this.bitsHash ^ (zob[undoOp] as number)) >>> 0;
       this.okLeft += isOk[undoOp] as number;
+      const after = twinAfter[undoOp] as number;
+      if (after !== -1) {
+        const twinEntry = callEntry[after] as number;
+        next[prev[twinEntry] as number] = next[twinEntry] as number;
+        if ((next[twinEntry] as number) !== -1) prev[next[twinEntry] as number] = prev[twinEntry] as number;
+      }
       const ret = returnEntry[undoOp] as number;
       if (ret !== -1) {
         next[prev[ret] as number] = ret;
@@ -274,7 +371,7 @@ export class WglSearch<S> {
       next[prev[entry] as number] = entry;
       if ((next[entry] as number) !== -1) prev[next[entry] as number] = entry;
       // Resume after it, in the list it came from; after a greedily placed read there is nothing to try.
-      this.infoMode = isOk[undoOp] === 0;
+      this.infoMode = isOk[undoOp] === 0 && !this.timeOrder;
       this.limit = this.stackLimit[this.depth] as number;
       cursor = this.stackForced[this.depth] === 1 ? -2 : (next[entry] as number);
     }
@@ -284,7 +381,7 @@ export class WglSearch<S> {
 
   /** The deepest configuration reached (meaningful once the search is over). */
   frontier(): SearchFrontier<S> {
-    const linearized = Array.from(this.bestOps);
+    const linearized = Array.from(this.bestOps.subarray(0, this.bestDepth));
     const placed = new Uint8Array(this.ops.length);
     for (const op of linearized) placed[op] = 1;
     const unplaced: number[] = [];
@@ -298,7 +395,7 @@ export class WglSearch<S> {
       }
       unplaced.push(op);
     }
-    return { linearized, states: this.bestStates, unplaced, blocking };
+    return { linearized, states: this.bestStates.slice(0, this.bestDepth), unplaced, blocking };
   }
 
   /**
@@ -323,6 +420,7 @@ export class WglSearch<S> {
         }
         continue;
       }
+      if (this.isOk[entryOp[entry] as number] === 0) continue; // an info op may never happen
       if (beyond >= 0) beyond++;
       if (doomed(this.state, ops[entryOp[entry] as number] as Operation)) return true;
     }
@@ -341,19 +439,23 @@ export class WglSearch<S> {
     if (id === undefined) {
       id = this.stateIds.size;
       this.stateIds.set(key, id);
-      this.stateBytes += 64 + (typeof key === 'string' ? key.length : 8);
+      // The key (up to 2 bytes a char), the Map entry, and the state object the stacks hold.
+      this.stateBytes += 128 + (typeof key === 'string' ? 2 * key.length : 8);
     }
     return id;
   }
 
+  /**
+   * Copies the stack past the frames it still shares with the last record: the total copied is at most
+   * the steps taken, where copying the whole stack at every new depth would be quadratic.
+   */
   private recordBest(): void {
     this.bestDirty = false;
-    this.bestOps = Int32Array.from(
-      this.stackEntry.subarray(0, this.depth),
-      (entry) => this.entryOp[entry] as number,
-    );
-    const states = this.stackState.slice(1, this.depth);
-    states.push(this.state);
-    this.bestStates = states;
+    const { depth, bestOps, bestStates, stackEntry, stackState, entryOp } = this;
+    for (let d = this.bestAgree; d < depth; d++) {
+      bestOps[d] = entryOp[stackEntry[d] as number] as number;
+      bestStates[d] = d + 1 < depth ? (stackState[d + 1] as S) : this.state;
+    }
+    this.bestAgree = depth;
   }
 }

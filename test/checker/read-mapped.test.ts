@@ -180,7 +180,7 @@ describe('distinct-values algorithm: when it does not apply', () => {
     assert.equal(result.stats?.partitionsSearched, 1);
     assert.equal(
       result.decidedBy,
-      'the search (1: values repeat: 3 is written by write 3 by process 0 (op 0) and by write 3 by process 0 (op 4))',
+      'the search (1 partition by definite-first; values repeat: 3 is written by write 3 by process 0 (op 0) and by write 3 by process 0 (op 4))',
     );
     const operations = pairOperations(ops);
     const verdict = checkReadMapped(operations, models.register);
@@ -201,7 +201,7 @@ describe('distinct-values algorithm: when it does not apply', () => {
     assert.equal(result.valid, true);
     assert.match(
       result.decidedBy ?? '',
-      /the search \(1: values repeat: write by process 0 \(op 0\) writes the initial value null, and a read returned it\)/,
+      /the search \(1 partition by definite-first; values repeat: write by process 0 \(op 0\) writes the initial value null, and a read returned it\)/,
     );
     const unread = history([
       call(0, 'write', null),
@@ -231,7 +231,7 @@ describe('distinct-values algorithm: when it does not apply', () => {
     assert.equal(result.stats?.partitionsSearched, 1);
     assert.equal(
       result.decidedBy,
-      'the distinct-values algorithm (2 partitions), the search (1: in partition "a", cas "a" 1→2 by process 0 (op 2) is not a plain read or write)',
+      'the distinct-values algorithm (2 partitions), the search (1 partition by definite-first; in partition "a", cas "a" 1→2 by process 0 (op 2) is not a plain read or write)',
     );
     // Unpartitioned, the keys are several registers: searched whole.
     const whole = checkLinearizabilitySync(ops, models.kv, { partition: false });
@@ -243,7 +243,7 @@ describe('distinct-values algorithm: when it does not apply', () => {
     const ops = history([call(0, 'write', 1), ok(0, 'write', 1), call(1, 'read'), ok(1, 'read', 1)]);
     const result = checkLinearizabilitySync(ops, models.register, { readMapped: false });
     assert.equal(result.stats?.partitionsSearched, 1);
-    assert.equal(result.decidedBy, 'the search (1 partition)');
+    assert.equal(result.decidedBy, 'the search (1 partition by definite-first)');
   });
 
   it('a model with another initial value: its reads map to it', () => {

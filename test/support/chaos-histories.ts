@@ -37,6 +37,11 @@ export interface ChaosOptions {
   readonly appliedProbability?: number;
   /** Chance that a call is a write (default 0.5; `add` for the counter). */
   readonly writeProbability?: number;
+  /**
+   * Register/kv writes write distinct values (default true, what chaos workloads generate); false draws
+   * each from 0..4, so values repeat and the distinct-values algorithm does not apply.
+   */
+  readonly distinctValues?: boolean;
 }
 
 /** Where the fault windows of a generated history are, for placing a falsified read. */
@@ -58,6 +63,8 @@ interface Call {
 }
 
 const msNs = 1_000_000;
+/** Values a write draws from when `distinctValues` is false. */
+const repeatedValues = 5;
 
 /** A linearizable history of `options.ops` calls with fault windows (see the module comment). */
 export function chaosHistory(draw: ChaosDraw, options: ChaosOptions): ChaosHistory {
@@ -69,6 +76,7 @@ export function chaosHistory(draw: ChaosDraw, options: ChaosOptions): ChaosHisto
   const timeoutNs = options.timeoutNs ?? 50 * msNs;
   const appliedProbability = options.appliedProbability ?? 0.5;
   const writeProbability = options.writeProbability ?? 0.5;
+  const distinctValues = options.distinctValues ?? true;
   // A healthy call takes 0.2–2 ms, so the history lasts about ops × 1.1 ms / clients, plus the windows.
   const healthyNs = (options.ops * 1.1 * msNs) / clients;
   const windows = Array.from({ length: windowCount }, (_, w) => {
@@ -152,7 +160,13 @@ export function chaosHistory(draw: ChaosDraw, options: ChaosOptions): ChaosHisto
     const key = draw.int(keys);
     const write = draw.chance(writeProbability);
     const f = write ? (options.model === 'counter' ? 'add' : 'write') : 'read';
-    const value = !write ? null : options.model === 'counter' ? 1 : ++serial;
+    const value = !write
+      ? null
+      : options.model === 'counter'
+        ? 1
+        : distinctValues
+          ? ++serial
+          : draw.int(repeatedValues);
     const process = processes[client] as number;
     const window = windowAt(now);
     if (window !== undefined && draw.chance(hangProbability)) {
