@@ -344,7 +344,9 @@ async function runShape(
     const elapsed = performance.now() - started;
     times.push(elapsed);
     tally(verdicts, String(result.valid));
-    if (result.valid === 'unknown') tally(unknownReasons, result.reason ?? 'no reason given');
+    // Without its trailing figures ("(131072 configurations cached)"), so like reasons count together.
+    if (result.valid === 'unknown')
+      tally(unknownReasons, (result.reason ?? 'no reason given').replace(/\s*\([^)]*\)$/, ''));
     if (result.valid !== 'unknown' && result.valid !== shape.expectValid) wrong++;
     const method = statField(result.stats, decidedByFields.method);
     const strategy = statField(result.stats, decidedByFields.strategy);
