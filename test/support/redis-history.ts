@@ -2,7 +2,8 @@
  * Records a history from a real Redis through faultline's TCP proxy under fault windows: clients use one
  * key as a register (SET of unique values, GET) through the `Recorder` with a per-call timeout, while a
  * nemesis adds `timeout` and `reset_peer` toxics in turn, each until enough writes have ended `info`.
- * Used by test/checker/redis-history.test.ts, and to make test/checker/fixtures/redis-register.jsonl.
+ * Used by test/checker/redis-history.test.ts. test/checker/fixtures/redis-register.jsonl is one such run
+ * (seed 13, the defaults: 1,500 calls, 25 writes `info`), written with `serializeHistory(ops, 'jsonl')`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
