@@ -2,25 +2,33 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CheckResult, Model, PartitionBudget, PartitionOutcome } from '../checker/index.js';
 import {
-  builtInModel,
   LinearizabilityRun,
   type LinearizabilitySearchOptions,
+  type ModelSpec,
+  modelSpecOf,
   type Partition,
 } from '../checker/index.js';
 import { requireNumber } from '../core/assert.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { Op } from '../history/index.js';
+import { defaultMaxMemoryBytes, explainMemoryReason } from './memory-budget.js';
 import { pumpPartition } from './pump.js';
 import { clonesFaithfully, toWire, type WorkerReply, type WorkerRequest, workerRole } from './wire.js';
 
 export interface LinearizabilityOptions extends LinearizabilitySearchOptions {
+  /**
+   * Memory of one partition's search (default: a quarter of the machine's available memory, at most
+   * 4 GiB — see memory-budget.ts; the pure checker's own default is a fixed 192 MiB).
+   */
+  readonly maxMemoryBytes?: number;
   /** Give up with `'unknown'` after this long (default 60 000 ms; `Infinity` for no limit). */
   readonly timeoutMs?: number;
   /**
    * Check partitions on a worker thread too: `true` whenever there are two or more partitions, `'auto'`
    * (default) once the main thread has spent `parallelAfterMs` and the partitions still waiting look
    * like more work than a worker costs to start (about 200 ms at the rate so far). Only
-   * built-in models with the real clock go parallel; custom models always run in the main thread.
+   * built-in models (from `models` or `createModel`, whose options clone faithfully) with the real
+   * clock go parallel; custom models always run in the main thread.
    * The verdict and counterexample are the same either way.
    */
   readonly parallel?: boolean | 'auto';
@@ -51,7 +59,9 @@ export async function checkLinearizability<S>(
   const started = clock.now();
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   if (timeoutMs !== Number.POSITIVE_INFINITY) requireNumber(timeoutMs, 'timeoutMs', { min: 0 });
-  const run = new LinearizabilityRun(history, model, options);
+  const maxMemoryBytes = options.maxMemoryBytes ?? defaultMaxMemoryBytes();
+  const run = new LinearizabilityRun(history, model, { ...options, maxMemoryBytes });
+  const spec = modelSpecOf(model as Model<unknown>);
   const { signal } = options;
   const limits = { clock, deadline: started + timeoutMs, signal };
   const parallel = options.parallel ?? 'auto';
@@ -60,7 +70,8 @@ export async function checkLinearizability<S>(
     parallel !== false &&
     run.partitions.length >= 2 &&
     clock === realClock &&
-    builtInModel(model.name) === (model as Model<unknown>) &&
+    spec !== undefined &&
+    clonesFaithfully(spec.options.initial) &&
     availableParallelism() >= 2;
 
   // 'auto': a worker costs tens of ms to start, so only when the work left looks longer than that.
@@ -89,7 +100,12 @@ export async function checkLinearizability<S>(
       for (let index = run.takeLast(); index !== undefined; index = run.takeLast()) {
         const partition = run.partitions[index] as Partition;
         workerIndex = index;
-        const outcome = await active.check(partition, model.name, run.budget, limits.deadline - clock.now());
+        const outcome = await active.check(
+          partition,
+          spec as ModelSpec,
+          run.budget,
+          limits.deadline - clock.now(),
+        );
         if (outcome === undefined) {
           run.giveBack(index); // the worker failed: the main thread checks it instead
           return;
@@ -125,7 +141,10 @@ export async function checkLinearizability<S>(
     signal?.removeEventListener('abort', onAbort);
     await worker?.terminate();
   }
-  return run.result({ elapsedMs: clock.now() - started, workers: worker === undefined ? 0 : 1 });
+  const result = run.result({ elapsedMs: clock.now() - started, workers: worker === undefined ? 0 : 1 });
+  if (result.reason === undefined) return result;
+  const reason = explainMemoryReason(result.reason, maxMemoryBytes, options.maxMemoryBytes === undefined);
+  return { ...result, reason };
 }
 
 /** One worker thread checking partitions on request; `check` resolves undefined if the worker fails. */
@@ -144,7 +163,7 @@ class PartitionWorker {
 
   async check(
     partition: Partition,
-    model: string,
+    model: ModelSpec,
     budget: PartitionBudget,
     remainingMs: number,
   ): Promise<PartitionOutcome | undefined> {
@@ -153,7 +172,8 @@ class PartitionWorker {
     if (!ops.every((op) => clonesFaithfully(op.input) && clonesFaithfully(op.output))) return undefined;
     const request: WorkerRequest = {
       id: this.nextId++,
-      model,
+      model: model.name,
+      modelOptions: model.options,
       ops,
       remainingMs: Math.max(0, remainingMs),
       budget,

@@ -1,5 +1,5 @@
 /** What crosses between the linearizability driver and its worker threads (see worker.ts). */
-import type { PartitionBudget, PartitionOutcome } from '../checker/index.js';
+import type { ModelOptions, PartitionBudget, PartitionOutcome } from '../checker/index.js';
 import { maxNestingDepth, type Op, type Operation } from '../history/index.js';
 
 /** Marks the worker threads the driver starts. */
@@ -20,7 +20,9 @@ export interface WireOperation {
 
 export interface WorkerRequest {
   readonly id: number;
+  /** A built-in model's registry name, and the options it was built with (`createModel`). */
   readonly model: string;
+  readonly modelOptions: ModelOptions;
   readonly ops: readonly WireOperation[];
   readonly remainingMs: number;
   readonly budget: PartitionBudget;

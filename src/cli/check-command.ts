@@ -1,24 +1,31 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { checkLinearizability } from '../check-driver/index.js';
-import type { CheckResult, LinearizabilityCounterexample } from '../checker/index.js';
+import type { CheckResult, LinearizabilityCounterexample, ModelFactory } from '../checker/index.js';
 import {
-  builtInModel,
-  checkAckedWrites,
-  checkConvergence,
-  checkCounter,
-  checkMonotonicReads,
-  checkNoDuplicates,
-  checkQueue,
-  checkSet,
-  checkTotalQueue,
+  createModel,
+  formatAnomalySummary,
+  isModelName,
+  type ModelName,
+  modelFactories,
   modelNames,
+  summariseAnomalies,
 } from '../checker/index.js';
 import { codes } from '../core/codes.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import { parseSize } from '../core/size.js';
 import type { Op } from '../history/index.js';
 import { decodeHistory, type HistoryFormat, historyFormats } from '../history/index.js';
-import { renderLinearizabilityHtml } from '../report/index.js';
+import { renderCheckSummaryHtml, renderLinearizabilityHtml } from '../report/index.js';
+import {
+  checkInitial,
+  parseInitial,
+  parseRoleMap,
+  renameOps,
+  safetyCheckerNames,
+  safetyCheckers,
+  takesInitial,
+} from './check-targets.js';
 import { parseCommandLine, usageError } from './usage.js';
 
 /**
@@ -43,23 +50,6 @@ const processOutput: CheckOutput = {
   },
 };
 
-type SafetyChecker = (history: Op[], deadlineMs: number | undefined) => CheckResult;
-
-const safetyCheckers: Record<string, SafetyChecker> = {
-  set: (h) => checkSet(h),
-  counter: (h) => checkCounter(h),
-  queue: (h) => checkQueue(h),
-  'total-queue': (h) => checkTotalQueue(h),
-  'acked-writes': (h) => checkAckedWrites(h),
-  duplicates: (h) => checkNoDuplicates(h),
-  'monotonic-reads': (h) => checkMonotonicReads(h),
-  convergence: (h, deadlineMs) => {
-    if (deadlineMs === undefined)
-      throw usageError('--checker convergence needs --deadline (e.g. 10s)', checkUsage);
-    return checkConvergence(h, { deadlineNs: deadlineMs * 1e6 });
-  },
-};
-
 export const checkUsage = `Usage: faultline check <history> (--model <name> | --checker <name>) [options]
 
 Checks a history (JSON lines, Jepsen EDN or Jepsen log lines; detected from the content).
@@ -69,15 +59,34 @@ levels, calls that do not pair up); the message names the file, line and column.
 (a bug in faultline).
 
   --model <name>     linearizability against a model: ${modelNames.join(', ')}
-  --checker <name>   a safety checker instead: ${Object.keys(safetyCheckers).join(', ')}
+  --checker <name>   a safety checker instead: ${safetyCheckerNames.join(', ')}
+  --initial <value>  the initial value, as JSON (0, '"x"', '[1,2]'; a bare word that is not JSON is a
+                     string): ${takesInitial()}
+  --f <from>=<role>  map the history's op names onto the roles the checker or model knows
+                     (e.g. --f add=write; repeat it or separate pairs with commas); roles:
+${roleLines()}
   --timeout <dur>    time budget of the linearizability search (default 30s); past it the verdict is unknown
-  --html <file>      write a self-contained HTML timeline explaining a non-linearizable verdict
+  --memory <size>    memory budget of the search, per partition: 512MiB, 2GiB, or bytes (default
+                     a quarter of the available memory, at most 4 GiB); past it the verdict is unknown
+  --html <file>      write a self-contained HTML page: the timeline of a non-linearizable verdict, or
+                     a safety checker's anomalies summarised
   --format <f>       jsonl, edn or jepsen-log, when detection is not wanted
   --deadline <dur>   for --checker convergence: how long after healing replicas may take to agree
   --no-partition     check the whole history at once instead of per key (P-compositionality off)
-  --json             print the full result as JSON
+  --json             print the full result (every anomaly) as JSON, and nothing else, to stdout
   -h, --help         show this help
+
+Anomalies of one kind are summarised (count, first and last with their time from the history's
+start, a sample); --json lists them all.
 `;
+
+function roleLines(): string {
+  const lines = [
+    ...modelNames.map((name) => `model ${name}: ${modelFactories[name].roles.join(', ')}`),
+    ...safetyCheckerNames.map((name) => `checker ${name}: ${safetyCheckers[name]?.roles.join(', ')}`),
+  ];
+  return lines.map((line) => `                       ${line}`).join('\n');
+}
 
 /**
  * The error codes that mean bad input — a bad command line, a bad history file — and exit with
@@ -138,8 +147,7 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
       checkUsage,
     );
   }
-  const model = values.model === undefined ? undefined : builtInModel(values.model);
-  if (values.model !== undefined && model === undefined) {
+  if (values.model !== undefined && !isModelName(values.model)) {
     throw usageError(
       `--model: unknown model ${JSON.stringify(values.model)}; valid: ${modelNames.join(', ')}`,
       checkUsage,
@@ -147,14 +155,26 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
   }
   const checker = values.checker === undefined ? undefined : safetyCheckers[values.checker];
   if (values.checker !== undefined && checker === undefined) {
-    const valid = Object.keys(safetyCheckers).join(', ');
+    const valid = safetyCheckerNames.join(', ');
     throw usageError(
       `--checker: unknown checker ${JSON.stringify(values.checker)}; valid: ${valid}`,
       checkUsage,
     );
   }
+  const target =
+    values.model !== undefined
+      ? { kind: 'model' as const, name: values.model, ...pick(modelFactories[values.model as ModelName]) }
+      : { kind: 'checker' as const, name: values.checker as string, ...pick(checker as SafetyTarget) };
+  const initial = values.initial === undefined ? undefined : parseInitial(values.initial);
+  if (values.initial !== undefined) checkInitial(initial, target, checkUsage);
+  const roles = parseRoleMap(values.f, target, checkUsage);
   const timeoutMs = parseDuration(values.timeout ?? '30s', '--timeout');
   const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline, '--deadline');
+  const maxMemoryBytes = values.memory === undefined ? undefined : parseSize(values.memory, '--memory');
+  const model =
+    values.model === undefined
+      ? undefined
+      : createModel(values.model, initial === undefined ? {} : { initial });
 
   const data = await readFile(file).catch((error: unknown) => {
     throw new FaultlineError(codes.invalidArgument, `${file}: cannot read: ${messageOf(error)}`, {
@@ -166,14 +186,20 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
     file,
     ...(format ? { format: format as HistoryFormat } : {}),
   });
-  const ops = parsedHistory.ops;
+  const ops = renameOps(parsedHistory.ops, roles);
   const skipped = parsedHistory.skippedLines ? `, ${parsedHistory.skippedLines} non-op lines skipped` : '';
-  output.stdout(`faultline check: ${file} (${parsedHistory.format}, ${ops.length} ops${skipped})\n`);
+  // With --json, stdout is the JSON alone (for `| jq`): the header goes to stderr.
+  const note = values.json ? output.stderr : output.stdout;
+  note(`faultline check: ${file} (${parsedHistory.format}, ${ops.length} ops${skipped})\n`);
 
   const check = (history: Op[]): Promise<CheckResult> | CheckResult =>
     model === undefined
-      ? (checker as SafetyChecker)(history, deadlineMs)
-      : checkLinearizability(history, model, { timeoutMs, partition: !values['no-partition'] });
+      ? (checker as SafetyTarget).run(history, { deadlineMs, initial, usage: checkUsage })
+      : checkLinearizability(history, model, {
+          timeoutMs,
+          partition: !values['no-partition'],
+          ...(maxMemoryBytes === undefined ? {} : { maxMemoryBytes }),
+        });
   const started = performance.now();
   let result: CheckResult;
   try {
@@ -182,38 +208,45 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
     throw inFile(file, error);
   }
   const elapsed = formatDuration(performance.now() - started);
+  const startNs = ops.reduce((min, op) => Math.min(min, op.time), Number.POSITIVE_INFINITY);
+  const summaries = summariseAnomalies(result.anomalies);
+  const against = values.model ?? (values.checker as string);
 
   if (values.json) output.stdout(`${JSON.stringify(result, jsonSafe, 2)}\n`);
-  output.stdout(`${describeVerdict(result, values.model ?? (values.checker as string))} (${elapsed})\n`);
-  for (const anomaly of result.anomalies.slice(0, 10)) output.stdout(`  - ${anomaly.message}\n`);
-  if (result.anomalies.length > 10)
-    output.stdout(`  … and ${result.anomalies.length - 10} more (--json shows all)\n`);
+  else {
+    output.stdout(`${describeVerdict(result, against)} (${elapsed})\n`);
+    for (const summary of summaries) {
+      for (const line of formatAnomalySummary(summary, startNs)) output.stdout(`  ${line}\n`);
+    }
+    if (summaries.some((summary) => summary.count > 1)) output.stdout('  (--json lists every anomaly)\n');
+  }
 
   if (values.html !== undefined) {
-    if (
-      result.valid === false &&
-      result.checker === 'linearizability' &&
-      result.counterexample !== undefined
-    ) {
-      const html = renderLinearizabilityHtml(result.counterexample as LinearizabilityCounterexample, {
-        source: file,
-      });
+    const page =
+      result.valid === false && result.checker === 'linearizability' && result.counterexample !== undefined
+        ? renderLinearizabilityHtml(result.counterexample as LinearizabilityCounterexample, { source: file })
+        : model === undefined && result.anomalies.length > 0
+          ? renderCheckSummaryHtml({
+              source: file,
+              checker: against,
+              valid: result.valid,
+              ...(result.reason === undefined ? {} : { reason: result.reason }),
+              summaries,
+              startNs,
+            })
+          : undefined;
+    if (page !== undefined) {
       const htmlFile = values.html;
-      await writeFile(htmlFile, html).catch((error: unknown) => {
+      await writeFile(htmlFile, page).catch((error: unknown) => {
         throw new FaultlineError(
           codes.invalidArgument,
           `--html ${htmlFile}: cannot write: ${messageOf(error)}`,
-          {
-            cause: error,
-            details: { file: htmlFile },
-          },
+          { cause: error, details: { file: htmlFile } },
         );
       });
-      output.stdout(`timeline: ${values.html}\n`);
+      note(`${model === undefined ? 'summary' : 'timeline'}: ${values.html}\n`);
     } else {
-      output.stdout(
-        `timeline: not written (${result.valid === false ? 'only for linearizability' : 'nothing to explain'})\n`,
-      );
+      note(`${model === undefined ? 'summary' : 'timeline'}: not written (nothing to explain)\n`);
     }
   }
   return result.valid === true
@@ -221,6 +254,16 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
     : result.valid === false
       ? checkExit.invalid
       : checkExit.unknown;
+}
+
+type SafetyTarget = (typeof safetyCheckers)[string] & {};
+
+/** The roles and initial-value rule of a model factory or safety checker. */
+function pick(from: {
+  readonly roles: readonly string[];
+  readonly initial?: ModelFactory['initial'] | undefined;
+}): Pick<ModelFactory, 'roles' | 'initial'> {
+  return { roles: from.roles, ...(from.initial === undefined ? {} : { initial: from.initial }) };
 }
 
 function parseCheckArgs(argv: string[]) {
@@ -234,6 +277,9 @@ function parseCheckArgs(argv: string[]) {
         html: { type: 'string' },
         format: { type: 'string' },
         deadline: { type: 'string' },
+        initial: { type: 'string' },
+        f: { type: 'string', multiple: true, default: [] },
+        memory: { type: 'string' },
         'no-partition': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

@@ -91,10 +91,14 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-// Output piped into `head` and the like: a closed pipe ends the command quietly, as with other tools.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// Output piped into `head` and the like: a closed pipe ends the command quietly, as with other tools —
+// on stdout or stderr (`… 2>&1 | head -1`), for every command (they all print through these streams).
+// Nothing more can be printed there, so no message: the exit code is the command's, if it has one.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 process.exitCode = await main(process.argv.slice(2));

@@ -79,6 +79,8 @@ export type FaultlineEvent =
       /** How many anomalies the checker found; `anomalies` holds the first few of them. */
       readonly anomalyCount: number;
       readonly anomalies: readonly { readonly type: string; readonly message: string }[];
+      /** Every anomaly, summarised by kind (checker/anomaly-summary.ts: count, first, last, a sample). */
+      readonly summaries?: readonly CheckEventSummary[];
       readonly stats?: Readonly<Record<string, number>>;
       readonly atMs: number;
     }
@@ -148,4 +150,21 @@ export function subscribe(
   return () => {
     for (const one of subscribed) one.unsubscribe(onMessage);
   };
+}
+
+/** One anomaly a check event's summary names (the shape of checker/'s `AnomalyRef`). */
+export interface CheckEventAnomaly {
+  readonly message: string;
+  readonly timeNs?: number;
+  readonly op?: number;
+  readonly line?: number;
+}
+
+/** Anomalies of one kind, summarised (the shape of checker/'s `AnomalySummary`). */
+export interface CheckEventSummary {
+  readonly type: string;
+  readonly count: number;
+  readonly first: CheckEventAnomaly;
+  readonly last: CheckEventAnomaly;
+  readonly sample: readonly CheckEventAnomaly[];
 }

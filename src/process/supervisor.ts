@@ -358,6 +358,16 @@ export class Target {
         throw error;
       }
     }
+    if (this.stopping) {
+      // stop() came while this run was being spawned (a policy restart racing a stop): it must not outlive
+      // the stop, and its unread pipes must not keep the event loop alive.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      this.killStragglers();
+      throw new FaultlineError(codes.aborted, `target "${this.name}" was stopped while it was starting`, {
+        details: { target: this.name },
+      });
+    }
     this.running = true;
     this.startedAt = this.clock.now();
     this.exitCode = undefined;

@@ -1,8 +1,10 @@
+import { renderAnomalySummaries } from './anomaly-html.js';
 import { escapeHtml as e } from './html-escape.js';
 import { renderOpsView } from './html-ops-view.js';
 import { formatMs, renderTimeline } from './html-timeline.js';
 import type { CheckRecord, JournalSummary, WindowOp } from './journal-reader.js';
 import { readOps } from './journal-reader.js';
+import { reportCss } from './report-css.js';
 import { anomalySummary, checkOutcome, intervals, recoveries } from './report-model.js';
 
 /** At most this many ops drawn in the linearizability view. */
@@ -30,7 +32,7 @@ export async function renderHtmlReport(summary: JournalSummary): Promise<string>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title>
-<style>${css}</style>
+<style>${reportCss}</style>
 </head>
 <body>
 <header>
@@ -73,22 +75,14 @@ function checkBlock(check: CheckRecord): string {
   const lines: string[] = [];
   if (check.reason !== undefined) lines.push(`<p>${e(check.reason)}</p>`);
   if (check.anomalyCount > 0) {
-    const { count, first, last, sample, held } = anomalySummary(check);
-    const kinds = [...new Set(check.anomalies.map((a) => a.type))].join(', ');
+    const { count, summaries, partial, held } = anomalySummary(check);
+    const kinds = summaries.map((summary) => summary.type).join(', ');
     lines.push(`<p><b>${count}</b> anomal${count === 1 ? 'y' : 'ies'} (${e(kinds)}).</p>`);
-    if (count === 1) lines.push(`<p class="anomaly">${e(first ?? '')}</p>`);
-    else {
-      lines.push(`<p>First: <span class="anomaly">${e(first ?? '')}</span></p>`);
+    if (partial)
       lines.push(
-        last === undefined
-          ? `<p class="note">The journal holds the first ${held} of ${count}; the last is not in it.</p>`
-          : `<p>Last: <span class="anomaly">${e(last)}</span></p>`,
+        `<p class="note">The journal holds the first ${held} of ${count}: the summary is of those.</p>`,
       );
-      if (sample.length > 2)
-        lines.push(
-          `<details><summary>a sample of ${sample.length}</summary><ul>${sample.map((m) => `<li>${e(m)}</li>`).join('')}</ul></details>`,
-        );
-    }
+    lines.push(renderAnomalySummaries(summaries));
   }
   if (check.stats !== undefined && Object.keys(check.stats).length > 0) {
     const stats = Object.entries(check.stats)
@@ -161,28 +155,3 @@ function faultTable(summary: JournalSummary): string {
   );
   return `<table><tr><th>kind</th><th>what</th><th>injected</th><th>healed</th><th>parameters</th></tr>${rows.join('')}</table>`;
 }
-
-const css = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 20px 28px; color: #1f2328; }
-h1 { font-size: 22px; margin: 0 0 6px; }
-h2 { font-size: 17px; margin: 26px 0 8px; border-bottom: 1px solid #e6e8eb; padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 0 0 6px; }
-.reason { font-size: 15px; margin: 0 0 10px; }
-.badge { font-size: 12px; padding: 2px 8px; border-radius: 10px; color: #fff; background: #57606a; vertical-align: 3px; }
-.badge.pass { background: #1a7f37; } .badge.fail { background: #b42318; } .badge.unknown, .badge.error, .badge.interrupted, .badge.unfinished { background: #9a6700; }
-code { font: 13px ui-monospace, monospace; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; word-break: break-all; }
-table { border-collapse: collapse; margin: 6px 0 12px; }
-th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid #e6e8eb; vertical-align: top; }
-th { color: #57606a; font-weight: 600; }
-.facts th { white-space: nowrap; }
-.check { border: 1px solid #d0d7de; border-left-width: 5px; border-radius: 6px; padding: 10px 14px; margin: 10px 0; max-width: 1100px; }
-.check.pass { border-left-color: #1a7f37; } .check.fail { border-left-color: #b42318; background: #fffafa; } .check.unknown { border-left-color: #9a6700; }
-.check p { margin: 4px 0; }
-.anomaly { font: 13px ui-monospace, monospace; }
-.note { color: #57606a; font-size: 13px; }
-.legend span { display: inline-block; margin-right: 14px; font-size: 13px; }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; margin-right: 4px; }
-.scroll { overflow-x: auto; border: 1px solid #eef0f2; border-radius: 6px; }
-svg text { font-family: ui-monospace, monospace; }
-footer { margin-top: 28px; color: #57606a; font-size: 12px; }
-`;

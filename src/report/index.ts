@@ -1,5 +1,6 @@
 /** report/'s surface for its neighbours: they import these from here, never its modules. */
 
+export { type CheckPageOptions, renderAnomalySummaries, renderCheckSummaryHtml } from './anomaly-html.js';
 export {
   canonicalJson,
   type DigestCounts,

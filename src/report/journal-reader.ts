@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { invalid } from '../core/assert.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
+import type { CheckEventSummary } from '../core/events.js';
 import type { JournalHeader, JournalVerdict } from './journal.js';
 import { parseJournalLine } from './journal-read.js';
 
@@ -45,6 +46,8 @@ export interface CheckRecord {
   readonly reason?: string;
   readonly anomalyCount: number;
   readonly anomalies: readonly { readonly type: string; readonly message: string }[];
+  /** Every anomaly summarised by kind; absent in journals written before summaries. */
+  readonly summaries?: readonly CheckEventSummary[];
   readonly stats?: Readonly<Record<string, number>>;
   readonly atMs: number;
 }

@@ -34,6 +34,29 @@ const ms = (description: string, optional = false): ParamSpec => ({
   description,
   optional,
 });
+/** One anomaly a check's summary names. */
+const anomalyRef = (description: string): ParamSpec => ({
+  type: 'object',
+  description,
+  fields: {
+    message: text('for people'),
+    timeNs: { type: 'number', unit: 'ns', optional: true, description: 'history time of its earliest op' },
+    op: {
+      type: 'number',
+      integer: true,
+      min: 0,
+      optional: true,
+      description: "that op's index in the history",
+    },
+    line: {
+      type: 'number',
+      integer: true,
+      min: 0,
+      optional: true,
+      description: 'its line in the history file',
+    },
+  },
+});
 const atMs = ms("when, in ms on the run's clock (monotonic; subtract the `run` start's atMs for run time)");
 const verdicts = ['pass', 'fail', 'unknown', 'error', 'interrupted'] as const;
 const verdict: ParamSpec = { type: 'string', oneOf: verdicts, description: 'the verdict of the run' };
@@ -170,6 +193,26 @@ const recordTypes: Readonly<Record<string, ParamSpecs>> = {
         type: 'object',
         description: 'one anomaly',
         fields: { type: text('its kind: lost, non-linearizable …'), message: text('for people') },
+      },
+    },
+    summaries: {
+      type: 'list',
+      optional: true,
+      description: 'every anomaly, summarised by kind (absent when there are none)',
+      items: {
+        type: 'object',
+        description: 'the anomalies of one kind',
+        fields: {
+          type: text('the kind'),
+          count: count('how many'),
+          first: anomalyRef('the earliest in history time'),
+          last: anomalyRef('the latest in history time'),
+          sample: {
+            type: 'list',
+            description: 'a few, spread over the time order',
+            items: anomalyRef('one anomaly'),
+          },
+        },
       },
     },
     stats,

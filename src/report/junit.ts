@@ -1,3 +1,4 @@
+import { formatAnomalySummary } from '../checker/index.js';
 import type { JournalSummary } from './journal-reader.js';
 import { anomalySummary, checkOutcome } from './report-model.js';
 
@@ -24,12 +25,11 @@ export function renderJunit(summary: JournalSummary): string {
     }
     if (outcome === 'fail') {
       failures++;
-      const { count, sample, held } = anomalySummary(check);
+      const { count, summaries, partial, held } = anomalySummary(check);
       const first = check.anomalies[0];
       const lines = [
-        `${count} anomal${count === 1 ? 'y' : 'ies'}${held < count ? ` (the journal holds the first ${held})` : ''}:`,
-        ...sample.map((message) => `- ${message}`),
-        ...(held > sample.length ? [`… ${count - sample.length} more`] : []),
+        `${count} anomal${count === 1 ? 'y' : 'ies'}${partial ? ` (the journal holds the first ${held})` : ''}:`,
+        ...summaries.flatMap((summary) => formatAnomalySummary(summary)),
       ];
       cases.push(
         `${open}><failure type="${x(first?.type ?? 'anomaly')}" message="${x(first?.message ?? 'the check failed')}">${x(lines.join('\n'))}</failure></testcase>`,

@@ -1,3 +1,4 @@
+import { type AnomalySummary, summariseAnomalies } from '../checker/index.js';
 import type { CheckRecord, JournalSummary, OpBucket } from './journal-reader.js';
 import { latencyOfBin } from './journal-reader.js';
 
@@ -102,22 +103,25 @@ export function recoveries(summary: JournalSummary): Recovery[] {
   });
 }
 
-/** A check's anomalies summarised: the count and what the journal holds (its first 20). */
+/**
+ * A check's anomalies summarised by kind (checker/anomaly-summary.ts): from the journal's summaries of
+ * every anomaly, or — in a journal written before they were recorded — from the first 20 it holds
+ * (`partial` then says the last and the counts may be missing some).
+ */
 export function anomalySummary(check: CheckRecord): {
   count: number;
-  first: string | undefined;
-  last: string | undefined;
-  sample: string[];
+  summaries: readonly AnomalySummary[];
+  partial: boolean;
   held: number;
 } {
-  const messages = check.anomalies.map((a) => a.message);
+  const held = check.anomalies.length;
+  if (check.summaries !== undefined)
+    return { count: check.anomalyCount, summaries: check.summaries, partial: false, held };
   return {
     count: check.anomalyCount,
-    first: messages[0],
-    // The journal holds the first 20: the last is known only when all are there.
-    last: check.anomalyCount <= messages.length ? messages.at(-1) : undefined,
-    sample: messages.slice(0, 5),
-    held: messages.length,
+    summaries: summariseAnomalies(check.anomalies),
+    partial: held < check.anomalyCount,
+    held,
   };
 }
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CheckResult, combineValidity } from '../checker/index.js';
+import { type CheckResult, combineValidity, summariseAnomalies } from '../checker/index.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import { type EventOf, publish, type RunPhase, runPhases, subscribe } from '../core/events.js';
@@ -433,6 +433,7 @@ function checkEvent(check: CheckResult, atMs: number): EventOf<'check'> {
     ...(check.reason === undefined ? {} : { reason: check.reason }),
     anomalyCount: check.anomalies.length,
     anomalies: check.anomalies.slice(0, 20).map(({ type, message }) => ({ type, message })),
+    ...(check.anomalies.length === 0 ? {} : { summaries: summariseAnomalies(check.anomalies) }),
     ...(check.stats === undefined ? {} : { stats: check.stats }),
     atMs,
   };

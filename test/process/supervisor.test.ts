@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { realClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { isAlive } from '../../src/os/index.js';
 import { functionProbe } from '../../src/process/probes.js';
 import { Supervisor } from '../../src/process/supervisor.js';
@@ -157,5 +158,29 @@ describe('Supervisor', () => {
       assert.equal(isAlive(first), false);
     }
     assert.equal(existsSync(dir), false, 'temp log dir removed');
+  });
+
+  it('a stop that lands while a policy restart is spawning leaves no process behind', async (t) => {
+    // The restart timer runs on a virtual clock, so the stop can be placed exactly between the timer
+    // firing (spawn under way) and the spawn completing.
+    const clock = new VirtualClock();
+    const supervisor = new Supervisor({ clock, stopGraceMs: 1000, journal: false });
+    t.after(() => supervisor.stopAll());
+    const target = await supervisor.start({
+      name: 'racer',
+      argv: script('crash.mjs', '0', '1'),
+      restart: { policy: 'always', backoffMs: 100 },
+    });
+    seenPids.add(target.pid);
+    await until('exited, restart scheduled', () => !target.running && clock.pendingTimers === 1);
+    const first = target.pid;
+    clock.advance(100); // the restart begins: spawn is in flight
+    await target.stop({ graceMs: 0 });
+    await until('the restart gave up', () => target.lastRestartError !== undefined);
+    assert.match(String(target.lastRestartError), /was stopped while it was starting/);
+    assert.notEqual(target.pid, first, 'the restart did spawn');
+    seenPids.add(target.pid);
+    await until('the spawned run is gone', () => !isAlive(target.pid));
+    assert.equal(target.running, false);
   });
 });
