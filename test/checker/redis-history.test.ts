@@ -39,9 +39,15 @@ function infoWrites(ops: readonly Op[]): number {
   return ops.filter((op) => op.type === 'info' && op.f === 'write').length;
 }
 
+/**
+ * Twice the worst check time issue 13 targets (5 s), so the file stays under ~30 s even undecided; the
+ * memory budget is the default.
+ */
+const checkTimeoutMs = 10_000;
+
 /** Checks `ops` and asserts the verdict; an `unknown` is a TODO while `undecidedToday` says so. */
 async function assertVerdict(t: TestContext, ops: Op[], expected: boolean, what: string): Promise<void> {
-  const result = await checkLinearizability(ops, models.register);
+  const result = await checkLinearizability(ops, models.register, { timeoutMs: checkTimeoutMs });
   if (result.valid === 'unknown' && undecidedToday !== undefined) t.todo(undecidedToday);
   assert.equal(result.valid, expected, `${what}: ${result.reason ?? JSON.stringify(result.stats)}`);
 }
