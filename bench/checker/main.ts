@@ -345,9 +345,11 @@ async function runShape(
     const elapsed = performance.now() - started;
     times.push(elapsed);
     tally(verdicts, String(result.valid));
-    // Without its trailing figures ("(131072 configurations cached)"), so like reasons count together.
-    if (result.valid === 'unknown')
-      tally(unknownReasons, (result.reason ?? 'no reason given').replace(/\s*\([^)]*\)$/, ''));
+    // Without its figures ("(131072 configurations cached)", "after 10001 ms"), so like reasons count together.
+    if (result.valid === 'unknown') {
+      const reason = result.reason ?? 'no reason given';
+      tally(unknownReasons, reason.replace(/\s*\([^)]*\)$/, '').replace(/\d+ ms/g, 'N ms'));
+    }
     if (result.valid !== 'unknown' && result.valid !== shape.expectValid) wrong++;
     const method = statField(result.stats, decidedByFields.method);
     const strategy = statField(result.stats, decidedByFields.strategy);
