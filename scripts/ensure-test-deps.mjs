@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 
 const servers = [
   { command: 'nats-server', paths: ['/usr/sbin/nats-server', '/usr/bin/nats-server'], pkg: 'nats-server' },
-  // test/history/client-errors: a real Redis error reply (WRONGTYPE) for the client-error classifier.
+  // test/history/client-errors: a real Redis error reply (WRONGTYPE) for the client-error classifier;
+  // test/checker/redis-history: a history recorded from a real Redis through the proxy.
   { command: 'redis-server', paths: ['/usr/bin/redis-server'], pkg: 'redis-server' },
   // test/report: JUnit XML validated against its XSD, the HTML report rendered to a screenshot.
   { command: 'xmllint', paths: ['/usr/bin/xmllint'], pkg: 'libxml2-utils' },

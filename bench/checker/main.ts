@@ -2,10 +2,13 @@
  * Linearizability checker benchmark: `npm run bench:checker` (or `node dist/bench/checker/main.js`).
  *
  * Histories are generated from a seeded `Random` by running a real sequential object under random
- * concurrency (./simulate.ts), shaped like real Jepsen-style runs. Each shape runs in a fresh child
- * process so its peak RSS is its own. Reported: median check time over several histories, the worst
- * run, peak RSS, and the unmemoised search's time against the memoised one where both finish.
- * See docs/performance.md.
+ * concurrency (test/support/checker-simulate.ts), shaped like real Jepsen-style runs: shapes (a)–(d).
+ * The chaos shapes (test/support/chaos-histories.ts) are made the way faults make them: clients that
+ * time out during fault windows, 20–30 writes of unknown outcome pending at once, valid or with one read
+ * falsified after 0, 10 or 25 pending timeouts. Each shape runs in a fresh child process so its peak
+ * RSS is its own. Reported: median check time over several histories, the worst run, peak RSS, what
+ * decided it (from the result's `stats`), and for (a)–(d) the unmemoised search's time against the
+ * memoised one where both finish. See docs/performance.md.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -18,22 +21,38 @@ import type { Model } from '../../src/checker/model.js';
 import { models } from '../../src/checker/models/index.js';
 import { Random } from '../../src/core/random.js';
 import type { Op } from '../../src/history/op.js';
+import {
+  type ChaosModel,
+  chaosHistory,
+  falsifyRead,
+  pendingTimeouts,
+} from '../../test/support/chaos-histories.js';
 import { casRegisterSpec, listAppendSpec, simulate } from '../../test/support/checker-simulate.js';
 
 const usage = `usage: node dist/bench/checker/main.js [options]
-  --runs <n>        histories per shape (default 9; the median is reported)
+  --runs <n>        histories per shape (default 9, --quick 3; the median is reported)
   --seed <n>        generator seed (default 1)
-  --shapes <list>   comma-separated subset of a,b,c,d (default all)
-  --unmemo-ms <n>   time budget for each unmemoised run (default 2000)
+  --shapes <list>   comma-separated shape ids or groups (default all):
+                      a,b,c,d                       the Jepsen-style shapes (group: classic)
+                      reg,reg0,reg10,reg25          chaos register: valid, falsified after 0/10/25 timeouts
+                      ctr,ctr0,ctr10,ctr25          the same for a counter
+                      kv,kv0,kv10,kv25              the same for 50 keys (kv model)
+                    groups: classic, chaos, register (reg*), counter (ctr*), kv (kv*), all
+  --quick           fewer runs (3) and a 10 s cap per chaos check: the whole bench in a few minutes
+  --timeout-ms <n>  time budget of each chaos check (default 20000, --quick 10000; otherwise the
+                    checker's default budget: a check past 5 s FAILs its target anyway)
+  --unmemo-ms <n>   time budget for each unmemoised run of (a)-(d) (default 2000, --quick 500)
   --json <path>     also write the results as JSON
   --child <shape>   (internal) run one shape and print its JSON`;
 
 const { values: options } = parseArgs({
   options: {
-    runs: { type: 'string', default: '9' },
+    runs: { type: 'string' },
     seed: { type: 'string', default: '1' },
-    shapes: { type: 'string', default: 'a,b,c,d' },
-    'unmemo-ms': { type: 'string', default: '2000' },
+    shapes: { type: 'string', default: 'all' },
+    quick: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string' },
+    'unmemo-ms': { type: 'string' },
     json: { type: 'string' },
     child: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -44,19 +63,52 @@ if (options.help) {
   process.exit(0);
 }
 
+/** What a shape must meet to PASS; a wrong verdict (valid for an invalid history or back) always FAILs. */
+interface Targets {
+  /** Median check time at most this (ms). */
+  readonly medianMs?: number;
+  /** Worst check time at most this (ms). */
+  readonly maxMs?: number;
+  readonly rssMb: number;
+  /** Every history decided: an `unknown` FAILs. */
+  readonly decided: boolean;
+}
+
+interface Generated {
+  readonly ops: Op[];
+  /** `info` ops (plus calls left open), or for chaos shapes the most writes pending in one window. */
+  readonly info: number;
+}
+
 interface Shape {
   readonly id: string;
   readonly title: string;
   readonly model: Model<unknown>;
-  readonly partition: boolean;
-  readonly timeoutMs: number;
-  /** Target median ms, if any. */
-  readonly targetMs: number | undefined;
+  /** Options of each memoised check, besides the time budget. */
+  readonly options: { readonly partition?: boolean };
+  /** Time budget of one check; undefined: `--timeout-ms` (the chaos shapes). */
+  readonly timeoutMs: number | undefined;
+  readonly targets: Targets;
   readonly expectValid: boolean;
-  generate(random: Random): Op[];
+  /** Also time the unmemoised search (only where it can finish). */
+  readonly unmemo: boolean;
+  /** The history of run `run` (chaos shapes vary the size across runs). */
+  generate(random: Random, run: number): Generated;
+  /** A history to warm up the JIT with before the measured runs. */
+  warmUp(random: Random): Op[];
 }
 
-const rssTargetMb = 500;
+/**
+ * The result's `stats` fields that say what decided a check, in order of preference: the first present
+ * is printed (string or number), "-" if none. The method (e.g. `read-mapped` or the search) and the
+ * search strategy that won (portfolio) come from the checker; wire their final names here.
+ */
+const decidedByFields = {
+  method: ['method'],
+  strategy: ['strategy'],
+} as const;
+
+const classicRssMb = 500;
 
 /** 80 ops on one CAS register, 5 clients, 10–25 of them `info` (crashed clients are replaced). */
 function casHistory(random: Random): Op[] {
@@ -79,50 +131,135 @@ function corruptOneRead(ops: Op[], random: Random): Op[] {
   return ops.map((op) => (op === victim ? { ...op, value: 1000 } : op));
 }
 
-const shapes: readonly Shape[] = [
-  {
-    id: 'a',
-    title: 'cas-register, 80 ops, 5 clients, 10-25 info',
+/** `info` ops plus calls left open: the ops of unknown outcome. */
+function infoCount(ops: readonly Op[]): number {
+  const open = new Set<Op['process']>();
+  let info = 0;
+  for (const op of ops) {
+    if (op.type === 'invoke') open.add(op.process);
+    else open.delete(op.process);
+    if (op.type === 'info') info++;
+  }
+  return info + open.size;
+}
+
+function classicShape(
+  id: string,
+  title: string,
+  fields: Pick<Shape, 'model' | 'options' | 'timeoutMs' | 'expectValid'> & {
+    readonly targetMs?: number;
+    make(random: Random): Op[];
+  },
+): Shape {
+  const targets: Targets = {
+    ...(fields.targetMs === undefined ? {} : { medianMs: fields.targetMs }),
+    rssMb: classicRssMb,
+    decided: false,
+  };
+  return {
+    id,
+    title,
+    model: fields.model,
+    options: fields.options,
+    timeoutMs: fields.timeoutMs,
+    targets,
+    expectValid: fields.expectValid,
+    unmemo: true,
+    generate: (random) => {
+      const ops = fields.make(random);
+      return { ops, info: infoCount(ops) };
+    },
+    // The first measured history, as before the chaos shapes.
+    warmUp: (random) => fields.make(random.fork('run-0')),
+  };
+}
+
+/** Issue 13's targets for the chaos shapes, at the default budget. */
+const chaosTargets: Targets = { medianMs: 1000, maxMs: 5000, rssMb: 1024, decided: true };
+/** Chaos history sizes, in turn across the runs. */
+const chaosSizes = [10_000, 17_500, 25_000] as const;
+
+function chaosShape(model: ChaosModel, prefix: string, afterTimeouts: number | undefined): Shape {
+  const what = { register: 'register, 1 key', counter: 'counter', kv: 'kv, 50 keys' }[model];
+  return {
+    id: `${prefix}${afterTimeouts ?? ''}`,
+    title: `chaos ${what}, ${afterTimeouts === undefined ? 'valid' : `1 read falsified after ${afterTimeouts} timeouts`}`,
+    model: models[model] as Model<unknown>,
+    options: {},
+    timeoutMs: undefined,
+    targets: chaosTargets,
+    expectValid: afterTimeouts === undefined,
+    unmemo: false,
+    generate(random, run) {
+      const ops = chaosSizes[run % chaosSizes.length] as number;
+      // A history may lack a read to falsify where asked: draw another (rare; bounded).
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const history = chaosHistory(random.fork(`attempt-${attempt}`), { model, ops });
+        const info = pendingTimeouts(history);
+        if (afterTimeouts === undefined) return { ops: history.ops, info };
+        try {
+          return { ops: falsifyRead(history, model, afterTimeouts), info };
+        } catch {}
+      }
+      throw new Error(`shape ${prefix}${afterTimeouts}: no read to falsify in 10 histories`);
+    },
+    warmUp: (random) => chaosHistory(random, { model, ops: 2000 }).ops,
+  };
+}
+
+const classicShapes: readonly Shape[] = [
+  classicShape('a', 'cas-register, 80 ops, 5 clients, 10-25 info', {
     model: models['cas-register'],
-    partition: true,
+    options: { partition: true },
     timeoutMs: 60_000,
     targetMs: 100,
     expectValid: true,
-    generate: casHistory,
-  },
-  {
-    id: 'b',
-    title: 'list-append, ~2000 ops, 50 clients, 10 keys',
+    make: casHistory,
+  }),
+  classicShape('b', 'list-append, ~2000 ops, 50 clients, 10 keys', {
     model: models['list-append'],
-    partition: true,
+    options: { partition: true },
     timeoutMs: 60_000,
     targetMs: 150,
     expectValid: true,
-    generate: (random) =>
+    make: (random) =>
       simulate(listAppendSpec(10), random, { processes: 50, ops: 2000, infoProbability: 0.02 }),
-  },
-  {
-    id: 'c',
-    title: '(b) without partitioning',
+  }),
+  classicShape('c', '(b) without partitioning', {
     model: models['list-append'],
-    partition: false,
+    options: { partition: false },
     timeoutMs: 20_000,
-    targetMs: undefined,
     expectValid: true,
-    generate: (random) =>
+    make: (random) =>
       simulate(listAppendSpec(10), random, { processes: 50, ops: 2000, infoProbability: 0.02 }),
-  },
-  {
-    id: 'd',
-    title: '(a) with one read corrupted (invalid)',
+  }),
+  classicShape('d', '(a) with one read corrupted (invalid)', {
     model: models['cas-register'],
-    partition: true,
+    options: { partition: true },
     timeoutMs: 60_000,
-    targetMs: undefined,
     expectValid: false,
-    generate: (random) => corruptOneRead(casHistory(random), random.fork('corrupt')),
-  },
+    make: (random) => corruptOneRead(casHistory(random), random.fork('corrupt')),
+  }),
 ];
+
+const chaosShapes: readonly Shape[] = (
+  [
+    ['register', 'reg'],
+    ['counter', 'ctr'],
+    ['kv', 'kv'],
+  ] as const
+).flatMap(([model, prefix]) => [undefined, 0, 10, 25].map((k) => chaosShape(model, prefix, k)));
+
+const shapes: readonly Shape[] = [...classicShapes, ...chaosShapes];
+
+const groups: Readonly<Record<string, readonly Shape[]>> = {
+  all: shapes,
+  classic: classicShapes,
+  chaos: chaosShapes,
+  register: chaosShapes.filter((shape) => shape.id.startsWith('reg')),
+  counter: chaosShapes.filter((shape) => shape.id.startsWith('ctr')),
+  kv: chaosShapes.filter((shape) => shape.id.startsWith('kv')),
+};
 
 interface ShapeResult {
   readonly id: string;
@@ -131,6 +268,11 @@ interface ShapeResult {
   readonly infoOps: number;
   readonly verdicts: Record<string, number>;
   readonly wrongVerdicts: number;
+  /** Distinct reasons given for `unknown`, with counts. */
+  readonly unknownReasons: Record<string, number>;
+  /** What decided each check, from `stats` (see `decidedByFields`), with counts. */
+  readonly methods: Record<string, number>;
+  readonly strategies: Record<string, number>;
   readonly medianMs: number;
   readonly maxMs: number;
   readonly configurations: number;
@@ -149,58 +291,100 @@ function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-async function runShape(shape: Shape, runs: number, seed: number, unmemoMs: number): Promise<ShapeResult> {
+function statField(stats: unknown, names: readonly string[]): string {
+  if (typeof stats !== 'object' || stats === null) return '-';
+  for (const name of names) {
+    const value = (stats as Record<string, unknown>)[name];
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  return '-';
+}
+
+function tally(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function runShape(
+  shape: Shape,
+  runs: number,
+  seed: number,
+  timeoutMs: number,
+  unmemoMs: number,
+): Promise<ShapeResult> {
   const random = new Random(seed, `bench/checker/${shape.id}`);
-  const histories = Array.from({ length: runs }, (_, run) => shape.generate(random.fork(`run-${run}`)));
   const check = (ops: Op[], memoise: boolean) =>
     checkLinearizability(ops, shape.model, {
-      partition: shape.partition,
-      memoise,
-      timeoutMs: memoise ? shape.timeoutMs : unmemoMs,
+      ...shape.options,
+      ...(memoise ? {} : { memoise: false }),
+      timeoutMs: memoise ? (shape.timeoutMs ?? timeoutMs) : unmemoMs,
     });
-  await check(histories[0] as Op[], true); // warm up the JIT
+  await check(shape.warmUp(random), true); // warm up the JIT
   const times: number[] = [];
   const unmemoTimes: number[] = [];
   const ratios: number[] = [];
+  const sizes: number[] = [];
+  const infos: number[] = [];
   const verdicts: Record<string, number> = {};
+  const unknownReasons: Record<string, number> = {};
+  const methods: Record<string, number> = {};
+  const strategies: Record<string, number> = {};
   let wrong = 0;
   let configurations = 0;
-  for (const ops of histories) {
+  for (let run = 0; run < runs; run++) {
+    // Each history is made just before its check, so the child holds one at a time.
+    const { ops, info } = shape.generate(random.fork(`run-${run}`), run);
+    const invokes = ops.filter((op) => op.type === 'invoke').length;
+    sizes.push(invokes);
+    infos.push(info);
     const started = performance.now();
     const result = await check(ops, true);
     const elapsed = performance.now() - started;
     times.push(elapsed);
-    verdicts[String(result.valid)] = (verdicts[String(result.valid)] ?? 0) + 1;
+    tally(verdicts, String(result.valid));
+    // Without its figures ("(131072 configurations cached)", "after 10001 ms"), so like reasons count together.
+    if (result.valid === 'unknown') {
+      const reason = result.reason ?? 'no reason given';
+      tally(unknownReasons, reason.replace(/\s*\([^)]*\)$/, '').replace(/\d+ ms/g, 'N ms'));
+    }
     if (result.valid !== 'unknown' && result.valid !== shape.expectValid) wrong++;
+    const method = statField(result.stats, decidedByFields.method);
+    const strategy = statField(result.stats, decidedByFields.strategy);
+    tally(methods, method);
+    tally(strategies, strategy);
     configurations += result.stats?.configurations ?? 0;
-    const unmemoStarted = performance.now();
-    const unmemo = await check(ops, false);
-    const unmemoElapsed = performance.now() - unmemoStarted;
-    if (unmemo.valid !== 'unknown' && result.valid !== 'unknown') {
-      unmemoTimes.push(unmemoElapsed);
-      ratios.push(unmemoElapsed / elapsed);
+    let unmemoNote = '';
+    if (shape.unmemo) {
+      const unmemoStarted = performance.now();
+      const unmemo = await check(ops, false);
+      const unmemoElapsed = performance.now() - unmemoStarted;
+      if (unmemo.valid !== 'unknown' && result.valid !== 'unknown') {
+        unmemoTimes.push(unmemoElapsed);
+        ratios.push(unmemoElapsed / elapsed);
+      }
+      unmemoNote = `, unmemoised ${unmemo.valid} in ${unmemoElapsed.toFixed(0)} ms`;
     }
+    progress(
+      `  (${shape.id}) run ${run + 1}/${runs}: ${invokes} ops, ${info} info, ${result.valid} in ${elapsed.toFixed(0)} ms` +
+        ` (method ${method}, strategy ${strategy})${unmemoNote}`,
+    );
   }
-  const pairs = histories.map((ops) => {
-    const open = new Set<Op['process']>();
-    let info = 0;
-    for (const op of ops) {
-      if (op.type === 'invoke') open.add(op.process);
-      else open.delete(op.process);
-      if (op.type === 'info') info++;
-    }
-    return { ops: ops.filter((op) => op.type === 'invoke').length, info: info + open.size };
-  });
   return {
     id: shape.id,
     title: shape.title,
-    ops: median(pairs.map((pair) => pair.ops)),
-    infoOps: median(pairs.map((pair) => pair.info)),
+    ops: median(sizes),
+    infoOps: median(infos),
     verdicts,
     wrongVerdicts: wrong,
+    unknownReasons,
+    methods,
+    strategies,
     medianMs: median(times),
     maxMs: Math.max(...times),
-    configurations: Math.round(configurations / histories.length),
+    configurations: Math.round(configurations / runs),
     unmemoFinished: unmemoTimes.length,
     unmemoMedianMs: unmemoTimes.length === 0 ? null : median(unmemoTimes),
     unmemoRatio: ratios.length === 0 ? null : median(ratios),
@@ -217,9 +401,53 @@ function positiveInt(name: string, text: string): number {
   return value;
 }
 
-const runs = Math.max(1, positiveInt('runs', options.runs));
+const quick = options.quick === true;
+const runs = Math.max(1, positiveInt('runs', options.runs ?? (quick ? '3' : '9')));
 const seed = positiveInt('seed', options.seed);
-const unmemoMs = positiveInt('unmemo-ms', options['unmemo-ms']);
+const timeoutMs = positiveInt('timeout-ms', options['timeout-ms'] ?? (quick ? '10000' : '20000'));
+const unmemoMs = positiveInt('unmemo-ms', options['unmemo-ms'] ?? (quick ? '500' : '2000'));
+
+/** The shapes `--shapes` names, in the bench's order; exits 2 on an unknown id. */
+function selectShapes(list: string): Shape[] {
+  const wanted = new Set<Shape>();
+  for (const name of list.split(',').map((id) => id.trim())) {
+    if (name === '') continue;
+    const found = groups[name] ?? shapes.filter((shape) => shape.id === name);
+    if (found.length === 0) {
+      console.error(`--shapes: unknown shape or group "${name}"\n${usage}`);
+      process.exit(2);
+    }
+    for (const shape of found) wanted.add(shape);
+  }
+  return shapes.filter((shape) => wanted.has(shape));
+}
+
+/** `value×count …`; just "-" when nothing says (a field the checker does not report yet). */
+const counts = (record: Record<string, number>): string =>
+  Object.keys(record).every((key) => key === '-')
+    ? '-'
+    : Object.entries(record)
+        .map(([key, count]) => `${key}×${count}`)
+        .join(' ');
+
+function targetText(targets: Targets): string {
+  const parts: string[] = [];
+  if (targets.medianMs !== undefined) parts.push(`median ≤${targets.medianMs} ms`);
+  if (targets.maxMs !== undefined) parts.push(`max ≤${targets.maxMs} ms`);
+  parts.push(`≤${targets.rssMb} MB`);
+  if (targets.decided) parts.push('decided');
+  return parts.join(', ');
+}
+
+function passes(result: ShapeResult, targets: Targets): boolean {
+  return (
+    result.wrongVerdicts === 0 &&
+    (targets.medianMs === undefined || result.medianMs <= targets.medianMs) &&
+    (targets.maxMs === undefined || result.maxMs <= targets.maxMs) &&
+    result.peakRssMb <= targets.rssMb &&
+    (!targets.decided || (result.verdicts.unknown ?? 0) === 0)
+  );
+}
 
 if (options.child !== undefined) {
   const shape = shapes.find((candidate) => candidate.id === options.child);
@@ -227,17 +455,17 @@ if (options.child !== undefined) {
     console.error(`unknown shape ${options.child}`);
     process.exit(2);
   }
-  console.log(JSON.stringify(await runShape(shape, runs, seed, unmemoMs)));
+  console.log(JSON.stringify(await runShape(shape, runs, seed, timeoutMs, unmemoMs)));
 } else {
-  console.log(
-    `checker benchmark — seed ${seed}, ${runs} histories per shape (replay: --seed ${seed} --runs ${runs})`,
-  );
+  const selected = selectShapes(options.shapes);
+  const replay = `--seed ${seed} --runs ${runs} --timeout-ms ${timeoutMs} --unmemo-ms ${unmemoMs}`;
+  console.log(`checker benchmark — seed ${seed}, ${runs} histories per shape (replay: ${replay})`);
   console.log(
     `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load ${loadavg()[0]?.toFixed(2)}, node ${process.version}`,
   );
-  const wanted = new Set(options.shapes.split(',').map((id) => id.trim()));
   const results: ShapeResult[] = [];
-  for (const shape of shapes.filter((candidate) => wanted.has(candidate.id))) {
+  for (const [position, shape] of selected.entries()) {
+    progress(`shape ${position + 1}/${selected.length}: (${shape.id}) ${shape.title}`);
     const child = spawnSync(
       process.execPath,
       [
@@ -248,6 +476,8 @@ if (options.child !== undefined) {
         String(runs),
         '--seed',
         String(seed),
+        '--timeout-ms',
+        String(timeoutMs),
         '--unmemo-ms',
         String(unmemoMs),
       ],
@@ -262,32 +492,36 @@ if (options.child !== undefined) {
   }
   const rows = results.map((result) => {
     const shape = shapes.find((candidate) => candidate.id === result.id) as Shape;
-    const timeOk = shape.targetMs === undefined || result.medianMs < shape.targetMs;
-    const pass = timeOk && result.peakRssMb < rssTargetMb && result.wrongVerdicts === 0;
     return [
       `(${result.id}) ${result.title}`,
+      shape.expectValid ? 'valid' : 'invalid',
       `${result.ops}/${result.infoOps}`,
-      Object.entries(result.verdicts)
-        .map(([verdict, count]) => `${verdict}×${count}`)
-        .join(' '),
+      counts(result.verdicts),
       result.medianMs.toFixed(1),
       result.maxMs.toFixed(1),
       result.peakRssMb.toFixed(0),
-      result.unmemoMedianMs === null
-        ? `none <${unmemoMs}ms`
-        : `${result.unmemoMedianMs.toFixed(1)} (${result.unmemoFinished}/${runs})`,
+      counts(result.methods),
+      counts(result.strategies),
+      !shape.unmemo
+        ? '-'
+        : result.unmemoMedianMs === null
+          ? `none <${unmemoMs}ms`
+          : `${result.unmemoMedianMs.toFixed(1)} (${result.unmemoFinished}/${runs})`,
       result.unmemoRatio === null ? '-' : `${result.unmemoRatio.toFixed(2)}×`,
-      `${shape.targetMs === undefined ? '' : `<${shape.targetMs} ms, `}<${rssTargetMb} MB`,
-      pass ? 'PASS' : 'FAIL',
+      targetText(shape.targets),
+      passes(result, shape.targets) ? 'PASS' : 'FAIL',
     ];
   });
   const header = [
     'shape',
+    'expect',
     'ops/info',
     'verdicts',
     'median ms',
     'max ms',
     'peak RSS MB',
+    'method',
+    'strategy',
     'unmemo median ms',
     'unmemo/memo',
     'target',
@@ -301,7 +535,13 @@ if (options.child !== undefined) {
   console.log(line(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
   for (const row of rows) console.log(line(row));
+  const unknowns = results.filter((result) => Object.keys(result.unknownReasons).length > 0);
+  if (unknowns.length > 0) console.log('\nwhy unknown:');
+  for (const result of unknowns) {
+    for (const [reason, count] of Object.entries(result.unknownReasons))
+      console.log(`  (${result.id}) ×${count}: ${reason}`);
+  }
   if (rows.some((row) => row.at(-1) === 'FAIL')) process.exitCode = 1;
   if (options.json !== undefined)
-    writeFileSync(options.json, `${JSON.stringify({ seed, runs, results }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ seed, runs, timeoutMs, unmemoMs, results }, null, 2)}\n`);
 }
