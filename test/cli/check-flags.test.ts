@@ -94,6 +94,19 @@ describe('faultline check --initial', () => {
     assert.equal((await runCli(['check', file, '--checker', 'counter'])).code, 1);
   });
 
+  it('gives every key of the kv model its start', async () => {
+    const file = await historyFile('kv.jsonl', [
+      [0, 'invoke', 'read', ['a', null], 0],
+      [0, 'ok', 'read', ['a', 0], 10],
+      [1, 'invoke', 'write', ['b', 1], 20],
+      [1, 'ok', 'write', ['b', 1], 30],
+      [2, 'invoke', 'read', ['b', null], 40],
+      [2, 'ok', 'read', ['b', 1], 50],
+    ]);
+    assert.equal((await runCli(['check', file, '--model', 'kv', '--initial', '0'])).code, 0);
+    assert.equal((await runCli(['check', file, '--model', 'kv'])).code, 1);
+  });
+
   it('exits 3 for a value the model cannot hold, or a model without an initial value', async () => {
     const file = await historyFile('any.jsonl', preset);
     const cases: [string[], RegExp][] = [
@@ -107,7 +120,7 @@ describe('faultline check --initial', () => {
       ],
       [
         ['--model', 'set', '--initial', '0'],
-        /--initial: the set model has no initial value; --initial applies to --model register, cas-register, counter/,
+        /--initial: the set model has no initial value; --initial applies to --model register, cas-register, kv, counter/,
       ],
       [['--checker', 'queue', '--initial', '0'], /--initial: the queue checker has no initial value/],
     ];

@@ -3,7 +3,7 @@ import { type Model, valueKey } from '../model.js';
 import { casRegister, casRegisterModel } from './cas-register.js';
 import { counter, counterModel } from './counter.js';
 import { fifoQueue } from './fifo-queue.js';
-import { kv } from './kv.js';
+import { kv, kvModel } from './kv.js';
 import { kvAppend } from './kv-append.js';
 import { listAppend } from './list-append.js';
 import { mutex } from './mutex.js';
@@ -68,7 +68,11 @@ export const modelFactories = {
     initial: anyValue,
     create: ({ initial }) => (initial === undefined ? casRegister : casRegisterModel({ initial })),
   },
-  kv: { roles: ['read', 'write', 'cas'], create: () => kv },
+  kv: {
+    roles: ['read', 'write', 'cas'],
+    initial: anyValue,
+    create: ({ initial }) => (initial === undefined ? kv : kvModel({ initial })),
+  },
   'kv-append': { roles: ['get', 'put', 'append'], create: () => kvAppend },
   'list-append': { roles: ['append', 'read'], create: () => listAppend },
   set: { roles: ['add', 'read'], create: () => set },

@@ -27,15 +27,17 @@ const casKeys = cached((op: Operation): readonly [string, string] => {
 
 /**
  * A map of independent cas registers, in Jepsen's independent-tuple shape: `read` `[k, null]` → ok
- * `[k, v]`, `write` `[k, v]`, `cas` `[k, [old, new]]`. Every key starts at `null`. Partitioned by key.
+ * `[k, v]`, `write` `[k, v]`, `cas` `[k, [old, new]]`. Every key starts at `initial` (default `null`).
+ * Partitioned by key.
  */
-export function kvModel(): Model<KeyedState> {
+export function kvModel(options: { initial?: unknown } = {}): Model<KeyedState> {
+  const initial = valueKey(options.initial ?? null);
   return {
     name: 'kv',
     init: () => emptyKeyedState,
     step(state, op) {
       const key = inputTupleKey(op);
-      const current = state.get(key) ?? 'null';
+      const current = state.get(key) ?? initial;
       switch (op.f) {
         case 'read':
           if (op.type === 'info') return state;
@@ -70,7 +72,7 @@ export function kvModel(): Model<KeyedState> {
     show: (state) => (state.size === 0 ? '{}' : `{${keyedStateKey(state)}}`),
     // One register per key (partition), every key starting at null; a `cas` is neither a read nor a write.
     registerAccess: {
-      initial: 'null',
+      initial,
       access(op) {
         if (op.f === 'write') return { write: true, value: inputTupleValueKey(op) };
         if (op.f === 'read') return { write: false, value: op.type === 'ok' ? readKey(op) : '' };
