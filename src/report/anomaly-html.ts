@@ -1,6 +1,6 @@
 import { type AnomalyRef, type AnomalySummary, formatSinceStart, whereOfRef } from '../checker/index.js';
 import { escapeHtml as e } from './html-escape.js';
-import { reportCss } from './report-css.js';
+import { reportPage } from './report-css.js';
 
 /** `+0.250 s · op 3 (line 4)`: where one anomaly of a summary is. */
 function refWhere(ref: AnomalyRef, startNs: number): string {
@@ -60,16 +60,9 @@ export function renderCheckSummaryHtml(options: CheckPageOptions): string {
   const word = valid === true ? 'valid' : valid === false ? 'INVALID' : 'undecided';
   const count = summaries.reduce((sum, s) => sum + s.count, 0);
   const title = `${checker}: ${word}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${reportCss}</style>
-</head>
-<body>
-<header>
+  return reportPage(
+    title,
+    `<header>
 <h1>${e(checker)} <span class="badge ${outcome}">${word}</span></h1>
 <p class="reason">History <code>${e(source)}</code>: ${count} anomal${count === 1 ? 'y' : 'ies'} of ${summaries.length} kind${summaries.length === 1 ? '' : 's'}.${reason === undefined ? '' : ` ${e(reason)}`}</p>
 <p class="note">Times are from the history's first op. <code>faultline check --json</code> lists every anomaly.</p>
@@ -77,7 +70,6 @@ export function renderCheckSummaryHtml(options: CheckPageOptions): string {
 <section>
 <div class="check ${outcome}">${renderAnomalySummaries(summaries, startNs)}</div>
 </section>
-</body>
-</html>
-`;
+`,
+  );
 }

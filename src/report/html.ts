@@ -4,7 +4,7 @@ import { renderOpsView } from './html-ops-view.js';
 import { formatMs, renderTimeline } from './html-timeline.js';
 import type { CheckRecord, JournalSummary, WindowOp } from './journal-reader.js';
 import { readOps } from './journal-reader.js';
-import { reportCss } from './report-css.js';
+import { reportPage } from './report-css.js';
 import { anomalySummary, checkOutcome, intervals, recoveries } from './report-model.js';
 
 /** At most this many ops drawn in the linearizability view. */
@@ -26,16 +26,9 @@ export async function renderHtmlReport(summary: JournalSummary): Promise<string>
       views.push(await linearizabilityView(summary, check));
   }
   const title = `${header.scenario.name}: ${verdictName.toUpperCase()}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${reportCss}</style>
-</head>
-<body>
-<header>
+  return reportPage(
+    title,
+    `<header>
 <h1>${e(header.scenario.name)} <span class="badge ${e(verdictName)}">${e(verdictName.toUpperCase())}</span></h1>
 <p class="reason">${e(verdict?.reason ?? 'The journal has no verdict record: the run did not finish (it was killed before it could write one). What it recorded until then is shown.')}</p>
 <table class="facts">
@@ -64,9 +57,8 @@ ${recoveryTable(summary)}
 ${faultTable(summary)}
 </section>
 <footer>faultline ${e(header.faultline)} · journal <code>${e(summary.file)}</code> · ${summary.lines} lines${summary.skipped > 0 ? ` (${summary.skipped} of unknown types skipped)` : ''}</footer>
-</body>
-</html>
-`;
+`,
+  );
 }
 
 function checkBlock(check: CheckRecord): string {

@@ -1,5 +1,7 @@
-/** The run report's page style, shared by `faultline check --html`'s summary page. */
-export const reportCss = `
+import { escapeHtml } from './html-escape.js';
+
+/** The run report's page style, shared by `faultline check --html`'s summary page (see `reportPage`). */
+const reportCss = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 20px 28px; color: #1f2328; }
 h1 { font-size: 22px; margin: 0 0 6px; }
 h2 { font-size: 17px; margin: 26px 0 8px; border-bottom: 1px solid #e6e8eb; padding-bottom: 4px; }
@@ -25,3 +27,19 @@ h4 { font-size: 14px; margin: 8px 0 2px; }
 .kind + .kind { border-top: 1px dashed #e6e8eb; margin-top: 6px; }
 footer { margin-top: 28px; color: #57606a; font-size: 12px; }
 `;
+
+/** A self-contained page in the report's style (no script, nothing fetched) around `body`. */
+export function reportPage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${reportCss}</style>
+</head>
+<body>
+${body}</body>
+</html>
+`;
+}
