@@ -96,6 +96,11 @@ export interface LinearizabilityCounterexample {
   readonly unplaced: readonly { readonly op: number; readonly fits: boolean }[];
   /** The unplaced op whose return came first: it must have taken effect by then, and cannot. */
   readonly blocking: number | null;
+  /**
+   * When the distinct-values algorithm decided: why, in words — the read, the writes it conflicts with
+   * and the order the real-time constraints force (`linearized` then only covers the ops it names).
+   */
+  readonly why?: string;
 }
 
 /** A partition: the ops of one independent object (or the whole history), in invocation order. */
@@ -449,6 +454,9 @@ function explain<S>(
     stateAtFailure: frontier.states.at(-1) ?? frontier.initialState,
     unplaced: frontier.unplaced.map(({ op, fits }) => ({ op: searchId(op), fits })),
     blocking: frontier.blocking === undefined ? null : searchId(frontier.blocking),
+    ...(outcome.violation === undefined
+      ? {}
+      : { why: describeViolation(outcome.violation, opLabel(model, partition)) }),
   };
 }
 

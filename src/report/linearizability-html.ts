@@ -71,6 +71,10 @@ ${unplacedTable(counterexample)}
 }
 
 function summary(c: LinearizabilityCounterexample, blocking: CounterexampleOp | undefined): string {
+  if (c.why !== undefined) {
+    const capital = c.why.charAt(0).toUpperCase() + c.why.slice(1);
+    return `${e(capital)}. The operations named are outlined; the red line marks when the read returned.`;
+  }
   const prefix = `${c.linearized.length} of ${c.ops.length} operations linearize, ending in state <code>${e(c.stateAtFailure)}</code>.`;
   if (blocking === undefined) return `${prefix} No remaining operation can take effect next.`;
   return `${prefix} Then <code>${e(blocking.description)}</code> by process ${e(String(blocking.process))}${

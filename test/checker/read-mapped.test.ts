@@ -38,6 +38,8 @@ describe('distinct-values algorithm: violations and their explanations', () => {
     assert.equal(counterexample.blocking, 1);
     assert.deepEqual(counterexample.unplaced, [{ op: 1, fits: false }]);
     assert.deepEqual(counterexample.linearized, []);
+    // The counterexample carries the why too, for the HTML timeline's summary.
+    assert.equal(`not linearizable: ${counterexample.why}`, message(result));
   });
 
   it('a read that returned before its write was called', () => {
