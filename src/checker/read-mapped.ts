@@ -1,6 +1,7 @@
 import type { Operation } from '../history/index.js';
 import type { FrontierSummary } from './linearizability-core.js';
 import type { Model } from './model.js';
+import { timeOrderedEvents } from './time-line.js';
 import { WglSearch } from './wgl-search.js';
 
 /**
@@ -259,35 +260,11 @@ function violation(v: ReadMappedViolation): ReadMappedResult {
   return { status: 'not-linearizable', violation: v, read: ops[0] as number, ops };
 }
 
-/**
- * Ranks of every call and return on one time line, sorted by (time, history index) as `WglSearch`
- * sorts them; an op that never returned (`info`) has return rank +∞.
- */
+/** Ranks of every call and return on the shared time line; an op that never returned (`info`) has return rank +∞. */
 function rankEvents(ops: readonly Operation[]): { callRank: Float64Array; returnRank: Float64Array } {
-  const n = ops.length;
-  const times: number[] = [];
-  const order: number[] = [];
-  const events: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const op = ops[i] as Operation;
-    events.push(i * 2);
-    times.push(op.callTime);
-    order.push(op.invoke.index);
-    if (op.type === 'ok') {
-      events.push(i * 2 + 1);
-      times.push(op.returnTime);
-      order.push((op.complete as { index: number }).index);
-    }
-  }
-  const sorted =
-    byIndexWhenTimed(times, order) ??
-    Array.from({ length: events.length }, (_, k) => k).sort(
-      (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
-    );
-  const callRank = new Float64Array(n);
-  const returnRank = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  sorted.forEach((k, rank) => {
-    const event = events[k] as number;
+  const callRank = new Float64Array(ops.length);
+  const returnRank = new Float64Array(ops.length).fill(Number.POSITIVE_INFINITY);
+  timeOrderedEvents(ops).forEach((event, rank) => {
     ((event & 1) === 0 ? callRank : returnRank)[event >> 1] = rank;
   });
   return { callRank, returnRank };
@@ -401,26 +378,4 @@ function once(label: OpLabel): (position: number) => string {
     named.set(position, `that ${full.replace(/ by process .*$/, '')}`);
     return full;
   };
-}
-
-/**
- * The events in history order, in O(n), when that order is also time order (as recorded histories are):
- * then it is exactly the (time, index) order. Undefined when some time goes backwards.
- */
-function byIndexWhenTimed(times: readonly number[], order: readonly number[]): number[] | undefined {
-  let max = -1;
-  for (const index of order) if (index > max) max = index;
-  if (max > 4 * order.length + 1024) return undefined; // sparse indexes: not worth a table
-  const slot = new Int32Array(max + 1).fill(-1);
-  for (let k = 0; k < order.length; k++) slot[order[k] as number] = k;
-  const sorted: number[] = [];
-  let last = Number.NEGATIVE_INFINITY;
-  for (const k of slot) {
-    if (k === -1) continue;
-    const time = times[k] as number;
-    if (time < last) return undefined;
-    last = time;
-    sorted.push(k);
-  }
-  return sorted.length === order.length ? sorted : undefined;
 }

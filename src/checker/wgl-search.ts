@@ -2,6 +2,7 @@ import type { Operation } from '../history/index.js';
 import { LinearizedSet } from './linearized-set.js';
 import { MemoTable, mix32, zobrist } from './memo-table.js';
 import { inputKey, type Model } from './model.js';
+import { timeOrderedEvents } from './time-line.js';
 
 /** Pending ops checked with `model.doomed` past the first pending return. */
 const doomedLookahead = 16;
@@ -135,26 +136,7 @@ export class WglSearch<S> {
     }
     this.okLeft = returns;
     const eventCount = n + returns;
-    const times = new Float64Array(eventCount);
-    const order = new Float64Array(eventCount);
-    const events = new Int32Array(eventCount);
-    let e = 0;
-    for (let i = 0; i < n; i++) {
-      const op = ops[i] as Operation;
-      events[e] = i << 1;
-      times[e] = op.callTime;
-      order[e++] = op.invoke.index;
-      if (this.isOk[i] === 1) {
-        events[e] = (i << 1) | 1;
-        times[e] = op.returnTime;
-        order[e++] = (op.complete as { index: number }).index;
-      }
-    }
-    // Time order; the history's own order breaks ties (it is the order events were recorded).
-    const sorted = Array.from({ length: eventCount }, (_, k) => k).sort(
-      (a, b) => (times[a] as number) - (times[b] as number) || (order[a] as number) - (order[b] as number),
-    );
-    this.events = Int32Array.from(sorted, (k) => events[k] as number);
+    this.events = timeOrderedEvents(ops);
     // Entries: 0 heads the main list (ok calls and returns), 1 the info list (info calls; in time order
     // they join the main list); event k is entry k + 2. Entry numbers follow event order, so they
     // double as ranks in time.
