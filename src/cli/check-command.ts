@@ -26,7 +26,7 @@ import {
   safetyCheckers,
   takesInitial,
 } from './check-targets.js';
-import { parseCommandLine, usageError } from './usage.js';
+import { parseCommandLine, usageError, usageReminder } from './usage.js';
 
 /**
  * Exit codes of `faultline check`. `badInput` covers a bad command line and a history file that is not a
@@ -124,7 +124,7 @@ export async function checkCommand(argv: string[], output: CheckOutput = process
     }
     const refusal = error as FaultlineError;
     output.stderr(`faultline check: ${messageOf(refusal)}\n`);
-    if (typeof refusal.details.usage === 'string') output.stderr(`\n${refusal.details.usage}`);
+    if (typeof refusal.details.usage === 'string') output.stderr(`\n${usageReminder(refusal.details.usage)}`);
     return exit;
   }
 }

@@ -10,7 +10,7 @@ import { faultsCommand } from './faults-command.js';
 import { reportCommand } from './report-command.js';
 import { runCommand } from './run-command.js';
 import { serverCommand } from './server-command.js';
-import { usageError } from './usage.js';
+import { usageError, usageReminder } from './usage.js';
 import { schemaCommand, validateCommand } from './validate-command.js';
 
 const usage = `Usage: faultline <command> [options]
@@ -80,7 +80,7 @@ function report(error: unknown): number {
   process.stderr.write(`faultline: ${messageOf(error)}\n`);
   if (isUsage) {
     const commandUsage = error instanceof FaultlineError ? error.details.usage : undefined;
-    process.stderr.write(`\n${typeof commandUsage === 'string' ? commandUsage : usage}`);
+    process.stderr.write(`\n${usageReminder(typeof commandUsage === 'string' ? commandUsage : usage)}`);
     return 2;
   }
   return 1;

@@ -9,6 +9,17 @@ export function usageError(message: string, usage: string): FaultlineError {
   return new FaultlineError(codes.usage, message, { details: { usage } });
 }
 
+/**
+ * What follows a refusal on stderr: the command's usage line and where the rest is (the whole usage
+ * would push the error itself off the screen).
+ */
+export function usageReminder(usage: string): string {
+  const first = usage.split('\n', 1)[0] ?? '';
+  const command = /^Usage: (faultline(?: [a-z-]+)?)/.exec(first)?.[1] ?? 'faultline';
+  const what = command === 'faultline' ? 'lists every command' : 'shows every option';
+  return `${first}\n(${command} --help ${what})\n`;
+}
+
 /** `parseArgs`, whose refusals (an unknown or malformed flag) name the command's own usage. */
 export function parseCommandLine<const T extends ParseArgsConfig>(
   config: T,
