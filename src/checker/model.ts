@@ -51,6 +51,14 @@ export interface Model<S> {
   /** A short text for a state in explanations; defaults to `String(key(state))`. */
   show?(state: S): string;
   /**
+   * True if `step` reads nothing of an op but `f`, the input and output by value (`valueKey`) — not its
+   * process, time or identity. Then two pending `info` ops with the same `f` and input are
+   * interchangeable, and the search tries only the earliest invoked of them (a symmetry reduction that
+   * turns 2^k subsets of k pending `add 1`s into k + 1 counts). Every built-in model says so; leave it
+   * unset if your `step` looks at anything else.
+   */
+  readonly stepsByValue?: boolean;
+  /**
    * Optional: the model is a register per partition (register, cas-register, kv per key), and this says
    * how each op reads or writes it. When every value some read returned is written at most once, the
    * checker then decides the partition in O(n log n) (src/checker/read-mapped.ts) instead of searching.

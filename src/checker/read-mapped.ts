@@ -33,6 +33,8 @@ export type ReadMappedFallback =
   | { readonly reason: 'several-partitions' }
   /** `op` (a position in the partition's search ops) is neither a plain read nor a plain write. */
   | { readonly reason: 'not-read-write'; readonly op: number }
+  /** `op` returns before it was called (times out of order): the zones assume every call precedes its return. */
+  | { readonly reason: 'returns-before-call'; readonly op: number }
   /** Value `value`, which some read returned, is written by both ops (`first` is null: the initial value). */
   | {
       readonly reason: 'repeated-value';
@@ -119,6 +121,10 @@ export function checkReadMapped<S>(ops: readonly Operation[], model: Model<S>): 
   }
 
   const { callRank, returnRank } = rankEvents(ops);
+  for (let i = 0; i < n; i++) {
+    if ((returnRank[i] as number) < (callRank[i] as number))
+      return notApplicable({ reason: 'returns-before-call', op: i });
+  }
 
   // One cluster per value some read returned: its write (or the initial value) and its reads.
   const clusters = new Map<string, Cluster>();
@@ -353,6 +359,8 @@ export function describeFallback(fallback: ReadMappedFallback, label: OpLabel): 
       return 'several keys checked as one partition';
     case 'not-read-write':
       return `${label(fallback.op)} is not a plain read or write`;
+    case 'returns-before-call':
+      return `${label(fallback.op)} returns before it was called`;
     case 'repeated-value':
       return fallback.first === null
         ? `values repeat: ${label(fallback.second)} writes the initial value ${fallback.value}, and a read returned it`

@@ -160,7 +160,7 @@ export class WglSearch<S> {
         this.isCall[entry] = 1;
         this.callEntry[op] = entry;
       }
-      if (this.isOk[op] === 0) {
+      if (this.isOk[op] === 0 && model.stepsByValue === true) {
         // Only the first of a class of identical info ops is linked; lifting it links the next.
         const key = `${(ops[op] as Operation).f} ${inputKey(ops[op] as Operation)}`;
         const earlier = lastOfClass.get(key);
@@ -226,7 +226,7 @@ export class WglSearch<S> {
    * the twin never took effect). The twin was invoked before it, so before now; it was invoked before
    * now, so before the twin's later place; neither has a return deadline; and the model's step of an
    * info op depends only on f and input (its output is undefined), so every state along the way is
-   * the same. That is again a completion, and it places the twin next. For k pending `add 1`s of a
+   * the same (the model says so with `stepsByValue`). That is again a completion, and it places the twin next. For k pending `add 1`s of a
    * counter this turns 2^k subsets into k + 1 counts.
    */
   run(maxIterations: number): SearchStatus {

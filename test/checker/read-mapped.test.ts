@@ -344,3 +344,17 @@ describe('distinct-values algorithm: speed and threads', () => {
     assert.match(parallel.decidedBy ?? '', /^the distinct-values algorithm \(\d+ partitions?\)$/);
   });
 });
+
+describe('distinct-values algorithm: times out of order', () => {
+  it('an op that returns before it was called (possible through the API) falls back to the search', () => {
+    const ops: Op[] = [
+      { process: 0, type: 'invoke', f: 'write', value: 1, time: 5, index: 0 },
+      { process: 0, type: 'ok', f: 'write', value: 1, time: 3, index: 1 },
+      { process: 1, type: 'invoke', f: 'read', value: null, time: 6, index: 2 },
+      { process: 1, type: 'ok', f: 'read', value: 1, time: 7, index: 3 },
+    ];
+    const result = checkLinearizabilitySync(ops, models.register);
+    assert.equal(result.valid, false, 'as the search and brute force decide it');
+    assert.match(String(result.decidedBy), /write 1 by process 0 \(op 0\) returns before it was called/);
+  });
+});

@@ -25,6 +25,7 @@ export function casRegisterModel(options: { initial?: unknown } = {}): Model<Reg
   const initial = valueKey(options.initial ?? null);
   return {
     name: 'cas-register',
+    stepsByValue: true,
     init: () => initial,
     step(state, op) {
       if (op.f !== 'cas') return stepReadWrite(state, op);

@@ -6,6 +6,7 @@ export function counterModel(options: { initial?: number } = {}): Model<number> 
   const initial = options.initial ?? 0;
   const model: Model<number> = {
     name: 'counter',
+    stepsByValue: true,
     init: () => initial,
     step(state, op) {
       if (op.f === 'add') return state + (op.input as number);

@@ -19,6 +19,7 @@ const empty: QueueState = { queue: [], infoDequeues: 0 };
 export function fifoQueueModel(): Model<QueueState> {
   const model: Model<QueueState> = {
     name: 'fifo-queue',
+    stepsByValue: true,
     init: () => empty,
     step(state, op) {
       const { queue, infoDequeues } = state;

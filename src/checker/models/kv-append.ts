@@ -22,6 +22,7 @@ function stateKey(state: KeyedState): string {
 export function kvAppendModel(): Model<KeyedState> {
   const model: Model<KeyedState> = {
     name: 'kv-append',
+    stepsByValue: true,
     init: () => emptyKeyedState,
     step(state, op) {
       const key = inputTupleKey(op);

@@ -34,6 +34,7 @@ export function kvModel(options: { initial?: unknown } = {}): Model<KeyedState> 
   const initial = valueKey(options.initial ?? null);
   return {
     name: 'kv',
+    stepsByValue: true,
     init: () => emptyKeyedState,
     step(state, op) {
       const key = inputTupleKey(op);

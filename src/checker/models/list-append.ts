@@ -31,6 +31,7 @@ const readListKey = cached((op: Operation) => {
 export function listAppendModel(): Model<KeyedState> {
   return {
     name: 'list-append',
+    stepsByValue: true,
     init: () => emptyKeyedState,
     step(state, op) {
       const key = inputTupleKey(op);

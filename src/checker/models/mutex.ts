@@ -7,6 +7,7 @@ import { describeOperation, type Model, requireF } from '../model.js';
 export function mutexModel(): Model<boolean> {
   return {
     name: 'mutex',
+    stepsByValue: true,
     init: () => false,
     step: (locked, op) => (op.f === 'acquire' ? (locked ? undefined : true) : locked ? false : undefined),
     key: (locked) => (locked ? 1 : 0),

@@ -39,6 +39,7 @@ export function registerModel(options: { initial?: unknown } = {}): Model<Regist
   const initial = valueKey(options.initial ?? null);
   return {
     name: 'register',
+    stepsByValue: true,
     init: () => initial,
     step: stepReadWrite,
     key: (state) => state,

@@ -21,6 +21,7 @@ const readSet = cached((op: Operation) => new Set(readKeys(op)));
 export function setModel(): Model<SetState> {
   return {
     name: 'set',
+    stepsByValue: true,
     init: () => [],
     step(state, op) {
       if (op.f === 'add') {
