@@ -165,12 +165,18 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
     values.model !== undefined
       ? { kind: 'model' as const, name: values.model, ...pick(modelFactories[values.model as ModelName]) }
       : { kind: 'checker' as const, name: values.checker as string, ...pick(checker as SafetyTarget) };
-  const initial = values.initial === undefined ? undefined : parseInitial(values.initial);
+  const initial = values.initial === undefined ? undefined : parseInitial(values.initial, checkUsage);
   if (values.initial !== undefined) checkInitial(initial, target, checkUsage);
   const roles = parseRoleMap(values.f, target, checkUsage);
   const timeoutMs = parseDuration(values.timeout ?? '30s', '--timeout');
   const deadlineMs = values.deadline === undefined ? undefined : parseDuration(values.deadline, '--deadline');
-  const maxMemoryBytes = values.memory === undefined ? undefined : parseSize(values.memory, '--memory');
+  const maxMemoryBytes = values.memory === undefined ? undefined : parseMemory(values.memory);
+  // Flags of the other kind of check would be ignored silently: refuse them instead.
+  const modelOnly = (['timeout', 'memory', 'no-partition'] as const).filter((flag) => values[flag]);
+  if (target.kind === 'checker' && modelOnly.length > 0)
+    throw usageError(`--${modelOnly[0]} applies to --model (linearizability) only`, checkUsage);
+  if (target.kind === 'model' && values.deadline !== undefined)
+    throw usageError('--deadline applies to --checker convergence only', checkUsage);
   const model =
     values.model === undefined
       ? undefined
@@ -215,7 +221,8 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
   if (values.json) output.stdout(`${JSON.stringify(result, jsonSafe, 2)}\n`);
   else {
     output.stdout(`${describeVerdict(result, against)} (${elapsed})\n`);
-    if (result.decidedBy !== undefined) output.stdout(`  decided by ${result.decidedBy}\n`);
+    if (result.decidedBy !== undefined && result.valid !== 'unknown')
+      output.stdout(`  decided by ${result.decidedBy}\n`);
     for (const summary of summaries) {
       for (const line of formatAnomalySummary(summary, startNs)) output.stdout(`  ${line}\n`);
     }
@@ -315,4 +322,19 @@ function inFile(file: string, error: unknown): unknown {
     cause: error,
     details: { ...error.details, file },
   });
+}
+
+/** Smallest `--memory`: below it no search of any size gets anywhere. */
+const minMemoryBytes = 1024 * 1024;
+
+/** `--memory`: a size from 1 MiB up to what a number holds exactly. */
+function parseMemory(text: string): number {
+  const bytes = parseSize(text, '--memory');
+  if (bytes < minMemoryBytes || bytes > Number.MAX_SAFE_INTEGER) {
+    throw usageError(
+      `--memory: expected at least 1MiB and at most ${Number.MAX_SAFE_INTEGER} bytes, got ${JSON.stringify(text)}`,
+      checkUsage,
+    );
+  }
+  return bytes;
 }

@@ -18,6 +18,7 @@ import {
   modelFactories,
   modelNames,
 } from '../checker/index.js';
+import { messageOf } from '../core/errors.js';
 import type { Op } from '../history/index.js';
 import { usageError } from './usage.js';
 
@@ -74,10 +75,19 @@ export function takesInitial(): string {
  * `--initial`'s value: JSON (`0`, `"x"`, `[1,2]`, `null`); anything that is not JSON is taken as a
  * string, so `--initial abc` means `"abc"` (and is refused by a model that holds numbers).
  */
-export function parseInitial(text: string): unknown {
+export function parseInitial(text: string, usage: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('not a finite number');
+    return value;
+  } catch (error) {
+    // A bare word is a string; what starts like JSON and does not parse is a mistake, not a string.
+    if (/^\s*[[{"\d-]/.test(text) || /^(true|false|null)\b/.test(text)) {
+      throw usageError(
+        `--initial: ${JSON.stringify(text)} is not valid JSON (${messageOf(error)}); a string is a bare word or quoted JSON ('"x"')`,
+        usage,
+      );
+    }
     return text;
   }
 }

@@ -201,9 +201,10 @@ describe('faultline check --memory', () => {
 
   it('is the search memory budget: past it the verdict is unknown, naming the budget', async () => {
     const file = await historyFile('hard.jsonl', hard);
-    const result = await runCli(['check', file, '--model', 'register', '--memory', '1KiB']);
+    const result = await runCli(['check', file, '--model', 'register', '--memory', '1MiB']);
     assert.equal(result.code, 2, `${result.stdout}${result.stderr}`);
-    assert.match(result.stdout, /unknown: memory budget 1 KiB ran out on partition/);
+    assert.match(result.stdout, /unknown: memory budget 1 MiB ran out on partition/);
+    assert.doesNotMatch(result.stdout, /decided by/, 'an unknown verdict was decided by nothing');
   });
 
   it('exits 3 for a size it cannot read', async () => {
@@ -212,6 +213,29 @@ describe('faultline check --memory', () => {
       const result = await runCli(['check', file, '--model', 'register', `--memory=${size}`]);
       assert.equal(result.code, 3, `${size}: ${result.stdout}${result.stderr}`);
       assert.match(result.stderr, /--memory: expected a size such as "512MiB"/);
+    }
+    for (const size of ['0', '1KiB', '99999999999TiB']) {
+      const result = await runCli(['check', file, '--model', 'register', `--memory=${size}`]);
+      assert.equal(result.code, 3, `${size}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, /--memory: expected at least 1MiB/);
+    }
+  });
+
+  it('exits 3 for flags of the other kind of check, and for --initial that starts like JSON but is not', async () => {
+    const file = await historyFile('kinds.jsonl', hard);
+    for (const [args, message] of [
+      [['--checker', 'counter', '--memory', '1GiB'], /--memory applies to --model \(linearizability\) only/],
+      [['--checker', 'counter', '--timeout', '5s'], /--timeout applies to --model/],
+      [['--model', 'register', '--deadline', '5s'], /--deadline applies to --checker convergence only/],
+      [['--model', 'register', '--initial', '[1,2'], /--initial: "\[1,2" is not valid JSON/],
+      [
+        ['--model', 'counter', '--initial', '1e400'],
+        /--initial: "1e400" is not valid JSON \(not a finite number\)/,
+      ],
+    ] as const) {
+      const result = await runCli(['check', file, ...args]);
+      assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message);
     }
   });
 });
