@@ -230,21 +230,26 @@ export class LinearizabilityRun<S> {
     let memoryBytes = 0;
     let checked = 0;
     let readMapped = 0;
-    const byStrategy: Record<string, number> = {};
+    const strategies = new Map<string, number>();
     for (const outcome of this.outcomes) {
       if (outcome === undefined) continue;
       checked++;
       if (outcome.method === 'read-mapped') readMapped++;
-      if (outcome.strategy !== undefined) {
-        const name = `decidedBy${outcome.strategy.replace(/(^|-)(\w)/g, (_, _dash, c: string) => c.toUpperCase())}`;
-        byStrategy[name] = (byStrategy[name] ?? 0) + 1;
-      }
+      if (outcome.strategy !== undefined)
+        strategies.set(outcome.strategy, (strategies.get(outcome.strategy) ?? 0) + 1);
       steps += outcome.steps;
       cacheEntries = Math.max(cacheEntries, outcome.cacheEntries);
       memoryBytes = Math.max(memoryBytes, outcome.memoryBytes);
     }
     const count = this.partitions.length;
-    const decidedBy = this.decidedBy();
+    const decidedBy = this.decidedBy(strategies);
+    // Partitions each strategy of the portfolio decided, e.g. decidedByTimeOrder.
+    const byStrategy = Object.fromEntries(
+      [...strategies].map(([strategy, count]) => [
+        `decidedBy${strategy.replace(/(^|-)(\w)/g, (_, _dash, c: string) => c.toUpperCase())}`,
+        count,
+      ]),
+    );
     const stats = {
       ops: this.opCount,
       partitions: count,
@@ -256,7 +261,6 @@ export class LinearizabilityRun<S> {
       maxMemoryBytes: memoryBytes,
       workers: driver.workers ?? 0,
       elapsedMs: Math.round(elapsedMs * 1000) / 1000,
-      // Partitions each strategy of the portfolio decided, e.g. decidedByTimeOrder.
       ...byStrategy,
     };
     if (this.firstFailure !== Number.POSITIVE_INFINITY) {
@@ -292,12 +296,11 @@ export class LinearizabilityRun<S> {
    * `the distinct-values algorithm (3 partitions), the search (1 partition by time-order; values repeat: …)`: which algorithm
    * decided the partitions checked, and the first reason (in partition order) the search was needed.
    */
-  private decidedBy(): string {
+  private decidedBy(strategies: ReadonlyMap<string, number>): string {
     let fast = 0;
     let searched = 0;
     let why: string | undefined;
     let reasons = 0;
-    const strategies = new Map<string, number>();
     this.outcomes.forEach((outcome, index) => {
       if (outcome === undefined) return;
       if (outcome.method === 'read-mapped') {
@@ -305,8 +308,6 @@ export class LinearizabilityRun<S> {
         return;
       }
       searched++;
-      if (outcome.strategy !== undefined)
-        strategies.set(outcome.strategy, (strategies.get(outcome.strategy) ?? 0) + 1);
       if (outcome.fallback === undefined) return;
       const partition = this.partitions[index] as Partition;
       const text = describeFallback(outcome.fallback, opLabel(this.model, partition));

@@ -18,6 +18,7 @@ import {
   keyedStateKey,
   withEntry,
 } from './keyed-state.js';
+import { readWriteAccess } from './register.js';
 
 const readKey = cached((op: Operation) => valueKey((op.output as readonly unknown[])[1]));
 const casKeys = cached((op: Operation): readonly [string, string] => {
@@ -72,14 +73,7 @@ export function kvModel(options: { initial?: unknown } = {}): Model<KeyedState> 
     },
     show: (state) => (state.size === 0 ? '{}' : `{${keyedStateKey(state)}}`),
     // One register per key (partition), every key starting at null; a `cas` is neither a read nor a write.
-    registerAccess: {
-      initial,
-      access(op) {
-        if (op.f === 'write') return { write: true, value: inputTupleValueKey(op) };
-        if (op.f === 'read') return { write: false, value: op.type === 'ok' ? readKey(op) : '' };
-        return undefined;
-      },
-    },
+    registerAccess: readWriteAccess(initial, inputTupleValueKey, readKey),
   };
 }
 

@@ -19,13 +19,21 @@ export function stepReadWrite(state: RegisterState, op: Operation): RegisterStat
   return outputKey(op) === state ? state : undefined;
 }
 
-/** `registerAccess` of a register starting at `initial` (a valueKey): reads and writes; `cas` is neither. */
-export function readWriteAccess(initial: string): RegisterAccess {
+/**
+ * How plain `read` and `write` ops touch one register, for the distinct-values algorithm: the value a
+ * write writes (`written`, default the input) and the value an ok read returned (`returned`, default
+ * the output), as `valueKey`s. Anything else (a `cas`) is not a plain read or write.
+ */
+export function readWriteAccess(
+  initial: string,
+  written: (op: Operation) => string = inputKey,
+  returned: (op: Operation) => string = outputKey,
+): RegisterAccess {
   return {
     initial,
     access(op) {
-      if (op.f === 'write') return { write: true, value: inputKey(op) };
-      if (op.f === 'read') return { write: false, value: op.type === 'ok' ? outputKey(op) : '' };
+      if (op.f === 'write') return { write: true, value: written(op) };
+      if (op.f === 'read') return { write: false, value: op.type === 'ok' ? returned(op) : '' };
       return undefined;
     },
   };
