@@ -50,3 +50,8 @@ function byIndexWhenTimed(times: readonly number[], order: readonly number[]): n
   }
   return sorted.length === order.length ? sorted : undefined;
 }
+
+/** Orders operations by their calls on the same time line (time, then the history's order). */
+export function compareCalls(a: Operation, b: Operation): number {
+  return a.callTime - b.callTime || a.invoke.index - b.invoke.index;
+}

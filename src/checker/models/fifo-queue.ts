@@ -1,5 +1,6 @@
 import type { Operation } from '../../history/index.js';
 import { describeOperation, inputKey, type Model, outputKey, requireF, shapeError } from '../model.js';
+import { compareCalls } from '../time-line.js';
 
 /**
  * The queued elements' canonical keys, head first, and how many `info` dequeues have taken effect
@@ -81,7 +82,7 @@ function specialise(model: Model<QueueState>, ops: readonly Operation[]): Model<
   }
   // By invocation, as the search orders calls (time, then the history's order); keyed by the invoke
   // event, which every pairing of the same history shares.
-  lostDequeues.sort((a, b) => a.callTime - b.callTime || a.invoke.index - b.invoke.index);
+  lostDequeues.sort(compareCalls);
   const rank = new Map(lostDequeues.map((op, index) => [op.invoke, index]));
   const step = model.step;
   return {
