@@ -1,5 +1,5 @@
 import type { Operation } from '../history/index.js';
-import type { Model } from './model.js';
+import { type Model, showState } from './model.js';
 import {
   checkReadMapped,
   type ReadMappedFallback,
@@ -53,10 +53,6 @@ export interface FrontierSummary {
 
 /** Loop iterations between calls of `runUntil`'s `pause`: a few ms of search. */
 const sliceIterations = 4096;
-
-function showState<S>(model: Model<S>, state: S): string {
-  return model.show === undefined ? String(model.key(state)) : model.show(state);
-}
 
 /**
  * The WGL search over one partition's ops (no `fail`s), as a step function a driver pumps: pure, no

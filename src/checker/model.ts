@@ -87,6 +87,11 @@ export interface RegisterAccess {
 
 export { valueKey } from '../history/index.js';
 
+/** A readable form of a state for explanations: `model.show`, else its key. */
+export function showState<S>(model: Model<S>, state: S): string {
+  return model.show === undefined ? String(model.key(state)) : model.show(state);
+}
+
 /** A readable form of a value for explanations. */
 export function showValue(value: unknown): string {
   return valueKey(value);

@@ -1,6 +1,6 @@
 import type { Operation } from '../history/index.js';
 import type { FrontierSummary } from './linearizability-core.js';
-import type { Model } from './model.js';
+import { type Model, showState } from './model.js';
 import { timeOrderedEvents } from './time-line.js';
 import { WglSearch } from './wgl-search.js';
 
@@ -299,8 +299,7 @@ export function violationFrontier<S>(
   // At most 6 ops: 6! orders bound the loop many times over.
   if (search.run(1_000_000) !== 'not-linearizable') return undefined;
   const frontier = search.frontier();
-  const show = (state: S): string =>
-    model.show === undefined ? String(model.key(state)) : model.show(state);
+  const show = (state: S): string => showState(model, state);
   const initial = model.init();
   const last = frontier.states.length === 0 ? initial : (frontier.states.at(-1) as S);
   const linearized = frontier.linearized.map((k) => involved[k] as number);
@@ -383,7 +382,8 @@ function once(label: OpLabel): (position: number) => string {
     const seen = named.get(position);
     if (seen !== undefined) return seen;
     const full = label(position);
-    named.set(position, `that ${full.replace(/ by process .*$/, '')}`);
+    const by = full.lastIndexOf(' by process '); // the last: a value may contain the words too
+    named.set(position, `that ${by < 0 ? full : full.slice(0, by)}`);
     return full;
   };
 }
