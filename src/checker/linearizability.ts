@@ -259,6 +259,8 @@ export class LinearizabilityRun<S> {
       configurations: steps,
       maxCacheEntries: cacheEntries,
       maxMemoryBytes: memoryBytes,
+      // The budget used (the driver's default depends on the memory available): give it back to repeat a run.
+      memoryBudgetBytes: this.budget.maxMemoryBytes,
       workers: driver.workers ?? 0,
       elapsedMs: Math.round(elapsedMs * 1000) / 1000,
       ...byStrategy,
