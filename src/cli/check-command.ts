@@ -192,7 +192,7 @@ async function runCheck(argv: string[], output: CheckOutput): Promise<number> {
     file,
     ...(format ? { format: format as HistoryFormat } : {}),
   });
-  const ops = renameOps(parsedHistory.ops, roles);
+  const ops = renameOps(parsedHistory.ops, roles, checkUsage);
   const skipped = parsedHistory.skippedLines ? `, ${parsedHistory.skippedLines} non-op lines skipped` : '';
   // With --json, stdout is the JSON alone (for `| jq`): the header goes to stderr.
   const note = values.json ? output.stderr : output.stdout;

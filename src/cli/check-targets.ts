@@ -156,8 +156,17 @@ export function parseRoleMap(
 }
 
 /** The history with each op's `f` renamed by `roles` (invocations and completions alike). */
-export function renameOps(history: readonly Op[], roles: ReadonlyMap<string, string>): Op[] {
+export function renameOps(history: readonly Op[], roles: ReadonlyMap<string, string>, usage: string): Op[] {
   if (roles.size === 0) return [...history];
+  const names = new Set(history.map((op) => op.f));
+  const unused = [...roles.keys()].filter((name) => !names.has(name));
+  if (unused.length > 0) {
+    // A mapping that renames nothing is a typo (or the wrong history): say so rather than check unmapped.
+    throw usageError(
+      `--f ${unused[0]}=${roles.get(unused[0] as string)}: no op in the history is called ${JSON.stringify(unused[0])}; its ops are ${[...names].map((n) => JSON.stringify(n)).join(', ')}`,
+      usage,
+    );
+  }
   return history.map((op) => {
     const role = roles.get(op.f);
     return role === undefined ? op : { ...op, f: role };

@@ -221,7 +221,7 @@ describe('faultline check --memory', () => {
     }
   });
 
-  it('exits 3 for flags of the other kind of check, and for --initial that starts like JSON but is not', async () => {
+  it('exits 3 for flags of the other kind of check, --initial that starts like JSON but is not, --f that renames nothing', async () => {
     const file = await historyFile('kinds.jsonl', hard);
     for (const [args, message] of [
       [['--checker', 'counter', '--memory', '1GiB'], /--memory applies to --model \(linearizability\) only/],
@@ -232,6 +232,7 @@ describe('faultline check --memory', () => {
         ['--model', 'counter', '--initial', '1e400'],
         /--initial: "1e400" is not valid JSON \(not a finite number\)/,
       ],
+      [['--model', 'register', '--f', 'put=write'], /--f put=write: no op in the history is called "put"/],
     ] as const) {
       const result = await runCli(['check', file, ...args]);
       assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
