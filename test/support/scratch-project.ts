@@ -260,15 +260,13 @@ export async function createScratchProject(
     { cwd: dir, timeoutMs: options.timeoutMs ?? 120_000 },
   );
   const installLog = `${install.stdout}${install.stderr}`;
-  assert.equal(install.code, 0, `npm install ${specs.join(' ')} failed in ${dir}:\n${installLog}`);
-  return {
-    dir,
-    installLog,
-    installed: join(dir, 'node_modules', 'faultline'),
-    env,
-    remove: () => {
-      if (process.env.FAULTLINE_SCRATCH_KEEP === '1') console.log(`${label}: scratch project kept at ${dir}`);
-      else rmSync(dir, { recursive: true, force: true });
-    },
+  const remove = (): void => {
+    if (process.env.FAULTLINE_SCRATCH_KEEP === '1') console.log(`${label}: scratch project kept at ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   };
+  if (install.code !== 0) {
+    remove(); // a failed install (e.g. timed out on a loaded machine) must not leave its project behind
+    assert.fail(`npm install ${specs.join(' ')} failed in ${dir}:\n${installLog}`);
+  }
+  return { dir, installLog, installed: join(dir, 'node_modules', 'faultline'), env, remove };
 }
