@@ -27,6 +27,7 @@ export {
   removeGroupDir,
 } from './cgroups.js';
 export { deathSignalSupported, findExecutable, withDeathSignal } from './death-signal.js';
+export { freeLoopbackPorts } from './ports.js';
 export {
   describeStart,
   environValue,

@@ -1,4 +1,3 @@
-import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalid } from '../core/assert.js';
@@ -13,6 +12,7 @@ import {
   cgroupResidues,
   cgroupSupport,
   FaultCgroup,
+  freeLoopbackPorts,
   limitFiles,
   nodeCgroupFs,
 } from '../os/index.js';
@@ -109,23 +109,9 @@ export async function startTargets(
   return live;
 }
 
-/**
- * A free loopback port for each name, all distinct. Free when asked: something else may take one before
- * the target binds it, which a target's start then reports (the usual race of picking ports up front).
- */
+/** A free loopback port for each name, all distinct (see `freeLoopbackPorts`). */
 async function freePorts(names: readonly string[]): Promise<Map<string, number>> {
-  const servers = await Promise.all(
-    names.map(async () => {
-      const server = createServer();
-      await new Promise<void>((resolve, reject) =>
-        server.once('error', reject).listen(0, '127.0.0.1', resolve),
-      );
-      return server;
-    }),
-  );
-  // All held open until each is known, so the OS cannot hand the same port out twice.
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  const ports = await freeLoopbackPorts(names.length);
   return new Map(names.map((name, i) => [name, ports[i] as number]));
 }
 
