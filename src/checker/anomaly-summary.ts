@@ -3,29 +3,16 @@
  * and the last in history time, and a sample. The CLI's text and HTML output and the run report use
  * it; only JSON carries every anomaly. Pure: the same anomalies give the same summary.
  */
+
+import type { CheckEventAnomaly, CheckEventSummary } from '../core/events.js';
 import type { Op } from '../history/index.js';
 import type { Anomaly } from './result.js';
 
+// Check events carry these summaries, so their shape is defined with the events (core/events.ts).
 /** One anomaly as a summary names it: its message, and where it is in the history when its ops say. */
-export interface AnomalyRef {
-  readonly message: string;
-  /** History time (ns) of its earliest op. */
-  readonly timeNs?: number;
-  /** `index` of its earliest op in the history. */
-  readonly op?: number;
-  /** The line of that op in the history file. */
-  readonly line?: number;
-}
-
-export interface AnomalySummary {
-  readonly type: string;
-  readonly count: number;
-  /** Earliest in history time (anomalies without ops come after those with, in their listed order). */
-  readonly first: AnomalyRef;
-  readonly last: AnomalyRef;
-  /** At most `sampleSize` anomalies spread evenly over the time order, first and last included. */
-  readonly sample: readonly AnomalyRef[];
-}
+export type AnomalyRef = CheckEventAnomaly;
+/** Anomalies of one kind: the count, the first and last in history time, a sample. */
+export type AnomalySummary = CheckEventSummary;
 
 export interface AnomalySummaryOptions {
   /** How many anomalies of a kind the sample shows (default 5). */

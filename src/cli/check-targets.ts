@@ -35,16 +35,11 @@ interface SafetyChecker {
   run(history: Op[], options: SafetyRunOptions): CheckResult;
 }
 
-const finiteNumber = {
-  expected: 'a finite number',
-  accepts: (value: unknown) => typeof value === 'number' && Number.isFinite(value),
-};
-
 export const safetyCheckers: Readonly<Record<string, SafetyChecker>> = {
   set: { roles: ['add', 'read'], run: (h) => checkSet(h) },
   counter: {
     roles: ['add', 'read'],
-    initial: finiteNumber,
+    initial: modelFactories.counter.initial, // the counter model's rule: the same counter
     run: (h, { initial }) => checkCounter(h, initial === undefined ? {} : { initial: initial as number }),
   },
   queue: { roles: ['enqueue', 'dequeue', 'drain'], run: (h) => checkQueue(h) },

@@ -152,19 +152,24 @@ export function subscribe(
   };
 }
 
-/** One anomaly a check event's summary names (the shape of checker/'s `AnomalyRef`). */
+/** One anomaly a check event's summary names (checker/anomaly-summary.ts's `AnomalyRef`). */
 export interface CheckEventAnomaly {
   readonly message: string;
+  /** History time (ns) of its earliest op. */
   readonly timeNs?: number;
+  /** `index` of its earliest op in the history. */
   readonly op?: number;
+  /** The line of that op in the history file. */
   readonly line?: number;
 }
 
-/** Anomalies of one kind, summarised (the shape of checker/'s `AnomalySummary`). */
+/** Anomalies of one kind, summarised (checker/anomaly-summary.ts's `AnomalySummary`). */
 export interface CheckEventSummary {
   readonly type: string;
   readonly count: number;
+  /** Earliest in history time (anomalies without ops come after those with, in their listed order). */
   readonly first: CheckEventAnomaly;
   readonly last: CheckEventAnomaly;
+  /** At most `sampleSize` anomalies spread evenly over the time order, first and last included. */
   readonly sample: readonly CheckEventAnomaly[];
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { invalid } from '../core/assert.js';
 import { FaultlineError, messageOf } from '../core/errors.js';
-import type { CheckEventSummary } from '../core/events.js';
+import type { EventOf } from '../core/events.js';
 import type { JournalHeader, JournalVerdict } from './journal.js';
 import { parseJournalLine } from './journal-read.js';
 
@@ -40,17 +40,8 @@ export interface ProbeSegment {
   readonly error?: string;
 }
 
-export interface CheckRecord {
-  readonly checker: string;
-  readonly valid: true | false | 'unknown';
-  readonly reason?: string;
-  readonly anomalyCount: number;
-  readonly anomalies: readonly { readonly type: string; readonly message: string }[];
-  /** Every anomaly summarised by kind; absent in journals written before summaries. */
-  readonly summaries?: readonly CheckEventSummary[];
-  readonly stats?: Readonly<Record<string, number>>;
-  readonly atMs: number;
-}
+/** A check as the journal holds it: the `check` event (its `atMs` made relative to the run's start). */
+export type CheckRecord = Omit<EventOf<'check'>, 'type'>;
 
 /** The ops completed in one bucket of run time. */
 export interface OpBucket {

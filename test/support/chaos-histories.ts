@@ -7,7 +7,7 @@
  * construction; `falsifyRead` turns one into a history that is certainly not. Used by bench/checker and
  * the checker's tests.
  */
-import type { Op } from '../../src/history/op.js';
+import { type Op, type Operation, pairOperations } from '../../src/history/op.js';
 
 /** The randomness the generator needs (a `Random`). */
 export interface ChaosDraw {
@@ -190,27 +190,6 @@ export function chaosHistory(draw: ChaosDraw, options: ChaosOptions): ChaosHisto
   }
 }
 
-interface Paired {
-  readonly invoke: Op;
-  readonly complete: Op | undefined;
-}
-
-function pairUp(ops: readonly Op[]): Paired[] {
-  const open = new Map<Op['process'], number>();
-  const pairs: { invoke: Op; complete: Op | undefined }[] = [];
-  for (const op of ops) {
-    if (op.type === 'invoke') {
-      open.set(op.process, pairs.length);
-      pairs.push({ invoke: op, complete: undefined });
-    } else {
-      const at = open.get(op.process);
-      if (at !== undefined) (pairs[at] as { complete: Op | undefined }).complete = op;
-      open.delete(op.process);
-    }
-  }
-  return pairs;
-}
-
 const keyOf = (model: ChaosModel, value: unknown): unknown =>
   model === 'kv' ? (value as readonly unknown[])[0] : undefined;
 
@@ -223,35 +202,30 @@ const keyOf = (model: ChaosModel, value: unknown): unknown =>
  */
 export function falsifyRead(history: ChaosHistory, model: ChaosModel, afterTimeouts: number): Op[] {
   const window = history.windows[history.windows.length >> 1] as { startNs: number; endNs: number };
-  const pairs = pairUp(history.ops);
+  const pairs = pairOperations(history.ops);
   const timedOut = pairs.filter(
     (pair) =>
-      pair.complete?.type === 'info' &&
-      pair.invoke.f !== 'read' &&
-      pair.invoke.time >= window.startNs &&
-      pair.invoke.time < window.endNs,
+      pair.type === 'info' &&
+      pair.f !== 'read' &&
+      pair.callTime >= window.startNs &&
+      pair.callTime < window.endNs,
   );
-  const from =
-    afterTimeouts === 0 ? window.startNs : (timedOut[afterTimeouts - 1]?.invoke.time ?? window.endNs);
+  const from = afterTimeouts === 0 ? window.startNs : (timedOut[afterTimeouts - 1]?.callTime ?? window.endNs);
   for (const read of pairs) {
-    if (read.invoke.f !== 'read' || read.complete?.type !== 'ok' || read.invoke.time <= from) continue;
-    const key = keyOf(model, read.invoke.value);
-    const before = (pair: Paired, ns: number): boolean =>
-      pair.invoke.f !== 'read' &&
-      pair.complete?.type === 'ok' &&
-      pair.complete.time < ns &&
-      keyOf(model, pair.invoke.value) === key;
+    if (read.f !== 'read' || read.type !== 'ok' || read.callTime <= from) continue;
+    const key = keyOf(model, read.input);
+    const before = (pair: Operation, ns: number): boolean =>
+      pair.f !== 'read' && pair.type === 'ok' && pair.returnTime < ns && keyOf(model, pair.input) === key;
     let stale: unknown;
     if (model === 'counter') {
-      const done = pairs.filter((pair) => before(pair, read.invoke.time)).length;
+      const done = pairs.filter((pair) => before(pair, read.callTime)).length;
       if (done === 0) continue;
       stale = done - 1;
     } else {
-      const w2 = pairs.findLast((pair) => before(pair, read.invoke.time));
-      const w1 = w2 === undefined ? undefined : pairs.findLast((pair) => before(pair, w2.invoke.time));
+      const w2 = pairs.findLast((pair) => before(pair, read.callTime));
+      const w1 = w2 === undefined ? undefined : pairs.findLast((pair) => before(pair, w2.callTime));
       if (w1 === undefined) continue;
-      const written = w1.invoke.value as readonly unknown[] | number;
-      stale = model === 'kv' ? [key, (written as readonly unknown[])[1]] : written;
+      stale = model === 'kv' ? [key, (w1.input as readonly unknown[])[1]] : w1.input;
     }
     const victim = read.complete;
     return history.ops.map((op) => (op === victim ? { ...op, value: stale } : op));
